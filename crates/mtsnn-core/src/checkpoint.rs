@@ -1,0 +1,169 @@
+//! Checkpoints as safetensors: weights and Adam moments as F32 tensors, the network string and
+//! every hyper-parameter in the header's metadata. Writes are atomic (temporary file + rename).
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use safetensors::tensor::{Dtype, SafeTensors, TensorView};
+
+use crate::error::{Error, Result};
+use crate::hyper::Hyper;
+use crate::model::{AdamState, Model};
+use crate::spec::{NetSpec, Shape};
+
+/// Value of the `format` metadata key; bumped when the layout changes.
+pub const FORMAT: &str = "mtsnn-1";
+
+impl Model {
+    /// Encodes the model as safetensors bytes.
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        let mut names = Vec::new();
+        let groups = [("weight", &self.weights), ("adam_m", &self.adam.m), ("adam_v", &self.adam.v)];
+        let shapes: Vec<Vec<usize>> = self.spec.weighted_layers().map(|l| l.weight_shape()).collect();
+        for (kind, tensors) in groups {
+            for (i, t) in tensors.iter().enumerate() {
+                names.push((format!("layer{i}.{kind}"), shapes[i].clone(), bytemuck::cast_slice::<f32, u8>(t)));
+            }
+        }
+        let views = names
+            .iter()
+            .map(|(n, shape, data)| {
+                let view = TensorView::new(Dtype::F32, shape.clone(), data).map_err(|e| Error::Shape(e.to_string()))?;
+                Ok((n.clone(), view))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let input = self.spec.input();
+        let meta = HashMap::from([
+            ("format".to_string(), FORMAT.to_string()),
+            ("net".to_string(), self.spec.text().to_string()),
+            ("input".to_string(), format!("{}x{}x{}", input.channels, input.height, input.width)),
+            ("classes".to_string(), self.spec.classes().to_string()),
+            ("hyper".to_string(), serde_json::to_string(&self.hyper).expect("Hyper serialises")),
+            ("adam_step".to_string(), self.adam.step.to_string()),
+            ("epoch".to_string(), self.epoch.to_string()),
+        ]);
+        safetensors::serialize(views, Some(meta)).map_err(|e| Error::Shape(e.to_string()))
+    }
+
+    /// Decodes a model from safetensors bytes; `origin` names the source in errors.
+    pub fn from_bytes(bytes: &[u8], origin: &Path) -> Result<Self> {
+        let bad = |reason: String| Error::Checkpoint { path: origin.to_path_buf(), reason };
+        let (_, header) = SafeTensors::read_metadata(bytes)
+            .map_err(|e| bad(format!("not a safetensors file ({e})")))?;
+        let tensors = SafeTensors::deserialize(bytes).map_err(|e| bad(format!("not a safetensors file ({e})")))?;
+        let meta = header.metadata().clone().unwrap_or_default();
+        let get = |k: &str| meta.get(k).ok_or_else(|| bad(format!("metadata has no {k:?}; not an mtsnn checkpoint")));
+        if get("format")? != FORMAT {
+            return Err(bad(format!("format {:?}, expected {FORMAT:?}", get("format")?)));
+        }
+        let num = |k: &str| get(k)?.parse::<u64>().map_err(|_| bad(format!("metadata {k:?} is not a number")));
+        let dims: Vec<usize> = get("input")?.split('x').filter_map(|d| d.parse().ok()).collect();
+        let [c, h, w] = dims[..] else {
+            return Err(bad(format!("input shape {:?} is not CxHxW", get("input")?)));
+        };
+        let spec = NetSpec::parse(get("net")?, Shape::new(c, h, w), num("classes")? as usize)?;
+        let hyper: Hyper = serde_json::from_str(get("hyper")?).map_err(|e| bad(format!("hyper-parameters: {e}")))?;
+        hyper.validate()?;
+        let read = |kind: &str| -> Result<Vec<Vec<f32>>> {
+            spec.weighted_layers()
+                .enumerate()
+                .map(|(i, l)| {
+                    let name = format!("layer{i}.{kind}");
+                    let t = tensors.tensor(&name).map_err(|_| bad(format!("tensor {name} is missing")))?;
+                    if t.dtype() != Dtype::F32 || t.shape() != l.weight_shape() {
+                        return Err(bad(format!(
+                            "tensor {name} is {:?} {:?}, the network {} needs F32 {:?}",
+                            t.dtype(),
+                            t.shape(),
+                            spec.text(),
+                            l.weight_shape()
+                        )));
+                    }
+                    Ok(t.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect())
+                })
+                .collect()
+        };
+        let model = Model {
+            weights: read("weight")?,
+            adam: AdamState { step: num("adam_step")?, m: read("adam_m")?, v: read("adam_v")? },
+            epoch: num("epoch")? as usize,
+            spec,
+            hyper,
+        };
+        model.check_shapes()?;
+        Ok(model)
+    }
+
+    /// Writes the checkpoint atomically: a crash leaves either the old file or the new one.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let bytes = self.to_bytes()?;
+        write_atomic(path, &bytes)
+    }
+
+    /// Reads a checkpoint written by [`Model::save`].
+    pub fn load(path: &Path) -> Result<Self> {
+        let bytes = std::fs::read(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
+        Self::from_bytes(&bytes, path)
+    }
+}
+
+/// Writes `bytes` to a temporary file beside `path`, syncs it, then renames it over `path`.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let io = |p: &Path| {
+        let p = p.to_path_buf();
+        move |source| Error::Io { path: p, source }
+    };
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = path.file_name().ok_or_else(|| Error::Io {
+        path: path.to_path_buf(),
+        source: std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file path"),
+    })?;
+    let tmp: PathBuf = dir.join(format!(".{}.tmp-{}", name.to_string_lossy(), std::process::id()));
+    let mut f = std::fs::File::create(&tmp).map_err(io(&tmp))?;
+    f.write_all(bytes).map_err(io(&tmp))?;
+    f.sync_all().map_err(io(&tmp))?;
+    drop(f);
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        Error::Io { path: path.to_path_buf(), source: e }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::surrogate::Surrogate;
+
+    fn model(net: &str) -> Model {
+        let spec = NetSpec::parse(net, Shape::new(1, 28, 28), 10).unwrap();
+        let hyper = Hyper { surrogate: Surrogate::F1, steps: 3, ..Hyper::default() };
+        let mut m = Model::init(spec, hyper, 9).unwrap();
+        m.adam.step = 17;
+        m.adam.m[0][5] = 0.25;
+        m.epoch = 4;
+        m
+    }
+
+    #[test]
+    fn round_trip_keeps_everything() {
+        let dir = std::env::temp_dir().join(format!("mtsnn-ckpt-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("m.safetensors");
+        let m = model("784-30-10");
+        m.save(&path).unwrap();
+        assert_eq!(Model::load(&path).unwrap(), m);
+        // No temporary file is left behind.
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn corrupt_bytes_are_errors() {
+        let bytes = model("784-30-10").to_bytes().unwrap();
+        let p = Path::new("x.safetensors");
+        assert!(Model::from_bytes(&bytes[..bytes.len() - 10], p).is_err());
+        assert!(Model::from_bytes(b"hello world, not a checkpoint", p).is_err());
+        assert!(Model::from_bytes(&[], p).is_err());
+    }
+}

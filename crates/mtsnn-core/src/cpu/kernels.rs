@@ -1,0 +1,322 @@
+//! The CPU kernels: the reference twin of every WGSL kernel in `shaders/`, and the CPU backend's
+//! compute. Activations are laid out `[step][batch][neuron]`, i.e. row `t·B + b` of a `[T·B, N]`
+//! matrix, so that the T steps stack into the rows of one GEMM (DESIGN.md §2).
+
+use rayon::prelude::*;
+
+use crate::surrogate::SurrogateParams;
+
+/// Neuron-parallel work is cut into chunks of this many neurons.
+const CHUNK: usize = 4096;
+
+/// Splits a `[steps][m]` buffer into column chunks: `out[c][t]` is neurons `c·chunk..` of step t.
+fn column_chunks(x: &mut [f32], m: usize, chunk: usize) -> Vec<Vec<&mut [f32]>> {
+    let mut out: Vec<Vec<&mut [f32]>> = (0..m.div_ceil(chunk)).map(|_| Vec::new()).collect();
+    for row in x.chunks_exact_mut(m) {
+        for (c, piece) in row.chunks_mut(chunk).enumerate() {
+            out[c].push(piece);
+        }
+    }
+    out
+}
+
+/// Eq 3–5 for `m` neurons over `steps` steps (`shaders/lif_forward.wgsl`).
+///
+/// `current` is `[steps][m]`, or `[m]` when `constant` (layer 1: the direct-encoded image gives
+/// the same current W·x at every step). With u[0] = 0, for t = 1..T:
+/// v[t] = λ·u[t−1] + I[t]; s[t] = clamp(floor(v[t]/V_th), 0, S_max); u[t] = v[t] − V_th·s[t].
+/// Writes the pre-reset potentials `v` and the spike counts `s`, both `[steps][m]`.
+#[allow(clippy::too_many_arguments)]
+pub fn lif_forward(
+    current: &[f32],
+    constant: bool,
+    steps: usize,
+    m: usize,
+    lambda: f32,
+    sp: &SurrogateParams,
+    v: &mut [f32],
+    s: &mut [f32],
+) {
+    assert_eq!(current.len(), if constant { m } else { steps * m });
+    assert_eq!((v.len(), s.len()), (steps * m, steps * m));
+    let vc = column_chunks(v, m, CHUNK);
+    let sc = column_chunks(s, m, CHUNK);
+    vc.into_par_iter().zip(sc).enumerate().for_each(|(c, (mut vt, mut st))| {
+        let j0 = c * CHUNK;
+        let n = vt[0].len();
+        let mut u = vec![0.0f32; n];
+        for t in 0..steps {
+            let cur = if constant { &current[j0..j0 + n] } else { &current[t * m + j0..t * m + j0 + n] };
+            for (((u, &i), v), s) in u.iter_mut().zip(cur).zip(vt[t].iter_mut()).zip(st[t].iter_mut()) {
+                let pre = lambda * *u + i;
+                let spikes = sp.spikes(pre);
+                *v = pre;
+                *s = spikes;
+                *u = pre - sp.v_th * spikes;
+            }
+        }
+    });
+}
+
+/// Eq 6 and the first factor of eq 10 (`shaders/output_error.wgsl`).
+///
+/// `s` is the output layer's `[steps][batch][classes]`; the desired count y is `target` for the
+/// labelled class and 0 elsewhere, at every step. Writes `upstream = (s − y) / batch` (the batch
+/// mean is part of the loss) and returns L = Σ_t ½ Σ_i (y_i − s_i[t])², averaged over the batch.
+pub fn output_error(
+    s: &[f32],
+    labels: &[u32],
+    steps: usize,
+    classes: usize,
+    target: f32,
+    upstream: &mut [f32],
+) -> f32 {
+    let batch = labels.len();
+    assert_eq!((s.len(), upstream.len()), (steps * batch * classes, steps * batch * classes));
+    let mut loss = 0.0f64;
+    for (row, (s, up)) in s.chunks_exact(classes).zip(upstream.chunks_exact_mut(classes)).enumerate() {
+        let label = labels[row % batch] as usize;
+        for (i, (&s, up)) in s.iter().zip(up).enumerate() {
+            let y = if i == label { target } else { 0.0 };
+            let e = s - y;
+            loss += 0.5 * (e as f64) * (e as f64);
+            *up = e / batch as f32;
+        }
+    }
+    (loss / batch as f64) as f32
+}
+
+/// The paper's backward pass through one layer of neurons (`shaders/surrogate_g_scan.wgsl`).
+///
+/// `upstream` is ∂L/∂s per step: (s − y)/B for the output layer (eq 10), (W^{l+1})ᵀ δ^{l+1} for a
+/// hidden one (eq 9). With f′[t] = f(v[t]) the surrogate of eq 14–16:
+/// - δ[t] = upstream[t] ⊙ f′[t]                                    (eq 9, 10)
+/// - G[T] = δ[T] / (1 + V_th f′[T]); G[t] = (δ[t] + λ G[t+1]) / (1 + V_th f′[t])
+///
+/// G is eq 11–13's trace e[t] = (λ e[t−1] + s_in[t]) / (1 + V_th f′[t]) unrolled backwards in time,
+/// so that ∂L/∂W = Σ_t G[t]ᵀ s_in[t] is a single GEMM. Writes `delta` and `g`, `[steps][m]`.
+#[allow(clippy::too_many_arguments)]
+pub fn surrogate_g_scan(
+    upstream: &[f32],
+    v: &[f32],
+    steps: usize,
+    m: usize,
+    lambda: f32,
+    sp: &SurrogateParams,
+    delta: &mut [f32],
+    g: &mut [f32],
+) {
+    assert!(upstream.len() == steps * m && v.len() == steps * m);
+    assert!(delta.len() == steps * m && g.len() == steps * m);
+    let dc = column_chunks(delta, m, CHUNK);
+    let gc = column_chunks(g, m, CHUNK);
+    dc.into_par_iter().zip(gc).enumerate().for_each(|(c, (mut dt, mut gt))| {
+        let j0 = c * CHUNK;
+        let n = dt[0].len();
+        let mut next = vec![0.0f32; n];
+        for t in (0..steps).rev() {
+            let up = &upstream[t * m + j0..t * m + j0 + n];
+            let vv = &v[t * m + j0..t * m + j0 + n];
+            for ((((next, &up), &v), d), g) in
+                next.iter_mut().zip(up).zip(vv).zip(dt[t].iter_mut()).zip(gt[t].iter_mut())
+            {
+                let f = sp.eval(v);
+                let d_now = up * f;
+                let g_now = (d_now + lambda * *next) / (1.0 + sp.v_th * f);
+                *d = d_now;
+                *g = g_now;
+                *next = g_now;
+            }
+        }
+    });
+}
+
+/// Σ_t x[t] of a `[steps][m]` buffer into `[m]` (layer 1's ∂L/∂W = (Σ_t G[t])ᵀ x).
+pub fn sum_steps(x: &[f32], steps: usize, m: usize, out: &mut [f32]) {
+    assert_eq!((x.len(), out.len()), (steps * m, m));
+    out.copy_from_slice(&x[..m]);
+    for row in x.chunks_exact(m).skip(1) {
+        for (o, &r) in out.iter_mut().zip(row) {
+            *o += r;
+        }
+    }
+}
+
+/// Adam's constants for one update (`shaders/adam.wgsl`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AdamStep {
+    pub lr: f32,
+    pub beta1: f32,
+    pub beta2: f32,
+    pub eps: f32,
+    /// 1-based step number, for the bias corrections.
+    pub step: u64,
+}
+
+impl AdamStep {
+    /// Bias corrections (1 − β₁ᵗ, 1 − β₂ᵗ), computed in f64 so that both backends get the same f32.
+    pub fn corrections(&self) -> (f32, f32) {
+        let t = self.step.min(i32::MAX as u64) as i32;
+        ((1.0 - (self.beta1 as f64).powi(t)) as f32, (1.0 - (self.beta2 as f64).powi(t)) as f32)
+    }
+}
+
+/// One Adam update (Kingma & Ba): m ← β₁m + (1−β₁)g; v ← β₂v + (1−β₂)g²;
+/// w ← w − η·(m / (1−β₁ᵗ)) / (sqrt(v / (1−β₂ᵗ)) + ε).
+pub fn adam_update(w: &mut [f32], grad: &[f32], m: &mut [f32], v: &mut [f32], p: &AdamStep) {
+    assert!(grad.len() == w.len() && m.len() == w.len() && v.len() == w.len());
+    let (c1, c2) = p.corrections();
+    w.par_chunks_mut(CHUNK)
+        .zip(grad.par_chunks(CHUNK))
+        .zip(m.par_chunks_mut(CHUNK))
+        .zip(v.par_chunks_mut(CHUNK))
+        .for_each(|(((w, g), m), v)| {
+            for (((w, &g), m), v) in w.iter_mut().zip(g).zip(m).zip(v) {
+                *m = p.beta1 * *m + (1.0 - p.beta1) * g;
+                *v = p.beta2 * *v + (1.0 - p.beta2) * g * g;
+                *w -= p.lr * (*m / c1) / ((*v / c2).sqrt() + p.eps);
+            }
+        });
+}
+
+/// C = op(A)·op(B) with C `[m][n]` (`shaders/matmul.wgsl`).
+///
+/// op(A) is `[m][k]`: A itself when `!a_t`, else Aᵀ of an A stored `[k][m]`.
+/// op(B) is `[k][n]`: B itself when `!b_t`, else Bᵀ of a B stored `[n][k]`.
+/// Runs on the `gemm` crate with all rayon threads.
+#[allow(clippy::too_many_arguments)]
+pub fn matmul(a: &[f32], b: &[f32], c: &mut [f32], m: usize, n: usize, k: usize, a_t: bool, b_t: bool) {
+    assert_eq!((a.len(), b.len(), c.len()), (m * k, k * n, m * n));
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        c.fill(0.0);
+        return;
+    }
+    // (column stride, row stride) of op(A) and op(B) in elements.
+    let (a_cs, a_rs) = if a_t { (m as isize, 1) } else { (1, k as isize) };
+    let (b_cs, b_rs) = if b_t { (k as isize, 1) } else { (1, n as isize) };
+    let threads = rayon::current_num_threads();
+    let par = if threads > 1 && m * n * k >= 1 << 16 {
+        gemm::Parallelism::Rayon(threads)
+    } else {
+        gemm::Parallelism::None
+    };
+    // SAFETY: the asserts above bound every index gemm forms from (m, n, k) and these strides;
+    // `c` is exclusively borrowed and does not alias `a` or `b`.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            c.as_mut_ptr(),
+            1,
+            n as isize,
+            false,
+            a.as_ptr(),
+            a_cs,
+            a_rs,
+            b.as_ptr(),
+            b_cs,
+            b_rs,
+            0.0,
+            1.0,
+            false,
+            false,
+            false,
+            par,
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::Rng;
+    use crate::surrogate::Surrogate;
+
+    fn rand(rng: &mut Rng, n: usize) -> Vec<f32> {
+        (0..n).map(|_| rng.normal() as f32).collect()
+    }
+
+    fn naive(a: &[f32], b: &[f32], m: usize, n: usize, k: usize, a_t: bool, b_t: bool) -> Vec<f64> {
+        let mut c = vec![0.0f64; m * n];
+        for i in 0..m {
+            for j in 0..n {
+                for p in 0..k {
+                    let x = if a_t { a[p * m + i] } else { a[i * k + p] };
+                    let y = if b_t { b[j * k + p] } else { b[p * n + j] };
+                    c[i * n + j] += x as f64 * y as f64;
+                }
+            }
+        }
+        c
+    }
+
+    #[test]
+    fn matmul_all_transposes_match_naive() {
+        let mut rng = Rng::new(1);
+        for (m, n, k) in [(1, 1, 1), (3, 5, 7), (67, 33, 129), (128, 40, 300)] {
+            let a = rand(&mut rng, m * k);
+            let b = rand(&mut rng, k * n);
+            for (a_t, b_t) in [(false, false), (true, false), (false, true), (true, true)] {
+                let mut c = vec![f32::NAN; m * n];
+                matmul(&a, &b, &mut c, m, n, k, a_t, b_t);
+                for (x, y) in c.iter().zip(naive(&a, &b, m, n, k, a_t, b_t)) {
+                    assert!((*x as f64 - y).abs() <= 1e-4 * (1.0 + y.abs()), "{m}x{n}x{k} {a_t} {b_t}: {x} vs {y}");
+                }
+            }
+        }
+    }
+
+    /// ∂/∂A of Σ C∘R (R random) is R·Bᵀ: a finite-difference check of the GEMM in f32.
+    #[test]
+    fn matmul_gradient_matches_finite_differences() {
+        let (m, n, k) = (4, 3, 5);
+        let mut rng = Rng::new(2);
+        let a = rand(&mut rng, m * k);
+        let b = rand(&mut rng, k * n);
+        let r = rand(&mut rng, m * n);
+        let f = |a: &[f32]| {
+            let mut c = vec![0.0; m * n];
+            matmul(a, &b, &mut c, m, n, k, false, false);
+            c.iter().zip(&r).map(|(c, r)| (c * r) as f64).sum::<f64>()
+        };
+        let mut grad = vec![0.0; m * k];
+        matmul(&r, &b, &mut grad, m, k, n, false, true);
+        for i in 0..m * k {
+            let h = 1e-2;
+            let mut ap = a.clone();
+            ap[i] += h;
+            let mut am = a.clone();
+            am[i] -= h;
+            let fd = (f(&ap) - f(&am)) / (2.0 * h as f64);
+            assert!((fd - grad[i] as f64).abs() < 1e-3, "{i}: {fd} vs {}", grad[i]);
+        }
+    }
+
+    #[test]
+    fn lif_forward_resets_by_subtraction_and_saturates() {
+        let sp = SurrogateParams { kind: Surrogate::F2, v_th: 10.0, s_max: 15, alpha_h: 1.0, alpha_w: 20.0 };
+        let current = [25.0, -3.0, 400.0, 10.0];
+        let (mut v, mut s) = (vec![0.0; 8], vec![0.0; 8]);
+        lif_forward(&current, true, 2, 4, 0.9, &sp, &mut v, &mut s);
+        assert_eq!(&s[..4], &[2.0, 0.0, 15.0, 1.0]);
+        // u = 25 − 20 = 5 → v = 0.9·5 + 25 = 29.5; u = −3 → v = −5.7; u = 250 → 625; u = 0 → 10.
+        assert_eq!(&v[4..], &[29.5, -5.7, 625.0, 10.0]);
+        assert_eq!(&s[4..], &[2.0, 0.0, 15.0, 1.0]);
+    }
+
+    /// Adam's update of a quadratic bowl heads to its minimum.
+    #[test]
+    fn adam_minimises_a_quadratic() {
+        let mut w = vec![3.0f32, -2.0];
+        let (mut m, mut v) = (vec![0.0; 2], vec![0.0; 2]);
+        for step in 1..=2000 {
+            let g: Vec<f32> = w.iter().map(|w| 2.0 * w).collect();
+            adam_update(&mut w, &g, &mut m, &mut v, &AdamStep { lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, step });
+        }
+        assert!(w.iter().all(|w| w.abs() < 1e-2), "{w:?}");
+    }
+}

@@ -1,0 +1,96 @@
+//! A network's parameters: spec, hyper-parameters, weights and Adam state. Backend-free.
+
+use crate::error::{Error, Result};
+use crate::hyper::Hyper;
+use crate::rng::Rng;
+use crate::spec::NetSpec;
+
+/// Adam's moment estimates (one tensor per weighted layer) and its step count.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AdamState {
+    pub step: u64,
+    pub m: Vec<Vec<f32>>,
+    pub v: Vec<Vec<f32>>,
+}
+
+/// Everything needed to run or resume training a network.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Model {
+    pub spec: NetSpec,
+    pub hyper: Hyper,
+    /// One tensor per weighted layer, row-major: dense `[out, in]`, conv `[out_ch, in_ch, k, k]`.
+    pub weights: Vec<Vec<f32>>,
+    pub adam: AdamState,
+    /// Epochs completed.
+    pub epoch: usize,
+}
+
+impl Model {
+    /// A fresh network initialised by eq 17: W ~ Normal(mean V_th / N_in, std 0.5), N_in the fan-in.
+    pub fn init(spec: NetSpec, hyper: Hyper, seed: u64) -> Result<Self> {
+        hyper.validate()?;
+        let mut rng = Rng::new(seed);
+        let weights: Vec<Vec<f32>> = spec
+            .weighted_layers()
+            .map(|l| {
+                let mean = hyper.v_th as f64 / l.fan_in() as f64;
+                (0..l.weight_len()).map(|_| (mean + 0.5 * rng.normal()) as f32).collect()
+            })
+            .collect();
+        Ok(Self::from_weights(spec, hyper, weights))
+    }
+
+    /// A network with the given weights and a fresh optimiser.
+    pub fn from_weights(spec: NetSpec, hyper: Hyper, weights: Vec<Vec<f32>>) -> Self {
+        let zeros: Vec<Vec<f32>> = weights.iter().map(|w| vec![0.0; w.len()]).collect();
+        Self { spec, hyper, adam: AdamState { step: 0, m: zeros.clone(), v: zeros }, weights, epoch: 0 }
+    }
+
+    /// Checks that every tensor has the size its layer needs.
+    pub fn check_shapes(&self) -> Result<()> {
+        let layers: Vec<_> = self.spec.weighted_layers().collect();
+        let tensors = [&self.weights, &self.adam.m, &self.adam.v];
+        for (name, t) in ["weights", "adam.m", "adam.v"].iter().zip(tensors) {
+            if t.len() != layers.len() {
+                return Err(Error::Shape(format!("{name}: {} tensors for {} weighted layers", t.len(), layers.len())));
+            }
+            for (i, (w, l)) in t.iter().zip(&layers).enumerate() {
+                if w.len() != l.weight_len() {
+                    return Err(Error::Shape(format!(
+                        "{name}[{i}]: {} values, layer needs {:?}",
+                        w.len(),
+                        l.weight_shape()
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Number of trainable weights.
+    pub fn parameter_count(&self) -> usize {
+        self.weights.iter().map(Vec::len).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::Shape;
+
+    #[test]
+    fn init_follows_eq_17() {
+        let spec = NetSpec::parse("784-800-10", Shape::new(1, 28, 28), 10).unwrap();
+        let m = Model::init(spec, Hyper::default(), 3).unwrap();
+        m.check_shapes().unwrap();
+        let w = &m.weights[0];
+        let n = w.len() as f64;
+        let mean = w.iter().map(|&x| x as f64).sum::<f64>() / n;
+        let std = (w.iter().map(|&x| (x as f64 - mean).powi(2)).sum::<f64>() / n).sqrt();
+        assert!((mean - 10.0 / 784.0).abs() < 0.002, "mean {mean}");
+        assert!((std - 0.5).abs() < 0.002, "std {std}");
+        let mean2 = m.weights[1].iter().map(|&x| x as f64).sum::<f64>() / 8000.0;
+        assert!((mean2 - 10.0 / 800.0).abs() < 0.02, "mean {mean2}");
+        assert_eq!(m.parameter_count(), 784 * 800 + 8000);
+    }
+}

@@ -1,0 +1,336 @@
+//! Network strings of the paper (`784-800-10`, `15C5-P2-40C5-P2-300`, …) and the shapes they imply.
+//!
+//! Grammar, tokens joined by `-`:
+//! - `N` (a bare number) — a dense spiking layer of N neurons; as the *first* token it is instead the
+//!   input size, which must equal the data set's (784 for 28×28 images);
+//! - `aCk` — a convolution with `a` filters of `k×k`, stride 1, followed by spiking neurons;
+//!   `aCkpP` sets the zero padding to P (default: see below);
+//! - `Pk` — `k×k` average pooling of the spike maps (no neuron).
+//!
+//! The output layer of `n_classes` neurons is implied where the string does not end with it.
+//! Padding defaults to "same" (`k/2`), except for the paper's MNIST CNN `15C5-P2-40C5-P2-300`,
+//! which TSSL-BP (the paper's reference) builds without padding (28→24→12→8→4).
+
+use std::fmt;
+
+use crate::error::{Error, Result};
+
+/// Channels × height × width of one input or one layer's output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shape {
+    pub channels: usize,
+    pub height: usize,
+    pub width: usize,
+}
+
+impl Shape {
+    pub const fn new(channels: usize, height: usize, width: usize) -> Self {
+        Self { channels, height, width }
+    }
+
+    /// A flat vector of `n` values.
+    pub const fn flat(n: usize) -> Self {
+        Self::new(n, 1, 1)
+    }
+
+    /// Number of values.
+    pub fn len(&self) -> usize {
+        self.channels * self.height * self.width
+    }
+
+    /// True when it holds no value.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl fmt::Display for Shape {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.height == 1 && self.width == 1 {
+            write!(f, "{}", self.channels)
+        } else {
+            write!(f, "{}x{}x{}", self.channels, self.height, self.width)
+        }
+    }
+}
+
+/// What one layer does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LayerKind {
+    /// Fully connected: I = W s_in, W is `[out, in]`.
+    Dense { inputs: usize, outputs: usize },
+    /// 2-D convolution, stride 1: W is `[out_ch, in_ch, k, k]`.
+    Conv { in_channels: usize, out_channels: usize, kernel: usize, padding: usize },
+    /// `k×k` average pooling of spike maps, stride k.
+    Pool { kernel: usize },
+}
+
+/// One layer with its input and output shapes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Layer {
+    pub kind: LayerKind,
+    pub input: Shape,
+    pub output: Shape,
+}
+
+impl Layer {
+    /// Dense and conv layers have weights and spiking neurons; pooling has neither.
+    pub fn has_weights(&self) -> bool {
+        !matches!(self.kind, LayerKind::Pool { .. })
+    }
+
+    /// Fan-in N_in of eq 17 (inputs seen by one neuron).
+    pub fn fan_in(&self) -> usize {
+        match self.kind {
+            LayerKind::Dense { inputs, .. } => inputs,
+            LayerKind::Conv { in_channels, kernel, .. } => in_channels * kernel * kernel,
+            LayerKind::Pool { kernel } => kernel * kernel,
+        }
+    }
+
+    /// Shape of the weight tensor (empty for pooling).
+    pub fn weight_shape(&self) -> Vec<usize> {
+        match self.kind {
+            LayerKind::Dense { inputs, outputs } => vec![outputs, inputs],
+            LayerKind::Conv { in_channels, out_channels, kernel, .. } => {
+                vec![out_channels, in_channels, kernel, kernel]
+            }
+            LayerKind::Pool { .. } => vec![],
+        }
+    }
+
+    /// Number of weights.
+    pub fn weight_len(&self) -> usize {
+        self.weight_shape().iter().product::<usize>() * usize::from(self.has_weights())
+    }
+}
+
+/// A parsed network: the string, the input, the layers with their shapes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NetSpec {
+    text: String,
+    input: Shape,
+    classes: usize,
+    layers: Vec<Layer>,
+}
+
+/// The paper's MNIST CNN, built without padding by TSSL-BP.
+const UNPADDED_PAPER_NETS: &[&str] = &["15C5-P2-40C5-P2-300"];
+
+impl NetSpec {
+    /// Parses `text` for inputs of shape `input` and `classes` output classes.
+    pub fn parse(text: &str, input: Shape, classes: usize) -> Result<Self> {
+        let text = text.trim();
+        let err = |reason: String| Error::InvalidSpec { spec: text.to_string(), reason };
+        if text.is_empty() {
+            return Err(err("empty string; try e.g. 784-800-10".into()));
+        }
+        if classes == 0 || input.is_empty() {
+            return Err(err("the input and the number of classes must be non-empty".into()));
+        }
+        let default_pad_zero = UNPADDED_PAPER_NETS.contains(&text);
+        let mut layers = Vec::new();
+        let mut shape = input;
+        let tokens: Vec<&str> = text.split('-').map(str::trim).collect();
+        for (i, tok) in tokens.iter().enumerate() {
+            if tok.is_empty() {
+                return Err(err(format!("empty token at position {}", i + 1)));
+            }
+            let kind = parse_token(tok).map_err(|r| err(format!("token {tok:?}: {r}")))?;
+            match kind {
+                Token::Dense(n) if i == 0 => {
+                    if n != input.len() {
+                        return Err(err(format!(
+                            "the first number is the input size, {n}, but the data has {} values per sample ({input})",
+                            input.len()
+                        )));
+                    }
+                    shape = Shape::flat(n);
+                }
+                Token::Dense(n) => {
+                    let out = Shape::flat(n);
+                    let kind = LayerKind::Dense { inputs: shape.len(), outputs: n };
+                    layers.push(Layer { kind, input: shape, output: out });
+                    shape = out;
+                }
+                Token::Conv { filters, kernel, padding } => {
+                    if shape.height == 1 && shape.width == 1 && !layers.is_empty() {
+                        return Err(err(format!("convolution {tok:?} after a dense layer")));
+                    }
+                    let padding = padding.unwrap_or(if default_pad_zero { 0 } else { kernel / 2 });
+                    let (h, w) = (shape.height + 2 * padding, shape.width + 2 * padding);
+                    if h < kernel || w < kernel {
+                        return Err(err(format!("{tok:?}: a {kernel}×{kernel} kernel does not fit the {shape} input")));
+                    }
+                    let out = Shape::new(filters, h - kernel + 1, w - kernel + 1);
+                    let kind = LayerKind::Conv { in_channels: shape.channels, out_channels: filters, kernel, padding };
+                    layers.push(Layer { kind, input: shape, output: out });
+                    shape = out;
+                }
+                Token::Pool(k) => {
+                    if shape.height < k || shape.width < k || (shape.height == 1 && shape.width == 1) {
+                        return Err(err(format!("{tok:?}: cannot pool a {shape} map with a {k}×{k} window")));
+                    }
+                    let out = Shape::new(shape.channels, shape.height / k, shape.width / k);
+                    layers.push(Layer { kind: LayerKind::Pool { kernel: k }, input: shape, output: out });
+                    shape = out;
+                }
+            }
+        }
+        let ends_with_output =
+            matches!(layers.last(), Some(Layer { kind: LayerKind::Dense { outputs, .. }, .. }) if *outputs == classes);
+        if !ends_with_output {
+            let out = Shape::flat(classes);
+            layers.push(Layer { kind: LayerKind::Dense { inputs: shape.len(), outputs: classes }, input: shape, output: out });
+        }
+        Ok(Self { text: text.to_string(), input, classes, layers })
+    }
+
+    /// The string as the user gave it.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// Shape of one input sample.
+    pub fn input(&self) -> Shape {
+        self.input
+    }
+
+    /// Number of classes (neurons of the output layer).
+    pub fn classes(&self) -> usize {
+        self.classes
+    }
+
+    /// All layers, pooling included, input to output.
+    pub fn layers(&self) -> &[Layer] {
+        &self.layers
+    }
+
+    /// The layers that have weights (and spiking neurons), in order.
+    pub fn weighted_layers(&self) -> impl Iterator<Item = &Layer> {
+        self.layers.iter().filter(|l| l.has_weights())
+    }
+
+    /// True when every layer is dense (an MLP).
+    pub fn is_mlp(&self) -> bool {
+        self.layers.iter().all(|l| matches!(l.kind, LayerKind::Dense { .. }))
+    }
+
+    /// One line per layer, for `--help`-style summaries and logs.
+    pub fn describe(&self) -> String {
+        let mut s = format!("input {}\n", self.input);
+        for l in &self.layers {
+            let what = match l.kind {
+                LayerKind::Dense { inputs, outputs } => format!("dense {inputs}→{outputs}"),
+                LayerKind::Conv { in_channels, out_channels, kernel, padding } => {
+                    format!("conv {in_channels}→{out_channels} {kernel}×{kernel} pad {padding}")
+                }
+                LayerKind::Pool { kernel } => format!("avg-pool {kernel}×{kernel}"),
+            };
+            s += &format!("{what:<28} {} → {}\n", l.input, l.output);
+        }
+        s
+    }
+}
+
+impl fmt::Display for NetSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+enum Token {
+    Dense(usize),
+    Conv { filters: usize, kernel: usize, padding: Option<usize> },
+    Pool(usize),
+}
+
+fn number(s: &str, what: &str) -> std::result::Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err(format!("{what} must be positive")),
+        Ok(n) if n > 1 << 24 => Err(format!("{what} {n} is too large")),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("{what} {s:?} is not a number")),
+    }
+}
+
+fn parse_token(tok: &str) -> std::result::Result<Token, String> {
+    let lower = tok.to_ascii_lowercase();
+    if let Some(k) = lower.strip_prefix('p') {
+        return Ok(Token::Pool(number(k, "pool size")?));
+    }
+    if let Some((filters, rest)) = lower.split_once('c') {
+        let (kernel, padding) = match rest.split_once('p') {
+            Some((k, p)) => {
+                let p = p.parse::<usize>().map_err(|_| format!("padding {p:?} is not a number"))?;
+                (k, Some(p))
+            }
+            None => (rest, None),
+        };
+        return Ok(Token::Conv {
+            filters: number(filters, "filter count")?,
+            kernel: number(kernel, "kernel size")?,
+            padding,
+        });
+    }
+    if lower.chars().all(|c| c.is_ascii_digit()) {
+        return Ok(Token::Dense(number(&lower, "layer size")?));
+    }
+    Err("expected a number (dense layer), aCk or aCkpP (convolution) or Pk (pooling)".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MNIST: Shape = Shape::new(1, 28, 28);
+
+    fn sizes(spec: &NetSpec) -> Vec<String> {
+        spec.layers().iter().map(|l| l.output.to_string()).collect()
+    }
+
+    #[test]
+    fn paper_mlps() {
+        let s = NetSpec::parse("784-800-10", MNIST, 10).unwrap();
+        assert_eq!(sizes(&s), ["800", "10"]);
+        assert_eq!(s.layers()[0].weight_shape(), [800, 784]);
+        assert!(s.is_mlp());
+        let s = NetSpec::parse("784-400-400-10", MNIST, 10).unwrap();
+        assert_eq!(sizes(&s), ["400", "400", "10"]);
+        // The output layer is implied when missing.
+        let s = NetSpec::parse("784-400", MNIST, 10).unwrap();
+        assert_eq!(sizes(&s), ["400", "10"]);
+    }
+
+    #[test]
+    fn paper_cnns_have_the_design_shapes() {
+        let s = NetSpec::parse("15C5-P2-40C5-P2-300", MNIST, 10).unwrap();
+        assert_eq!(sizes(&s), ["15x24x24", "15x12x12", "40x8x8", "40x4x4", "300", "10"]);
+        assert_eq!(s.layers()[4].weight_shape(), [300, 640]);
+        let s = NetSpec::parse("32C5-P2-64C5-P2-1024", MNIST, 10).unwrap();
+        assert_eq!(sizes(&s), ["32x28x28", "32x14x14", "64x14x14", "64x7x7", "1024", "10"]);
+        assert_eq!(s.layers()[4].weight_shape(), [1024, 3136]);
+        let s = NetSpec::parse("96C3-256C3-P2-384C3-P2-384C3-256C3-1024-1024", Shape::new(3, 32, 32), 10).unwrap();
+        assert_eq!(
+            sizes(&s),
+            ["96x32x32", "256x32x32", "256x16x16", "384x16x16", "384x8x8", "384x8x8", "256x8x8", "1024", "1024", "10"]
+        );
+        assert_eq!(s.layers()[7].weight_shape(), [1024, 16384]);
+        assert_eq!(s.layers()[0].fan_in(), 27);
+    }
+
+    #[test]
+    fn explicit_padding() {
+        let s = NetSpec::parse("8C5p0-P2", MNIST, 10).unwrap();
+        assert_eq!(sizes(&s), ["8x24x24", "8x12x12", "10"]);
+    }
+
+    #[test]
+    fn malformed_strings_are_clear_errors() {
+        for bad in ["", "784--10", "784-x-10", "785-10", "784-0-10", "3C99p0", "784-10-P2", "7C3p-10", "1C0"] {
+            let e = NetSpec::parse(bad, MNIST, 10).unwrap_err();
+            assert!(matches!(e, Error::InvalidSpec { .. }), "{bad}: {e}");
+            assert!(e.to_string().contains("invalid network string"), "{e}");
+        }
+    }
+}

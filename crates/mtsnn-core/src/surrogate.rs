@@ -1,0 +1,181 @@
+//! Surrogate derivatives ∂s/∂v of the multi-threshold spike function (paper eq 14–16).
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::error::Error;
+
+/// Which of the paper's three surrogates approximates ∂s/∂v.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Surrogate {
+    /// Eq 14: Σᵢ i·α_H·exp(−(v − i·V_th)² / (α_W / i)), Gaussians that grow taller and narrower with i.
+    F1,
+    /// Eq 15: Σᵢ α_H·exp(−(v − i·V_th)² / α_W), equal Gaussians at every threshold (the paper's default).
+    #[default]
+    F2,
+    /// Eq 16: a trapezoid, rising on [0, V_th), flat α_H up to S_max·V_th, falling to 0 at (S_max+1)·V_th.
+    F3,
+}
+
+impl Surrogate {
+    /// The name users type: `f1`, `f2` or `f3`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Surrogate::F1 => "f1",
+            Surrogate::F2 => "f2",
+            Surrogate::F3 => "f3",
+        }
+    }
+
+    /// The index used by the WGSL kernels' `SURROGATE` override constant.
+    pub fn index(self) -> u32 {
+        match self {
+            Surrogate::F1 => 1,
+            Surrogate::F2 => 2,
+            Surrogate::F3 => 3,
+        }
+    }
+}
+
+impl fmt::Display for Surrogate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Surrogate {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        match s.to_ascii_lowercase().as_str() {
+            "f1" => Ok(Surrogate::F1),
+            "f2" => Ok(Surrogate::F2),
+            "f3" => Ok(Surrogate::F3),
+            _ => Err(Error::InvalidParam {
+                name: "surrogate",
+                reason: format!("{s:?} is not one of f1, f2, f3"),
+            }),
+        }
+    }
+}
+
+/// Parameters a surrogate needs.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SurrogateParams {
+    pub kind: Surrogate,
+    pub v_th: f32,
+    pub s_max: u32,
+    pub alpha_h: f32,
+    pub alpha_w: f32,
+}
+
+/// Gaussian terms further than this many widths² from v are below e^-30 ≈ 1e-13 of the nearest
+/// term and are skipped: with Table I values only 3–5 of the 15 thresholds contribute.
+const GAUSS_CUTOFF: f32 = 30.0;
+
+impl SurrogateParams {
+    /// The surrogate f(v) ≈ ∂s/∂v at pre-reset potential `v`.
+    ///
+    /// f1 and f2 sum only the thresholds i·V_th within `sqrt(α_W·30)` of v; the terms left out are
+    /// below 1e-13 relative, far under f32 resolution. The WGSL twin (`shaders/surrogate.wgsl`)
+    /// uses the same window.
+    #[inline]
+    pub fn eval(&self, v: f32) -> f32 {
+        match self.kind {
+            Surrogate::F1 | Surrogate::F2 => {
+                let (lo, hi) = self.window(v);
+                let mut sum = 0.0f32;
+                for i in lo..=hi {
+                    let d = v - i as f32 * self.v_th;
+                    sum += if self.kind == Surrogate::F1 {
+                        let fi = i as f32;
+                        fi * self.alpha_h * (-d * d * fi / self.alpha_w).exp()
+                    } else {
+                        self.alpha_h * (-d * d / self.alpha_w).exp()
+                    };
+                }
+                sum
+            }
+            Surrogate::F3 => {
+                let x = v / self.v_th;
+                let s_max = self.s_max as f32;
+                if v < 0.0 || x >= s_max + 1.0 {
+                    0.0
+                } else if x < 1.0 {
+                    self.alpha_h * x
+                } else if x < s_max {
+                    self.alpha_h
+                } else {
+                    self.alpha_h * (s_max + 1.0 - x)
+                }
+            }
+        }
+    }
+
+    /// The thresholds `lo..=hi` (1-based, clamped to 1..=S_max) whose Gaussian matters at v;
+    /// `lo > hi` when none does.
+    #[inline]
+    fn window(&self, v: f32) -> (i32, i32) {
+        let r = (self.alpha_w * GAUSS_CUTOFF).sqrt();
+        let lo = ((v - r) / self.v_th).ceil().max(1.0);
+        let hi = ((v + r) / self.v_th).floor().min(self.s_max as f32);
+        (lo as i32, hi as i32)
+    }
+
+    /// The multi-threshold spike count of eq 5: clamp(floor(v / V_th), 0, S_max).
+    #[inline]
+    pub fn spikes(&self, v: f32) -> f32 {
+        (v / self.v_th).floor().clamp(0.0, self.s_max as f32)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The full sum of eq 14/15 in f64, every threshold included.
+    fn full(kind: Surrogate, v: f64, p: &SurrogateParams) -> f64 {
+        (1..=p.s_max)
+            .map(|i| {
+                let i = i as f64;
+                let d = v - i * p.v_th as f64;
+                match kind {
+                    Surrogate::F1 => i * p.alpha_h as f64 * (-d * d * i / p.alpha_w as f64).exp(),
+                    _ => p.alpha_h as f64 * (-d * d / p.alpha_w as f64).exp(),
+                }
+            })
+            .sum()
+    }
+
+    #[test]
+    fn windowed_sum_equals_full_sum() {
+        for (v_th, s_max, alpha_w) in [(10.0, 15, 20.0), (1.0, 3, 1.0), (10.0, 15, 2000.0), (10.0, 15, 0.2)] {
+            for kind in [Surrogate::F1, Surrogate::F2] {
+                let p = SurrogateParams { kind, v_th, s_max, alpha_h: 1.0, alpha_w };
+                for k in -400..2000 {
+                    let v = k as f32 * 0.1 * v_th / 10.0;
+                    let want = full(kind, v as f64, &p);
+                    let got = p.eval(v) as f64;
+                    assert!((got - want).abs() <= 1e-6 * want.abs().max(1e-6), "{kind} v={v}: {got} vs {want}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn spike_count_is_the_staircase_of_eq_5() {
+        let p = SurrogateParams { kind: Surrogate::F2, v_th: 10.0, s_max: 15, alpha_h: 1.0, alpha_w: 20.0 };
+        assert_eq!(p.spikes(-3.0), 0.0);
+        assert_eq!(p.spikes(9.999), 0.0);
+        assert_eq!(p.spikes(10.0), 1.0);
+        assert_eq!(p.spikes(155.0), 15.0);
+        assert_eq!(p.spikes(1e6), 15.0);
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for s in [Surrogate::F1, Surrogate::F2, Surrogate::F3] {
+            assert_eq!(s.name().parse::<Surrogate>().unwrap(), s);
+        }
+        assert!("f4".parse::<Surrogate>().is_err());
+    }
+}
