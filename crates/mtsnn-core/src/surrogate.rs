@@ -147,6 +147,8 @@ mod tests {
     }
 
     #[test]
+    /// Tolerance 1e-5 relative: the window drops terms below 1e-13 relative; what remains is f32
+    /// rounding of the exponent's argument (up to ≈ 40·ε_f32 relative near the window's edge).
     fn windowed_sum_equals_full_sum() {
         for (v_th, s_max, alpha_w) in [(10.0, 15, 20.0), (1.0, 3, 1.0), (10.0, 15, 2000.0), (10.0, 15, 0.2)] {
             for kind in [Surrogate::F1, Surrogate::F2] {
@@ -155,7 +157,7 @@ mod tests {
                     let v = k as f32 * 0.1 * v_th / 10.0;
                     let want = full(kind, v as f64, &p);
                     let got = p.eval(v) as f64;
-                    assert!((got - want).abs() <= 1e-6 * want.abs().max(1e-6), "{kind} v={v}: {got} vs {want}");
+                    assert!((got - want).abs() <= 1e-5 * want.abs().max(1e-6), "{kind} v={v}: {got} vs {want}");
                 }
             }
         }

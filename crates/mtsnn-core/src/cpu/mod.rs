@@ -182,3 +182,85 @@ impl Backend for CpuBackend {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hyper::Hyper;
+    use crate::rng::Rng;
+    use crate::spec::{NetSpec, Shape};
+    use crate::surrogate::Surrogate;
+
+    /// The G-recursion gradient equals the paper's per-synapse trace of eq 11–13, computed directly:
+    /// e_ji[t] = (λ e_ji[t−1] + s_in_i[t]) / (1 + V_th f′_j[t]),  ∂L/∂W_ji = Σ_b Σ_t δ_j[t] e_ji[t],
+    /// with δ from eq 10 (output) and eq 9 (hidden), all in plain loops in f64.
+    #[test]
+    fn g_recursion_equals_direct_trace_of_eq_11_to_13() {
+        for surrogate in [Surrogate::F1, Surrogate::F2, Surrogate::F3] {
+            let hyper = Hyper { steps: 4, surrogate, ..Hyper::default() };
+            let spec = NetSpec::parse("6-7-5-3", Shape::flat(6), 3).unwrap();
+            let mut model = Model::init(spec, hyper.clone(), 11).unwrap();
+            // Weights spread so that every layer spikes, some neurons near thresholds, none saturated.
+            let mut rng = Rng::new(5);
+            for w in &mut model.weights {
+                w.iter_mut().for_each(|x| *x = (rng.uniform() * 8.0 - 2.0) as f32);
+            }
+            let batch = 4;
+            let x: Vec<f32> = (0..batch * 6).map(|_| (rng.uniform() * 3.0) as f32).collect();
+            let labels: Vec<u32> = (0..batch as u32).map(|b| b % 3).collect();
+            let mut cpu = CpuBackend::new(&model).unwrap();
+            let (_, grads) = cpu.gradients(&x, &labels).unwrap();
+
+            let (steps, lambda, sp) = (hyper.steps, hyper.lambda() as f64, hyper.surrogate_params());
+            let sizes: Vec<(usize, usize)> = cpu.layers.iter().map(|l| (l.inputs, l.outputs)).collect();
+            let at = |li: usize, t: usize, b: usize, j: usize| t * batch * sizes[li].1 + b * sizes[li].1 + j;
+            let f = |li: usize, t: usize, b: usize, j: usize| sp.eval(cpu.layers[li].v[at(li, t, b, j)]) as f64;
+            let s_in = |li: usize, t: usize, b: usize, i: usize| {
+                if li == 0 { x[b * 6 + i] as f64 } else { cpu.layers[li - 1].s[at(li - 1, t, b, i)] as f64 }
+            };
+            // δ per layer, [t][b][j].
+            let n = sizes.len();
+            let mut delta: Vec<Vec<f64>> = sizes.iter().map(|&(_, o)| vec![0.0; steps * batch * o]).collect();
+            for t in 0..steps {
+                for b in 0..batch {
+                    for j in 0..3 {
+                        let y = if j == labels[b] as usize { hyper.target_count as f64 } else { 0.0 };
+                        let s = cpu.layers[n - 1].s[at(n - 1, t, b, j)] as f64;
+                        delta[n - 1][at(n - 1, t, b, j)] = (s - y) / batch as f64 * f(n - 1, t, b, j);
+                    }
+                }
+            }
+            for li in (0..n - 1).rev() {
+                let (up_in, up_out) = sizes[li + 1];
+                for t in 0..steps {
+                    for b in 0..batch {
+                        for i in 0..up_in {
+                            let back: f64 = (0..up_out)
+                                .map(|k| model.weights[li + 1][k * up_in + i] as f64 * delta[li + 1][at(li + 1, t, b, k)])
+                                .sum();
+                            delta[li][at(li, t, b, i)] = f(li, t, b, i) * back;
+                        }
+                    }
+                }
+            }
+            for li in 0..n {
+                let (n_in, n_out) = sizes[li];
+                for j in 0..n_out {
+                    for i in 0..n_in {
+                        let mut g = 0.0;
+                        for b in 0..batch {
+                            let mut e = 0.0;
+                            for t in 0..steps {
+                                e = (lambda * e + s_in(li, t, b, i)) / (1.0 + sp.v_th as f64 * f(li, t, b, j));
+                                g += delta[li][at(li, t, b, j)] * e;
+                            }
+                        }
+                        let got = grads[li][j * n_in + i] as f64;
+                        assert!((got - g).abs() <= 1e-4 * g.abs().max(1e-3), "{surrogate} layer {li} w[{j},{i}]: {got} vs {g}");
+                    }
+                }
+            }
+            assert!(grads.iter().all(|g| g.iter().any(|&x| x != 0.0)), "{surrogate}: a layer got no gradient");
+        }
+    }
+}
