@@ -141,3 +141,39 @@ fn saturating_case_reaches_s_max() {
     let s = flat(&case["layers"][0]["s"]);
     assert!(s.contains(&15.0), "no neuron at S_max");
 }
+
+/// The CNN case `3C3(pad 1)-P2(avg)-5` on 1×8×8 inputs at T = 2: forward spikes and potentials of
+/// the conv layer, output spikes, loss and paper-mode gradients through pooling and convolution.
+#[test]
+fn cnn_case_matches_forward_loss_and_gradients() {
+    use mtsnn_core::cpu::conv::{ConvGeom, conv_forward};
+    let r = reference();
+    let case = r["cases"].as_array().unwrap().iter().find(|c| c["kind"] == "cnn").expect("a CNN case");
+    let hyper = hyper_of(&case["params"], case["surrogate"].as_str().unwrap());
+    let x = flat32(&case["x"]);
+    let labels: Vec<u32> = flat(&case["labels"]).iter().map(|&l| l as u32).collect();
+    let weights: Vec<Vec<f32>> = case["weights"].as_array().unwrap().iter().map(flat32).collect();
+    let spec = NetSpec::parse("3C3p1-P2-5", Shape::new(1, 8, 8), 5).unwrap();
+    assert_eq!(spec.layers().len(), 3);
+    let model = Model::from_weights(spec, hyper.clone(), weights.clone());
+
+    let geom = ConvGeom { in_channels: 1, out_channels: 3, kernel: 3, padding: 1, height: 8, width: 8 };
+    let batch = labels.len();
+    let mut current = vec![0.0; batch * geom.out_len()];
+    conv_forward(&x, &weights[0], &mut current, batch, &geom);
+    let m = batch * geom.out_len();
+    let (mut v, mut s) = (vec![0.0; hyper.steps * m], vec![0.0; hyper.steps * m]);
+    lif_forward(&current, true, hyper.steps, m, hyper.lambda(), &hyper.surrogate_params(), &mut v, &mut s);
+    assert_close("conv v", &v, &flat(&case["layers"][0]["v"]));
+    assert_eq!(s, flat32(&case["layers"][0]["s"]), "conv spikes");
+
+    let mut cpu = CpuBackend::new(&model).unwrap();
+    let inf = cpu.infer(&x, true).unwrap();
+    assert_eq!(inf.layers[0], flat32(&case["layers"][0]["s"]), "backend conv spikes");
+    assert_eq!(inf.output, flat32(&case["layers"][1]["s"]), "backend output spikes");
+    let (loss, grads) = cpu.gradients(&x, &labels).unwrap();
+    assert_close("cnn loss", &[loss], &[case["loss"].as_f64().unwrap()]);
+    for (li, g) in grads.iter().enumerate() {
+        assert_close(&format!("cnn grad {li}"), g, &flat(&case["grads"][li]));
+    }
+}

@@ -187,24 +187,44 @@ pub fn adam_update(w: &mut [f32], grad: &[f32], m: &mut [f32], v: &mut [f32], p:
 #[allow(clippy::too_many_arguments)]
 pub fn matmul(a: &[f32], b: &[f32], c: &mut [f32], m: usize, n: usize, k: usize, a_t: bool, b_t: bool) {
     assert_eq!((a.len(), b.len(), c.len()), (m * k, k * n, m * n));
+    let threads = rayon::current_num_threads();
+    let parallel = threads > 1 && m * n * k >= 1 << 16;
+    gemm_into(Gemm { m, n, k, a_t, b_t, accumulate: false, parallel }, a, b, c);
+}
+
+/// One GEMM's shape and options: C (+)= op(A)·op(B), all row-major.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Gemm {
+    pub m: usize,
+    pub n: usize,
+    pub k: usize,
+    pub a_t: bool,
+    pub b_t: bool,
+    /// Add to C instead of overwriting it.
+    pub accumulate: bool,
+    /// Use all rayon threads (else the calling thread only).
+    pub parallel: bool,
+}
+
+/// Runs `g` on slices whose lengths the caller has checked (`a`: m·k, `b`: k·n, `c`: m·n).
+pub(crate) fn gemm_into(g: Gemm, a: &[f32], b: &[f32], c: &mut [f32]) {
+    let Gemm { m, n, k, a_t, b_t, accumulate, parallel } = g;
+    assert!(a.len() >= m * k && b.len() >= k * n && c.len() >= m * n);
     if m == 0 || n == 0 {
         return;
     }
     if k == 0 {
-        c.fill(0.0);
+        if !accumulate {
+            c[..m * n].fill(0.0);
+        }
         return;
     }
     // (column stride, row stride) of op(A) and op(B) in elements.
     let (a_cs, a_rs) = if a_t { (m as isize, 1) } else { (1, k as isize) };
     let (b_cs, b_rs) = if b_t { (k as isize, 1) } else { (1, n as isize) };
-    let threads = rayon::current_num_threads();
-    let par = if threads > 1 && m * n * k >= 1 << 16 {
-        gemm::Parallelism::Rayon(threads)
-    } else {
-        gemm::Parallelism::None
-    };
-    // SAFETY: the asserts above bound every index gemm forms from (m, n, k) and these strides;
-    // `c` is exclusively borrowed and does not alias `a` or `b`.
+    let par = if parallel { gemm::Parallelism::Rayon(rayon::current_num_threads()) } else { gemm::Parallelism::None };
+    // SAFETY: the assert above bounds every index gemm forms from (m, n, k) and these strides;
+    // `c` is exclusively borrowed and so does not alias `a` or `b`.
     unsafe {
         gemm::gemm(
             m,
@@ -213,14 +233,14 @@ pub fn matmul(a: &[f32], b: &[f32], c: &mut [f32], m: usize, n: usize, k: usize,
             c.as_mut_ptr(),
             1,
             n as isize,
-            false,
+            accumulate,
             a.as_ptr(),
             a_cs,
             a_rs,
             b.as_ptr(),
             b_cs,
             b_rs,
-            0.0,
+            1.0,
             1.0,
             false,
             false,

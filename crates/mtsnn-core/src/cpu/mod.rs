@@ -1,21 +1,37 @@
 //! The CPU backend: plain Rust on all cores, GEMMs by the `gemm` crate. It is the reference the GPU
 //! backend is tested against and the fast path on machines without a GPU.
 
+pub mod conv;
 pub mod kernels;
 
 use crate::backend::{Backend, BatchStats, Inference, check_batch};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::model::Model;
 use crate::spec::LayerKind;
+use conv::{ConvGeom, avg_pool_backward, avg_pool_forward, conv_forward, conv_input_grad, conv_weight_grad};
 use kernels::{AdamStep, adam_update, lif_forward, matmul, output_error, sum_steps, surrogate_g_scan};
 
-/// One weighted layer's sizes and its per-batch buffers, `[steps][batch][outputs]`.
+/// What a layer computes.
+#[derive(Clone, Copy, Debug)]
+enum Op {
+    /// I = W s_in, then neurons.
+    Dense { inputs: usize, outputs: usize, weight: usize },
+    /// I = W ∗ s_in, then neurons.
+    Conv { geom: ConvGeom, weight: usize },
+    /// Average of k×k windows of the spike maps; no neuron.
+    Pool { channels: usize, height: usize, width: usize, kernel: usize },
+}
+
+/// One layer and its per-batch buffers, `[steps][batch][values]` (`[batch][values]` when constant).
 struct LayerState {
-    inputs: usize,
-    outputs: usize,
-    /// Pre-reset membrane potentials (the backward pass needs f′(v)).
+    op: Op,
+    /// Values of one sample's output.
+    out_len: usize,
+    /// True when the output is the same at every step: only pooling of the raw input.
+    constant: bool,
+    /// Pre-reset membrane potentials (the backward pass needs f′(v)); empty for pooling.
     v: Vec<f32>,
-    /// Spike counts.
+    /// Spike counts (pooled averages for pooling).
     s: Vec<f32>,
 }
 
@@ -23,9 +39,10 @@ struct LayerState {
 pub struct CpuBackend {
     model: Model,
     layers: Vec<LayerState>,
-    /// Scratch: input currents, then upstream gradients.
+    /// Scratch: input currents, upstream gradients ∂L/∂s, δ, G and Σ_t G.
     current: Vec<f32>,
     upstream: Vec<f32>,
+    upstream_below: Vec<f32>,
     delta: Vec<f32>,
     g: Vec<f32>,
     gsum: Vec<f32>,
@@ -37,18 +54,32 @@ impl CpuBackend {
     pub fn new(model: &Model) -> Result<Self> {
         model.check_shapes()?;
         let mut layers = Vec::new();
+        let mut weight = 0;
+        let mut constant = true;
         for l in model.spec.layers() {
-            match l.kind {
-                LayerKind::Dense { inputs, outputs } => {
-                    layers.push(LayerState { inputs, outputs, v: Vec::new(), s: Vec::new() })
-                }
-                _ => {
-                    return Err(Error::Unsupported(format!(
-                        "convolution and pooling layers ({}); the engine runs MLPs such as 784-800-10 for now",
-                        model.spec.text()
-                    )));
-                }
-            }
+            let op = match l.kind {
+                LayerKind::Dense { inputs, outputs } => Op::Dense { inputs, outputs, weight },
+                LayerKind::Conv { in_channels, out_channels, kernel, padding } => Op::Conv {
+                    geom: ConvGeom {
+                        in_channels,
+                        out_channels,
+                        kernel,
+                        padding,
+                        height: l.input.height,
+                        width: l.input.width,
+                    },
+                    weight,
+                },
+                LayerKind::Pool { kernel } => Op::Pool {
+                    channels: l.input.channels,
+                    height: l.input.height,
+                    width: l.input.width,
+                    kernel,
+                },
+            };
+            weight += usize::from(l.has_weights());
+            constant &= !l.has_weights();
+            layers.push(LayerState { op, out_len: l.output.len(), constant, v: Vec::new(), s: Vec::new() });
         }
         let grads = model.weights.iter().map(|w| vec![0.0; w.len()]).collect();
         Ok(Self {
@@ -56,6 +87,7 @@ impl CpuBackend {
             layers,
             current: Vec::new(),
             upstream: Vec::new(),
+            upstream_below: Vec::new(),
             delta: Vec::new(),
             g: Vec::new(),
             gsum: Vec::new(),
@@ -64,28 +96,39 @@ impl CpuBackend {
     }
 
     /// Forward pass (eq 3–5) of a batch, leaving v and s of every layer in `self.layers`.
+    ///
+    /// A layer whose input is the same at every step (layer 1 under direct encoding) computes its
+    /// current once; otherwise all T steps run as one GEMM/convolution over `T·B` rows.
     fn forward(&mut self, x: &[f32], batch: usize) {
         let h = &self.model.hyper;
         let (steps, lambda, sp) = (h.steps, h.lambda(), h.surrogate_params());
         for li in 0..self.layers.len() {
             let (before, rest) = self.layers.split_at_mut(li);
             let layer = &mut rest[0];
-            let (n_in, n_out) = (layer.inputs, layer.outputs);
-            let w = &self.model.weights[li];
-            layer.v.resize(steps * batch * n_out, 0.0);
-            layer.s.resize(steps * batch * n_out, 0.0);
-            if li == 0 {
-                // Direct encoding: the image is the same current at every step, so W·x is computed once.
-                self.current.resize(batch * n_out, 0.0);
-                matmul(x, w, &mut self.current, batch, n_out, n_in, false, true);
-                lif_forward(&self.current, true, steps, batch * n_out, lambda, &sp, &mut layer.v, &mut layer.s);
-            } else {
-                // All steps in one GEMM: [T·B, n_in] × Wᵀ.
-                let s_in = &before[li - 1].s;
-                self.current.resize(steps * batch * n_out, 0.0);
-                matmul(s_in, w, &mut self.current, steps * batch, n_out, n_in, false, true);
-                lif_forward(&self.current, false, steps, batch * n_out, lambda, &sp, &mut layer.v, &mut layer.s);
+            let (input, in_constant) = match before.last() {
+                Some(prev) => (&prev.s[..], prev.constant),
+                None => (x, true),
+            };
+            let rows = if in_constant { batch } else { steps * batch };
+            let out = layer.out_len;
+            match layer.op {
+                Op::Pool { channels, height, width, kernel } => {
+                    layer.s.resize(rows * out, 0.0);
+                    avg_pool_forward(input, &mut layer.s, rows * channels, height, width, kernel);
+                    continue;
+                }
+                Op::Dense { inputs, outputs, weight } => {
+                    self.current.resize(rows * out, 0.0);
+                    matmul(input, &self.model.weights[weight], &mut self.current, rows, outputs, inputs, false, true);
+                }
+                Op::Conv { geom, weight } => {
+                    self.current.resize(rows * out, 0.0);
+                    conv_forward(input, &self.model.weights[weight], &mut self.current, rows, &geom);
+                }
             }
+            layer.v.resize(steps * batch * out, 0.0);
+            layer.s.resize(steps * batch * out, 0.0);
+            lif_forward(&self.current, in_constant, steps, batch * out, lambda, &sp, &mut layer.v, &mut layer.s);
         }
     }
 
@@ -95,30 +138,64 @@ impl CpuBackend {
         let (steps, lambda, sp) = (h.steps, h.lambda(), h.surrogate_params());
         let batch = labels.len();
         let last = self.layers.len() - 1;
-        let classes = self.layers[last].outputs;
+        let classes = self.layers[last].out_len;
         self.upstream.resize(steps * batch * classes, 0.0);
         let loss = output_error(&self.layers[last].s, labels, steps, classes, h.target_count, &mut self.upstream);
         for li in (0..self.layers.len()).rev() {
-            let layer = &self.layers[li];
-            let (n_in, n_out) = (layer.inputs, layer.outputs);
-            let m = batch * n_out;
+            let (before, rest) = self.layers.split_at(li);
+            let layer = &rest[0];
+            let (input, in_constant) = match before.last() {
+                Some(prev) => (&prev.s[..], prev.constant),
+                None => (x, true),
+            };
+            // Only layers that feed a weighted layer need ∂L/∂s passed down.
+            let pass_down = !in_constant;
+            let m = batch * layer.out_len;
+            let rows = steps * batch;
+            let weight = match layer.op {
+                Op::Pool { channels, height, width, kernel } => {
+                    if pass_down {
+                        self.upstream_below.resize(rows * channels * height * width, 0.0);
+                        avg_pool_backward(&self.upstream, &mut self.upstream_below, rows * channels, height, width, kernel);
+                        std::mem::swap(&mut self.upstream, &mut self.upstream_below);
+                    }
+                    continue;
+                }
+                Op::Dense { weight, .. } | Op::Conv { weight, .. } => weight,
+            };
             self.delta.resize(steps * m, 0.0);
             self.g.resize(steps * m, 0.0);
             surrogate_g_scan(&self.upstream, &layer.v, steps, m, lambda, &sp, &mut self.delta, &mut self.g);
-            let grad = &mut self.grads[li];
-            if li == 0 {
-                // ∂L/∂W = (Σ_t G[t])ᵀ x: the input is the same at every step.
+            // ∂L/∂W = Σ_t G[t]ᵀ s_in[t]: one GEMM over the stacked (t, b) rows, or (Σ_t G[t])ᵀ s_in
+            // when the input is the same at every step.
+            let (g, grad_rows) = if in_constant {
                 self.gsum.resize(m, 0.0);
                 sum_steps(&self.g, steps, m, &mut self.gsum);
-                matmul(&self.gsum, x, grad, n_out, n_in, batch, true, false);
+                (&self.gsum, batch)
             } else {
-                // ∂L/∂W = Σ_t G[t]ᵀ s_in[t] = Gᵀ S_in over the stacked (t, b) rows.
-                let s_in = &self.layers[li - 1].s;
-                matmul(&self.g, s_in, grad, n_out, n_in, steps * batch, true, false);
-                // Eq 9: the layer below receives (W^l)ᵀ δ^l[t] (the spatial term).
-                self.upstream.resize(steps * batch * n_in, 0.0);
-                matmul(&self.delta, &self.model.weights[li], &mut self.upstream, steps * batch, n_in, n_out, false, false);
+                (&self.g, rows)
+            };
+            let w = &self.model.weights[weight];
+            let grad = &mut self.grads[weight];
+            match layer.op {
+                Op::Dense { inputs, outputs, .. } => {
+                    matmul(g, input, grad, outputs, inputs, grad_rows, true, false);
+                    if pass_down {
+                        // Eq 9: the layer below receives (W^l)ᵀ δ^l[t].
+                        self.upstream_below.resize(rows * inputs, 0.0);
+                        matmul(&self.delta, w, &mut self.upstream_below, rows, inputs, outputs, false, false);
+                    }
+                }
+                Op::Conv { geom, .. } => {
+                    conv_weight_grad(input, g, grad, grad_rows, &geom);
+                    if pass_down {
+                        self.upstream_below.resize(rows * geom.in_len(), 0.0);
+                        conv_input_grad(&self.delta, w, &mut self.upstream_below, rows, &geom);
+                    }
+                }
+                Op::Pool { .. } => unreachable!("pooling has no weights"),
             }
+            std::mem::swap(&mut self.upstream, &mut self.upstream_below);
         }
         loss
     }
@@ -130,20 +207,14 @@ impl CpuBackend {
         Ok(self.backward(x, labels))
     }
 
-    fn correct(&self, labels: &[u32]) -> usize {
-        let out = self.output(labels.len(), false);
-        out.predictions().iter().zip(labels).filter(|(p, l)| **p == **l as usize).count()
-    }
-
     fn output(&self, batch: usize, record_layers: bool) -> Inference {
         let last = self.layers.last().expect("a network has an output layer");
-        Inference {
-            steps: self.model.hyper.steps,
-            batch,
-            classes: last.outputs,
-            output: last.s.clone(),
-            layers: if record_layers { self.layers.iter().map(|l| l.s.clone()).collect() } else { Vec::new() },
-        }
+        let layers = if record_layers {
+            self.layers.iter().filter(|l| !matches!(l.op, Op::Pool { .. })).map(|l| l.s.clone()).collect()
+        } else {
+            Vec::new()
+        };
+        Inference { steps: self.model.hyper.steps, batch, classes: last.out_len, output: last.s.clone(), layers }
     }
 }
 
@@ -154,7 +225,8 @@ impl Backend for CpuBackend {
 
     fn train_batch(&mut self, x: &[f32], labels: &[u32]) -> Result<BatchStats> {
         let loss = self.forward_backward(x, labels)?;
-        let correct = self.correct(labels);
+        let predictions = self.output(labels.len(), false).predictions();
+        let correct = predictions.iter().zip(labels).filter(|(p, l)| **p == **l as usize).count();
         let h = &self.model.hyper;
         self.model.adam.step += 1;
         let step = AdamStep { lr: h.lr, beta1: h.beta1, beta2: h.beta2, eps: h.eps, step: self.model.adam.step };
@@ -212,7 +284,7 @@ mod tests {
             let (_, grads) = cpu.gradients(&x, &labels).unwrap();
 
             let (steps, lambda, sp) = (hyper.steps, hyper.lambda() as f64, hyper.surrogate_params());
-            let sizes: Vec<(usize, usize)> = cpu.layers.iter().map(|l| (l.inputs, l.outputs)).collect();
+            let sizes: Vec<(usize, usize)> = model.spec.layers().iter().map(|l| (l.input.len(), l.output.len())).collect();
             let at = |li: usize, t: usize, b: usize, j: usize| t * batch * sizes[li].1 + b * sizes[li].1 + j;
             let f = |li: usize, t: usize, b: usize, j: usize| sp.eval(cpu.layers[li].v[at(li, t, b, j)]) as f64;
             let s_in = |li: usize, t: usize, b: usize, i: usize| {

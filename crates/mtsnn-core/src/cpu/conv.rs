@@ -1,0 +1,316 @@
+//! Convolution (stride 1, zero padding) and average pooling of spike maps on the CPU: the twins of
+//! `shaders/conv_*.wgsl` and `shaders/avg_pool_*.wgsl`. Maps are `[image][channel][y][x]`
+//! row-major; conv weights `[out_ch][in_ch][ky][kx]`.
+//!
+//! Convolutions run as im2col + GEMM, one image per task across the rayon threads: the column
+//! matrix of an image is `[in_ch·k·k][oh·ow]`, so the forward pass is W `[out_ch][in_ch·k·k]` times
+//! it, the weight gradient G_img times its transpose, the input gradient Wᵀ G_img scattered back.
+
+use rayon::prelude::*;
+
+use super::kernels::{Gemm, gemm_into};
+
+/// Sizes of one convolution layer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConvGeom {
+    pub in_channels: usize,
+    pub out_channels: usize,
+    pub kernel: usize,
+    pub padding: usize,
+    /// Input height and width.
+    pub height: usize,
+    pub width: usize,
+}
+
+impl ConvGeom {
+    /// Output height (stride 1).
+    pub fn out_height(&self) -> usize {
+        self.height + 2 * self.padding + 1 - self.kernel
+    }
+
+    /// Output width (stride 1).
+    pub fn out_width(&self) -> usize {
+        self.width + 2 * self.padding + 1 - self.kernel
+    }
+
+    /// Values of one input image.
+    pub fn in_len(&self) -> usize {
+        self.in_channels * self.height * self.width
+    }
+
+    /// Values of one output image.
+    pub fn out_len(&self) -> usize {
+        self.out_channels * self.out_height() * self.out_width()
+    }
+
+    /// Rows of the column matrix: in_ch·k·k.
+    fn patch(&self) -> usize {
+        self.in_channels * self.kernel * self.kernel
+    }
+
+    fn pixels(&self) -> usize {
+        self.out_height() * self.out_width()
+    }
+
+    /// The column matrix `[in_ch·k·k][oh·ow]` of one image; zero where the window leaves the image.
+    fn im2col(&self, img: &[f32], cols: &mut [f32]) {
+        let (oh, ow, k, p) = (self.out_height(), self.out_width(), self.kernel, self.padding as isize);
+        for ci in 0..self.in_channels {
+            let plane = &img[ci * self.height * self.width..][..self.height * self.width];
+            for ky in 0..k {
+                for kx in 0..k {
+                    let row = &mut cols[((ci * k + ky) * k + kx) * oh * ow..][..oh * ow];
+                    for oy in 0..oh {
+                        let y = oy as isize + ky as isize - p;
+                        let out = &mut row[oy * ow..][..ow];
+                        if y < 0 || y >= self.height as isize {
+                            out.fill(0.0);
+                            continue;
+                        }
+                        let src = &plane[y as usize * self.width..][..self.width];
+                        for (ox, o) in out.iter_mut().enumerate() {
+                            let x = ox as isize + kx as isize - p;
+                            *o = if x < 0 || x >= self.width as isize { 0.0 } else { src[x as usize] };
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Adds the column matrix back into an image (the transpose of [`Self::im2col`]).
+    fn col2im(&self, cols: &[f32], img: &mut [f32]) {
+        let (oh, ow, k, p) = (self.out_height(), self.out_width(), self.kernel, self.padding as isize);
+        img.fill(0.0);
+        for ci in 0..self.in_channels {
+            let plane = &mut img[ci * self.height * self.width..][..self.height * self.width];
+            for ky in 0..k {
+                for kx in 0..k {
+                    let row = &cols[((ci * k + ky) * k + kx) * oh * ow..][..oh * ow];
+                    for oy in 0..oh {
+                        let y = oy as isize + ky as isize - p;
+                        if y < 0 || y >= self.height as isize {
+                            continue;
+                        }
+                        let dst = &mut plane[y as usize * self.width..][..self.width];
+                        for (ox, &v) in row[oy * ow..][..ow].iter().enumerate() {
+                            let x = ox as isize + kx as isize - p;
+                            if x >= 0 && x < self.width as isize {
+                                dst[x as usize] += v;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// out[n][co][oy][ox] = Σ_{ci,ky,kx} W[co][ci][ky][kx] · in[n][ci][oy+ky−pad][ox+kx−pad].
+pub fn conv_forward(input: &[f32], w: &[f32], out: &mut [f32], images: usize, g: &ConvGeom) {
+    assert_eq!((input.len(), out.len()), (images * g.in_len(), images * g.out_len()));
+    assert_eq!(w.len(), g.out_channels * g.patch());
+    let gemm = Gemm { m: g.out_channels, n: g.pixels(), k: g.patch(), a_t: false, b_t: false, accumulate: false, parallel: false };
+    out.par_chunks_mut(g.out_len()).zip(input.par_chunks(g.in_len())).for_each_init(
+        || vec![0.0f32; g.patch() * g.pixels()],
+        |cols, (out, img)| {
+            g.im2col(img, cols);
+            gemm_into(gemm, w, cols, out);
+        },
+    );
+}
+
+/// grad_w[co][ci][ky][kx] = Σ_n Σ_{oy,ox} grad_out[n][co][oy][ox] · in[n][ci][oy+ky−pad][ox+kx−pad].
+pub fn conv_weight_grad(input: &[f32], grad_out: &[f32], grad_w: &mut [f32], images: usize, g: &ConvGeom) {
+    assert_eq!((input.len(), grad_out.len()), (images * g.in_len(), images * g.out_len()));
+    assert_eq!(grad_w.len(), g.out_channels * g.patch());
+    let gemm = Gemm { m: g.out_channels, n: g.patch(), k: g.pixels(), a_t: false, b_t: true, accumulate: true, parallel: false };
+    // One accumulator per task, summed at the end.
+    let per_task = images.div_ceil(rayon::current_num_threads().max(1)).max(1);
+    let partials: Vec<Vec<f32>> = input
+        .par_chunks(per_task * g.in_len())
+        .zip(grad_out.par_chunks(per_task * g.out_len()))
+        .map(|(imgs, grads)| {
+            let mut acc = vec![0.0f32; grad_w.len()];
+            let mut cols = vec![0.0f32; g.patch() * g.pixels()];
+            for (img, gr) in imgs.chunks_exact(g.in_len()).zip(grads.chunks_exact(g.out_len())) {
+                g.im2col(img, &mut cols);
+                gemm_into(gemm, gr, &cols, &mut acc);
+            }
+            acc
+        })
+        .collect();
+    grad_w.fill(0.0);
+    for p in partials {
+        grad_w.iter_mut().zip(p).for_each(|(a, b)| *a += b);
+    }
+}
+
+/// grad_in[n][ci][y][x] = Σ_{co,ky,kx} W[co][ci][ky][kx] · grad_out[n][co][y−ky+pad][x−kx+pad].
+pub fn conv_input_grad(grad_out: &[f32], w: &[f32], grad_in: &mut [f32], images: usize, g: &ConvGeom) {
+    assert_eq!((grad_in.len(), grad_out.len()), (images * g.in_len(), images * g.out_len()));
+    assert_eq!(w.len(), g.out_channels * g.patch());
+    let gemm = Gemm { m: g.patch(), n: g.pixels(), k: g.out_channels, a_t: true, b_t: false, accumulate: false, parallel: false };
+    grad_in.par_chunks_mut(g.in_len()).zip(grad_out.par_chunks(g.out_len())).for_each_init(
+        || vec![0.0f32; g.patch() * g.pixels()],
+        |cols, (gin, gout)| {
+            gemm_into(gemm, w, gout, cols);
+            g.col2im(cols, gin);
+        },
+    );
+}
+
+/// Average pooling with a `k×k` window and stride k; rows and columns past the last whole window
+/// are dropped. `input` is `[maps][h][w]` (maps = images·channels), `out` `[maps][h/k][w/k]`.
+pub fn avg_pool_forward(input: &[f32], out: &mut [f32], maps: usize, h: usize, w: usize, k: usize) {
+    let (oh, ow) = (h / k, w / k);
+    assert_eq!((input.len(), out.len()), (maps * h * w, maps * oh * ow));
+    let scale = 1.0 / (k * k) as f32;
+    out.par_chunks_mut(oh * ow).zip(input.par_chunks(h * w)).for_each(|(o, i)| {
+        for oy in 0..oh {
+            for ox in 0..ow {
+                let mut sum = 0.0;
+                for dy in 0..k {
+                    for dx in 0..k {
+                        sum += i[(oy * k + dy) * w + ox * k + dx];
+                    }
+                }
+                o[oy * ow + ox] = sum * scale;
+            }
+        }
+    });
+}
+
+/// The transpose of [`avg_pool_forward`]: each input pixel gets its window's gradient / k².
+pub fn avg_pool_backward(grad_out: &[f32], grad_in: &mut [f32], maps: usize, h: usize, w: usize, k: usize) {
+    let (oh, ow) = (h / k, w / k);
+    assert_eq!((grad_in.len(), grad_out.len()), (maps * h * w, maps * oh * ow));
+    let scale = 1.0 / (k * k) as f32;
+    grad_in.par_chunks_mut(h * w).zip(grad_out.par_chunks(oh * ow)).for_each(|(gi, go)| {
+        for y in 0..h {
+            for x in 0..w {
+                let (oy, ox) = (y / k, x / k);
+                gi[y * w + x] = if oy < oh && ox < ow { go[oy * ow + ox] * scale } else { 0.0 };
+            }
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::Rng;
+
+    fn rand(rng: &mut Rng, n: usize) -> Vec<f32> {
+        (0..n).map(|_| rng.normal() as f32).collect()
+    }
+
+    /// The defining sum, in f64.
+    fn naive_conv(input: &[f32], w: &[f32], n: usize, g: &ConvGeom) -> Vec<f64> {
+        let (oh, ow, k, p) = (g.out_height(), g.out_width(), g.kernel, g.padding as isize);
+        let mut out = vec![0.0; n * g.out_len()];
+        for img in 0..n {
+            for co in 0..g.out_channels {
+                for oy in 0..oh {
+                    for ox in 0..ow {
+                        let mut s = 0.0f64;
+                        for ci in 0..g.in_channels {
+                            for ky in 0..k {
+                                for kx in 0..k {
+                                    let (y, x) = (oy as isize + ky as isize - p, ox as isize + kx as isize - p);
+                                    if y >= 0 && x >= 0 && (y as usize) < g.height && (x as usize) < g.width {
+                                        let i = input[img * g.in_len() + (ci * g.height + y as usize) * g.width + x as usize];
+                                        s += w[((co * g.in_channels + ci) * k + ky) * k + kx] as f64 * i as f64;
+                                    }
+                                }
+                            }
+                        }
+                        out[img * g.out_len() + (co * oh + oy) * ow + ox] = s;
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    fn geoms() -> Vec<ConvGeom> {
+        [(1, 3, 3, 1, 8, 8), (3, 5, 5, 2, 7, 9), (2, 4, 3, 0, 6, 5), (5, 2, 5, 0, 9, 11)]
+            .into_iter()
+            .map(|(in_channels, out_channels, kernel, padding, height, width)| ConvGeom {
+                in_channels,
+                out_channels,
+                kernel,
+                padding,
+                height,
+                width,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn conv_forward_matches_the_defining_sum() {
+        let mut rng = Rng::new(3);
+        for g in geoms() {
+            let n = 3;
+            let input = rand(&mut rng, n * g.in_len());
+            let w = rand(&mut rng, g.out_channels * g.patch());
+            let mut out = vec![f32::NAN; n * g.out_len()];
+            conv_forward(&input, &w, &mut out, n, &g);
+            for (a, b) in out.iter().zip(naive_conv(&input, &w, n, &g)) {
+                assert!((*a as f64 - b).abs() < 1e-4 * (1.0 + b.abs()), "{g:?}: {a} vs {b}");
+            }
+        }
+    }
+
+    /// Finite differences of L = Σ conv(in, W) ∘ R against both gradients (the conv is linear, so
+    /// central differences are exact up to rounding).
+    #[test]
+    fn conv_gradients_match_finite_differences() {
+        let mut rng = Rng::new(4);
+        for g in geoms() {
+            let n = 2;
+            let input = rand(&mut rng, n * g.in_len());
+            let w = rand(&mut rng, g.out_channels * g.patch());
+            let r = rand(&mut rng, n * g.out_len());
+            let loss = |input: &[f32], w: &[f32]| -> f64 {
+                naive_conv(input, w, n, &g).iter().zip(&r).map(|(a, b)| a * *b as f64).sum()
+            };
+            let mut gw = vec![f32::NAN; w.len()];
+            conv_weight_grad(&input, &r, &mut gw, n, &g);
+            let mut gi = vec![f32::NAN; input.len()];
+            conv_input_grad(&r, &w, &mut gi, n, &g);
+            let h = 0.01f32;
+            for i in (0..w.len()).step_by(3) {
+                let (mut wp, mut wm) = (w.clone(), w.clone());
+                wp[i] += h;
+                wm[i] -= h;
+                let fd = (loss(&input, &wp) - loss(&input, &wm)) / (2.0 * h as f64);
+                assert!((fd - gw[i] as f64).abs() < 1e-3 * (1.0 + fd.abs()), "{g:?} dW[{i}]: {fd} vs {}", gw[i]);
+            }
+            for i in (0..input.len()).step_by(5) {
+                let (mut ip, mut im) = (input.clone(), input.clone());
+                ip[i] += h;
+                im[i] -= h;
+                let fd = (loss(&ip, &w) - loss(&im, &w)) / (2.0 * h as f64);
+                assert!((fd - gi[i] as f64).abs() < 1e-3 * (1.0 + fd.abs()), "{g:?} dIn[{i}]: {fd} vs {}", gi[i]);
+            }
+        }
+    }
+
+    #[test]
+    fn avg_pool_forward_and_its_transpose() {
+        let (maps, h, w, k) = (2, 5, 4, 2);
+        let input: Vec<f32> = (0..maps * h * w).map(|i| i as f32).collect();
+        let mut out = vec![0.0; maps * 2 * 2];
+        avg_pool_forward(&input, &mut out, maps, h, w, k);
+        assert_eq!(&out[..4], &[2.5, 4.5, 10.5, 12.5]);
+        // <pool(x), r> = <x, poolᵀ(r)> for any r.
+        let r: Vec<f32> = (0..out.len()).map(|i| (i as f32 * 0.7).sin()).collect();
+        let mut back = vec![f32::NAN; input.len()];
+        avg_pool_backward(&r, &mut back, maps, h, w, k);
+        let lhs: f32 = out.iter().zip(&r).map(|(a, b)| a * b).sum();
+        let rhs: f32 = input.iter().zip(&back).map(|(a, b)| a * b).sum();
+        assert!((lhs - rhs).abs() < 1e-3, "{lhs} vs {rhs}");
+        assert_eq!(back[4 * w], 0.0, "the dropped fifth row gets no gradient");
+    }
+}

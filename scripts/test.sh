@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Runs every test of mtsnn: installs what they need (scripts/setup.sh), then the whole workspace's
+# tests in release mode. GPU tests run on the first Vulkan adapter (lavapipe on machines without a
+# GPU) and FAIL when none exists: MTSNN_REQUIRE_GPU=1 forbids skipping them.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+scripts/setup.sh
+export MTSNN_REQUIRE_GPU=1
+# Mesa complains when this is unset; the tests do not need it.
+export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$(mktemp -d)}"
+cargo test --release --workspace "$@"
