@@ -5,6 +5,40 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::surrogate::{Surrogate, SurrogateParams};
 
+/// How the weight gradient is computed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GradMode {
+    /// The paper's backward pass, eq 9–13: δ is purely spatial (eq 9) and time enters through the
+    /// implicit trace of eq 11–12, whose reset term divides by 1 + V_th·f′.
+    #[default]
+    Paper,
+    /// Not in the paper, for comparison: backpropagation through the unrolled forward equations
+    /// with ∂s/∂v := f′, including ∂u[t]/∂u[t−1] = λ and the reset path ∂u/∂v = 1 − V_th·f′.
+    Bptt,
+}
+
+impl GradMode {
+    /// The name users type: `paper` or `bptt`.
+    pub fn name(self) -> &'static str {
+        match self {
+            GradMode::Paper => "paper",
+            GradMode::Bptt => "bptt",
+        }
+    }
+}
+
+impl std::str::FromStr for GradMode {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "paper" => Ok(GradMode::Paper),
+            "bptt" => Ok(GradMode::Bptt),
+            _ => Err(Error::InvalidParam { name: "grad", reason: format!("{s:?} is not one of paper, bptt") }),
+        }
+    }
+}
+
 /// Every parameter of training and inference. `Default` is Table I of the paper with T = 2.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -34,6 +68,11 @@ pub struct Hyper {
     pub beta2: f32,
     /// Adam ε (Table I prints "λ = 1 − 10⁻⁸", the usual ε = 10⁻⁸).
     pub eps: f32,
+    /// Gradient computation: the paper's (default) or BPTT.
+    pub grad: GradMode,
+    /// Cut the reset path from the gradient: the paper mode's trace loses its 1/(1 + V_th·f′)
+    /// factor, BPTT its 1 − V_th·f′ factor (as SpikingJelly's `detach_reset`).
+    pub detach_reset: bool,
 }
 
 impl Default for Hyper {
@@ -51,6 +90,8 @@ impl Default for Hyper {
             beta1: 0.9,
             beta2: 0.999,
             eps: 1e-8,
+            grad: GradMode::Paper,
+            detach_reset: false,
         }
     }
 }

@@ -4,6 +4,7 @@
 
 use rayon::prelude::*;
 
+use crate::hyper::GradMode;
 use crate::surrogate::SurrogateParams;
 
 /// Neuron-parallel work is cut into chunks of this many neurons.
@@ -86,28 +87,64 @@ pub fn output_error(
     (loss / batch as f64) as f32
 }
 
-/// The paper's backward pass through one layer of neurons (`shaders/surrogate_g_scan.wgsl`).
+/// What the backward scan through one layer of neurons needs.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ScanParams {
+    /// Leak λ = 1 − 1/τ_m.
+    pub lambda: f32,
+    /// The surrogate f′ = f(v) and V_th.
+    pub sp: SurrogateParams,
+    pub mode: GradMode,
+    pub detach_reset: bool,
+}
+
+/// The backward pass through one layer of neurons (`shaders/surrogate_g_scan.wgsl`).
 ///
-/// `upstream` is ∂L/∂s per step: (s − y)/B for the output layer (eq 10), (W^{l+1})ᵀ δ^{l+1} for a
-/// hidden one (eq 9). With f′[t] = f(v[t]) the surrogate of eq 14–16:
-/// - δ[t] = upstream[t] ⊙ f′[t]                                    (eq 9, 10)
-/// - G[T] = δ[T] / (1 + V_th f′[T]); G[t] = (δ[t] + λ G[t+1]) / (1 + V_th f′[t])
+/// `upstream` is ∂L/∂s per step: (s − y)/B for the output layer (eq 10), what the layer above passed
+/// down for a hidden one. With f′[t] = f(v[t]) the surrogate of eq 14–16 and δ[t] = upstream[t] ⊙ f′[t]:
+/// - paper mode (eq 9–13): G[t] = (δ[t] + λ G[t+1]) / (1 + V_th f′[t]), G[T+1] = 0. G is eq 11–13's
+///   trace e[t] = (λ e[t−1] + s_in[t]) / (1 + V_th f′[t]) unrolled backwards in time, so that
+///   ∂L/∂W = Σ_t G[t]ᵀ s_in[t] is one GEMM; the layer below receives Wᵀ δ[t] (eq 9, spatial only).
+/// - BPTT: G[t] = ∂L/∂v[t] = δ[t] + λ (1 − V_th f′[t]) G[t+1]; ∂L/∂W = Σ_t G[t]ᵀ s_in[t] and the
+///   layer below receives Wᵀ G[t].
 ///
-/// G is eq 11–13's trace e[t] = (λ e[t−1] + s_in[t]) / (1 + V_th f′[t]) unrolled backwards in time,
-/// so that ∂L/∂W = Σ_t G[t]ᵀ s_in[t] is a single GEMM. Writes `delta` and `g`, `[steps][m]`.
+/// `detach_reset` drops the reset path's factor: 1 + V_th f′ → 1 (paper), 1 − V_th f′ → 1 (BPTT).
+/// Writes `delta` and `g`, `[steps][m]`; [`ScanParams::pass_down`] says which one feeds the layer below.
 #[allow(clippy::too_many_arguments)]
 pub fn surrogate_g_scan(
     upstream: &[f32],
     v: &[f32],
     steps: usize,
     m: usize,
-    lambda: f32,
-    sp: &SurrogateParams,
+    p: &ScanParams,
+    delta: &mut [f32],
+    g: &mut [f32],
+) {
+    scan_with(upstream, v, steps, m, p, |v| p.sp.eval(v), delta, g);
+}
+
+impl ScanParams {
+    /// True when the layer below receives Wᵀ G (BPTT) rather than Wᵀ δ (the paper's eq 9).
+    pub fn pass_down_g(&self) -> bool {
+        self.mode == GradMode::Bptt
+    }
+}
+
+/// [`surrogate_g_scan`] with the surrogate `f` given (tests substitute a smooth spike function).
+#[allow(clippy::too_many_arguments)]
+fn scan_with(
+    upstream: &[f32],
+    v: &[f32],
+    steps: usize,
+    m: usize,
+    p: &ScanParams,
+    f: impl Fn(f32) -> f32 + Sync,
     delta: &mut [f32],
     g: &mut [f32],
 ) {
     assert!(upstream.len() == steps * m && v.len() == steps * m);
     assert!(delta.len() == steps * m && g.len() == steps * m);
+    let (lambda, v_th) = (p.lambda, p.sp.v_th);
     let dc = column_chunks(delta, m, CHUNK);
     let gc = column_chunks(g, m, CHUNK);
     dc.into_par_iter().zip(gc).enumerate().for_each(|(c, (mut dt, mut gt))| {
@@ -120,9 +157,13 @@ pub fn surrogate_g_scan(
             for ((((next, &up), &v), d), g) in
                 next.iter_mut().zip(up).zip(vv).zip(dt[t].iter_mut()).zip(gt[t].iter_mut())
             {
-                let f = sp.eval(v);
+                let f = f(v);
                 let d_now = up * f;
-                let g_now = (d_now + lambda * *next) / (1.0 + sp.v_th * f);
+                let g_now = match (p.mode, p.detach_reset) {
+                    (GradMode::Paper, false) => (d_now + lambda * *next) / (1.0 + v_th * f),
+                    (GradMode::Paper, true) | (GradMode::Bptt, true) => d_now + lambda * *next,
+                    (GradMode::Bptt, false) => d_now + lambda * (1.0 - v_th * f) * *next,
+                };
                 *d = d_now;
                 *g = g_now;
                 *next = g_now;
@@ -326,6 +367,75 @@ mod tests {
         // u = 25 − 20 = 5 → v = 0.9·5 + 25 = 29.5; u = −3 → v = −5.7; u = 250 → 625; u = 0 → 10.
         assert_eq!(&v[4..], &[29.5, -5.7, 625.0, 10.0]);
         assert_eq!(&s[4..], &[2.0, 0.0, 15.0, 1.0]);
+    }
+
+    /// BPTT is exact backpropagation: with the step function of eq 5 replaced by a smooth one
+    /// (test-only: s = S_max·σ((v − c)/w), f′ = its derivative) the scan's G = ∂L/∂v equals finite
+    /// differences of the forward equations, here for L = Σ_t Σ_j r_j[t]·s_j[t] and ∂L/∂I[t] = G[t].
+    #[test]
+    fn bptt_matches_finite_differences_of_a_smooth_forward() {
+        let (steps, m, lambda, v_th, s_max) = (4, 3, 0.9f32, 10.0f32, 3.0f32);
+        let spike = |v: f64| s_max as f64 / (1.0 + (-(v - 15.0) / 6.0).exp());
+        let d_spike = |v: f32| {
+            let e = spike(v as f64) / s_max as f64;
+            (s_max as f64 * e * (1.0 - e) / 6.0) as f32
+        };
+        // Forward in f64 with the smooth spike function, currents I[t][j].
+        let forward = |current: &[f64], r: &[f64]| -> (f64, Vec<f32>) {
+            let mut u = vec![0.0f64; m];
+            let mut loss = 0.0;
+            let mut vs = vec![0.0f32; steps * m];
+            for t in 0..steps {
+                for j in 0..m {
+                    let v = lambda as f64 * u[j] + current[t * m + j];
+                    let s = spike(v);
+                    u[j] = v - v_th as f64 * s;
+                    loss += r[t * m + j] * s;
+                    vs[t * m + j] = v as f32;
+                }
+            }
+            (loss, vs)
+        };
+        let mut rng = Rng::new(8);
+        let current: Vec<f64> = (0..steps * m).map(|_| rng.uniform() * 30.0).collect();
+        let r: Vec<f64> = (0..steps * m).map(|_| rng.normal()).collect();
+        let (_, v) = forward(&current, &r);
+        let sp = SurrogateParams { kind: Surrogate::F2, v_th, s_max: 3, alpha_h: 1.0, alpha_w: 20.0 };
+        let p = ScanParams { lambda, sp, mode: GradMode::Bptt, detach_reset: false };
+        let up: Vec<f32> = r.iter().map(|&x| x as f32).collect();
+        let (mut delta, mut g) = (vec![0.0; steps * m], vec![0.0; steps * m]);
+        scan_with(&up, &v, steps, m, &p, d_spike, &mut delta, &mut g);
+        for i in 0..steps * m {
+            let h = 1e-3;
+            let (mut cp, mut cm) = (current.clone(), current.clone());
+            cp[i] += h;
+            cm[i] -= h;
+            let fd = (forward(&cp, &r).0 - forward(&cm, &r).0) / (2.0 * h);
+            assert!((fd - g[i] as f64).abs() < 2e-3 * (1.0 + fd.abs()), "∂L/∂I[{i}]: fd {fd} vs bptt {}", g[i]);
+        }
+    }
+
+    /// At T = 1 no step follows, so the reset path carries no gradient in BPTT; the paper's trace
+    /// still divides by 1 + V_th·f′ (eq 13), the reset's implicit effect. With that cut
+    /// (`detach_reset`) both modes give the same G, and both pass δ = G down.
+    #[test]
+    fn bptt_equals_paper_mode_at_one_step_with_the_reset_path_cut() {
+        let sp = SurrogateParams { kind: Surrogate::F2, v_th: 10.0, s_max: 15, alpha_h: 1.0, alpha_w: 20.0 };
+        let mut rng = Rng::new(9);
+        let v: Vec<f32> = (0..50).map(|_| (rng.uniform() * 200.0 - 30.0) as f32).collect();
+        let up = rand(&mut rng, 50);
+        let run = |mode, detach_reset| {
+            let p = ScanParams { lambda: 0.9, sp, mode, detach_reset };
+            let (mut d, mut g) = (vec![0.0; 50], vec![0.0; 50]);
+            surrogate_g_scan(&up, &v, 1, 50, &p, &mut d, &mut g);
+            (d, g)
+        };
+        let (bptt_d, bptt_g) = run(GradMode::Bptt, false);
+        assert_eq!(run(GradMode::Bptt, true), (bptt_d.clone(), bptt_g.clone()));
+        let (paper_d, paper_g) = run(GradMode::Paper, true);
+        assert_eq!((paper_d, paper_g), (bptt_d, bptt_g.clone()));
+        let (_, paper_full) = run(GradMode::Paper, false);
+        assert_ne!(paper_full, bptt_g, "without the cut, eq 13's denominator makes them differ");
     }
 
     /// Adam's update of a quadratic bowl heads to its minimum.

@@ -9,7 +9,7 @@ use crate::error::Result;
 use crate::model::Model;
 use crate::spec::LayerKind;
 use conv::{ConvGeom, avg_pool_backward, avg_pool_forward, conv_forward, conv_input_grad, conv_weight_grad};
-use kernels::{AdamStep, adam_update, lif_forward, matmul, output_error, sum_steps, surrogate_g_scan};
+use kernels::{AdamStep, ScanParams, adam_update, lif_forward, matmul, output_error, sum_steps, surrogate_g_scan};
 
 /// What a layer computes.
 #[derive(Clone, Copy, Debug)]
@@ -135,7 +135,8 @@ impl CpuBackend {
     /// Backward pass (eq 6, 9–13) after [`Self::forward`]; fills `self.grads`, returns the loss.
     fn backward(&mut self, x: &[f32], labels: &[u32]) -> f32 {
         let h = &self.model.hyper;
-        let (steps, lambda, sp) = (h.steps, h.lambda(), h.surrogate_params());
+        let steps = h.steps;
+        let scan = ScanParams { lambda: h.lambda(), sp: h.surrogate_params(), mode: h.grad, detach_reset: h.detach_reset };
         let batch = labels.len();
         let last = self.layers.len() - 1;
         let classes = self.layers[last].out_len;
@@ -165,7 +166,9 @@ impl CpuBackend {
             };
             self.delta.resize(steps * m, 0.0);
             self.g.resize(steps * m, 0.0);
-            surrogate_g_scan(&self.upstream, &layer.v, steps, m, lambda, &sp, &mut self.delta, &mut self.g);
+            surrogate_g_scan(&self.upstream, &layer.v, steps, m, &scan, &mut self.delta, &mut self.g);
+            // What the layer below receives: Wᵀ δ (eq 9) or, in BPTT, Wᵀ G.
+            let down = if scan.pass_down_g() { &self.g } else { &self.delta };
             // ∂L/∂W = Σ_t G[t]ᵀ s_in[t]: one GEMM over the stacked (t, b) rows, or (Σ_t G[t])ᵀ s_in
             // when the input is the same at every step.
             let (g, grad_rows) = if in_constant {
@@ -183,14 +186,14 @@ impl CpuBackend {
                     if pass_down {
                         // Eq 9: the layer below receives (W^l)ᵀ δ^l[t].
                         self.upstream_below.resize(rows * inputs, 0.0);
-                        matmul(&self.delta, w, &mut self.upstream_below, rows, inputs, outputs, false, false);
+                        matmul(down, w, &mut self.upstream_below, rows, inputs, outputs, false, false);
                     }
                 }
                 Op::Conv { geom, .. } => {
                     conv_weight_grad(input, g, grad, grad_rows, &geom);
                     if pass_down {
                         self.upstream_below.resize(rows * geom.in_len(), 0.0);
-                        conv_input_grad(&self.delta, w, &mut self.upstream_below, rows, &geom);
+                        conv_input_grad(down, w, &mut self.upstream_below, rows, &geom);
                     }
                 }
                 Op::Pool { .. } => unreachable!("pooling has no weights"),
