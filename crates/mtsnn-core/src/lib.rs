@@ -12,6 +12,7 @@ pub mod hyper;
 pub mod model;
 pub mod rng;
 pub mod spec;
+pub mod stats;
 pub mod surrogate;
 
 pub use backend::{Backend, BackendKind, BatchStats, Inference, argmax, create_backend};
