@@ -1,5 +1,8 @@
 //! Checkpoints as safetensors: weights and Adam moments as F32 tensors, the network string and
 //! every hyper-parameter in the header's metadata. Writes are atomic (temporary file + rename).
+//!
+//! An *inference* checkpoint ([`Model::to_inference_bytes`]) holds the weights alone, optionally
+//! as F16 (half the download for the browser); loading it gives a model with fresh Adam moments.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -16,20 +19,38 @@ use crate::spec::{NetSpec, Shape};
 pub const FORMAT: &str = "mtsnn-1";
 
 impl Model {
-    /// Encodes the model as safetensors bytes.
+    /// Encodes the model as safetensors bytes: weights, Adam moments, metadata.
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
-        let mut names = Vec::new();
         let groups = [("weight", &self.weights), ("adam_m", &self.adam.m), ("adam_v", &self.adam.v)];
+        let tensors = groups.iter().flat_map(|(kind, ts)| {
+            ts.iter().enumerate().map(move |(i, t)| (format!("layer{i}.{kind}"), bytemuck::cast_slice::<f32, u8>(t).to_vec()))
+        });
+        self.serialize(tensors.collect(), Dtype::F32)
+    }
+
+    /// Encodes the weights alone (no optimiser state), as F16 when `half` — for inference only,
+    /// e.g. the browser demo's bundled models.
+    pub fn to_inference_bytes(&self, half: bool) -> Result<Vec<u8>> {
+        let dtype = if half { Dtype::F16 } else { Dtype::F32 };
+        let tensors = self.weights.iter().enumerate().map(|(i, t)| {
+            let bytes = if half {
+                t.iter().flat_map(|&x| half::f16::from_f32(x).to_le_bytes()).collect()
+            } else {
+                bytemuck::cast_slice::<f32, u8>(t).to_vec()
+            };
+            (format!("layer{i}.weight"), bytes)
+        });
+        self.serialize(tensors.collect(), dtype)
+    }
+
+    fn serialize(&self, tensors: Vec<(String, Vec<u8>)>, dtype: Dtype) -> Result<Vec<u8>> {
         let shapes: Vec<Vec<usize>> = self.spec.weighted_layers().map(|l| l.weight_shape()).collect();
-        for (kind, tensors) in groups {
-            for (i, t) in tensors.iter().enumerate() {
-                names.push((format!("layer{i}.{kind}"), shapes[i].clone(), bytemuck::cast_slice::<f32, u8>(t)));
-            }
-        }
-        let views = names
+        let views = tensors
             .iter()
-            .map(|(n, shape, data)| {
-                let view = TensorView::new(Dtype::F32, shape.clone(), data).map_err(|e| Error::Shape(e.to_string()))?;
+            .enumerate()
+            .map(|(i, (n, data))| {
+                let shape = shapes[i % shapes.len()].clone();
+                let view = TensorView::new(dtype, shape, data).map_err(|e| Error::Shape(e.to_string()))?;
                 Ok((n.clone(), view))
             })
             .collect::<Result<Vec<_>>>()?;
@@ -65,32 +86,44 @@ impl Model {
         let spec = NetSpec::parse(get("net")?, Shape::new(c, h, w), num("classes")? as usize)?;
         let hyper: Hyper = serde_json::from_str(get("hyper")?).map_err(|e| bad(format!("hyper-parameters: {e}")))?;
         hyper.validate()?;
-        let read = |kind: &str| -> Result<Vec<Vec<f32>>> {
+        // One tensor per weighted layer, F32 or F16; `None` when the checkpoint has none of this kind.
+        let read = |kind: &str| -> Result<Option<Vec<Vec<f32>>>> {
+            if tensors.tensor(&format!("layer0.{kind}")).is_err() {
+                return Ok(None);
+            }
             spec.weighted_layers()
                 .enumerate()
                 .map(|(i, l)| {
                     let name = format!("layer{i}.{kind}");
                     let t = tensors.tensor(&name).map_err(|_| bad(format!("tensor {name} is missing")))?;
-                    if t.dtype() != Dtype::F32 || t.shape() != l.weight_shape() {
+                    if t.shape() != l.weight_shape() {
                         return Err(bad(format!(
-                            "tensor {name} is {:?} {:?}, the network {} needs F32 {:?}",
-                            t.dtype(),
+                            "tensor {name} has shape {:?}, the network {} needs {:?} (a checkpoint of another architecture?)",
                             t.shape(),
                             spec.text(),
                             l.weight_shape()
                         )));
                     }
-                    Ok(t.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect())
+                    match t.dtype() {
+                        Dtype::F32 => Ok(t.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect()),
+                        Dtype::F16 => Ok(t.data().chunks_exact(2).map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32()).collect()),
+                        other => Err(bad(format!("tensor {name} is {other:?}; F32 or F16 expected"))),
+                    }
                 })
-                .collect()
+                .collect::<Result<Vec<_>>>()
+                .map(Some)
         };
-        let model = Model {
-            weights: read("weight")?,
-            adam: AdamState { step: num("adam_step")?, m: read("adam_m")?, v: read("adam_v")? },
-            epoch: num("epoch")? as usize,
-            spec,
-            hyper,
+        let weights = read("weight")?.ok_or_else(|| bad("it holds no weights (layer0.weight is missing)".into()))?;
+        let adam = match (read("adam_m")?, read("adam_v")?) {
+            (Some(m), Some(v)) => Some(AdamState { step: num("adam_step")?, m, v }),
+            _ => None,
         };
+        let epoch = num("epoch")? as usize;
+        let mut model = Model::from_weights(spec, hyper, weights);
+        if let Some(adam) = adam {
+            model.adam = adam;
+        }
+        model.epoch = epoch;
         model.check_shapes()?;
         Ok(model)
     }
@@ -156,6 +189,32 @@ mod tests {
         // No temporary file is left behind.
         assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn inference_checkpoints_hold_weights_only_and_may_be_half() {
+        let m = model("784-30-10");
+        let p = Path::new("m.safetensors");
+        let full = Model::from_bytes(&m.to_inference_bytes(false).unwrap(), p).unwrap();
+        assert_eq!(full.weights, m.weights);
+        assert_eq!(full.adam.step, 0);
+        let half_bytes = m.to_inference_bytes(true).unwrap();
+        assert!(half_bytes.len() < m.to_bytes().unwrap().len() / 5);
+        let half = Model::from_bytes(&half_bytes, p).unwrap();
+        for (a, b) in half.weights.iter().flatten().zip(m.weights.iter().flatten()) {
+            assert!((a - b).abs() <= 1e-3 * b.abs().max(1e-2), "{a} vs {b}");
+        }
+    }
+
+    #[test]
+    fn another_architecture_is_named_in_the_error() {
+        let mut bytes = model("784-30-10").to_bytes().unwrap();
+        // Same tensors, header claiming another network.
+        let s = String::from_utf8_lossy(&bytes).into_owned();
+        let at = s.find("784-30-10").unwrap();
+        bytes[at..at + 9].copy_from_slice(b"784-31-10");
+        let e = Model::from_bytes(&bytes, Path::new("x")).unwrap_err().to_string();
+        assert!(e.contains("another architecture"), "{e}");
     }
 
     #[test]
