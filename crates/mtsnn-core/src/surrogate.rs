@@ -70,27 +70,29 @@ pub struct SurrogateParams {
 
 /// Gaussian terms further than this many widths² from v are below e^-30 ≈ 1e-13 of the nearest
 /// term and are skipped: with Table I values only 3–5 of the 15 thresholds contribute.
-const GAUSS_CUTOFF: f32 = 30.0;
+/// The WGSL twin receives it as its `GAUSS_CUTOFF` override constant.
+pub const GAUSS_CUTOFF: f32 = 30.0;
 
 impl SurrogateParams {
     /// The surrogate f(v) ≈ ∂s/∂v at pre-reset potential `v`.
     ///
     /// f1 and f2 sum only the thresholds i·V_th within `sqrt(α_W·30)` of v; the terms left out are
-    /// below 1e-13 relative, far under f32 resolution. The WGSL twin (`shaders/surrogate.wgsl`)
+    /// below 1e-13 relative, far under f32 resolution. The WGSL twin (`shaders/surrogate_g_scan.wgsl`)
     /// uses the same window.
     #[inline]
     pub fn eval(&self, v: f32) -> f32 {
         match self.kind {
             Surrogate::F1 | Surrogate::F2 => {
                 let (lo, hi) = self.window(v);
+                let inv_w = 1.0 / self.alpha_w;
                 let mut sum = 0.0f32;
                 for i in lo..=hi {
                     let d = v - i as f32 * self.v_th;
                     sum += if self.kind == Surrogate::F1 {
                         let fi = i as f32;
-                        fi * self.alpha_h * (-d * d * fi / self.alpha_w).exp()
+                        fi * self.alpha_h * exp_neg(-d * d * fi * inv_w)
                     } else {
-                        self.alpha_h * (-d * d / self.alpha_w).exp()
+                        self.alpha_h * exp_neg(-d * d * inv_w)
                     };
                 }
                 sum
@@ -113,24 +115,67 @@ impl SurrogateParams {
 
     /// The thresholds `lo..=hi` (1-based, clamped to 1..=S_max) whose Gaussian matters at v;
     /// `lo > hi` when none does.
+    ///
+    /// lo = max(1, ceil((v − r)/V_th)), hi = min(S_max, floor((v + r)/V_th)) with r = sqrt(30·α_W).
+    /// Computed with clamps and truncating casts (floor and ceil are library calls on baseline x86-64).
     #[inline]
     fn window(&self, v: f32) -> (i32, i32) {
         let r = (self.alpha_w * GAUSS_CUTOFF).sqrt();
-        let lo = ((v - r) / self.v_th).ceil().max(1.0);
-        let hi = ((v + r) / self.v_th).floor().min(self.s_max as f32);
-        (lo as i32, hi as i32)
+        let s_max = self.s_max as f32;
+        let a = ((v - r) / self.v_th).clamp(0.0, s_max + 1.0);
+        let t = a as i32;
+        let lo = (if (t as f32) < a { t + 1 } else { t }).max(1);
+        // Below 0, floor and truncation differ, but the window is then empty either way.
+        let hi = ((v + r) / self.v_th).clamp(0.0, s_max) as i32;
+        (lo, hi)
     }
 
     /// The multi-threshold spike count of eq 5: clamp(floor(v / V_th), 0, S_max).
+    /// (After clamping to [0, S_max], truncation equals floor.)
     #[inline]
     pub fn spikes(&self, v: f32) -> f32 {
-        (v / self.v_th).floor().clamp(0.0, self.s_max as f32)
+        ((v / self.v_th).clamp(0.0, self.s_max as f32) as u32) as f32
     }
+}
+
+/// e^x for x ≤ 0, relative error below 3e-7 (0 under −87, where e^x leaves f32's normal range).
+///
+/// e^x = 2^n · e^r with n = round(x / ln 2) and r = x − n·ln 2 ∈ [−½ ln 2, ½ ln 2] (ln 2 split into
+/// a short exact part and a correction, Cody–Waite, so r keeps full precision); e^r by its Taylor
+/// series to degree 6 (the first term left out is below 1.2e-7). The surrogate's Gaussians call it
+/// millions of times per batch, and `f32::exp` is a library call.
+#[inline]
+fn exp_neg(x: f32) -> f32 {
+    const LN2_HI: f32 = 0.693_359_4; // 0.693359375 = 355/512, exact in f32
+    const LN2_LO: f32 = -2.121_944_4e-4;
+    if x < -87.0 {
+        return 0.0;
+    }
+    let x = x.min(0.0);
+    let n = (x * std::f32::consts::LOG2_E - 0.5) as i32; // x ≤ 0: truncating y − ½ rounds to nearest
+    let nf = n as f32;
+    let r = (x - nf * LN2_HI) - nf * LN2_LO;
+    let p = 1.0 + r * (1.0 + r * (0.5 + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0))))));
+    p * f32::from_bits(((n + 127) as u32) << 23)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn exp_neg_is_accurate_on_its_whole_range() {
+        let mut worst = 0.0f64;
+        for k in 0..=870_000 {
+            let x = -(k as f32) * 1e-4;
+            let want = (x as f64).exp();
+            let got = exp_neg(x) as f64;
+            worst = worst.max((got - want).abs() / want);
+        }
+        assert!(worst < 3e-7, "worst relative error {worst}");
+        assert_eq!(exp_neg(-100.0), 0.0);
+        assert_eq!(exp_neg(0.0), 1.0);
+    }
 
     /// The full sum of eq 14/15 in f64, every threshold included.
     fn full(kind: Surrogate, v: f64, p: &SurrogateParams) -> f64 {
