@@ -1,1 +1,74 @@
-fn main(){}
+//! `mtsnn`: trains, evaluates, runs and benchmarks multi-threshold spiking neural networks
+//! (Xu et al., direct training with 1–2 time steps) on MNIST and FashionMNIST.
+//!
+//! Exit codes: 0 on success, 1 on any error (printed as `error: …` with its causes), 2 for a
+//! malformed command line.
+
+mod commands;
+mod data;
+mod progress;
+mod run_info;
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+
+/// Command line of `mtsnn`.
+#[derive(Debug, Parser)]
+#[command(
+    name = "mtsnn",
+    version,
+    about = "Train, evaluate, run and benchmark multi-threshold spiking neural networks",
+    long_about = "Train, evaluate, run and benchmark multi-threshold spiking neural networks \
+                  (Xu et al., \"Direct Training via Backpropagation for Ultra-low Latency Spiking \
+                  Neural Networks with Multi-threshold\") on MNIST and FashionMNIST. \
+                  Get the data with scripts/fetch-data.sh."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Train a network; writes metrics.jsonl, checkpoint.safetensors, model.safetensors and run.json
+    Train(commands::train::TrainArgs),
+    /// Test-set accuracy of a saved model
+    Eval(commands::eval::EvalArgs),
+    /// Classify image files with a saved model and show its output spikes
+    Infer(commands::infer::InferArgs),
+    /// Training samples/s and batch-1 inference latency on random data
+    Bench(commands::bench::BenchArgs),
+}
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err}");
+            for cause in err.chain().skip(1) {
+                eprintln!("  caused by: {cause}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Parses the command line (clap exits with code 2 on usage errors) and runs the subcommand.
+fn run() -> Result<()> {
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    match &cli.command {
+        Command::Train(args) => {
+            let sub = matches
+                .subcommand_matches("train")
+                .ok_or_else(|| anyhow::anyhow!("internal: no matches for train"))?;
+            commands::train::run(args, sub)
+        }
+        Command::Eval(args) => commands::eval::run(args),
+        Command::Infer(args) => commands::infer::run(args),
+        Command::Bench(args) => commands::bench::run(args),
+    }
+}

@@ -2,8 +2,10 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use crate::error::{Error, Result};
+use crate::gpu::{AdapterPolicy, GpuBackend, GpuContext};
 use crate::model::Model;
 
 /// Loss and hits of one training batch.
@@ -114,7 +116,7 @@ impl fmt::Display for BackendKind {
 /// Checks the sizes of a batch against the model and returns the batch size.
 pub(crate) fn check_batch(model: &Model, x: &[f32], labels: Option<&[u32]>) -> Result<usize> {
     let n = model.spec.input().len();
-    if x.is_empty() || x.len() % n != 0 {
+    if x.is_empty() || !x.len().is_multiple_of(n) {
         return Err(Error::Shape(format!("input of {} values is not a whole batch of {n}-value samples", x.len())));
     }
     let batch = x.len() / n;
@@ -129,11 +131,23 @@ pub(crate) fn check_batch(model: &Model, x: &[f32], labels: Option<&[u32]>) -> R
     Ok(batch)
 }
 
-/// Builds the backend `kind` holding `model`. `Auto` takes a hardware GPU when one exists and the
-/// CPU otherwise; `Gpu` also accepts software adapters (lavapipe, SwiftShader).
+/// Builds the backend `kind` holding `model`. `Gpu` takes the best adapter, software ones
+/// (lavapipe, SwiftShader) included. `Auto` takes a hardware GPU when one exists and the GPU
+/// backend runs the network (MLPs for now), and the CPU otherwise. wgpu's `WGPU_BACKEND` and
+/// `WGPU_ADAPTER_NAME` variables narrow the search ([`GpuContext::new_async`]).
 pub fn create_backend(kind: BackendKind, model: &Model) -> Result<Box<dyn Backend>> {
+    let cpu = || -> Result<Box<dyn Backend>> { Ok(Box::new(crate::cpu::CpuBackend::new(model)?)) };
     match kind {
-        BackendKind::Cpu | BackendKind::Auto => Ok(Box::new(crate::cpu::CpuBackend::new(model)?)),
-        BackendKind::Gpu => Err(Error::NoAdapter("the GPU backend is not built yet".into())),
+        BackendKind::Cpu => cpu(),
+        BackendKind::Gpu => Ok(Box::new(GpuBackend::new(Arc::new(GpuContext::new(AdapterPolicy::Any)?), model)?)),
+        BackendKind::Auto => match GpuContext::new(AdapterPolicy::Hardware) {
+            Ok(ctx) => match GpuBackend::new(Arc::new(ctx), model) {
+                Ok(gpu) => Ok(Box::new(gpu)),
+                Err(Error::Unsupported(_)) => cpu(),
+                Err(e) => Err(e),
+            },
+            Err(Error::NoAdapter(_)) => cpu(),
+            Err(e) => Err(e),
+        },
     }
 }

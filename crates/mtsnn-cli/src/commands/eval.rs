@@ -1,0 +1,98 @@
+//! `mtsnn eval`: the test-set accuracy of a saved model.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{Result, ensure};
+use clap::Args;
+use mtsnn_core::BackendKind;
+use serde::Serialize;
+
+use super::{check_input, count_correct, data_source, load_model, make_backend};
+use crate::data::{Dataset, DatasetKind, Part};
+
+/// Options of `mtsnn eval`.
+#[derive(Args, Debug)]
+pub struct EvalArgs {
+    /// The model or checkpoint (.safetensors) to evaluate
+    #[arg(long, value_name = "FILE")]
+    model: PathBuf,
+    /// Data set whose test part to use [default: the one in the run.json beside the model]
+    #[arg(long, value_enum)]
+    dataset: Option<DatasetKind>,
+    /// Directory holding t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte (raw or .gz)
+    /// [default: the one in the run.json beside the model, else /usr/share/datasets/fashion-mnist for
+    /// fashion-mnist, data/mnist for mnist]
+    #[arg(long, value_name = "DIR")]
+    data: Option<PathBuf>,
+    /// Where to compute: cpu, gpu, or auto (a hardware GPU when there is one, else the CPU)
+    #[arg(long, default_value_t = BackendKind::Auto)]
+    backend: BackendKind,
+    /// Evaluate the first N test samples only
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    limit: Option<u32>,
+    /// Print one JSON object instead of a sentence
+    #[arg(long)]
+    json: bool,
+}
+
+/// What `--json` prints.
+#[derive(Debug, Serialize)]
+struct Report {
+    model: PathBuf,
+    net: String,
+    epoch: usize,
+    dataset: DatasetKind,
+    backend: String,
+    correct: usize,
+    total: usize,
+    /// `correct / total`, 0..1.
+    accuracy: f64,
+    seconds: f64,
+}
+
+/// Runs `mtsnn eval`.
+pub fn run(args: &EvalArgs) -> Result<()> {
+    let model = load_model(&args.model)?;
+    let (dataset, dir) = data_source(&args.model, args.dataset, args.data.as_deref())?;
+    let mut test = Dataset::load(dataset, dir.as_deref(), Part::Test)?;
+    if let Some(n) = args.limit {
+        test.truncate(n as usize);
+    }
+    ensure!(test.len() > 0, "the test set is empty");
+    check_input(&model, &test)?;
+    let mut backend = make_backend(args.backend, &model)?;
+    let start = Instant::now();
+    let correct = count_correct(backend.as_mut(), &test, dataset)?;
+    let report = Report {
+        model: args.model.clone(),
+        net: model.spec.text().to_string(),
+        epoch: model.epoch,
+        dataset,
+        backend: backend.name(),
+        correct,
+        total: test.len(),
+        accuracy: correct as f64 / test.len() as f64,
+        seconds: start.elapsed().as_secs_f64(),
+    };
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        writeln!(out, "{}", serde_json::to_string(&report)?)?;
+    } else {
+        writeln!(
+            out,
+            "test accuracy {:.2} % ({} of {}) — {} ({}, epoch {}) on {} with {}, {:.2} s",
+            100.0 * report.accuracy,
+            report.correct,
+            report.total,
+            report.model.display(),
+            report.net,
+            report.epoch,
+            report.dataset,
+            report.backend,
+            report.seconds
+        )?;
+    }
+    Ok(())
+}

@@ -1,0 +1,120 @@
+//! The subcommands, and what several of them share.
+
+pub mod bench;
+pub mod eval;
+pub mod infer;
+pub mod train;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use mtsnn_core::{Backend, BackendKind, Model, create_backend};
+
+use crate::data::{Dataset, DatasetKind};
+use crate::run_info::RunInfo;
+
+/// Samples per `infer` call when evaluating a data set.
+pub const EVAL_BATCH: usize = 1000;
+
+/// Loads a checkpoint or final model.
+pub fn load_model(path: &Path) -> Result<Model> {
+    Model::load(path).with_context(|| format!("cannot load the model {}", path.display()))
+}
+
+/// Builds the backend `kind` holding `model`.
+pub fn make_backend(kind: BackendKind, model: &Model) -> Result<Box<dyn Backend>> {
+    create_backend(kind, model).with_context(|| format!("cannot start the {kind} backend"))
+}
+
+/// The data set a model was trained on and the directory to read it from: the options when given,
+/// else what the `run.json` beside the model records (the directory only when the data set is the
+/// recorded one), else the data set's default directory. The data set decides the normalisation and
+/// the class names, so it must be known.
+pub fn data_source(
+    model: &Path,
+    dataset: Option<DatasetKind>,
+    data: Option<&Path>,
+) -> Result<(DatasetKind, Option<PathBuf>)> {
+    let recorded = match (dataset, data) {
+        (Some(_), Some(_)) => None,
+        // With the data set given, run.json only suggests a directory: an unreadable one is ignored.
+        (Some(_), None) => RunInfo::beside(model)
+            .ok()
+            .flatten()
+            .map(|info| info.config),
+        (None, _) => RunInfo::beside(model)?.map(|info| info.config),
+    };
+    let kind = match (dataset, &recorded) {
+        (Some(kind), _) => kind,
+        (None, Some(config)) => config.dataset,
+        (None, None) => bail!(
+            "cannot tell which data set {} was trained on (there is no run.json beside it); \
+             pass --dataset mnist or --dataset fashion-mnist",
+            model.display()
+        ),
+    };
+    let dir = match (data, recorded) {
+        (Some(dir), _) => Some(dir.to_path_buf()),
+        (None, Some(config)) if config.dataset == kind => config.data,
+        (None, _) => None,
+    };
+    Ok((kind, dir))
+}
+
+/// Checks that samples of `data` fit the network's input.
+pub fn check_input(model: &Model, data: &Dataset) -> Result<()> {
+    let (want, have) = (model.spec.input(), data.shape());
+    if want != have {
+        bail!(
+            "the network {} takes {want} inputs but the data set's images are {have}",
+            model.spec.text()
+        );
+    }
+    Ok(())
+}
+
+/// Correctly classified test samples of `data`, in batches of [`EVAL_BATCH`].
+pub fn count_correct(
+    backend: &mut dyn Backend,
+    data: &Dataset,
+    kind: DatasetKind,
+) -> Result<usize> {
+    let table = kind.norm().table();
+    let (mut x, mut y) = (Vec::new(), Vec::new());
+    let indices: Vec<usize> = (0..data.len()).collect();
+    let mut correct = 0;
+    for chunk in indices.chunks(EVAL_BATCH) {
+        data.batch(chunk, &table, None, &mut x, &mut y);
+        let out = backend.infer(&x, false).context("inference failed")?;
+        correct += out
+            .predictions()
+            .iter()
+            .zip(&y)
+            .filter(|(p, l)| **p == **l as usize)
+            .count();
+    }
+    Ok(correct)
+}
+
+/// The median, smallest and largest of `xs` (which must not be empty).
+pub fn median_min_max(xs: &mut [f64]) -> (f64, f64, f64) {
+    xs.sort_by(f64::total_cmp);
+    let n = xs.len();
+    let median = if n % 2 == 1 {
+        xs[n / 2]
+    } else {
+        (xs[n / 2 - 1] + xs[n / 2]) / 2.0
+    };
+    (median, xs[0], xs[n - 1])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn medians() {
+        assert_eq!(median_min_max(&mut [3.0, 1.0, 2.0]), (2.0, 1.0, 3.0));
+        assert_eq!(median_min_max(&mut [4.0, 1.0, 2.0, 3.0]), (2.5, 1.0, 4.0));
+    }
+}

@@ -1,0 +1,636 @@
+//! `mtsnn train`: trains a network on MNIST or FashionMNIST, evaluating on the test set after every
+//! epoch. Writes into the output directory, only once the first epoch has finished (so a run that
+//! fails early overwrites nothing):
+//! - `metrics.jsonl`, one JSON object per epoch;
+//! - `checkpoint.safetensors` after every epoch (atomically), `model.safetensors` at the end;
+//! - `run.json`, the command line, version, machine and settings (see [`crate::run_info`]).
+//!
+//! Epoch `e` shuffles (and crops) with a generator seeded from `(seed, e)`, so a run resumed from
+//! a checkpoint trains exactly as the uninterrupted run would have.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail, ensure};
+use clap::parser::ValueSource;
+use clap::{ArgMatches, Args};
+use mtsnn_core::hyper::GradMode;
+use mtsnn_core::rng::Rng;
+use mtsnn_core::{Backend, BackendKind, Hyper, Model, NetSpec, Surrogate};
+use serde::Serialize;
+
+use super::{check_input, count_correct, load_model, make_backend};
+use crate::data::{CLASSES, Dataset, DatasetKind, Part};
+use crate::progress::EpochBar;
+use crate::run_info::{self, Invocation, Resumption, RunInfo, TrainConfig};
+
+/// File names inside the output directory.
+const METRICS: &str = "metrics.jsonl";
+const CHECKPOINT: &str = "checkpoint.safetensors";
+const FINAL_MODEL: &str = "model.safetensors";
+
+/// Options of `mtsnn train`.
+#[derive(Args, Debug)]
+pub struct TrainArgs {
+    /// Network string: `784-800-10` (dense layers; the first number is the input size),
+    /// `32C5-P2-64C5-P2-1024` (convolutions aCk, average pooling Pk); the output layer of 10 is
+    /// implied when the string does not end with it
+    #[arg(long, default_value = "784-400-400-10")]
+    net: String,
+    /// Data set to train and test on
+    #[arg(long, value_enum, default_value_t = DatasetKind::FashionMnist)]
+    dataset: DatasetKind,
+    /// Directory holding train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte and
+    /// t10k-labels-idx1-ubyte (raw or .gz) [default: /usr/share/datasets/fashion-mnist for
+    /// fashion-mnist, data/mnist for mnist]
+    #[arg(long, value_name = "DIR")]
+    data: Option<PathBuf>,
+    /// Total number of epochs; a resumed run counts the epochs its checkpoint already has
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..))]
+    epochs: u32,
+    /// Time steps T per sample
+    #[arg(long, default_value_t = Hyper::default().steps)]
+    steps: usize,
+    /// Mini-batch size
+    #[arg(long, default_value_t = 128, value_parser = clap::value_parser!(u32).range(1..))]
+    batch: u32,
+    /// Adam learning rate (Table I: 0.005 for MNIST and FashionMNIST)
+    #[arg(long, default_value_t = Hyper::default().lr)]
+    lr: f32,
+    /// Surrogate gradient of the spike function: f1, f2 or f3 (paper eq 14–16)
+    #[arg(long, default_value_t = Hyper::default().surrogate)]
+    surrogate: Surrogate,
+    /// Firing threshold V_th
+    #[arg(long, default_value_t = Hyper::default().v_th)]
+    v_th: f32,
+    /// Membrane time constant τ_m; the leak is 1 − 1/τ_m
+    #[arg(long, default_value_t = Hyper::default().tau_m)]
+    tau_m: f32,
+    /// Most spikes a neuron may emit in one time step, S_max
+    #[arg(long, default_value_t = Hyper::default().s_max)]
+    s_max: u32,
+    /// Height α_H of the surrogate gradient
+    #[arg(long, default_value_t = Hyper::default().alpha_h)]
+    alpha_h: f32,
+    /// Width α_W of the surrogate gradient
+    #[arg(long, default_value_t = Hyper::default().alpha_w)]
+    alpha_w: f32,
+    /// Desired spike count per time step of the true class's output neuron in the loss (the others
+    /// want 0)
+    #[arg(long, default_value_t = Hyper::default().target_count)]
+    target_count: f32,
+    /// Backward pass: paper (eq 9–13) or bptt (backpropagation through the unrolled time steps, for
+    /// comparison)
+    #[arg(long, default_value = "paper")]
+    grad: GradMode,
+    /// Cut the reset path out of the gradient (as SpikingJelly's detach_reset)
+    #[arg(long)]
+    detach_reset: bool,
+    /// Random-crop augmentation: pad each training image by PAD black pixels and cut it back at a
+    /// random offset (0 = off)
+    #[arg(long, value_name = "PAD", default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=64))]
+    crop: u32,
+    /// Where to compute: cpu, gpu, or auto (a hardware GPU when there is one, else the CPU)
+    #[arg(long, default_value_t = BackendKind::Auto)]
+    backend: BackendKind,
+    /// Seed of the initial weights and of the shuffling and cropping of every epoch
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Output directory [default: runs/<dataset>-<net>-seed<seed>; with --resume, the checkpoint's
+    /// directory]
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Continue training from this checkpoint, with its network and hyper-parameters; the data set,
+    /// batch, crop, seed and limits default to those in the run.json beside it
+    #[arg(long, value_name = "FILE")]
+    resume: Option<PathBuf>,
+    /// Start a new run in an output directory that already holds one (its files are replaced once
+    /// the first epoch has finished)
+    #[arg(long)]
+    force: bool,
+    /// Train on the first N training samples only
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    limit_train: Option<u32>,
+    /// Test on the first N test samples only
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    limit_test: Option<u32>,
+}
+
+/// One line of `metrics.jsonl`.
+#[derive(Debug, Serialize)]
+struct EpochMetrics {
+    epoch: usize,
+    /// Mean loss (eq 6) per training sample.
+    train_loss: f64,
+    /// Fraction of training samples classified correctly during the epoch (as the weights changed).
+    train_accuracy: f64,
+    /// Fraction of test samples classified correctly after the epoch.
+    test_accuracy: f64,
+    test_correct: usize,
+    test_total: usize,
+    /// Training samples per second (training only, evaluation excluded).
+    samples_per_sec: f64,
+    train_seconds: f64,
+    eval_seconds: f64,
+    epoch_seconds: f64,
+    /// Seconds since the run started, resumed runs included.
+    elapsed_seconds: f64,
+}
+
+/// Everything decided before any data is read.
+struct Plan {
+    config: TrainConfig,
+    out: PathBuf,
+    /// The checkpoint and its model when resuming; `None` for a new run.
+    resume: Option<(PathBuf, Model)>,
+    net: String,
+    hyper: Hyper,
+}
+
+/// Runs `mtsnn train`; `matches` tells which options were given on the command line.
+pub fn run(args: &TrainArgs, matches: &ArgMatches) -> Result<()> {
+    let given = |id: &str| matches.value_source(id) == Some(ValueSource::CommandLine);
+    let plan = plan(args, &given)?;
+    let cfg = &plan.config;
+
+    let mut train = Dataset::load(cfg.dataset, cfg.data.as_deref(), Part::Train)?;
+    let mut test = Dataset::load(cfg.dataset, cfg.data.as_deref(), Part::Test)?;
+    if let Some(n) = cfg.limit_train {
+        train.truncate(n);
+    }
+    if let Some(n) = cfg.limit_test {
+        test.truncate(n);
+    }
+    ensure!(train.len() > 0, "the training set is empty");
+    ensure!(test.len() > 0, "the test set is empty");
+
+    let mut model = match &plan.resume {
+        Some((_, model)) => model.clone(),
+        None => {
+            let spec = NetSpec::parse(&plan.net, train.shape(), CLASSES)?;
+            Model::init(spec, plan.hyper.clone(), cfg.seed)?
+        }
+    };
+    check_input(&model, &train)?;
+    let mut backend = make_backend(args.backend, &model)?;
+    let mut outputs = Outputs::new(&plan, &model, backend.name())?;
+    std::fs::create_dir_all(&plan.out)
+        .with_context(|| format!("cannot create the output directory {}", plan.out.display()))?;
+
+    eprintln!(
+        "training {} ({} weights) on {} ({} train, {} test samples) with {}, T={}, {}, batch {}{} → {}",
+        model.spec.text(),
+        model.parameter_count(),
+        cfg.dataset,
+        train.len(),
+        test.len(),
+        backend.name(),
+        model.hyper.steps,
+        model.hyper.surrogate,
+        cfg.batch,
+        if cfg.crop > 0 {
+            format!(", crop {}", cfg.crop)
+        } else {
+            String::new()
+        },
+        plan.out.display()
+    );
+    if model.epoch > 0 {
+        eprintln!("resuming after epoch {}", model.epoch);
+        if model.adam.step == 0 {
+            eprintln!(
+                "warning: the checkpoint holds no optimiser state (an inference checkpoint?); Adam starts afresh"
+            );
+        }
+    }
+
+    let run_start = Instant::now();
+    for epoch in model.epoch + 1..=cfg.epochs {
+        let epoch_start = Instant::now();
+        let bar = EpochBar::new(epoch, cfg.epochs, train.len());
+        let (train_loss, train_accuracy) = train_epoch(backend.as_mut(), &train, cfg, epoch, &bar)?;
+        let train_seconds = epoch_start.elapsed().as_secs_f64();
+        bar.testing();
+        let eval_start = Instant::now();
+        let test_correct = count_correct(backend.as_mut(), &test, cfg.dataset)
+            .with_context(|| format!("evaluating epoch {epoch}"))?;
+        let eval_seconds = eval_start.elapsed().as_secs_f64();
+        bar.finish();
+
+        backend.read_state(&mut model)?;
+        model.epoch = epoch;
+        let m = EpochMetrics {
+            epoch,
+            train_loss,
+            train_accuracy,
+            test_accuracy: test_correct as f64 / test.len() as f64,
+            test_correct,
+            test_total: test.len(),
+            samples_per_sec: train.len() as f64 / train_seconds,
+            train_seconds,
+            eval_seconds,
+            epoch_seconds: epoch_start.elapsed().as_secs_f64(),
+            elapsed_seconds: outputs.elapsed_before + run_start.elapsed().as_secs_f64(),
+        };
+        outputs.epoch_done(&model, &m)?;
+        eprintln!(
+            "epoch {epoch}/{}: train loss {:.4} acc {:.2} %, test {:.2} %, {:.0} samples/s, {:.1} s",
+            cfg.epochs,
+            m.train_loss,
+            100.0 * m.train_accuracy,
+            100.0 * m.test_accuracy,
+            m.samples_per_sec,
+            m.epoch_seconds
+        );
+    }
+    let final_path = plan.out.join(FINAL_MODEL);
+    model.save(&final_path)?;
+    eprintln!("saved {}", final_path.display());
+    Ok(())
+}
+
+/// One pass over the shuffled training set; returns the mean loss and the accuracy.
+fn train_epoch(
+    backend: &mut dyn Backend,
+    data: &Dataset,
+    cfg: &TrainConfig,
+    epoch: usize,
+    bar: &EpochBar,
+) -> Result<(f64, f64)> {
+    let mut rng = epoch_rng(cfg.seed, epoch);
+    let mut order: Vec<usize> = (0..data.len()).collect();
+    rng.shuffle(&mut order);
+    let table = cfg.dataset.norm().table();
+    let (mut x, mut y) = (Vec::new(), Vec::new());
+    let (mut loss_sum, mut correct, mut done) = (0.0f64, 0usize, 0usize);
+    let start = Instant::now();
+    for (i, chunk) in order.chunks(cfg.batch).enumerate() {
+        let crop = (cfg.crop > 0).then_some((cfg.crop, &mut rng));
+        data.batch(chunk, &table, crop, &mut x, &mut y);
+        let stats = backend
+            .train_batch(&x, &y)
+            .with_context(|| format!("training batch {} of epoch {epoch}", i + 1))?;
+        ensure!(
+            stats.loss.is_finite(),
+            "the loss became {} in batch {} of epoch {epoch}; try a smaller --lr",
+            stats.loss,
+            i + 1
+        );
+        loss_sum += f64::from(stats.loss) * chunk.len() as f64;
+        correct += stats.correct;
+        done += chunk.len();
+        bar.update(
+            done,
+            loss_sum / done as f64,
+            correct as f64 / done as f64,
+            done as f64 / start.elapsed().as_secs_f64(),
+        );
+    }
+    Ok((loss_sum / done as f64, correct as f64 / done as f64))
+}
+
+/// The generator of epoch `epoch` (1-based) of a run seeded with `seed`.
+fn epoch_rng(seed: u64, epoch: usize) -> Rng {
+    Rng::new(seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15))
+}
+
+/// Resolves the options against the checkpoint and its run.json (when resuming) and checks the
+/// output directory.
+fn plan(args: &TrainArgs, given: &dyn Fn(&str) -> bool) -> Result<Plan> {
+    let wanted_hyper = hyper_from(args);
+    let Some(ckpt) = &args.resume else {
+        let config = config_from(args, given, None);
+        let out = args.out.clone().unwrap_or_else(|| {
+            PathBuf::from("runs").join(format!(
+                "{}-{}-seed{}",
+                config.dataset,
+                args.net.trim(),
+                config.seed
+            ))
+        });
+        if !args.force {
+            refuse_existing_run(&out)?;
+        }
+        if out.exists() && !out.is_dir() {
+            bail!("--out {} is a file, not a directory", out.display());
+        }
+        wanted_hyper.validate()?;
+        return Ok(Plan {
+            config,
+            out,
+            resume: None,
+            net: args.net.clone(),
+            hyper: wanted_hyper,
+        });
+    };
+
+    let model = load_model(ckpt)?;
+    if given("net") {
+        let spec = model.spec.clone();
+        let same = NetSpec::parse(&args.net, spec.input(), spec.classes())
+            .is_ok_and(|n| n.layers() == spec.layers());
+        if !same {
+            bail!(
+                "checkpoint is {} but --net says {}",
+                spec.text(),
+                args.net.trim()
+            );
+        }
+    }
+    let have = &model.hyper;
+    let pairs = [
+        (
+            "steps",
+            wanted_hyper.steps.to_string(),
+            have.steps.to_string(),
+        ),
+        ("lr", wanted_hyper.lr.to_string(), have.lr.to_string()),
+        (
+            "surrogate",
+            wanted_hyper.surrogate.to_string(),
+            have.surrogate.to_string(),
+        ),
+        ("v_th", wanted_hyper.v_th.to_string(), have.v_th.to_string()),
+        (
+            "tau_m",
+            wanted_hyper.tau_m.to_string(),
+            have.tau_m.to_string(),
+        ),
+        (
+            "s_max",
+            wanted_hyper.s_max.to_string(),
+            have.s_max.to_string(),
+        ),
+        (
+            "alpha_h",
+            wanted_hyper.alpha_h.to_string(),
+            have.alpha_h.to_string(),
+        ),
+        (
+            "alpha_w",
+            wanted_hyper.alpha_w.to_string(),
+            have.alpha_w.to_string(),
+        ),
+        (
+            "target_count",
+            wanted_hyper.target_count.to_string(),
+            have.target_count.to_string(),
+        ),
+        (
+            "grad",
+            wanted_hyper.grad.name().to_string(),
+            have.grad.name().to_string(),
+        ),
+        (
+            "detach_reset",
+            wanted_hyper.detach_reset.to_string(),
+            have.detach_reset.to_string(),
+        ),
+    ];
+    for (id, wanted, has) in pairs {
+        if given(id) && wanted != has {
+            let flag = id.replace('_', "-");
+            bail!(
+                "checkpoint {} was trained with --{flag} {has} but --{flag} says {wanted}; a resumed run \
+                 keeps the checkpoint's hyper-parameters",
+                ckpt.display()
+            );
+        }
+    }
+    let base = RunInfo::beside(ckpt)?.map(|info| match info.resumed.last() {
+        Some(r) => r.config.clone(),
+        None => info.config,
+    });
+    let config = config_from(args, given, base);
+    if model.epoch >= config.epochs {
+        bail!(
+            "checkpoint {} has already trained {} epochs and the run is set to {}; pass a larger \
+             --epochs to train further",
+            ckpt.display(),
+            model.epoch,
+            config.epochs
+        );
+    }
+    let out = match &args.out {
+        Some(out) => out.clone(),
+        None => ckpt
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+            .to_path_buf(),
+    };
+    Ok(Plan {
+        config,
+        out,
+        net: model.spec.text().to_string(),
+        hyper: model.hyper.clone(),
+        resume: Some((ckpt.clone(), model)),
+    })
+}
+
+/// The hyper-parameters the options ask for.
+fn hyper_from(args: &TrainArgs) -> Hyper {
+    Hyper {
+        steps: args.steps,
+        lr: args.lr,
+        surrogate: args.surrogate,
+        v_th: args.v_th,
+        tau_m: args.tau_m,
+        s_max: args.s_max,
+        alpha_h: args.alpha_h,
+        alpha_w: args.alpha_w,
+        target_count: args.target_count,
+        grad: args.grad,
+        detach_reset: args.detach_reset,
+        ..Hyper::default()
+    }
+}
+
+/// The run settings: each option as given, else from `base` (a resumed run's), else its default.
+fn config_from(
+    args: &TrainArgs,
+    given: &dyn Fn(&str) -> bool,
+    base: Option<TrainConfig>,
+) -> TrainConfig {
+    let ours = TrainConfig {
+        dataset: args.dataset,
+        // Absolute, so that a resumed run finds the data from any working directory.
+        data: args
+            .data
+            .as_ref()
+            .map(|d| std::fs::canonicalize(d).unwrap_or_else(|_| d.clone())),
+        epochs: args.epochs as usize,
+        batch: args.batch as usize,
+        crop: args.crop as usize,
+        seed: args.seed,
+        limit_train: args.limit_train.map(|n| n as usize),
+        limit_test: args.limit_test.map(|n| n as usize),
+    };
+    let Some(base) = base else { return ours };
+    TrainConfig {
+        dataset: if given("dataset") {
+            ours.dataset
+        } else {
+            base.dataset
+        },
+        data: if given("data") { ours.data } else { base.data },
+        epochs: if given("epochs") {
+            ours.epochs
+        } else {
+            base.epochs
+        },
+        batch: if given("batch") {
+            ours.batch
+        } else {
+            base.batch
+        },
+        crop: if given("crop") { ours.crop } else { base.crop },
+        seed: if given("seed") { ours.seed } else { base.seed },
+        limit_train: if given("limit_train") {
+            ours.limit_train
+        } else {
+            base.limit_train
+        },
+        limit_test: if given("limit_test") {
+            ours.limit_test
+        } else {
+            base.limit_test
+        },
+    }
+}
+
+/// Fails when `out` already holds (part of) a run.
+fn refuse_existing_run(out: &Path) -> Result<()> {
+    let found: Vec<&str> = [run_info::FILE, METRICS, CHECKPOINT, FINAL_MODEL]
+        .into_iter()
+        .filter(|f| out.join(f).exists())
+        .collect();
+    if !found.is_empty() {
+        bail!(
+            "{} already holds a run ({}); pass --resume {} to continue it, --force to replace it, or \
+             choose another --out",
+            out.display(),
+            found.join(", "),
+            out.join(CHECKPOINT).display()
+        );
+    }
+    Ok(())
+}
+
+/// The files of the output directory, written from the end of the first epoch on.
+struct Outputs {
+    dir: PathBuf,
+    /// What run.json will say.
+    info: RunInfo,
+    /// `metrics.jsonl`, opened when the first epoch ends.
+    metrics: Option<File>,
+    /// A new run replaces an old run's metrics and final model; a resumed one appends.
+    fresh: bool,
+    /// Seconds the run had taken before this process (resumed runs).
+    elapsed_before: f64,
+}
+
+impl Outputs {
+    fn new(plan: &Plan, model: &Model, backend: String) -> Result<Self> {
+        let invocation = Invocation::now(backend);
+        let new_info = || RunInfo {
+            invocation: invocation.clone(),
+            net: model.spec.text().to_string(),
+            parameters: model.parameter_count(),
+            hyper: model.hyper.clone(),
+            config: plan.config.clone(),
+            resumed: Vec::new(),
+        };
+        let Some((ckpt, _)) = &plan.resume else {
+            return Ok(Self {
+                dir: plan.out.clone(),
+                info: new_info(),
+                metrics: None,
+                fresh: true,
+                elapsed_before: 0.0,
+            });
+        };
+        let mut info = match RunInfo::read(&plan.out)? {
+            Some(info) => info,
+            None => RunInfo::beside(ckpt)?.unwrap_or_else(new_info),
+        };
+        info.resumed.push(Resumption {
+            invocation: invocation.clone(),
+            checkpoint: ckpt.clone(),
+            from_epoch: model.epoch,
+            config: plan.config.clone(),
+        });
+        Ok(Self {
+            dir: plan.out.clone(),
+            info,
+            metrics: None,
+            fresh: false,
+            elapsed_before: last_elapsed(&plan.out.join(METRICS)),
+        })
+    }
+
+    /// Records a finished epoch: run.json (first time), a metrics line, the checkpoint.
+    fn epoch_done(&mut self, model: &Model, m: &EpochMetrics) -> Result<()> {
+        let metrics_path = self.dir.join(METRICS);
+        if self.metrics.is_none() {
+            self.info.write(&self.dir)?;
+            if self.fresh {
+                let stale = self.dir.join(FINAL_MODEL);
+                if stale.exists() {
+                    std::fs::remove_file(&stale)
+                        .with_context(|| format!("cannot remove {}", stale.display()))?;
+                }
+            }
+            let file = OpenOptions::new()
+                .create(true)
+                .write(true)
+                .append(!self.fresh)
+                .truncate(self.fresh)
+                .open(&metrics_path)
+                .with_context(|| format!("cannot open {}", metrics_path.display()))?;
+            self.metrics = Some(file);
+        }
+        // The checkpoint first: a metrics line never claims an epoch that was not saved.
+        model.save(&self.dir.join(CHECKPOINT))?;
+        let line = serde_json::to_string(m).context("encoding metrics")? + "\n";
+        if let Some(file) = self.metrics.as_mut() {
+            file.write_all(line.as_bytes())
+                .and_then(|()| file.flush())
+                .with_context(|| format!("cannot write {}", metrics_path.display()))?;
+        }
+        Ok(())
+    }
+}
+
+/// `elapsed_seconds` of the last line of a metrics file, 0 when there is none.
+fn last_elapsed(path: &Path) -> f64 {
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|text| {
+            let last = text
+                .lines()
+                .rev()
+                .find(|l| !l.trim().is_empty())?
+                .to_string();
+            serde_json::from_str::<serde_json::Value>(&last)
+                .ok()?
+                .get("elapsed_seconds")?
+                .as_f64()
+        })
+        .unwrap_or(0.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn epoch_generators_differ_by_seed_and_epoch_and_repeat() {
+        let draw = |s, e| epoch_rng(s, e).next_u64();
+        assert_eq!(draw(1, 1), draw(1, 1));
+        assert_ne!(draw(1, 1), draw(1, 2));
+        assert_ne!(draw(1, 1), draw(2, 1));
+    }
+}

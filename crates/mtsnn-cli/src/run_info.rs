@@ -1,0 +1,201 @@
+//! `run.json`: what a training run was, exactly — the command line, the program version, the
+//! machine, the backend, the start time and the resolved settings — so that any result can be
+//! traced back and repeated. Resuming a run appends an entry to its `resumed` list.
+
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, Result};
+use mtsnn_core::Hyper;
+use serde::{Deserialize, Serialize};
+
+use crate::data::DatasetKind;
+
+/// Name of the file in a run directory.
+pub const FILE: &str = "run.json";
+
+/// The settings of a training run beyond the model's hyper-parameters (which the checkpoint holds).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrainConfig {
+    pub dataset: DatasetKind,
+    /// `--data`, or null for the data set's default directory.
+    pub data: Option<PathBuf>,
+    /// Total epochs the run trains to.
+    pub epochs: usize,
+    pub batch: usize,
+    /// Random-crop padding; 0 = no cropping.
+    pub crop: usize,
+    pub seed: u64,
+    pub limit_train: Option<usize>,
+    pub limit_test: Option<usize>,
+}
+
+/// One start of the program.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Invocation {
+    /// The command line, word by word.
+    pub command: Vec<String>,
+    /// Version of `mtsnn`.
+    pub version: String,
+    /// UTC start time, RFC 3339.
+    pub started: String,
+    pub machine: Machine,
+    /// The backend's own description, e.g. `cpu (2 threads)`.
+    pub backend: String,
+}
+
+impl Invocation {
+    /// This process, starting now, on `backend`.
+    pub fn now(backend: String) -> Self {
+        Self {
+            command: std::env::args().collect(),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            started: utc_now(),
+            machine: Machine::this(),
+            backend,
+        }
+    }
+}
+
+/// The computer a run ran on.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Machine {
+    /// CPU model name from /proc/cpuinfo (or "unknown").
+    pub cpu: String,
+    /// Logical cores available to the process.
+    pub cores: usize,
+    /// Operating system, architecture and distribution.
+    pub os: String,
+}
+
+impl Machine {
+    /// Describes this computer.
+    pub fn this() -> Self {
+        let cpu = std::fs::read_to_string("/proc/cpuinfo")
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find(|l| l.starts_with("model name"))
+                    .and_then(|l| l.split_once(':'))
+                    .map(|(_, v)| v.trim().to_string())
+            })
+            .unwrap_or_else(|| "unknown".into());
+        let distro = std::fs::read_to_string("/etc/os-release")
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find_map(|l| l.strip_prefix("PRETTY_NAME="))
+                    .map(|v| v.trim_matches('"').to_string())
+            });
+        let os = match distro {
+            Some(d) => format!("{} {} ({d})", std::env::consts::OS, std::env::consts::ARCH),
+            None => format!("{} {}", std::env::consts::OS, std::env::consts::ARCH),
+        };
+        Self {
+            cpu,
+            cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            os,
+        }
+    }
+}
+
+/// A later start that continued the run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Resumption {
+    #[serde(flatten)]
+    pub invocation: Invocation,
+    /// The checkpoint it continued from, and that checkpoint's epoch.
+    pub checkpoint: PathBuf,
+    pub from_epoch: usize,
+    pub config: TrainConfig,
+}
+
+/// The content of `run.json`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunInfo {
+    #[serde(flatten)]
+    pub invocation: Invocation,
+    /// The network string.
+    pub net: String,
+    /// Number of trainable weights.
+    pub parameters: usize,
+    pub hyper: Hyper,
+    pub config: TrainConfig,
+    #[serde(default)]
+    pub resumed: Vec<Resumption>,
+}
+
+impl RunInfo {
+    /// Reads `run.json` from `dir`; `None` when there is none.
+    pub fn read(dir: &Path) -> Result<Option<Self>> {
+        let path = dir.join(FILE);
+        if !path.is_file() {
+            return Ok(None);
+        }
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let info = serde_json::from_str(&text)
+            .with_context(|| format!("{}: not a run description of mtsnn", path.display()))?;
+        Ok(Some(info))
+    }
+
+    /// Reads the `run.json` in the directory of `file` (a model or checkpoint), if there is one.
+    pub fn beside(file: &Path) -> Result<Option<Self>> {
+        let dir = file.parent().filter(|d| !d.as_os_str().is_empty());
+        Self::read(dir.unwrap_or(Path::new(".")))
+    }
+
+    /// Writes `dir/run.json` atomically.
+    pub fn write(&self, dir: &Path) -> Result<()> {
+        let text = serde_json::to_string_pretty(self).context("encoding run.json")? + "\n";
+        mtsnn_core::checkpoint::write_atomic(&dir.join(FILE), text.as_bytes())?;
+        Ok(())
+    }
+}
+
+/// The current time, UTC, as `YYYY-MM-DDTHH:MM:SSZ`.
+pub fn utc_now() -> String {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    rfc3339(secs)
+}
+
+/// Formats seconds since 1970 as RFC 3339 UTC (the proleptic Gregorian calendar).
+fn rfc3339(secs: u64) -> String {
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // Howard Hinnant's civil_from_days, for days ≥ 0.
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z % 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + u64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_dates() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(rfc3339(1_767_225_599), "2025-12-31T23:59:59Z");
+    }
+
+    #[test]
+    fn machine_is_described() {
+        let m = Machine::this();
+        assert!(m.cores >= 1 && !m.cpu.is_empty() && !m.os.is_empty());
+    }
+}

@@ -1,0 +1,258 @@
+//! `mtsnn train`, `eval`, `infer`, `bench` end to end on a generated data set with the CPU backend.
+
+use crate::common::*;
+use serde_json::Value;
+
+/// Network of the end-to-end runs: small, so that an epoch takes well under a second.
+const NET: &str = "784-64-10";
+
+fn metrics(dir: &std::path::Path) -> Vec<Value> {
+    std::fs::read_to_string(dir.join("metrics.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn train_args<'a>(data: &'a str, out: &'a str, epochs: &'a str) -> Vec<&'a str> {
+    vec![
+        "train",
+        "--dataset",
+        "mnist",
+        "--data",
+        data,
+        "--net",
+        NET,
+        "--epochs",
+        epochs,
+        "--batch",
+        "32",
+        "--backend",
+        "cpu",
+        "--out",
+        out,
+    ]
+}
+
+#[test]
+fn train_eval_infer_and_resume() {
+    let tmp = TempDir::new("e2e");
+    let data = tmp.join("data");
+    write_dataset(&data, 3000, 500);
+    let data = data.to_str().unwrap();
+    let run = tmp.join("run");
+    let run_s = run.to_str().unwrap();
+
+    // One epoch.
+    let out = mtsnn_in(tmp.path(), &train_args(data, run_s, "1"));
+    assert_ok(&out);
+    assert!(
+        stderr(&out).contains("epoch 1/1: train loss"),
+        "{}",
+        stderr(&out)
+    );
+    let m = metrics(&run);
+    assert_eq!(m.len(), 1);
+    for field in [
+        "epoch",
+        "train_loss",
+        "train_accuracy",
+        "test_accuracy",
+        "samples_per_sec",
+        "epoch_seconds",
+        "elapsed_seconds",
+    ] {
+        assert!(m[0][field].is_number(), "metrics lack {field}: {}", m[0]);
+    }
+    assert_eq!(m[0]["epoch"], 1);
+    let acc = m[0]["test_accuracy"].as_f64().unwrap();
+    assert!(acc >= 0.6, "test accuracy {acc} after one epoch");
+    for f in ["checkpoint.safetensors", "model.safetensors", "run.json"] {
+        assert!(run.join(f).is_file(), "{f} missing");
+    }
+    let info: Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("run.json")).unwrap()).unwrap();
+    assert_eq!(info["config"]["dataset"], "mnist");
+    assert_eq!(info["net"], NET);
+    assert!(info["command"].as_array().unwrap().len() > 5);
+    assert!(info["machine"]["cores"].as_u64().unwrap() >= 1);
+
+    // eval takes the data set and its directory from run.json and reproduces the epoch's test accuracy.
+    let model = run.join("model.safetensors");
+    let model_s = model.to_str().unwrap();
+    let out = mtsnn_in(
+        tmp.path(),
+        &["eval", "--model", model_s, "--backend", "cpu", "--json"],
+    );
+    assert_ok(&out);
+    let report: Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert_eq!(report["accuracy"].as_f64().unwrap(), acc);
+    assert_eq!(report["total"], 500);
+
+    // infer: a clean class-3 image, white on black, black on white (auto-inverted) and twice the size.
+    let clean = sample(3, &mut Gen::new(1), false);
+    let img = image::GrayImage::from_raw(28, 28, clean.clone()).unwrap();
+    let white_on_black = tmp.join("three.png");
+    img.save(&white_on_black).unwrap();
+    let mut inverted = img.clone();
+    image::imageops::invert(&mut inverted);
+    let black_on_white = tmp.join("three-paper.png");
+    inverted.save(&black_on_white).unwrap();
+    let big = tmp.join("three-big.bmp");
+    image::imageops::resize(&img, 56, 56, image::imageops::FilterType::Nearest)
+        .save(&big)
+        .unwrap();
+    let paths = [&white_on_black, &black_on_white, &big].map(|p| p.to_str().unwrap().to_string());
+    let mut args = vec!["infer", "--model", model_s, "--backend", "cpu", "--json"];
+    args.extend(paths.iter().map(String::as_str));
+    let out = mtsnn_in(tmp.path(), &args);
+    assert_ok(&out);
+    let preds: Vec<Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(preds.len(), 3);
+    for (p, inv) in preds.iter().zip([false, true, false]) {
+        assert_eq!(p["class"], 3, "{p}");
+        assert_eq!(p["inverted"], inv, "{p}");
+        let spikes = p["spikes"].as_array().unwrap();
+        assert_eq!(spikes.len(), 2, "one row per time step");
+        assert_eq!(spikes[0].as_array().unwrap().len(), 10);
+    }
+    // The text form names the class and lists the steps.
+    let out = mtsnn_in(
+        tmp.path(),
+        &["infer", "--model", model_s, "--backend", "cpu", &paths[0]],
+    );
+    assert_ok(&out);
+    let text = stdout(&out);
+    assert!(
+        text.contains("class 3") && text.contains("t=1") && text.contains("t=2"),
+        "{text}"
+    );
+
+    // Resume from the checkpoint to epoch 2: settings from run.json, metrics appended.
+    let ckpt = run.join("checkpoint.safetensors");
+    let out = mtsnn_in(
+        tmp.path(),
+        &[
+            "train",
+            "--resume",
+            ckpt.to_str().unwrap(),
+            "--epochs",
+            "2",
+            "--backend",
+            "cpu",
+        ],
+    );
+    assert_ok(&out);
+    assert!(
+        stderr(&out).contains("resuming after epoch 1"),
+        "{}",
+        stderr(&out)
+    );
+    let m = metrics(&run);
+    assert_eq!(m.len(), 2);
+    assert_eq!(m[1]["epoch"], 2);
+    assert!(m[1]["elapsed_seconds"].as_f64().unwrap() > m[0]["elapsed_seconds"].as_f64().unwrap());
+    let info: Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("run.json")).unwrap()).unwrap();
+    assert_eq!(info["resumed"][0]["from_epoch"], 1);
+    assert_eq!(info["resumed"][0]["config"]["batch"], 32);
+
+    // A finished run cannot be resumed without a larger --epochs.
+    let out = mtsnn_in(
+        tmp.path(),
+        &[
+            "train",
+            "--resume",
+            ckpt.to_str().unwrap(),
+            "--backend",
+            "cpu",
+        ],
+    );
+    assert_fails(&out, &["already trained 2 epochs", "--epochs"]);
+
+    // Resuming gives the same epoch 2 as an uninterrupted two-epoch run.
+    let straight = tmp.join("straight");
+    let out = mtsnn_in(
+        tmp.path(),
+        &train_args(data, straight.to_str().unwrap(), "2"),
+    );
+    assert_ok(&out);
+    let s = metrics(&straight);
+    for field in ["train_loss", "train_accuracy", "test_accuracy"] {
+        assert_eq!(
+            s[1][field], m[1][field],
+            "{field} differs between resumed and straight runs"
+        );
+    }
+}
+
+#[test]
+fn crop_and_default_out_dir() {
+    let tmp = TempDir::new("crop");
+    let data = tmp.join("data");
+    write_dataset(&data, 600, 100);
+    let out = mtsnn_in(
+        tmp.path(),
+        &[
+            "train",
+            "--dataset",
+            "mnist",
+            "--data",
+            data.to_str().unwrap(),
+            "--net",
+            "784-32-10",
+            "--epochs",
+            "1",
+            "--crop",
+            "2",
+            "--seed",
+            "7",
+            "--backend",
+            "cpu",
+            "--limit-train",
+            "300",
+            "--limit-test",
+            "50",
+        ],
+    );
+    assert_ok(&out);
+    // The default output directory is runs/<dataset>-<net>-seed<seed> below the working directory.
+    let run = tmp.join("runs/mnist-784-32-10-seed7");
+    let m = metrics(&run);
+    assert_eq!(m[0]["test_total"], 50);
+    let info: Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("run.json")).unwrap()).unwrap();
+    assert_eq!(info["config"]["crop"], 2);
+    assert_eq!(info["config"]["limit_train"], 300);
+}
+
+#[test]
+fn bench_reports_throughput_and_latency() {
+    let tmp = TempDir::new("bench");
+    let out = mtsnn_in(
+        tmp.path(),
+        &[
+            "bench",
+            "--net",
+            "784-32-10",
+            "--backend",
+            "cpu",
+            "--batch",
+            "16",
+            "--iters",
+            "3",
+            "--infer-iters",
+            "5",
+            "--json",
+        ],
+    );
+    assert_ok(&out);
+    let r: Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert!(r["train_samples_per_sec"].as_f64().unwrap() > 0.0, "{r}");
+    assert!(r["infer_latency_us"].as_f64().unwrap() > 0.0, "{r}");
+    assert_eq!(r["batch"], 16);
+    assert_eq!(r["net"], "784-32-10");
+}

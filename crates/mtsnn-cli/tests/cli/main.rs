@@ -1,0 +1,6 @@
+//! Tests of the `mtsnn` binary: whole runs on generated data, and bad input of every kind.
+//! One test binary (one link), its parts in modules.
+
+mod bad_input;
+mod common;
+mod end_to_end;

