@@ -41,6 +41,8 @@ enum Command {
     Infer(commands::infer::InferArgs),
     /// Training samples/s and batch-1 inference latency on random data
     Bench(commands::bench::BenchArgs),
+    /// Write an inference-only copy of a model (F16 weights, data set and normalisation in the metadata)
+    Export(commands::export::ExportArgs),
 }
 
 fn main() -> ExitCode {
@@ -70,5 +72,6 @@ fn run() -> Result<()> {
         Command::Eval(args) => commands::eval::run(args),
         Command::Infer(args) => commands::infer::run(args),
         Command::Bench(args) => commands::bench::run(args),
+        Command::Export(args) => commands::export::run(args),
     }
 }

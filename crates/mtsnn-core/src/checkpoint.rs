@@ -25,12 +25,18 @@ impl Model {
         let tensors = groups.iter().flat_map(|(kind, ts)| {
             ts.iter().enumerate().map(move |(i, t)| (format!("layer{i}.{kind}"), bytemuck::cast_slice::<f32, u8>(t).to_vec()))
         });
-        self.serialize(tensors.collect(), Dtype::F32)
+        self.serialize(tensors.collect(), Dtype::F32, &[])
     }
 
     /// Encodes the weights alone (no optimiser state), as F16 when `half` — for inference only,
     /// e.g. the browser demo's bundled models.
     pub fn to_inference_bytes(&self, half: bool) -> Result<Vec<u8>> {
+        self.to_inference_bytes_with(half, &[])
+    }
+
+    /// [`Self::to_inference_bytes`] with extra metadata entries (e.g. the data set and its
+    /// normalisation) that [`Model::from_bytes`] ignores and [`read_metadata`] returns.
+    pub fn to_inference_bytes_with(&self, half: bool, extra: &[(String, String)]) -> Result<Vec<u8>> {
         let dtype = if half { Dtype::F16 } else { Dtype::F32 };
         let tensors = self.weights.iter().enumerate().map(|(i, t)| {
             let bytes = if half {
@@ -40,10 +46,10 @@ impl Model {
             };
             (format!("layer{i}.weight"), bytes)
         });
-        self.serialize(tensors.collect(), dtype)
+        self.serialize(tensors.collect(), dtype, extra)
     }
 
-    fn serialize(&self, tensors: Vec<(String, Vec<u8>)>, dtype: Dtype) -> Result<Vec<u8>> {
+    fn serialize(&self, tensors: Vec<(String, Vec<u8>)>, dtype: Dtype, extra: &[(String, String)]) -> Result<Vec<u8>> {
         let shapes: Vec<Vec<usize>> = self.spec.weighted_layers().map(|l| l.weight_shape()).collect();
         let views = tensors
             .iter()
@@ -55,7 +61,8 @@ impl Model {
             })
             .collect::<Result<Vec<_>>>()?;
         let input = self.spec.input();
-        let meta = HashMap::from([
+        let mut meta: HashMap<String, String> = extra.iter().cloned().collect();
+        meta.extend([
             ("format".to_string(), FORMAT.to_string()),
             ("net".to_string(), self.spec.text().to_string()),
             ("input".to_string(), format!("{}x{}x{}", input.channels, input.height, input.width)),
@@ -141,6 +148,15 @@ impl Model {
     }
 }
 
+/// The header metadata of a safetensors file (the network, hyper-parameters and any extra entries).
+pub fn read_metadata(bytes: &[u8], origin: &Path) -> Result<HashMap<String, String>> {
+    let (_, header) = SafeTensors::read_metadata(bytes).map_err(|e| Error::Checkpoint {
+        path: origin.to_path_buf(),
+        reason: format!("not a safetensors file ({e})"),
+    })?;
+    Ok(header.metadata().clone().unwrap_or_default())
+}
+
 /// Writes `bytes` to a temporary file beside `path`, syncs it, then renames it over `path`.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let io = |p: &Path| {
@@ -198,7 +214,9 @@ mod tests {
         let full = Model::from_bytes(&m.to_inference_bytes(false).unwrap(), p).unwrap();
         assert_eq!(full.weights, m.weights);
         assert_eq!(full.adam.step, 0);
-        let half_bytes = m.to_inference_bytes(true).unwrap();
+        let extra = [("dataset".to_string(), "mnist".to_string())];
+        let half_bytes = m.to_inference_bytes_with(true, &extra).unwrap();
+        assert_eq!(read_metadata(&half_bytes, p).unwrap()["dataset"], "mnist");
         assert!(half_bytes.len() < m.to_bytes().unwrap().len() / 5);
         let half = Model::from_bytes(&half_bytes, p).unwrap();
         for (a, b) in half.weights.iter().flatten().zip(m.weights.iter().flatten()) {

@@ -131,6 +131,24 @@ fn train_eval_infer_and_resume() {
         "{text}"
     );
 
+    // Export: an F16 weights-only file, a fraction of the checkpoint's size, that still classifies
+    // and names its data set in the metadata.
+    let exported = tmp.join("small.safetensors");
+    let out = mtsnn_in(
+        tmp.path(),
+        &["export", "--model", model_s, "--out", exported.to_str().unwrap()],
+    );
+    assert_ok(&out);
+    let small = std::fs::read(&exported).unwrap();
+    assert!(small.len() * 5 < std::fs::metadata(model_s).unwrap().len() as usize);
+    assert!(String::from_utf8_lossy(&small).contains("\"dataset\":\"mnist\""));
+    let out = mtsnn_in(
+        tmp.path(),
+        &["infer", "--model", exported.to_str().unwrap(), "--dataset", "mnist", "--backend", "cpu", "--json", &paths[0]],
+    );
+    assert_ok(&out);
+    assert!(stdout(&out).contains("\"class\":3"), "{}", stdout(&out));
+
     // Resume from the checkpoint to epoch 2: settings from run.json, metrics appended.
     let ckpt = run.join("checkpoint.safetensors");
     let out = mtsnn_in(
