@@ -25,6 +25,9 @@ pub struct TrainConfig {
     pub batch: usize,
     /// Random-crop padding; 0 = no cropping.
     pub crop: usize,
+    /// Random horizontal flips (absent in run.json files of older versions: off).
+    #[serde(default)]
+    pub flip: bool,
     pub seed: u64,
     pub limit_train: Option<usize>,
     pub limit_test: Option<usize>,

@@ -21,9 +21,18 @@ pub const FORMAT: &str = "mtsnn-1";
 impl Model {
     /// Encodes the model as safetensors bytes: weights, Adam moments, metadata.
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
-        let groups = [("weight", &self.weights), ("adam_m", &self.adam.m), ("adam_v", &self.adam.v)];
+        let groups = [
+            ("weight", &self.weights),
+            ("adam_m", &self.adam.m),
+            ("adam_v", &self.adam.v),
+        ];
         let tensors = groups.iter().flat_map(|(kind, ts)| {
-            ts.iter().enumerate().map(move |(i, t)| (format!("layer{i}.{kind}"), bytemuck::cast_slice::<f32, u8>(t).to_vec()))
+            ts.iter().enumerate().map(move |(i, t)| {
+                (
+                    format!("layer{i}.{kind}"),
+                    bytemuck::cast_slice::<f32, u8>(t).to_vec(),
+                )
+            })
         });
         self.serialize(tensors.collect(), Dtype::F32, &[])
     }
@@ -36,11 +45,17 @@ impl Model {
 
     /// [`Self::to_inference_bytes`] with extra metadata entries (e.g. the data set and its
     /// normalisation) that [`Model::from_bytes`] ignores and [`read_metadata`] returns.
-    pub fn to_inference_bytes_with(&self, half: bool, extra: &[(String, String)]) -> Result<Vec<u8>> {
+    pub fn to_inference_bytes_with(
+        &self,
+        half: bool,
+        extra: &[(String, String)],
+    ) -> Result<Vec<u8>> {
         let dtype = if half { Dtype::F16 } else { Dtype::F32 };
         let tensors = self.weights.iter().enumerate().map(|(i, t)| {
             let bytes = if half {
-                t.iter().flat_map(|&x| half::f16::from_f32(x).to_le_bytes()).collect()
+                t.iter()
+                    .flat_map(|&x| half::f16::from_f32(x).to_le_bytes())
+                    .collect()
             } else {
                 bytemuck::cast_slice::<f32, u8>(t).to_vec()
             };
@@ -49,14 +64,24 @@ impl Model {
         self.serialize(tensors.collect(), dtype, extra)
     }
 
-    fn serialize(&self, tensors: Vec<(String, Vec<u8>)>, dtype: Dtype, extra: &[(String, String)]) -> Result<Vec<u8>> {
-        let shapes: Vec<Vec<usize>> = self.spec.weighted_layers().map(|l| l.weight_shape()).collect();
+    fn serialize(
+        &self,
+        tensors: Vec<(String, Vec<u8>)>,
+        dtype: Dtype,
+        extra: &[(String, String)],
+    ) -> Result<Vec<u8>> {
+        let shapes: Vec<Vec<usize>> = self
+            .spec
+            .weighted_layers()
+            .map(|l| l.weight_shape())
+            .collect();
         let views = tensors
             .iter()
             .enumerate()
             .map(|(i, (n, data))| {
                 let shape = shapes[i % shapes.len()].clone();
-                let view = TensorView::new(dtype, shape, data).map_err(|e| Error::Shape(e.to_string()))?;
+                let view =
+                    TensorView::new(dtype, shape, data).map_err(|e| Error::Shape(e.to_string()))?;
                 Ok((n.clone(), view))
             })
             .collect::<Result<Vec<_>>>()?;
@@ -65,9 +90,15 @@ impl Model {
         meta.extend([
             ("format".to_string(), FORMAT.to_string()),
             ("net".to_string(), self.spec.text().to_string()),
-            ("input".to_string(), format!("{}x{}x{}", input.channels, input.height, input.width)),
+            (
+                "input".to_string(),
+                format!("{}x{}x{}", input.channels, input.height, input.width),
+            ),
             ("classes".to_string(), self.spec.classes().to_string()),
-            ("hyper".to_string(), serde_json::to_string(&self.hyper).expect("Hyper serialises")),
+            (
+                "hyper".to_string(),
+                serde_json::to_string(&self.hyper).expect("Hyper serialises"),
+            ),
             ("adam_step".to_string(), self.adam.step.to_string()),
             ("epoch".to_string(), self.epoch.to_string()),
         ]);
@@ -76,22 +107,40 @@ impl Model {
 
     /// Decodes a model from safetensors bytes; `origin` names the source in errors.
     pub fn from_bytes(bytes: &[u8], origin: &Path) -> Result<Self> {
-        let bad = |reason: String| Error::Checkpoint { path: origin.to_path_buf(), reason };
+        let bad = |reason: String| Error::Checkpoint {
+            path: origin.to_path_buf(),
+            reason,
+        };
         let (_, header) = SafeTensors::read_metadata(bytes)
             .map_err(|e| bad(format!("not a safetensors file ({e})")))?;
-        let tensors = SafeTensors::deserialize(bytes).map_err(|e| bad(format!("not a safetensors file ({e})")))?;
+        let tensors = SafeTensors::deserialize(bytes)
+            .map_err(|e| bad(format!("not a safetensors file ({e})")))?;
         let meta = header.metadata().clone().unwrap_or_default();
-        let get = |k: &str| meta.get(k).ok_or_else(|| bad(format!("metadata has no {k:?}; not an mtsnn checkpoint")));
+        let get = |k: &str| {
+            meta.get(k)
+                .ok_or_else(|| bad(format!("metadata has no {k:?}; not an mtsnn checkpoint")))
+        };
         if get("format")? != FORMAT {
-            return Err(bad(format!("format {:?}, expected {FORMAT:?}", get("format")?)));
+            return Err(bad(format!(
+                "format {:?}, expected {FORMAT:?}",
+                get("format")?
+            )));
         }
-        let num = |k: &str| get(k)?.parse::<u64>().map_err(|_| bad(format!("metadata {k:?} is not a number")));
-        let dims: Vec<usize> = get("input")?.split('x').filter_map(|d| d.parse().ok()).collect();
+        let num = |k: &str| {
+            get(k)?
+                .parse::<u64>()
+                .map_err(|_| bad(format!("metadata {k:?} is not a number")))
+        };
+        let dims: Vec<usize> = get("input")?
+            .split('x')
+            .filter_map(|d| d.parse().ok())
+            .collect();
         let [c, h, w] = dims[..] else {
             return Err(bad(format!("input shape {:?} is not CxHxW", get("input")?)));
         };
         let spec = NetSpec::parse(get("net")?, Shape::new(c, h, w), num("classes")? as usize)?;
-        let hyper: Hyper = serde_json::from_str(get("hyper")?).map_err(|e| bad(format!("hyper-parameters: {e}")))?;
+        let hyper: Hyper = serde_json::from_str(get("hyper")?)
+            .map_err(|e| bad(format!("hyper-parameters: {e}")))?;
         hyper.validate()?;
         // One tensor per weighted layer, F32 or F16; `None` when the checkpoint has none of this kind.
         let read = |kind: &str| -> Result<Option<Vec<Vec<f32>>>> {
@@ -120,9 +169,14 @@ impl Model {
                 .collect::<Result<Vec<_>>>()
                 .map(Some)
         };
-        let weights = read("weight")?.ok_or_else(|| bad("it holds no weights (layer0.weight is missing)".into()))?;
+        let weights = read("weight")?
+            .ok_or_else(|| bad("it holds no weights (layer0.weight is missing)".into()))?;
         let adam = match (read("adam_m")?, read("adam_v")?) {
-            (Some(m), Some(v)) => Some(AdamState { step: num("adam_step")?, m, v }),
+            (Some(m), Some(v)) => Some(AdamState {
+                step: num("adam_step")?,
+                m,
+                v,
+            }),
             _ => None,
         };
         let epoch = num("epoch")? as usize;
@@ -143,7 +197,10 @@ impl Model {
 
     /// Reads a checkpoint written by [`Model::save`].
     pub fn load(path: &Path) -> Result<Self> {
-        let bytes = std::fs::read(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
+        let bytes = std::fs::read(path).map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
         Self::from_bytes(&bytes, path)
     }
 }
@@ -163,19 +220,31 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         let p = p.to_path_buf();
         move |source| Error::Io { path: p, source }
     };
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     let name = path.file_name().ok_or_else(|| Error::Io {
         path: path.to_path_buf(),
         source: std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file path"),
     })?;
-    let tmp: PathBuf = dir.join(format!(".{}.tmp-{}", name.to_string_lossy(), std::process::id()));
-    let mut f = std::fs::File::create(&tmp).map_err(io(&tmp))?;
-    f.write_all(bytes).map_err(io(&tmp))?;
-    f.sync_all().map_err(io(&tmp))?;
-    drop(f);
+    let tmp: PathBuf = dir.join(format!(
+        ".{}.tmp-{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    {
+        // Closed at the end of this block, before the rename.
+        let mut f = std::fs::File::create(&tmp).map_err(io(&tmp))?;
+        f.write_all(bytes).map_err(io(&tmp))?;
+        f.sync_all().map_err(io(&tmp))?;
+    }
     std::fs::rename(&tmp, path).map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
-        Error::Io { path: path.to_path_buf(), source: e }
+        Error::Io {
+            path: path.to_path_buf(),
+            source: e,
+        }
     })
 }
 
@@ -186,7 +255,11 @@ mod tests {
 
     fn model(net: &str) -> Model {
         let spec = NetSpec::parse(net, Shape::new(1, 28, 28), 10).unwrap();
-        let hyper = Hyper { surrogate: Surrogate::F1, steps: 3, ..Hyper::default() };
+        let hyper = Hyper {
+            surrogate: Surrogate::F1,
+            steps: 3,
+            ..Hyper::default()
+        };
         let mut m = Model::init(spec, hyper, 9).unwrap();
         m.adam.step = 17;
         m.adam.m[0][5] = 0.25;
@@ -219,7 +292,12 @@ mod tests {
         assert_eq!(read_metadata(&half_bytes, p).unwrap()["dataset"], "mnist");
         assert!(half_bytes.len() < m.to_bytes().unwrap().len() / 5);
         let half = Model::from_bytes(&half_bytes, p).unwrap();
-        for (a, b) in half.weights.iter().flatten().zip(m.weights.iter().flatten()) {
+        for (a, b) in half
+            .weights
+            .iter()
+            .flatten()
+            .zip(m.weights.iter().flatten())
+        {
             assert!((a - b).abs() <= 1e-3 * b.abs().max(1e-2), "{a} vs {b}");
         }
     }
@@ -231,7 +309,9 @@ mod tests {
         let s = String::from_utf8_lossy(&bytes).into_owned();
         let at = s.find("784-30-10").unwrap();
         bytes[at..at + 9].copy_from_slice(b"784-31-10");
-        let e = Model::from_bytes(&bytes, Path::new("x")).unwrap_err().to_string();
+        let e = Model::from_bytes(&bytes, Path::new("x"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("another architecture"), "{e}");
     }
 

@@ -34,7 +34,10 @@ impl std::str::FromStr for GradMode {
         match s.to_ascii_lowercase().as_str() {
             "paper" => Ok(GradMode::Paper),
             "bptt" => Ok(GradMode::Bptt),
-            _ => Err(Error::InvalidParam { name: "grad", reason: format!("{s:?} is not one of paper, bptt") }),
+            _ => Err(Error::InvalidParam {
+                name: "grad",
+                reason: format!("{s:?} is not one of paper, bptt"),
+            }),
         }
     }
 }
@@ -115,9 +118,17 @@ impl Hyper {
 
     /// Checks every value is in its meaningful range.
     pub fn validate(&self) -> Result<()> {
-        let bad = |name, reason: &str| Err(Error::InvalidParam { name, reason: reason.to_string() });
+        let bad = |name, reason: &str| {
+            Err(Error::InvalidParam {
+                name,
+                reason: reason.to_string(),
+            })
+        };
         if !(self.tau_m >= 1.0 && self.tau_m.is_finite()) {
-            return bad("tau_m", "must be ≥ 1 so that the leak λ = 1 − 1/τ_m lies in [0, 1)");
+            return bad(
+                "tau_m",
+                "must be ≥ 1 so that the leak λ = 1 − 1/τ_m lies in [0, 1)",
+            );
         }
         if !(self.v_th > 0.0 && self.v_th.is_finite()) {
             return bad("v_th", "must be positive");
@@ -165,18 +176,42 @@ mod tests {
     #[test]
     fn defaults_are_table_one() {
         let h = Hyper::default();
-        assert_eq!((h.tau_m, h.v_th, h.s_max, h.alpha_h, h.alpha_w), (10.0, 10.0, 15, 1.0, 20.0));
-        assert_eq!((h.lr, h.beta1, h.beta2, h.eps, h.steps), (0.005, 0.9, 0.999, 1e-8, 2));
+        assert_eq!(
+            (h.tau_m, h.v_th, h.s_max, h.alpha_h, h.alpha_w),
+            (10.0, 10.0, 15, 1.0, 20.0)
+        );
+        assert_eq!(
+            (h.lr, h.beta1, h.beta2, h.eps, h.steps),
+            (0.005, 0.9, 0.999, 1e-8, 2)
+        );
         assert!((h.lambda() - 0.9).abs() < 1e-7);
         h.validate().unwrap();
     }
 
     #[test]
     fn json_round_trip_and_validation() {
-        let h = Hyper { surrogate: Surrogate::F3, steps: 5, ..Hyper::default() };
+        let h = Hyper {
+            surrogate: Surrogate::F3,
+            steps: 5,
+            ..Hyper::default()
+        };
         let back: Hyper = serde_json::from_str(&serde_json::to_string(&h).unwrap()).unwrap();
         assert_eq!(back, h);
-        assert!(Hyper { s_max: 0, ..Hyper::default() }.validate().is_err());
-        assert!(Hyper { tau_m: 0.5, ..Hyper::default() }.validate().is_err());
+        assert!(
+            Hyper {
+                s_max: 0,
+                ..Hyper::default()
+            }
+            .validate()
+            .is_err()
+        );
+        assert!(
+            Hyper {
+                tau_m: 0.5,
+                ..Hyper::default()
+            }
+            .validate()
+            .is_err()
+        );
     }
 }

@@ -34,7 +34,9 @@ impl Model {
             .weighted_layers()
             .map(|l| {
                 let mean = hyper.v_th as f64 / l.fan_in() as f64;
-                (0..l.weight_len()).map(|_| (mean + 0.5 * rng.normal()) as f32).collect()
+                (0..l.weight_len())
+                    .map(|_| (mean + 0.5 * rng.normal()) as f32)
+                    .collect()
             })
             .collect();
         Ok(Self::from_weights(spec, hyper, weights))
@@ -43,7 +45,17 @@ impl Model {
     /// A network with the given weights and a fresh optimiser.
     pub fn from_weights(spec: NetSpec, hyper: Hyper, weights: Vec<Vec<f32>>) -> Self {
         let zeros: Vec<Vec<f32>> = weights.iter().map(|w| vec![0.0; w.len()]).collect();
-        Self { spec, hyper, adam: AdamState { step: 0, m: zeros.clone(), v: zeros }, weights, epoch: 0 }
+        Self {
+            spec,
+            hyper,
+            adam: AdamState {
+                step: 0,
+                m: zeros.clone(),
+                v: zeros,
+            },
+            weights,
+            epoch: 0,
+        }
     }
 
     /// Checks that every tensor has the size its layer needs.
@@ -52,7 +64,11 @@ impl Model {
         let tensors = [&self.weights, &self.adam.m, &self.adam.v];
         for (name, t) in ["weights", "adam.m", "adam.v"].iter().zip(tensors) {
             if t.len() != layers.len() {
-                return Err(Error::Shape(format!("{name}: {} tensors for {} weighted layers", t.len(), layers.len())));
+                return Err(Error::Shape(format!(
+                    "{name}: {} tensors for {} weighted layers",
+                    t.len(),
+                    layers.len()
+                )));
             }
             for (i, (w, l)) in t.iter().zip(&layers).enumerate() {
                 if w.len() != l.weight_len() {

@@ -25,7 +25,11 @@ pub struct Shape {
 
 impl Shape {
     pub const fn new(channels: usize, height: usize, width: usize) -> Self {
-        Self { channels, height, width }
+        Self {
+            channels,
+            height,
+            width,
+        }
     }
 
     /// A flat vector of `n` values.
@@ -60,7 +64,12 @@ pub enum LayerKind {
     /// Fully connected: I = W s_in, W is `[out, in]`.
     Dense { inputs: usize, outputs: usize },
     /// 2-D convolution, stride 1: W is `[out_ch, in_ch, k, k]`.
-    Conv { in_channels: usize, out_channels: usize, kernel: usize, padding: usize },
+    Conv {
+        in_channels: usize,
+        out_channels: usize,
+        kernel: usize,
+        padding: usize,
+    },
     /// `k×k` average pooling of spike maps, stride k.
     Pool { kernel: usize },
 }
@@ -83,7 +92,11 @@ impl Layer {
     pub fn fan_in(&self) -> usize {
         match self.kind {
             LayerKind::Dense { inputs, .. } => inputs,
-            LayerKind::Conv { in_channels, kernel, .. } => in_channels * kernel * kernel,
+            LayerKind::Conv {
+                in_channels,
+                kernel,
+                ..
+            } => in_channels * kernel * kernel,
             LayerKind::Pool { kernel } => kernel * kernel,
         }
     }
@@ -92,7 +105,12 @@ impl Layer {
     pub fn weight_shape(&self) -> Vec<usize> {
         match self.kind {
             LayerKind::Dense { inputs, outputs } => vec![outputs, inputs],
-            LayerKind::Conv { in_channels, out_channels, kernel, .. } => {
+            LayerKind::Conv {
+                in_channels,
+                out_channels,
+                kernel,
+                ..
+            } => {
                 vec![out_channels, in_channels, kernel, kernel]
             }
             LayerKind::Pool { .. } => vec![],
@@ -121,12 +139,17 @@ impl NetSpec {
     /// Parses `text` for inputs of shape `input` and `classes` output classes.
     pub fn parse(text: &str, input: Shape, classes: usize) -> Result<Self> {
         let text = text.trim();
-        let err = |reason: String| Error::InvalidSpec { spec: text.to_string(), reason };
+        let err = |reason: String| Error::InvalidSpec {
+            spec: text.to_string(),
+            reason,
+        };
         if text.is_empty() {
             return Err(err("empty string; try e.g. 784-800-10".into()));
         }
         if classes == 0 || input.is_empty() {
-            return Err(err("the input and the number of classes must be non-empty".into()));
+            return Err(err(
+                "the input and the number of classes must be non-empty".into()
+            ));
         }
         let default_pad_zero = UNPADDED_PAPER_NETS.contains(&text);
         let mut layers = Vec::new();
@@ -149,41 +172,83 @@ impl NetSpec {
                 }
                 Token::Dense(n) => {
                     let out = Shape::flat(n);
-                    let kind = LayerKind::Dense { inputs: shape.len(), outputs: n };
-                    layers.push(Layer { kind, input: shape, output: out });
+                    let kind = LayerKind::Dense {
+                        inputs: shape.len(),
+                        outputs: n,
+                    };
+                    layers.push(Layer {
+                        kind,
+                        input: shape,
+                        output: out,
+                    });
                     shape = out;
                 }
-                Token::Conv { filters, kernel, padding } => {
+                Token::Conv {
+                    filters,
+                    kernel,
+                    padding,
+                } => {
                     if shape.height == 1 && shape.width == 1 && !layers.is_empty() {
                         return Err(err(format!("convolution {tok:?} after a dense layer")));
                     }
                     let padding = padding.unwrap_or(if default_pad_zero { 0 } else { kernel / 2 });
                     let (h, w) = (shape.height + 2 * padding, shape.width + 2 * padding);
                     if h < kernel || w < kernel {
-                        return Err(err(format!("{tok:?}: a {kernel}×{kernel} kernel does not fit the {shape} input")));
+                        return Err(err(format!(
+                            "{tok:?}: a {kernel}×{kernel} kernel does not fit the {shape} input"
+                        )));
                     }
                     let out = Shape::new(filters, h - kernel + 1, w - kernel + 1);
-                    let kind = LayerKind::Conv { in_channels: shape.channels, out_channels: filters, kernel, padding };
-                    layers.push(Layer { kind, input: shape, output: out });
+                    let kind = LayerKind::Conv {
+                        in_channels: shape.channels,
+                        out_channels: filters,
+                        kernel,
+                        padding,
+                    };
+                    layers.push(Layer {
+                        kind,
+                        input: shape,
+                        output: out,
+                    });
                     shape = out;
                 }
                 Token::Pool(k) => {
-                    if shape.height < k || shape.width < k || (shape.height == 1 && shape.width == 1) {
-                        return Err(err(format!("{tok:?}: cannot pool a {shape} map with a {k}×{k} window")));
+                    if shape.height < k
+                        || shape.width < k
+                        || (shape.height == 1 && shape.width == 1)
+                    {
+                        return Err(err(format!(
+                            "{tok:?}: cannot pool a {shape} map with a {k}×{k} window"
+                        )));
                     }
                     let out = Shape::new(shape.channels, shape.height / k, shape.width / k);
-                    layers.push(Layer { kind: LayerKind::Pool { kernel: k }, input: shape, output: out });
+                    layers.push(Layer {
+                        kind: LayerKind::Pool { kernel: k },
+                        input: shape,
+                        output: out,
+                    });
                     shape = out;
                 }
             }
         }
-        let ends_with_output =
-            matches!(layers.last(), Some(Layer { kind: LayerKind::Dense { outputs, .. }, .. }) if *outputs == classes);
+        let ends_with_output = matches!(layers.last(), Some(Layer { kind: LayerKind::Dense { outputs, .. }, .. }) if *outputs == classes);
         if !ends_with_output {
             let out = Shape::flat(classes);
-            layers.push(Layer { kind: LayerKind::Dense { inputs: shape.len(), outputs: classes }, input: shape, output: out });
+            layers.push(Layer {
+                kind: LayerKind::Dense {
+                    inputs: shape.len(),
+                    outputs: classes,
+                },
+                input: shape,
+                output: out,
+            });
         }
-        Ok(Self { text: text.to_string(), input, classes, layers })
+        Ok(Self {
+            text: text.to_string(),
+            input,
+            classes,
+            layers,
+        })
     }
 
     /// The string as the user gave it.
@@ -213,7 +278,9 @@ impl NetSpec {
 
     /// True when every layer is dense (an MLP).
     pub fn is_mlp(&self) -> bool {
-        self.layers.iter().all(|l| matches!(l.kind, LayerKind::Dense { .. }))
+        self.layers
+            .iter()
+            .all(|l| matches!(l.kind, LayerKind::Dense { .. }))
     }
 
     /// One line per layer, for `--help`-style summaries and logs.
@@ -222,7 +289,12 @@ impl NetSpec {
         for l in &self.layers {
             let what = match l.kind {
                 LayerKind::Dense { inputs, outputs } => format!("dense {inputs}→{outputs}"),
-                LayerKind::Conv { in_channels, out_channels, kernel, padding } => {
+                LayerKind::Conv {
+                    in_channels,
+                    out_channels,
+                    kernel,
+                    padding,
+                } => {
                     format!("conv {in_channels}→{out_channels} {kernel}×{kernel} pad {padding}")
                 }
                 LayerKind::Pool { kernel } => format!("avg-pool {kernel}×{kernel}"),
@@ -241,7 +313,11 @@ impl fmt::Display for NetSpec {
 
 enum Token {
     Dense(usize),
-    Conv { filters: usize, kernel: usize, padding: Option<usize> },
+    Conv {
+        filters: usize,
+        kernel: usize,
+        padding: Option<usize>,
+    },
     Pool(usize),
 }
 
@@ -262,7 +338,9 @@ fn parse_token(tok: &str) -> std::result::Result<Token, String> {
     if let Some((filters, rest)) = lower.split_once('c') {
         let (kernel, padding) = match rest.split_once('p') {
             Some((k, p)) => {
-                let p = p.parse::<usize>().map_err(|_| format!("padding {p:?} is not a number"))?;
+                let p = p
+                    .parse::<usize>()
+                    .map_err(|_| format!("padding {p:?} is not a number"))?;
                 (k, Some(p))
             }
             None => (rest, None),
@@ -305,15 +383,37 @@ mod tests {
     #[test]
     fn paper_cnns_have_the_design_shapes() {
         let s = NetSpec::parse("15C5-P2-40C5-P2-300", MNIST, 10).unwrap();
-        assert_eq!(sizes(&s), ["15x24x24", "15x12x12", "40x8x8", "40x4x4", "300", "10"]);
-        assert_eq!(s.layers()[4].weight_shape(), [300, 640]);
-        let s = NetSpec::parse("32C5-P2-64C5-P2-1024", MNIST, 10).unwrap();
-        assert_eq!(sizes(&s), ["32x28x28", "32x14x14", "64x14x14", "64x7x7", "1024", "10"]);
-        assert_eq!(s.layers()[4].weight_shape(), [1024, 3136]);
-        let s = NetSpec::parse("96C3-256C3-P2-384C3-P2-384C3-256C3-1024-1024", Shape::new(3, 32, 32), 10).unwrap();
         assert_eq!(
             sizes(&s),
-            ["96x32x32", "256x32x32", "256x16x16", "384x16x16", "384x8x8", "384x8x8", "256x8x8", "1024", "1024", "10"]
+            ["15x24x24", "15x12x12", "40x8x8", "40x4x4", "300", "10"]
+        );
+        assert_eq!(s.layers()[4].weight_shape(), [300, 640]);
+        let s = NetSpec::parse("32C5-P2-64C5-P2-1024", MNIST, 10).unwrap();
+        assert_eq!(
+            sizes(&s),
+            ["32x28x28", "32x14x14", "64x14x14", "64x7x7", "1024", "10"]
+        );
+        assert_eq!(s.layers()[4].weight_shape(), [1024, 3136]);
+        let s = NetSpec::parse(
+            "96C3-256C3-P2-384C3-P2-384C3-256C3-1024-1024",
+            Shape::new(3, 32, 32),
+            10,
+        )
+        .unwrap();
+        assert_eq!(
+            sizes(&s),
+            [
+                "96x32x32",
+                "256x32x32",
+                "256x16x16",
+                "384x16x16",
+                "384x8x8",
+                "384x8x8",
+                "256x8x8",
+                "1024",
+                "1024",
+                "10"
+            ]
         );
         assert_eq!(s.layers()[7].weight_shape(), [1024, 16384]);
         assert_eq!(s.layers()[0].fan_in(), 27);
@@ -327,7 +427,17 @@ mod tests {
 
     #[test]
     fn malformed_strings_are_clear_errors() {
-        for bad in ["", "784--10", "784-x-10", "785-10", "784-0-10", "3C99p0", "784-10-P2", "7C3p-10", "1C0"] {
+        for bad in [
+            "",
+            "784--10",
+            "784-x-10",
+            "785-10",
+            "784-0-10",
+            "3C99p0",
+            "784-10-P2",
+            "7C3p-10",
+            "1C0",
+        ] {
             let e = NetSpec::parse(bad, MNIST, 10).unwrap_err();
             assert!(matches!(e, Error::InvalidSpec { .. }), "{bad}: {e}");
             assert!(e.to_string().contains("invalid network string"), "{e}");

@@ -80,7 +80,13 @@ impl StatsCollector {
     /// A collector for `spec` with at most `s_max` spikes per step.
     pub fn new(spec: &NetSpec, s_max: u32, steps: usize) -> Self {
         let n = spec.weighted_layers().count();
-        Self { spec: spec.clone(), s_max: s_max as f32, steps, samples: 0, totals: vec![[0.0; 3]; n] }
+        Self {
+            spec: spec.clone(),
+            s_max: s_max as f32,
+            steps,
+            samples: 0,
+            totals: vec![[0.0; 3]; n],
+        }
     }
 
     /// Adds a forward pass run with `record_layers`.
@@ -142,7 +148,11 @@ impl StatsCollector {
             ann_macs,
             snn_energy_nj,
             ann_energy_nj,
-            energy_ratio: if snn_energy_nj > 0.0 { ann_energy_nj / snn_energy_nj } else { f64::INFINITY },
+            energy_ratio: if snn_energy_nj > 0.0 {
+                ann_energy_nj / snn_energy_nj
+            } else {
+                f64::INFINITY
+            },
             layers,
         }
     }
@@ -150,14 +160,23 @@ impl StatsCollector {
 
 /// Synapses one spike of weighted layer `w` drives in the next weighted layer (0 for the output).
 fn fan_out(layers: &[crate::spec::Layer], w: usize) -> usize {
-    let pos = layers.iter().enumerate().filter(|(_, l)| l.has_weights()).nth(w).map(|(i, _)| i);
+    let pos = layers
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| l.has_weights())
+        .nth(w)
+        .map(|(i, _)| i);
     let Some(pos) = pos else { return 0 };
     for next in &layers[pos + 1..] {
         match next.kind {
             // A pooled value averages k² spikes of one map; it reaches what the pool's output reaches.
             LayerKind::Pool { .. } => continue,
             LayerKind::Dense { outputs, .. } => return outputs,
-            LayerKind::Conv { out_channels, kernel, .. } => return out_channels * kernel * kernel,
+            LayerKind::Conv {
+                out_channels,
+                kernel,
+                ..
+            } => return out_channels * kernel * kernel,
         }
     }
     0
@@ -178,21 +197,44 @@ mod tests {
             1.0, 0.0, 3.0, /* t1 b0 */ 0.0, 0.0, 0.0, /* t1 b1 */
         ];
         let output = vec![1.0, 0.0, 0.0, 2.0, 0.0, 0.0, 3.0, 1.0];
-        let inf = Inference { steps: 2, batch: 2, classes: 2, output: output.clone(), layers: vec![hidden, output] };
+        let inf = Inference {
+            steps: 2,
+            batch: 2,
+            classes: 2,
+            output: output.clone(),
+            layers: vec![hidden, output],
+        };
         let mut c = StatsCollector::new(&spec, 3, 2);
         c.add(&inf).unwrap();
         let s = c.finish();
         // Hidden: 10 spikes over 12 (neuron, step, sample) entries; 7 zeros; 2 at S_max = 3.
         let h = &s.layers[0];
-        assert_eq!((h.mean_spikes, h.silent_fraction, h.saturated_fraction), (10.0 / 12.0, 7.0 / 12.0, 2.0 / 12.0));
+        assert_eq!(
+            (h.mean_spikes, h.silent_fraction, h.saturated_fraction),
+            (10.0 / 12.0, 7.0 / 12.0, 2.0 / 12.0)
+        );
         // 5 spikes per sample, each driving the 2 output neurons.
-        assert_eq!((h.spikes_per_inference, h.fan_out, h.synops_per_inference), (5.0, 2, 10.0));
+        assert_eq!(
+            (h.spikes_per_inference, h.fan_out, h.synops_per_inference),
+            (5.0, 2, 10.0)
+        );
         // Output: 7 spikes over 8 entries, 4 zeros, one at 3; no fan-out.
         let o = &s.layers[1];
-        assert_eq!((o.mean_spikes, o.silent_fraction, o.saturated_fraction, o.fan_out), (7.0 / 8.0, 0.5, 1.0 / 8.0, 0));
+        assert_eq!(
+            (
+                o.mean_spikes,
+                o.silent_fraction,
+                o.saturated_fraction,
+                o.fan_out
+            ),
+            (7.0 / 8.0, 0.5, 1.0 / 8.0, 0)
+        );
         assert_eq!(s.spikes_per_inference, 5.0 + 3.5);
         // Input MACs 4·3 = 12; ANN MACs 12 + 3·2 = 18.
-        assert_eq!((s.input_macs, s.ann_macs, s.synops_per_inference), (12.0, 18.0, 10.0));
+        assert_eq!(
+            (s.input_macs, s.ann_macs, s.synops_per_inference),
+            (12.0, 18.0, 10.0)
+        );
         assert!((s.snn_energy_nj - (12.0 * 4.6 + 10.0 * 0.9) / 1000.0).abs() < 1e-12);
         assert!((s.energy_ratio - 18.0 * 4.6 / (12.0 * 4.6 + 10.0 * 0.9)).abs() < 1e-12);
     }
@@ -210,7 +252,13 @@ mod tests {
     #[test]
     fn missing_layer_counts_are_an_error() {
         let spec = NetSpec::parse("4-3-2", Shape::flat(4), 2).unwrap();
-        let inf = Inference { steps: 2, batch: 1, classes: 2, output: vec![0.0; 4], layers: vec![] };
+        let inf = Inference {
+            steps: 2,
+            batch: 1,
+            classes: 2,
+            output: vec![0.0; 4],
+            layers: vec![],
+        };
         assert!(StatsCollector::new(&spec, 3, 2).add(&inf).is_err());
     }
 }

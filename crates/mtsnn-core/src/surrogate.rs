@@ -155,7 +155,10 @@ fn exp_neg(x: f32) -> f32 {
     let n = (x * std::f32::consts::LOG2_E - 0.5) as i32; // x ≤ 0: truncating y − ½ rounds to nearest
     let nf = n as f32;
     let r = (x - nf * LN2_HI) - nf * LN2_LO;
-    let p = 1.0 + r * (1.0 + r * (0.5 + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0))))));
+    let p = 1.0
+        + r * (1.0
+            + r * (0.5
+                + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0))))));
     p * f32::from_bits(((n + 127) as u32) << 23)
 }
 
@@ -195,14 +198,28 @@ mod tests {
     /// Tolerance 1e-5 relative: the window drops terms below 1e-13 relative; what remains is f32
     /// rounding of the exponent's argument (up to ≈ 40·ε_f32 relative near the window's edge).
     fn windowed_sum_equals_full_sum() {
-        for (v_th, s_max, alpha_w) in [(10.0, 15, 20.0), (1.0, 3, 1.0), (10.0, 15, 2000.0), (10.0, 15, 0.2)] {
+        for (v_th, s_max, alpha_w) in [
+            (10.0, 15, 20.0),
+            (1.0, 3, 1.0),
+            (10.0, 15, 2000.0),
+            (10.0, 15, 0.2),
+        ] {
             for kind in [Surrogate::F1, Surrogate::F2] {
-                let p = SurrogateParams { kind, v_th, s_max, alpha_h: 1.0, alpha_w };
+                let p = SurrogateParams {
+                    kind,
+                    v_th,
+                    s_max,
+                    alpha_h: 1.0,
+                    alpha_w,
+                };
                 for k in -400..2000 {
                     let v = k as f32 * 0.1 * v_th / 10.0;
                     let want = full(kind, v as f64, &p);
                     let got = p.eval(v) as f64;
-                    assert!((got - want).abs() <= 1e-5 * want.abs().max(1e-6), "{kind} v={v}: {got} vs {want}");
+                    assert!(
+                        (got - want).abs() <= 1e-5 * want.abs().max(1e-6),
+                        "{kind} v={v}: {got} vs {want}"
+                    );
                 }
             }
         }
@@ -210,7 +227,13 @@ mod tests {
 
     #[test]
     fn spike_count_is_the_staircase_of_eq_5() {
-        let p = SurrogateParams { kind: Surrogate::F2, v_th: 10.0, s_max: 15, alpha_h: 1.0, alpha_w: 20.0 };
+        let p = SurrogateParams {
+            kind: Surrogate::F2,
+            v_th: 10.0,
+            s_max: 15,
+            alpha_h: 1.0,
+            alpha_w: 20.0,
+        };
         assert_eq!(p.spikes(-3.0), 0.0);
         assert_eq!(p.spikes(9.999), 0.0);
         assert_eq!(p.spikes(10.0), 1.0);

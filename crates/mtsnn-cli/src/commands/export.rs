@@ -32,16 +32,25 @@ pub struct ExportArgs {
 pub fn run(args: &ExportArgs) -> Result<()> {
     let model = load_model(&args.model)?;
     let (dataset, _) = data_source(&args.model, args.dataset, None)?;
-    let norm = dataset.norm();
+    let norms = dataset.norms();
+    let join = |f: fn(&crate::data::Norm) -> f32| {
+        norms
+            .iter()
+            .map(|n| f(n).to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    };
     let classes = serde_json::to_string(&dataset.class_names())?;
+    // One mean and standard deviation per channel, comma-separated.
     let extra = [
         ("dataset".to_string(), dataset.name().to_string()),
-        ("norm_mean".to_string(), norm.mean.to_string()),
-        ("norm_std".to_string(), norm.std.to_string()),
+        ("norm_mean".to_string(), join(|n| n.mean)),
+        ("norm_std".to_string(), join(|n| n.std)),
         ("class_names".to_string(), classes),
     ];
     let bytes = model.to_inference_bytes_with(!args.f32, &extra)?;
-    write_atomic(&args.out, &bytes).with_context(|| format!("cannot write {}", args.out.display()))?;
+    write_atomic(&args.out, &bytes)
+        .with_context(|| format!("cannot write {}", args.out.display()))?;
     eprintln!(
         "wrote {} ({} bytes, {} weights as {}, {dataset})",
         args.out.display(),

@@ -73,19 +73,26 @@ pub fn run(args: &InferArgs) -> Result<()> {
     let model = load_model(&args.model)?;
     let (dataset, _) = data_source(&args.model, args.dataset, None)?;
     let shape = model.spec.input();
-    if shape.channels != 1 {
+    let tables = dataset.tables();
+    if shape.channels != tables.len() || !matches!(shape.channels, 1 | 3) {
         bail!(
-            "the network {} takes {shape} inputs; infer feeds grayscale images (1 channel)",
-            model.spec.text()
+            "the network {} takes {shape} inputs but {dataset} images have {} channel(s)",
+            model.spec.text(),
+            tables.len()
         );
     }
     let (width, height) = (u32::try_from(shape.width)?, u32::try_from(shape.height)?);
-    let table = dataset.norm().table();
     let mut x = Vec::with_capacity(args.images.len() * shape.len());
     let mut inverted = Vec::new();
     for path in &args.images {
-        let (pixels, inv) = load_image(path, width, height, args.invert)?;
-        x.extend(pixels.iter().map(|&p| table[usize::from(p)]));
+        let (pixels, inv) = if shape.channels == 3 {
+            (load_colour_image(path, width, height)?, false)
+        } else {
+            load_image(path, width, height, args.invert)?
+        };
+        for (plane, table) in pixels.chunks_exact(shape.height * shape.width).zip(&tables) {
+            x.extend(plane.iter().map(|&p| table[usize::from(p)]));
+        }
         inverted.push(inv);
     }
     let mut backend = make_backend(args.backend, &model)?;
@@ -127,7 +134,9 @@ pub fn run(args: &InferArgs) -> Result<()> {
 fn print_text(out: &mut impl Write, p: &Prediction, dataset: DatasetKind) -> Result<()> {
     let label = match dataset {
         DatasetKind::Mnist => format!("class {}", p.class),
-        DatasetKind::FashionMnist => format!("class {} ({})", p.class, p.name),
+        DatasetKind::FashionMnist | DatasetKind::Cifar10 => {
+            format!("class {} ({})", p.class, p.name)
+        }
     };
     let inverted = if p.inverted { " [inverted]" } else { "" };
     writeln!(out, "{}: {label}{inverted}", p.image.display())?;
@@ -147,17 +156,7 @@ fn print_text(out: &mut impl Write, p: &Prediction, dataset: DatasetKind) -> Res
 /// Reads an image as `width`×`height` grayscale pixels, light object on dark ground; returns the
 /// pixels and whether they were inverted.
 fn load_image(path: &Path, width: u32, height: u32, invert: Invert) -> Result<(Vec<u8>, bool)> {
-    let image = ImageReader::open(path)
-        .with_context(|| format!("cannot open {}", path.display()))?
-        .with_guessed_format()
-        .with_context(|| format!("cannot read {}", path.display()))?
-        .decode()
-        .with_context(|| {
-            format!(
-                "{} is not an image this program can read (PNG, JPEG or BMP)",
-                path.display()
-            )
-        })?;
+    let image = decode(path)?;
     // Transparent pixels count as white paper.
     let gray_alpha = image.to_luma_alpha8();
     let gray = GrayImage::from_fn(gray_alpha.width(), gray_alpha.height(), |x, y| {
@@ -179,6 +178,34 @@ fn load_image(path: &Path, width: u32, height: u32, invert: Invert) -> Result<(V
         image::imageops::invert(&mut resized);
     }
     Ok((resized.into_raw(), invert))
+}
+
+/// Reads an image file of any format the `image` crate knows.
+fn decode(path: &Path) -> Result<image::DynamicImage> {
+    ImageReader::open(path)
+        .with_context(|| format!("cannot open {}", path.display()))?
+        .with_guessed_format()
+        .with_context(|| format!("cannot read {}", path.display()))?
+        .decode()
+        .with_context(|| {
+            format!(
+                "{} is not an image this program can read (PNG, JPEG or BMP)",
+                path.display()
+            )
+        })
+}
+
+/// A colour image resized to `width`×`height`, as planes `[R][G][B]` (CIFAR-10's layout).
+fn load_colour_image(path: &Path, width: u32, height: u32) -> Result<Vec<u8>> {
+    let rgb = decode(path)?.to_rgb8();
+    let rgb = if rgb.dimensions() == (width, height) {
+        rgb
+    } else {
+        image::imageops::resize(&rgb, width, height, FilterType::Triangle)
+    };
+    Ok((0..3)
+        .flat_map(|c| rgb.pixels().map(move |p| p.0[c]))
+        .collect())
 }
 
 /// Mean value of the outermost ring of pixels.

@@ -80,12 +80,12 @@ pub fn count_correct(
     data: &Dataset,
     kind: DatasetKind,
 ) -> Result<usize> {
-    let table = kind.norm().table();
+    let tables = kind.tables();
     let (mut x, mut y) = (Vec::new(), Vec::new());
     let indices: Vec<usize> = (0..data.len()).collect();
     let mut correct = 0;
     for chunk in indices.chunks(EVAL_BATCH) {
-        data.batch(chunk, &table, None, &mut x, &mut y);
+        data.batch(chunk, &tables, None, &mut x, &mut y);
         let out = backend.infer(&x, false).context("inference failed")?;
         correct += out
             .predictions()

@@ -22,14 +22,14 @@ use mtsnn_core::{Backend, BackendKind, Hyper, Model, NetSpec, Surrogate};
 use serde::Serialize;
 
 use super::{check_input, count_correct, load_model, make_backend};
-use crate::data::{CLASSES, Dataset, DatasetKind, Part};
+use crate::data::{Augment, CLASSES, Dataset, DatasetKind, Part};
 use crate::progress::EpochBar;
 use crate::run_info::{self, Invocation, Resumption, RunInfo, TrainConfig};
 
 /// File names inside the output directory.
-const METRICS: &str = "metrics.jsonl";
-const CHECKPOINT: &str = "checkpoint.safetensors";
-const FINAL_MODEL: &str = "model.safetensors";
+pub const METRICS: &str = "metrics.jsonl";
+pub const CHECKPOINT: &str = "checkpoint.safetensors";
+pub const FINAL_MODEL: &str = "model.safetensors";
 
 /// Options of `mtsnn train`.
 #[derive(Args, Debug)]
@@ -92,6 +92,10 @@ pub struct TrainArgs {
     /// random offset (0 = off)
     #[arg(long, value_name = "PAD", default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=64))]
     crop: u32,
+    /// Random horizontal flips of training images (for CIFAR-10; digits and clothes are not
+    /// mirror-symmetric, so leave it off for MNIST and FashionMNIST)
+    #[arg(long)]
+    flip: bool,
     /// Where to compute: cpu, gpu, or auto (a hardware GPU when there is one, else the CPU)
     #[arg(long, default_value_t = BackendKind::Auto)]
     backend: BackendKind,
@@ -262,13 +266,17 @@ fn train_epoch(
     let mut rng = epoch_rng(cfg.seed, epoch);
     let mut order: Vec<usize> = (0..data.len()).collect();
     rng.shuffle(&mut order);
-    let table = cfg.dataset.norm().table();
+    let tables = cfg.dataset.tables();
+    let mut augment = (cfg.crop > 0 || cfg.flip).then_some(Augment {
+        pad: cfg.crop,
+        flip: cfg.flip,
+        rng: &mut rng,
+    });
     let (mut x, mut y) = (Vec::new(), Vec::new());
     let (mut loss_sum, mut correct, mut done) = (0.0f64, 0usize, 0usize);
     let start = Instant::now();
     for (i, chunk) in order.chunks(cfg.batch).enumerate() {
-        let crop = (cfg.crop > 0).then_some((cfg.crop, &mut rng));
-        data.batch(chunk, &table, crop, &mut x, &mut y);
+        data.batch(chunk, &tables, augment.as_mut(), &mut x, &mut y);
         let stats = backend
             .train_batch(&x, &y)
             .with_context(|| format!("training batch {} of epoch {epoch}", i + 1))?;
@@ -464,6 +472,7 @@ fn config_from(
         epochs: args.epochs as usize,
         batch: args.batch as usize,
         crop: args.crop as usize,
+        flip: args.flip,
         seed: args.seed,
         limit_train: args.limit_train.map(|n| n as usize),
         limit_test: args.limit_test.map(|n| n as usize),
@@ -487,6 +496,7 @@ fn config_from(
             base.batch
         },
         crop: if given("crop") { ours.crop } else { base.crop },
+        flip: if given("flip") { ours.flip } else { base.flip },
         seed: if given("seed") { ours.seed } else { base.seed },
         limit_train: if given("limit_train") {
             ours.limit_train

@@ -2,8 +2,6 @@
 //! background, pixel value 0) on every side, then cut an image of the original size back out at a
 //! random offset. Equivalent to shifting the image by up to `pad` pixels in each direction.
 
-use mtsnn_core::rng::Rng;
-
 /// Writes into `dst` the `height`×`width` window of `src` padded by `pad` zeros whose top-left corner
 /// is at `(dy, dx)` in the padded image (`dy, dx ∈ 0..=2·pad`; `(pad, pad)` gives `src` back).
 pub fn crop(
@@ -27,20 +25,6 @@ pub fn crop(
             };
         }
     }
-}
-
-/// [`crop`] at an offset drawn uniformly from `rng`.
-pub fn random_crop(
-    src: &[u8],
-    height: usize,
-    width: usize,
-    pad: usize,
-    rng: &mut Rng,
-    dst: &mut [u8],
-) {
-    let dy = rng.below(2 * pad + 1);
-    let dx = rng.below(2 * pad + 1);
-    crop(src, height, width, pad, dy, dx, dst);
 }
 
 #[cfg(test)]
@@ -71,20 +55,5 @@ mod tests {
         assert_eq!(cropped(1, 1, 2), [2, 3, 0, 5, 6, 0, 8, 9, 0]);
         // A shift larger than the image leaves nothing.
         assert_eq!(cropped(3, 0, 0), [0; 9]);
-    }
-
-    #[test]
-    fn random_offsets_cover_the_range_and_keep_pixels() {
-        let mut rng = Rng::new(5);
-        let mut seen = std::collections::HashSet::new();
-        for _ in 0..500 {
-            let mut out = [0; 9];
-            random_crop(&SRC, 3, 3, 1, &mut rng, &mut out);
-            // Every pixel is 0 or comes from the source; the centre pixel always survives a shift of 1.
-            assert!(out.iter().all(|p| *p == 0 || SRC.contains(p)));
-            assert!(out.contains(&5));
-            seen.insert(out);
-        }
-        assert_eq!(seen.len(), 9, "all 3×3 offsets occur");
     }
 }

@@ -1,11 +1,13 @@
-//! The data sets (MNIST, FashionMNIST), where they live, and how samples become network inputs.
+//! The data sets (MNIST, FashionMNIST, CIFAR-10), where they live, and how samples become network
+//! inputs.
 //!
-//! Normalisation: every pixel becomes `(p/255 − mean) / std` with a fixed `mean`/`std` per data set,
-//! computed once over the 60,000 training images of the real data set (see [`DatasetKind::norm`]).
+//! Normalisation: every pixel becomes `(p/255 − mean) / std` with a fixed `mean`/`std` per data set
+//! and channel, computed once over the training images of the real data set (see [`DatasetKind::norms`]).
 //! The constants depend only on the data set's name, so `train`, `eval` and `infer` normalise
 //! identically without storing anything in the checkpoint; a directory given with `--data` is
 //! normalised with the constants of the `--dataset` it claims to be.
 
+pub mod cifar;
 pub mod crop;
 pub mod idx;
 
@@ -18,7 +20,7 @@ use mtsnn_core::Shape;
 use mtsnn_core::rng::Rng;
 use serde::{Deserialize, Serialize};
 
-/// Number of classes of both data sets.
+/// Number of classes of every data set.
 pub const CLASSES: usize = 10;
 
 /// Which data set.
@@ -29,6 +31,10 @@ pub enum DatasetKind {
     Mnist,
     /// Zalando's clothing images, 10 classes (Xiao et al.).
     FashionMnist,
+    /// 32×32 colour images of 10 object classes (Krizhevsky), binary version.
+    #[value(name = "cifar10")]
+    #[serde(rename = "cifar10")]
+    Cifar10,
 }
 
 /// Mean and standard deviation of pixel/255 over a training set.
@@ -51,23 +57,39 @@ impl DatasetKind {
         match self {
             Self::Mnist => "mnist",
             Self::FashionMnist => "fashion-mnist",
+            Self::Cifar10 => "cifar10",
         }
     }
 
-    /// Normalisation constants: mean and (population) standard deviation of pixel/255 over all
-    /// 60,000 × 784 training pixels, computed in float64 from the files `scripts/fetch-data.sh`
-    /// installs (MNIST 0.130660, 0.308108; FashionMNIST 0.286041, 0.353024).
-    pub fn norm(self) -> Norm {
+    /// Normalisation of each channel: mean and (population) standard deviation of pixel/255 over
+    /// the training pixels. MNIST 0.130660, 0.308108 and FashionMNIST 0.286041, 0.353024, computed in
+    /// float64 over all 60,000 × 784 training pixels of the files `scripts/fetch-data.sh` installs. CIFAR-10: the usual per-channel mean and population standard
+    /// deviation of the 50,000 training images (R, G, B: 0.4914/0.2470, 0.4822/0.2435, 0.4465/0.2616).
+    pub fn norms(self) -> Vec<Norm> {
+        let one = |mean, std| vec![Norm { mean, std }];
         match self {
-            Self::Mnist => Norm {
-                mean: 0.130_660_48,
-                std: 0.308_107_8,
-            },
-            Self::FashionMnist => Norm {
-                mean: 0.286_040_6,
-                std: 0.353_024_24,
-            },
+            Self::Mnist => one(0.130_660_48, 0.308_107_8),
+            Self::FashionMnist => one(0.286_040_6, 0.353_024_24),
+            Self::Cifar10 => vec![
+                Norm {
+                    mean: 0.4914,
+                    std: 0.2470,
+                },
+                Norm {
+                    mean: 0.4822,
+                    std: 0.2435,
+                },
+                Norm {
+                    mean: 0.4465,
+                    std: 0.2616,
+                },
+            ],
         }
+    }
+
+    /// The lookup table pixel → normalised value of every channel.
+    pub fn tables(self) -> Vec<[f32; 256]> {
+        self.norms().iter().map(Norm::table).collect()
     }
 
     /// What each class is.
@@ -86,6 +108,18 @@ impl DatasetKind {
                 "Bag",
                 "Ankle boot",
             ],
+            Self::Cifar10 => [
+                "airplane",
+                "automobile",
+                "bird",
+                "cat",
+                "deer",
+                "dog",
+                "frog",
+                "horse",
+                "ship",
+                "truck",
+            ],
         }
     }
 
@@ -96,6 +130,7 @@ impl DatasetKind {
         match self {
             Self::Mnist => PathBuf::from("data/mnist"),
             Self::FashionMnist => PathBuf::from("/usr/share/datasets/fashion-mnist"),
+            Self::Cifar10 => PathBuf::from("data/cifar-10-batches-bin"),
         }
     }
 
@@ -113,6 +148,13 @@ impl DatasetKind {
                  `scripts/fetch-data.sh fashion-mnist`), which puts it in /usr/share/datasets/fashion-mnist, \
                  or pass --data DIR with train-images-idx3-ubyte, train-labels-idx1-ubyte, \
                  t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte (each raw or .gz)"
+            }
+            Self::Cifar10 => {
+                "no package registry ships CIFAR-10: download its \"CIFAR-10 binary version\" \
+                 (cifar-10-binary.tar.gz) from Alex Krizhevsky's CIFAR page at the University of \
+                 Toronto, extract it, and pass --data DIR with data_batch_1.bin … data_batch_5.bin \
+                 and test_batch.bin (extracting in the repository root gives the default \
+                 data/cifar-10-batches-bin)"
             }
         }
     }
@@ -141,14 +183,23 @@ impl Part {
     }
 }
 
-/// Grayscale images with their labels.
+/// Images with their labels.
 #[derive(Clone, Debug)]
 pub struct Dataset {
-    /// Pixels 0..=255, `[len][height][width]`.
+    /// Pixels 0..=255, `[len][channels][height][width]`.
     images: Vec<u8>,
     labels: Vec<u32>,
+    channels: usize,
     height: usize,
     width: usize,
+}
+
+/// Augmentation of training batches: random crop after padding by `pad` black pixels (the paper's
+/// only augmentation) and, with `flip`, a horizontal mirror with probability ½ (for CIFAR-10).
+pub struct Augment<'a> {
+    pub pad: usize,
+    pub flip: bool,
+    pub rng: &'a mut Rng,
 }
 
 impl Dataset {
@@ -161,6 +212,9 @@ impl Dataset {
                 dir.display(),
                 kind.how_to_get()
             );
+        }
+        if kind == DatasetKind::Cifar10 {
+            return Self::load_cifar(&dir, part);
         }
         let images = find(&dir, &format!("{}-images-idx3-ubyte", part.prefix()), kind)?;
         let labels = find(&dir, &format!("{}-labels-idx1-ubyte", part.prefix()), kind)?;
@@ -201,8 +255,38 @@ impl Dataset {
         Ok(Self {
             images: img.data,
             labels: lab.data.into_iter().map(u32::from).collect(),
+            channels: 1,
             height,
             width,
+        })
+    }
+
+    /// Reads the CIFAR-10 batch files of `part` from `dir`.
+    fn load_cifar(dir: &Path, part: Part) -> Result<Self> {
+        let names: &[&str] = match part {
+            Part::Train => &cifar::TRAIN_FILES,
+            Part::Test => &[cifar::TEST_FILE],
+        };
+        let (mut images, mut labels) = (Vec::new(), Vec::new());
+        for name in names {
+            let path = dir.join(name);
+            if !path.is_file() {
+                bail!(
+                    "the cifar10 data set was not found: {} has no {name}; {}",
+                    dir.display(),
+                    DatasetKind::Cifar10.how_to_get()
+                );
+            }
+            let (px, lb) = cifar::read(&path)?;
+            images.extend(px);
+            labels.extend(lb);
+        }
+        Ok(Self {
+            images,
+            labels,
+            channels: cifar::CHANNELS,
+            height: cifar::SIDE,
+            width: cifar::SIDE,
         })
     }
 
@@ -214,43 +298,63 @@ impl Dataset {
     /// Keeps only the first `n` samples.
     pub fn truncate(&mut self, n: usize) {
         self.labels.truncate(n);
-        self.images.truncate(n * self.height * self.width);
+        self.images.truncate(n * self.shape().len());
     }
 
-    /// Shape of one sample as a network input: one channel of `height`×`width`.
+    /// Shape of one sample as a network input: `channels`×`height`×`width`.
     pub fn shape(&self) -> Shape {
-        Shape::new(1, self.height, self.width)
+        Shape::new(self.channels, self.height, self.width)
     }
 
-    /// Pixels of sample `i`.
+    /// Pixels of sample `i`, `[channel][y][x]`.
     pub fn image(&self, i: usize) -> &[u8] {
-        let n = self.height * self.width;
+        let n = self.shape().len();
         &self.images[i * n..(i + 1) * n]
     }
 
-    /// Fills `x` with the normalised samples `indices` (`[batch][height·width]`) and `y` with their
-    /// labels. With `crop = Some((pad, rng))` each image is randomly cropped first (see [`crop`]).
+    /// Fills `x` with the normalised samples `indices` (`[batch][channels·height·width]`, channel
+    /// c through `tables[c]`) and `y` with their labels, augmenting each image first when asked
+    /// (every channel of an image gets the same crop offset and flip).
     pub fn batch(
         &self,
         indices: &[usize],
-        table: &[f32; 256],
-        mut crop: Option<(usize, &mut Rng)>,
+        tables: &[[f32; 256]],
+        mut augment: Option<&mut Augment>,
         x: &mut Vec<f32>,
         y: &mut Vec<u32>,
     ) {
+        assert_eq!(
+            tables.len(),
+            self.channels,
+            "one normalisation table per channel"
+        );
         let (h, w) = (self.height, self.width);
         let mut scratch = vec![0u8; h * w];
         x.clear();
         y.clear();
         for &i in indices {
-            let pixels = match crop.as_mut() {
-                Some((pad, rng)) if *pad > 0 => {
-                    crop::random_crop(self.image(i), h, w, *pad, rng, &mut scratch);
-                    &scratch[..]
+            let (offset, flip) = match augment.as_mut() {
+                Some(a) => {
+                    let offset = (a.pad > 0)
+                        .then(|| (a.rng.below(2 * a.pad + 1), a.rng.below(2 * a.pad + 1)));
+                    (offset, a.flip && a.rng.below(2) == 1)
                 }
-                _ => self.image(i),
+                None => (None, false),
             };
-            x.extend(pixels.iter().map(|&p| table[usize::from(p)]));
+            for (plane, table) in self.image(i).chunks_exact(h * w).zip(tables) {
+                let pixels = match (offset, &augment) {
+                    (Some((dy, dx)), Some(a)) => {
+                        crop::crop(plane, h, w, a.pad, dy, dx, &mut scratch);
+                        &scratch[..]
+                    }
+                    _ => plane,
+                };
+                let start = x.len();
+                x.extend(pixels.iter().map(|&p| table[usize::from(p)]));
+                if flip {
+                    x[start..].chunks_exact_mut(w).for_each(<[f32]>::reverse);
+                }
+            }
             y.push(self.labels[i]);
         }
     }
@@ -278,7 +382,7 @@ mod tests {
     #[test]
     fn normalisation_maps_the_mean_to_zero() {
         for kind in [DatasetKind::Mnist, DatasetKind::FashionMnist] {
-            let n = kind.norm();
+            let n = kind.norms()[0];
             let t = n.table();
             assert_eq!(t[0], -n.mean / n.std);
             assert!((t[255] - (1.0 - n.mean) / n.std).abs() < 1e-6);
@@ -290,6 +394,7 @@ mod tests {
         let ds = Dataset {
             images: vec![0, 255, 255, 0, 10, 20, 30, 40],
             labels: vec![3, 7],
+            channels: 1,
             height: 2,
             width: 2,
         };
@@ -299,14 +404,112 @@ mod tests {
         }
         .table();
         let (mut x, mut y) = (Vec::new(), Vec::new());
+        let table = [table];
         ds.batch(&[1, 0], &table, None, &mut x, &mut y);
         assert_eq!(y, [7, 3]);
         assert_eq!(x[4..], [0.0, 1.0, 1.0, 0.0]);
         assert!((x[0] - 10.0 / 255.0).abs() < 1e-7);
         // A crop of pad 1 keeps the pixel count and only moves or blanks pixels.
         let mut rng = Rng::new(1);
-        ds.batch(&[0], &table, Some((1, &mut rng)), &mut x, &mut y);
+        let mut aug = Augment {
+            pad: 1,
+            flip: false,
+            rng: &mut rng,
+        };
+        ds.batch(&[0], &table, Some(&mut aug), &mut x, &mut y);
         assert_eq!(x.len(), 4);
         assert!(x.iter().filter(|&&v| v == 1.0).count() <= 2);
+    }
+
+    #[test]
+    fn random_crops_cover_every_offset_and_keep_pixels() {
+        let ds = Dataset {
+            images: (1..=9).collect(),
+            labels: vec![0],
+            channels: 1,
+            height: 3,
+            width: 3,
+        };
+        let table = [std::array::from_fn(|p| p as f32)];
+        let mut rng = Rng::new(5);
+        let mut aug = Augment {
+            pad: 1,
+            flip: false,
+            rng: &mut rng,
+        };
+        let (mut x, mut y) = (Vec::new(), Vec::new());
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..500 {
+            ds.batch(&[0], &table, Some(&mut aug), &mut x, &mut y);
+            // Every pixel is 0 or from the source; the centre pixel survives a shift of 1.
+            assert!(x.iter().all(|&p| p == 0.0 || (1.0..=9.0).contains(&p)));
+            assert!(x.contains(&5.0));
+            seen.insert(x.iter().map(|&p| p as u8).collect::<Vec<_>>());
+        }
+        assert_eq!(seen.len(), 9, "all 3×3 offsets occur");
+    }
+
+    #[test]
+    fn colour_batches_normalise_per_channel_and_flip_rows() {
+        // One 2×2 image of 3 channels: channel c holds c·10 + (0, 1, 2, 3).
+        let ds = Dataset {
+            images: (0..3)
+                .flat_map(|c| (0..4).map(move |i| c * 10 + i))
+                .collect(),
+            labels: vec![5],
+            channels: 3,
+            height: 2,
+            width: 2,
+        };
+        let tables: Vec<[f32; 256]> = (0..3)
+            .map(|c| std::array::from_fn(|p| p as f32 + 100.0 * c as f32))
+            .collect();
+        let (mut x, mut y) = (Vec::new(), Vec::new());
+        ds.batch(&[0], &tables, None, &mut x, &mut y);
+        assert_eq!(
+            x,
+            [
+                0.0, 1.0, 2.0, 3.0, 110.0, 111.0, 112.0, 113.0, 220.0, 221.0, 222.0, 223.0
+            ]
+        );
+        // Flips happen about half the time and mirror every row of every channel.
+        let mut rng = Rng::new(3);
+        let mut aug = Augment {
+            pad: 0,
+            flip: true,
+            rng: &mut rng,
+        };
+        let mut flipped = 0;
+        for _ in 0..200 {
+            ds.batch(&[0], &tables, Some(&mut aug), &mut x, &mut y);
+            if x[0] == 1.0 {
+                assert_eq!(
+                    x,
+                    [
+                        1.0, 0.0, 3.0, 2.0, 111.0, 110.0, 113.0, 112.0, 221.0, 220.0, 223.0, 222.0
+                    ]
+                );
+                flipped += 1;
+            }
+        }
+        assert!((70..130).contains(&flipped), "{flipped} flips of 200");
+    }
+
+    #[test]
+    fn cifar_directory_loads_and_a_missing_one_says_where_to_get_it() {
+        let dir = std::env::temp_dir().join(format!("mtsnn-cifar-dir-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let e = Dataset::load(DatasetKind::Cifar10, Some(&dir), Part::Test)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("test_batch.bin") && e.contains("Krizhevsky"),
+            "{e}"
+        );
+        let pixels = vec![7u8; 2 * (cifar::RECORD - 1)];
+        std::fs::write(dir.join(cifar::TEST_FILE), cifar::encode(&pixels, &[4, 2])).unwrap();
+        let ds = Dataset::load(DatasetKind::Cifar10, Some(&dir), Part::Test).unwrap();
+        assert_eq!((ds.len(), ds.shape()), (2, Shape::new(3, 32, 32)));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

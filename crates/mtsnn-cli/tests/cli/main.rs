@@ -2,5 +2,6 @@
 //! One test binary (one link), its parts in modules.
 
 mod bad_input;
+mod cnn;
 mod common;
 mod end_to_end;

@@ -54,7 +54,12 @@ impl ConvGeom {
 
     /// The column matrix `[in_ch·k·k][oh·ow]` of one image; zero where the window leaves the image.
     fn im2col(&self, img: &[f32], cols: &mut [f32]) {
-        let (oh, ow, k, p) = (self.out_height(), self.out_width(), self.kernel, self.padding as isize);
+        let (oh, ow, k, p) = (
+            self.out_height(),
+            self.out_width(),
+            self.kernel,
+            self.padding as isize,
+        );
         for ci in 0..self.in_channels {
             let plane = &img[ci * self.height * self.width..][..self.height * self.width];
             for ky in 0..k {
@@ -70,7 +75,11 @@ impl ConvGeom {
                         let src = &plane[y as usize * self.width..][..self.width];
                         for (ox, o) in out.iter_mut().enumerate() {
                             let x = ox as isize + kx as isize - p;
-                            *o = if x < 0 || x >= self.width as isize { 0.0 } else { src[x as usize] };
+                            *o = if x < 0 || x >= self.width as isize {
+                                0.0
+                            } else {
+                                src[x as usize]
+                            };
                         }
                     }
                 }
@@ -80,7 +89,12 @@ impl ConvGeom {
 
     /// Adds the column matrix back into an image (the transpose of [`Self::im2col`]).
     fn col2im(&self, cols: &[f32], img: &mut [f32]) {
-        let (oh, ow, k, p) = (self.out_height(), self.out_width(), self.kernel, self.padding as isize);
+        let (oh, ow, k, p) = (
+            self.out_height(),
+            self.out_width(),
+            self.kernel,
+            self.padding as isize,
+        );
         img.fill(0.0);
         for ci in 0..self.in_channels {
             let plane = &mut img[ci * self.height * self.width..][..self.height * self.width];
@@ -108,23 +122,53 @@ impl ConvGeom {
 
 /// out[n][co][oy][ox] = Σ_{ci,ky,kx} W[co][ci][ky][kx] · in[n][ci][oy+ky−pad][ox+kx−pad].
 pub fn conv_forward(input: &[f32], w: &[f32], out: &mut [f32], images: usize, g: &ConvGeom) {
-    assert_eq!((input.len(), out.len()), (images * g.in_len(), images * g.out_len()));
-    assert_eq!(w.len(), g.out_channels * g.patch());
-    let gemm = Gemm { m: g.out_channels, n: g.pixels(), k: g.patch(), a_t: false, b_t: false, accumulate: false, parallel: false };
-    out.par_chunks_mut(g.out_len()).zip(input.par_chunks(g.in_len())).for_each_init(
-        || vec![0.0f32; g.patch() * g.pixels()],
-        |cols, (out, img)| {
-            g.im2col(img, cols);
-            gemm_into(gemm, w, cols, out);
-        },
+    assert_eq!(
+        (input.len(), out.len()),
+        (images * g.in_len(), images * g.out_len())
     );
+    assert_eq!(w.len(), g.out_channels * g.patch());
+    let gemm = Gemm {
+        m: g.out_channels,
+        n: g.pixels(),
+        k: g.patch(),
+        a_t: false,
+        b_t: false,
+        accumulate: false,
+        parallel: false,
+    };
+    out.par_chunks_mut(g.out_len())
+        .zip(input.par_chunks(g.in_len()))
+        .for_each_init(
+            || vec![0.0f32; g.patch() * g.pixels()],
+            |cols, (out, img)| {
+                g.im2col(img, cols);
+                gemm_into(gemm, w, cols, out);
+            },
+        );
 }
 
 /// grad_w[co][ci][ky][kx] = Σ_n Σ_{oy,ox} grad_out[n][co][oy][ox] · in[n][ci][oy+ky−pad][ox+kx−pad].
-pub fn conv_weight_grad(input: &[f32], grad_out: &[f32], grad_w: &mut [f32], images: usize, g: &ConvGeom) {
-    assert_eq!((input.len(), grad_out.len()), (images * g.in_len(), images * g.out_len()));
+pub fn conv_weight_grad(
+    input: &[f32],
+    grad_out: &[f32],
+    grad_w: &mut [f32],
+    images: usize,
+    g: &ConvGeom,
+) {
+    assert_eq!(
+        (input.len(), grad_out.len()),
+        (images * g.in_len(), images * g.out_len())
+    );
     assert_eq!(grad_w.len(), g.out_channels * g.patch());
-    let gemm = Gemm { m: g.out_channels, n: g.patch(), k: g.pixels(), a_t: false, b_t: true, accumulate: true, parallel: false };
+    let gemm = Gemm {
+        m: g.out_channels,
+        n: g.patch(),
+        k: g.pixels(),
+        a_t: false,
+        b_t: true,
+        accumulate: true,
+        parallel: false,
+    };
     // One accumulator per task, summed at the end.
     let per_task = images.div_ceil(rayon::current_num_threads().max(1)).max(1);
     let partials: Vec<Vec<f32>> = input
@@ -133,7 +177,10 @@ pub fn conv_weight_grad(input: &[f32], grad_out: &[f32], grad_w: &mut [f32], ima
         .map(|(imgs, grads)| {
             let mut acc = vec![0.0f32; grad_w.len()];
             let mut cols = vec![0.0f32; g.patch() * g.pixels()];
-            for (img, gr) in imgs.chunks_exact(g.in_len()).zip(grads.chunks_exact(g.out_len())) {
+            for (img, gr) in imgs
+                .chunks_exact(g.in_len())
+                .zip(grads.chunks_exact(g.out_len()))
+            {
                 g.im2col(img, &mut cols);
                 gemm_into(gemm, gr, &cols, &mut acc);
             }
@@ -147,17 +194,37 @@ pub fn conv_weight_grad(input: &[f32], grad_out: &[f32], grad_w: &mut [f32], ima
 }
 
 /// grad_in[n][ci][y][x] = Σ_{co,ky,kx} W[co][ci][ky][kx] · grad_out[n][co][y−ky+pad][x−kx+pad].
-pub fn conv_input_grad(grad_out: &[f32], w: &[f32], grad_in: &mut [f32], images: usize, g: &ConvGeom) {
-    assert_eq!((grad_in.len(), grad_out.len()), (images * g.in_len(), images * g.out_len()));
-    assert_eq!(w.len(), g.out_channels * g.patch());
-    let gemm = Gemm { m: g.patch(), n: g.pixels(), k: g.out_channels, a_t: true, b_t: false, accumulate: false, parallel: false };
-    grad_in.par_chunks_mut(g.in_len()).zip(grad_out.par_chunks(g.out_len())).for_each_init(
-        || vec![0.0f32; g.patch() * g.pixels()],
-        |cols, (gin, gout)| {
-            gemm_into(gemm, w, gout, cols);
-            g.col2im(cols, gin);
-        },
+pub fn conv_input_grad(
+    grad_out: &[f32],
+    w: &[f32],
+    grad_in: &mut [f32],
+    images: usize,
+    g: &ConvGeom,
+) {
+    assert_eq!(
+        (grad_in.len(), grad_out.len()),
+        (images * g.in_len(), images * g.out_len())
     );
+    assert_eq!(w.len(), g.out_channels * g.patch());
+    let gemm = Gemm {
+        m: g.patch(),
+        n: g.pixels(),
+        k: g.out_channels,
+        a_t: true,
+        b_t: false,
+        accumulate: false,
+        parallel: false,
+    };
+    grad_in
+        .par_chunks_mut(g.in_len())
+        .zip(grad_out.par_chunks(g.out_len()))
+        .for_each_init(
+            || vec![0.0f32; g.patch() * g.pixels()],
+            |cols, (gin, gout)| {
+                gemm_into(gemm, w, gout, cols);
+                g.col2im(cols, gin);
+            },
+        );
 }
 
 /// Average pooling with a `k×k` window and stride k; rows and columns past the last whole window
@@ -166,34 +233,53 @@ pub fn avg_pool_forward(input: &[f32], out: &mut [f32], maps: usize, h: usize, w
     let (oh, ow) = (h / k, w / k);
     assert_eq!((input.len(), out.len()), (maps * h * w, maps * oh * ow));
     let scale = 1.0 / (k * k) as f32;
-    out.par_chunks_mut(oh * ow).zip(input.par_chunks(h * w)).for_each(|(o, i)| {
-        for oy in 0..oh {
-            for ox in 0..ow {
-                let mut sum = 0.0;
-                for dy in 0..k {
-                    for dx in 0..k {
-                        sum += i[(oy * k + dy) * w + ox * k + dx];
+    out.par_chunks_mut(oh * ow)
+        .zip(input.par_chunks(h * w))
+        .for_each(|(o, i)| {
+            for oy in 0..oh {
+                for ox in 0..ow {
+                    let mut sum = 0.0;
+                    for dy in 0..k {
+                        for dx in 0..k {
+                            sum += i[(oy * k + dy) * w + ox * k + dx];
+                        }
                     }
+                    o[oy * ow + ox] = sum * scale;
                 }
-                o[oy * ow + ox] = sum * scale;
             }
-        }
-    });
+        });
 }
 
 /// The transpose of [`avg_pool_forward`]: each input pixel gets its window's gradient / k².
-pub fn avg_pool_backward(grad_out: &[f32], grad_in: &mut [f32], maps: usize, h: usize, w: usize, k: usize) {
+pub fn avg_pool_backward(
+    grad_out: &[f32],
+    grad_in: &mut [f32],
+    maps: usize,
+    h: usize,
+    w: usize,
+    k: usize,
+) {
     let (oh, ow) = (h / k, w / k);
-    assert_eq!((grad_in.len(), grad_out.len()), (maps * h * w, maps * oh * ow));
+    assert_eq!(
+        (grad_in.len(), grad_out.len()),
+        (maps * h * w, maps * oh * ow)
+    );
     let scale = 1.0 / (k * k) as f32;
-    grad_in.par_chunks_mut(h * w).zip(grad_out.par_chunks(oh * ow)).for_each(|(gi, go)| {
-        for y in 0..h {
-            for x in 0..w {
-                let (oy, ox) = (y / k, x / k);
-                gi[y * w + x] = if oy < oh && ox < ow { go[oy * ow + ox] * scale } else { 0.0 };
+    grad_in
+        .par_chunks_mut(h * w)
+        .zip(grad_out.par_chunks(oh * ow))
+        .for_each(|(gi, go)| {
+            for y in 0..h {
+                for x in 0..w {
+                    let (oy, ox) = (y / k, x / k);
+                    gi[y * w + x] = if oy < oh && ox < ow {
+                        go[oy * ow + ox] * scale
+                    } else {
+                        0.0
+                    };
+                }
             }
-        }
-    });
+        });
 }
 
 #[cfg(test)]
@@ -217,10 +303,21 @@ mod tests {
                         for ci in 0..g.in_channels {
                             for ky in 0..k {
                                 for kx in 0..k {
-                                    let (y, x) = (oy as isize + ky as isize - p, ox as isize + kx as isize - p);
-                                    if y >= 0 && x >= 0 && (y as usize) < g.height && (x as usize) < g.width {
-                                        let i = input[img * g.in_len() + (ci * g.height + y as usize) * g.width + x as usize];
-                                        s += w[((co * g.in_channels + ci) * k + ky) * k + kx] as f64 * i as f64;
+                                    let (y, x) = (
+                                        oy as isize + ky as isize - p,
+                                        ox as isize + kx as isize - p,
+                                    );
+                                    if y >= 0
+                                        && x >= 0
+                                        && (y as usize) < g.height
+                                        && (x as usize) < g.width
+                                    {
+                                        let i = input[img * g.in_len()
+                                            + (ci * g.height + y as usize) * g.width
+                                            + x as usize];
+                                        s += w[((co * g.in_channels + ci) * k + ky) * k + kx]
+                                            as f64
+                                            * i as f64;
                                     }
                                 }
                             }
@@ -234,17 +331,24 @@ mod tests {
     }
 
     fn geoms() -> Vec<ConvGeom> {
-        [(1, 3, 3, 1, 8, 8), (3, 5, 5, 2, 7, 9), (2, 4, 3, 0, 6, 5), (5, 2, 5, 0, 9, 11)]
-            .into_iter()
-            .map(|(in_channels, out_channels, kernel, padding, height, width)| ConvGeom {
+        [
+            (1, 3, 3, 1, 8, 8),
+            (3, 5, 5, 2, 7, 9),
+            (2, 4, 3, 0, 6, 5),
+            (5, 2, 5, 0, 9, 11),
+        ]
+        .into_iter()
+        .map(
+            |(in_channels, out_channels, kernel, padding, height, width)| ConvGeom {
                 in_channels,
                 out_channels,
                 kernel,
                 padding,
                 height,
                 width,
-            })
-            .collect()
+            },
+        )
+        .collect()
     }
 
     #[test]
@@ -257,7 +361,10 @@ mod tests {
             let mut out = vec![f32::NAN; n * g.out_len()];
             conv_forward(&input, &w, &mut out, n, &g);
             for (a, b) in out.iter().zip(naive_conv(&input, &w, n, &g)) {
-                assert!((*a as f64 - b).abs() < 1e-4 * (1.0 + b.abs()), "{g:?}: {a} vs {b}");
+                assert!(
+                    (*a as f64 - b).abs() < 1e-4 * (1.0 + b.abs()),
+                    "{g:?}: {a} vs {b}"
+                );
             }
         }
     }
@@ -273,7 +380,11 @@ mod tests {
             let w = rand(&mut rng, g.out_channels * g.patch());
             let r = rand(&mut rng, n * g.out_len());
             let loss = |input: &[f32], w: &[f32]| -> f64 {
-                naive_conv(input, w, n, &g).iter().zip(&r).map(|(a, b)| a * *b as f64).sum()
+                naive_conv(input, w, n, &g)
+                    .iter()
+                    .zip(&r)
+                    .map(|(a, b)| a * *b as f64)
+                    .sum()
             };
             let mut gw = vec![f32::NAN; w.len()];
             conv_weight_grad(&input, &r, &mut gw, n, &g);
@@ -285,14 +396,22 @@ mod tests {
                 wp[i] += h;
                 wm[i] -= h;
                 let fd = (loss(&input, &wp) - loss(&input, &wm)) / (2.0 * h as f64);
-                assert!((fd - gw[i] as f64).abs() < 1e-3 * (1.0 + fd.abs()), "{g:?} dW[{i}]: {fd} vs {}", gw[i]);
+                assert!(
+                    (fd - gw[i] as f64).abs() < 1e-3 * (1.0 + fd.abs()),
+                    "{g:?} dW[{i}]: {fd} vs {}",
+                    gw[i]
+                );
             }
             for i in (0..input.len()).step_by(5) {
                 let (mut ip, mut im) = (input.clone(), input.clone());
                 ip[i] += h;
                 im[i] -= h;
                 let fd = (loss(&ip, &w) - loss(&im, &w)) / (2.0 * h as f64);
-                assert!((fd - gi[i] as f64).abs() < 1e-3 * (1.0 + fd.abs()), "{g:?} dIn[{i}]: {fd} vs {}", gi[i]);
+                assert!(
+                    (fd - gi[i] as f64).abs() < 1e-3 * (1.0 + fd.abs()),
+                    "{g:?} dIn[{i}]: {fd} vs {}",
+                    gi[i]
+                );
             }
         }
     }

@@ -42,21 +42,33 @@ pub fn lif_forward(
     assert_eq!((v.len(), s.len()), (steps * m, steps * m));
     let vc = column_chunks(v, m, CHUNK);
     let sc = column_chunks(s, m, CHUNK);
-    vc.into_par_iter().zip(sc).enumerate().for_each(|(c, (mut vt, mut st))| {
-        let j0 = c * CHUNK;
-        let n = vt[0].len();
-        let mut u = vec![0.0f32; n];
-        for t in 0..steps {
-            let cur = if constant { &current[j0..j0 + n] } else { &current[t * m + j0..t * m + j0 + n] };
-            for (((u, &i), v), s) in u.iter_mut().zip(cur).zip(vt[t].iter_mut()).zip(st[t].iter_mut()) {
-                let pre = lambda * *u + i;
-                let spikes = sp.spikes(pre);
-                *v = pre;
-                *s = spikes;
-                *u = pre - sp.v_th * spikes;
+    vc.into_par_iter()
+        .zip(sc)
+        .enumerate()
+        .for_each(|(c, (mut vt, mut st))| {
+            let j0 = c * CHUNK;
+            let n = vt[0].len();
+            let mut u = vec![0.0f32; n];
+            for t in 0..steps {
+                let cur = if constant {
+                    &current[j0..j0 + n]
+                } else {
+                    &current[t * m + j0..t * m + j0 + n]
+                };
+                for (((u, &i), v), s) in u
+                    .iter_mut()
+                    .zip(cur)
+                    .zip(vt[t].iter_mut())
+                    .zip(st[t].iter_mut())
+                {
+                    let pre = lambda * *u + i;
+                    let spikes = sp.spikes(pre);
+                    *v = pre;
+                    *s = spikes;
+                    *u = pre - sp.v_th * spikes;
+                }
             }
-        }
-    });
+        });
 }
 
 /// Eq 6 and the first factor of eq 10 (`shaders/output_error.wgsl`).
@@ -73,9 +85,16 @@ pub fn output_error(
     upstream: &mut [f32],
 ) -> f32 {
     let batch = labels.len();
-    assert_eq!((s.len(), upstream.len()), (steps * batch * classes, steps * batch * classes));
+    assert_eq!(
+        (s.len(), upstream.len()),
+        (steps * batch * classes, steps * batch * classes)
+    );
     let mut loss = 0.0f64;
-    for (row, (s, up)) in s.chunks_exact(classes).zip(upstream.chunks_exact_mut(classes)).enumerate() {
+    for (row, (s, up)) in s
+        .chunks_exact(classes)
+        .zip(upstream.chunks_exact_mut(classes))
+        .enumerate()
+    {
         let label = labels[row % batch] as usize;
         for (i, (&s, up)) in s.iter().zip(up).enumerate() {
             let y = if i == label { target } else { 0.0 };
@@ -147,29 +166,36 @@ fn scan_with(
     let (lambda, v_th) = (p.lambda, p.sp.v_th);
     let dc = column_chunks(delta, m, CHUNK);
     let gc = column_chunks(g, m, CHUNK);
-    dc.into_par_iter().zip(gc).enumerate().for_each(|(c, (mut dt, mut gt))| {
-        let j0 = c * CHUNK;
-        let n = dt[0].len();
-        let mut next = vec![0.0f32; n];
-        for t in (0..steps).rev() {
-            let up = &upstream[t * m + j0..t * m + j0 + n];
-            let vv = &v[t * m + j0..t * m + j0 + n];
-            for ((((next, &up), &v), d), g) in
-                next.iter_mut().zip(up).zip(vv).zip(dt[t].iter_mut()).zip(gt[t].iter_mut())
-            {
-                let f = f(v);
-                let d_now = up * f;
-                let g_now = match (p.mode, p.detach_reset) {
-                    (GradMode::Paper, false) => (d_now + lambda * *next) / (1.0 + v_th * f),
-                    (GradMode::Paper, true) | (GradMode::Bptt, true) => d_now + lambda * *next,
-                    (GradMode::Bptt, false) => d_now + lambda * (1.0 - v_th * f) * *next,
-                };
-                *d = d_now;
-                *g = g_now;
-                *next = g_now;
+    dc.into_par_iter()
+        .zip(gc)
+        .enumerate()
+        .for_each(|(c, (mut dt, mut gt))| {
+            let j0 = c * CHUNK;
+            let n = dt[0].len();
+            let mut next = vec![0.0f32; n];
+            for t in (0..steps).rev() {
+                let up = &upstream[t * m + j0..t * m + j0 + n];
+                let vv = &v[t * m + j0..t * m + j0 + n];
+                for ((((next, &up), &v), d), g) in next
+                    .iter_mut()
+                    .zip(up)
+                    .zip(vv)
+                    .zip(dt[t].iter_mut())
+                    .zip(gt[t].iter_mut())
+                {
+                    let f = f(v);
+                    let d_now = up * f;
+                    let g_now = match (p.mode, p.detach_reset) {
+                        (GradMode::Paper, false) => (d_now + lambda * *next) / (1.0 + v_th * f),
+                        (GradMode::Paper, true) | (GradMode::Bptt, true) => d_now + lambda * *next,
+                        (GradMode::Bptt, false) => d_now + lambda * (1.0 - v_th * f) * *next,
+                    };
+                    *d = d_now;
+                    *g = g_now;
+                    *next = g_now;
+                }
             }
-        }
-    });
+        });
 }
 
 /// Σ_t x[t] of a `[steps][m]` buffer into `[m]` (layer 1's ∂L/∂W = (Σ_t G[t])ᵀ x).
@@ -198,7 +224,10 @@ impl AdamStep {
     /// Bias corrections (1 − β₁ᵗ, 1 − β₂ᵗ), computed in f64 so that both backends get the same f32.
     pub fn corrections(&self) -> (f32, f32) {
         let t = self.step.min(i32::MAX as u64) as i32;
-        ((1.0 - (self.beta1 as f64).powi(t)) as f32, (1.0 - (self.beta2 as f64).powi(t)) as f32)
+        (
+            (1.0 - (self.beta1 as f64).powi(t)) as f32,
+            (1.0 - (self.beta2 as f64).powi(t)) as f32,
+        )
     }
 }
 
@@ -226,11 +255,33 @@ pub fn adam_update(w: &mut [f32], grad: &[f32], m: &mut [f32], v: &mut [f32], p:
 /// op(B) is `[k][n]`: B itself when `!b_t`, else Bᵀ of a B stored `[n][k]`.
 /// Runs on the `gemm` crate with all rayon threads.
 #[allow(clippy::too_many_arguments)]
-pub fn matmul(a: &[f32], b: &[f32], c: &mut [f32], m: usize, n: usize, k: usize, a_t: bool, b_t: bool) {
+pub fn matmul(
+    a: &[f32],
+    b: &[f32],
+    c: &mut [f32],
+    m: usize,
+    n: usize,
+    k: usize,
+    a_t: bool,
+    b_t: bool,
+) {
     assert_eq!((a.len(), b.len(), c.len()), (m * k, k * n, m * n));
     let threads = rayon::current_num_threads();
     let parallel = threads > 1 && m * n * k >= 1 << 16;
-    gemm_into(Gemm { m, n, k, a_t, b_t, accumulate: false, parallel }, a, b, c);
+    gemm_into(
+        Gemm {
+            m,
+            n,
+            k,
+            a_t,
+            b_t,
+            accumulate: false,
+            parallel,
+        },
+        a,
+        b,
+        c,
+    );
 }
 
 /// One GEMM's shape and options: C (+)= op(A)·op(B), all row-major.
@@ -249,7 +300,15 @@ pub(crate) struct Gemm {
 
 /// Runs `g` on slices whose lengths the caller has checked (`a`: m·k, `b`: k·n, `c`: m·n).
 pub(crate) fn gemm_into(g: Gemm, a: &[f32], b: &[f32], c: &mut [f32]) {
-    let Gemm { m, n, k, a_t, b_t, accumulate, parallel } = g;
+    let Gemm {
+        m,
+        n,
+        k,
+        a_t,
+        b_t,
+        accumulate,
+        parallel,
+    } = g;
     assert!(a.len() >= m * k && b.len() >= k * n && c.len() >= m * n);
     if m == 0 || n == 0 {
         return;
@@ -261,9 +320,21 @@ pub(crate) fn gemm_into(g: Gemm, a: &[f32], b: &[f32], c: &mut [f32]) {
         return;
     }
     // (column stride, row stride) of op(A) and op(B) in elements.
-    let (a_cs, a_rs) = if a_t { (m as isize, 1) } else { (1, k as isize) };
-    let (b_cs, b_rs) = if b_t { (k as isize, 1) } else { (1, n as isize) };
-    let par = if parallel { gemm::Parallelism::Rayon(rayon::current_num_threads()) } else { gemm::Parallelism::None };
+    let (a_cs, a_rs) = if a_t {
+        (m as isize, 1)
+    } else {
+        (1, k as isize)
+    };
+    let (b_cs, b_rs) = if b_t {
+        (k as isize, 1)
+    } else {
+        (1, n as isize)
+    };
+    let par = if parallel {
+        gemm::Parallelism::Rayon(rayon::current_num_threads())
+    } else {
+        gemm::Parallelism::None
+    };
     // SAFETY: the assert above bounds every index gemm forms from (m, n, k) and these strides;
     // `c` is exclusively borrowed and so does not alias `a` or `b`.
     unsafe {
@@ -325,7 +396,10 @@ mod tests {
                 let mut c = vec![f32::NAN; m * n];
                 matmul(&a, &b, &mut c, m, n, k, a_t, b_t);
                 for (x, y) in c.iter().zip(naive(&a, &b, m, n, k, a_t, b_t)) {
-                    assert!((*x as f64 - y).abs() <= 1e-4 * (1.0 + y.abs()), "{m}x{n}x{k} {a_t} {b_t}: {x} vs {y}");
+                    assert!(
+                        (*x as f64 - y).abs() <= 1e-4 * (1.0 + y.abs()),
+                        "{m}x{n}x{k} {a_t} {b_t}: {x} vs {y}"
+                    );
                 }
             }
         }
@@ -353,13 +427,23 @@ mod tests {
             let mut am = a.clone();
             am[i] -= h;
             let fd = (f(&ap) - f(&am)) / (2.0 * h as f64);
-            assert!((fd - grad[i] as f64).abs() < 1e-3, "{i}: {fd} vs {}", grad[i]);
+            assert!(
+                (fd - grad[i] as f64).abs() < 1e-3,
+                "{i}: {fd} vs {}",
+                grad[i]
+            );
         }
     }
 
     #[test]
     fn lif_forward_resets_by_subtraction_and_saturates() {
-        let sp = SurrogateParams { kind: Surrogate::F2, v_th: 10.0, s_max: 15, alpha_h: 1.0, alpha_w: 20.0 };
+        let sp = SurrogateParams {
+            kind: Surrogate::F2,
+            v_th: 10.0,
+            s_max: 15,
+            alpha_h: 1.0,
+            alpha_w: 20.0,
+        };
         let current = [25.0, -3.0, 400.0, 10.0];
         let (mut v, mut s) = (vec![0.0; 8], vec![0.0; 8]);
         lif_forward(&current, true, 2, 4, 0.9, &sp, &mut v, &mut s);
@@ -400,8 +484,19 @@ mod tests {
         let current: Vec<f64> = (0..steps * m).map(|_| rng.uniform() * 30.0).collect();
         let r: Vec<f64> = (0..steps * m).map(|_| rng.normal()).collect();
         let (_, v) = forward(&current, &r);
-        let sp = SurrogateParams { kind: Surrogate::F2, v_th, s_max: 3, alpha_h: 1.0, alpha_w: 20.0 };
-        let p = ScanParams { lambda, sp, mode: GradMode::Bptt, detach_reset: false };
+        let sp = SurrogateParams {
+            kind: Surrogate::F2,
+            v_th,
+            s_max: 3,
+            alpha_h: 1.0,
+            alpha_w: 20.0,
+        };
+        let p = ScanParams {
+            lambda,
+            sp,
+            mode: GradMode::Bptt,
+            detach_reset: false,
+        };
         let up: Vec<f32> = r.iter().map(|&x| x as f32).collect();
         let (mut delta, mut g) = (vec![0.0; steps * m], vec![0.0; steps * m]);
         scan_with(&up, &v, steps, m, &p, d_spike, &mut delta, &mut g);
@@ -411,7 +506,11 @@ mod tests {
             cp[i] += h;
             cm[i] -= h;
             let fd = (forward(&cp, &r).0 - forward(&cm, &r).0) / (2.0 * h);
-            assert!((fd - g[i] as f64).abs() < 2e-3 * (1.0 + fd.abs()), "∂L/∂I[{i}]: fd {fd} vs bptt {}", g[i]);
+            assert!(
+                (fd - g[i] as f64).abs() < 2e-3 * (1.0 + fd.abs()),
+                "∂L/∂I[{i}]: fd {fd} vs bptt {}",
+                g[i]
+            );
         }
     }
 
@@ -420,12 +519,25 @@ mod tests {
     /// (`detach_reset`) both modes give the same G, and both pass δ = G down.
     #[test]
     fn bptt_equals_paper_mode_at_one_step_with_the_reset_path_cut() {
-        let sp = SurrogateParams { kind: Surrogate::F2, v_th: 10.0, s_max: 15, alpha_h: 1.0, alpha_w: 20.0 };
+        let sp = SurrogateParams {
+            kind: Surrogate::F2,
+            v_th: 10.0,
+            s_max: 15,
+            alpha_h: 1.0,
+            alpha_w: 20.0,
+        };
         let mut rng = Rng::new(9);
-        let v: Vec<f32> = (0..50).map(|_| (rng.uniform() * 200.0 - 30.0) as f32).collect();
+        let v: Vec<f32> = (0..50)
+            .map(|_| (rng.uniform() * 200.0 - 30.0) as f32)
+            .collect();
         let up = rand(&mut rng, 50);
         let run = |mode, detach_reset| {
-            let p = ScanParams { lambda: 0.9, sp, mode, detach_reset };
+            let p = ScanParams {
+                lambda: 0.9,
+                sp,
+                mode,
+                detach_reset,
+            };
             let (mut d, mut g) = (vec![0.0; 50], vec![0.0; 50]);
             surrogate_g_scan(&up, &v, 1, 50, &p, &mut d, &mut g);
             (d, g)
@@ -435,7 +547,10 @@ mod tests {
         let (paper_d, paper_g) = run(GradMode::Paper, true);
         assert_eq!((paper_d, paper_g), (bptt_d, bptt_g.clone()));
         let (_, paper_full) = run(GradMode::Paper, false);
-        assert_ne!(paper_full, bptt_g, "without the cut, eq 13's denominator makes them differ");
+        assert_ne!(
+            paper_full, bptt_g,
+            "without the cut, eq 13's denominator makes them differ"
+        );
     }
 
     /// Adam's update of a quadratic bowl heads to its minimum.
@@ -445,7 +560,19 @@ mod tests {
         let (mut m, mut v) = (vec![0.0; 2], vec![0.0; 2]);
         for step in 1..=2000 {
             let g: Vec<f32> = w.iter().map(|w| 2.0 * w).collect();
-            adam_update(&mut w, &g, &mut m, &mut v, &AdamStep { lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, step });
+            adam_update(
+                &mut w,
+                &g,
+                &mut m,
+                &mut v,
+                &AdamStep {
+                    lr: 0.01,
+                    beta1: 0.9,
+                    beta2: 0.999,
+                    eps: 1e-8,
+                    step,
+                },
+            );
         }
         assert!(w.iter().all(|w| w.abs() < 1e-2), "{w:?}");
     }

@@ -8,18 +8,32 @@ use crate::backend::{Backend, BatchStats, Inference, check_batch};
 use crate::error::Result;
 use crate::model::Model;
 use crate::spec::LayerKind;
-use conv::{ConvGeom, avg_pool_backward, avg_pool_forward, conv_forward, conv_input_grad, conv_weight_grad};
-use kernels::{AdamStep, ScanParams, adam_update, lif_forward, matmul, output_error, sum_steps, surrogate_g_scan};
+use conv::{
+    ConvGeom, avg_pool_backward, avg_pool_forward, conv_forward, conv_input_grad, conv_weight_grad,
+};
+use kernels::{
+    AdamStep, ScanParams, adam_update, lif_forward, matmul, output_error, sum_steps,
+    surrogate_g_scan,
+};
 
 /// What a layer computes.
 #[derive(Clone, Copy, Debug)]
 enum Op {
     /// I = W s_in, then neurons.
-    Dense { inputs: usize, outputs: usize, weight: usize },
+    Dense {
+        inputs: usize,
+        outputs: usize,
+        weight: usize,
+    },
     /// I = W ∗ s_in, then neurons.
     Conv { geom: ConvGeom, weight: usize },
     /// Average of k×k windows of the spike maps; no neuron.
-    Pool { channels: usize, height: usize, width: usize, kernel: usize },
+    Pool {
+        channels: usize,
+        height: usize,
+        width: usize,
+        kernel: usize,
+    },
 }
 
 /// One layer and its per-batch buffers, `[steps][batch][values]` (`[batch][values]` when constant).
@@ -58,8 +72,17 @@ impl CpuBackend {
         let mut constant = true;
         for l in model.spec.layers() {
             let op = match l.kind {
-                LayerKind::Dense { inputs, outputs } => Op::Dense { inputs, outputs, weight },
-                LayerKind::Conv { in_channels, out_channels, kernel, padding } => Op::Conv {
+                LayerKind::Dense { inputs, outputs } => Op::Dense {
+                    inputs,
+                    outputs,
+                    weight,
+                },
+                LayerKind::Conv {
+                    in_channels,
+                    out_channels,
+                    kernel,
+                    padding,
+                } => Op::Conv {
                     geom: ConvGeom {
                         in_channels,
                         out_channels,
@@ -79,7 +102,13 @@ impl CpuBackend {
             };
             weight += usize::from(l.has_weights());
             constant &= !l.has_weights();
-            layers.push(LayerState { op, out_len: l.output.len(), constant, v: Vec::new(), s: Vec::new() });
+            layers.push(LayerState {
+                op,
+                out_len: l.output.len(),
+                constant,
+                v: Vec::new(),
+                s: Vec::new(),
+            });
         }
         let grads = model.weights.iter().map(|w| vec![0.0; w.len()]).collect();
         Ok(Self {
@@ -112,23 +141,56 @@ impl CpuBackend {
             let rows = if in_constant { batch } else { steps * batch };
             let out = layer.out_len;
             match layer.op {
-                Op::Pool { channels, height, width, kernel } => {
+                Op::Pool {
+                    channels,
+                    height,
+                    width,
+                    kernel,
+                } => {
                     layer.s.resize(rows * out, 0.0);
                     avg_pool_forward(input, &mut layer.s, rows * channels, height, width, kernel);
                     continue;
                 }
-                Op::Dense { inputs, outputs, weight } => {
+                Op::Dense {
+                    inputs,
+                    outputs,
+                    weight,
+                } => {
                     self.current.resize(rows * out, 0.0);
-                    matmul(input, &self.model.weights[weight], &mut self.current, rows, outputs, inputs, false, true);
+                    matmul(
+                        input,
+                        &self.model.weights[weight],
+                        &mut self.current,
+                        rows,
+                        outputs,
+                        inputs,
+                        false,
+                        true,
+                    );
                 }
                 Op::Conv { geom, weight } => {
                     self.current.resize(rows * out, 0.0);
-                    conv_forward(input, &self.model.weights[weight], &mut self.current, rows, &geom);
+                    conv_forward(
+                        input,
+                        &self.model.weights[weight],
+                        &mut self.current,
+                        rows,
+                        &geom,
+                    );
                 }
             }
             layer.v.resize(steps * batch * out, 0.0);
             layer.s.resize(steps * batch * out, 0.0);
-            lif_forward(&self.current, in_constant, steps, batch * out, lambda, &sp, &mut layer.v, &mut layer.s);
+            lif_forward(
+                &self.current,
+                in_constant,
+                steps,
+                batch * out,
+                lambda,
+                &sp,
+                &mut layer.v,
+                &mut layer.s,
+            );
         }
     }
 
@@ -136,12 +198,24 @@ impl CpuBackend {
     fn backward(&mut self, x: &[f32], labels: &[u32]) -> f32 {
         let h = &self.model.hyper;
         let steps = h.steps;
-        let scan = ScanParams { lambda: h.lambda(), sp: h.surrogate_params(), mode: h.grad, detach_reset: h.detach_reset };
+        let scan = ScanParams {
+            lambda: h.lambda(),
+            sp: h.surrogate_params(),
+            mode: h.grad,
+            detach_reset: h.detach_reset,
+        };
         let batch = labels.len();
         let last = self.layers.len() - 1;
         let classes = self.layers[last].out_len;
         self.upstream.resize(steps * batch * classes, 0.0);
-        let loss = output_error(&self.layers[last].s, labels, steps, classes, h.target_count, &mut self.upstream);
+        let loss = output_error(
+            &self.layers[last].s,
+            labels,
+            steps,
+            classes,
+            h.target_count,
+            &mut self.upstream,
+        );
         for li in (0..self.layers.len()).rev() {
             let (before, rest) = self.layers.split_at(li);
             let layer = &rest[0];
@@ -154,10 +228,23 @@ impl CpuBackend {
             let m = batch * layer.out_len;
             let rows = steps * batch;
             let weight = match layer.op {
-                Op::Pool { channels, height, width, kernel } => {
+                Op::Pool {
+                    channels,
+                    height,
+                    width,
+                    kernel,
+                } => {
                     if pass_down {
-                        self.upstream_below.resize(rows * channels * height * width, 0.0);
-                        avg_pool_backward(&self.upstream, &mut self.upstream_below, rows * channels, height, width, kernel);
+                        self.upstream_below
+                            .resize(rows * channels * height * width, 0.0);
+                        avg_pool_backward(
+                            &self.upstream,
+                            &mut self.upstream_below,
+                            rows * channels,
+                            height,
+                            width,
+                            kernel,
+                        );
                         std::mem::swap(&mut self.upstream, &mut self.upstream_below);
                     }
                     continue;
@@ -166,9 +253,21 @@ impl CpuBackend {
             };
             self.delta.resize(steps * m, 0.0);
             self.g.resize(steps * m, 0.0);
-            surrogate_g_scan(&self.upstream, &layer.v, steps, m, &scan, &mut self.delta, &mut self.g);
+            surrogate_g_scan(
+                &self.upstream,
+                &layer.v,
+                steps,
+                m,
+                &scan,
+                &mut self.delta,
+                &mut self.g,
+            );
             // What the layer below receives: Wᵀ δ (eq 9) or, in BPTT, Wᵀ G.
-            let down = if scan.pass_down_g() { &self.g } else { &self.delta };
+            let down = if scan.pass_down_g() {
+                &self.g
+            } else {
+                &self.delta
+            };
             // ∂L/∂W = Σ_t G[t]ᵀ s_in[t]: one GEMM over the stacked (t, b) rows, or (Σ_t G[t])ᵀ s_in
             // when the input is the same at every step.
             let (g, grad_rows) = if in_constant {
@@ -181,12 +280,23 @@ impl CpuBackend {
             let w = &self.model.weights[weight];
             let grad = &mut self.grads[weight];
             match layer.op {
-                Op::Dense { inputs, outputs, .. } => {
+                Op::Dense {
+                    inputs, outputs, ..
+                } => {
                     matmul(g, input, grad, outputs, inputs, grad_rows, true, false);
                     if pass_down {
                         // Eq 9: the layer below receives (W^l)ᵀ δ^l[t].
                         self.upstream_below.resize(rows * inputs, 0.0);
-                        matmul(down, w, &mut self.upstream_below, rows, inputs, outputs, false, false);
+                        matmul(
+                            down,
+                            w,
+                            &mut self.upstream_below,
+                            rows,
+                            inputs,
+                            outputs,
+                            false,
+                            false,
+                        );
                     }
                 }
                 Op::Conv { geom, .. } => {
@@ -213,11 +323,21 @@ impl CpuBackend {
     fn output(&self, batch: usize, record_layers: bool) -> Inference {
         let last = self.layers.last().expect("a network has an output layer");
         let layers = if record_layers {
-            self.layers.iter().filter(|l| !matches!(l.op, Op::Pool { .. })).map(|l| l.s.clone()).collect()
+            self.layers
+                .iter()
+                .filter(|l| !matches!(l.op, Op::Pool { .. }))
+                .map(|l| l.s.clone())
+                .collect()
         } else {
             Vec::new()
         };
-        Inference { steps: self.model.hyper.steps, batch, classes: last.out_len, output: last.s.clone(), layers }
+        Inference {
+            steps: self.model.hyper.steps,
+            batch,
+            classes: last.out_len,
+            output: last.s.clone(),
+            layers,
+        }
     }
 }
 
@@ -229,10 +349,20 @@ impl Backend for CpuBackend {
     fn train_batch(&mut self, x: &[f32], labels: &[u32]) -> Result<BatchStats> {
         let loss = self.forward_backward(x, labels)?;
         let predictions = self.output(labels.len(), false).predictions();
-        let correct = predictions.iter().zip(labels).filter(|(p, l)| **p == **l as usize).count();
+        let correct = predictions
+            .iter()
+            .zip(labels)
+            .filter(|(p, l)| **p == **l as usize)
+            .count();
         let h = &self.model.hyper;
         self.model.adam.step += 1;
-        let step = AdamStep { lr: h.lr, beta1: h.beta1, beta2: h.beta2, eps: h.eps, step: self.model.adam.step };
+        let step = AdamStep {
+            lr: h.lr,
+            beta1: h.beta1,
+            beta2: h.beta2,
+            eps: h.eps,
+            step: self.model.adam.step,
+        };
         let adam = &mut self.model.adam;
         for (li, w) in self.model.weights.iter_mut().enumerate() {
             adam_update(w, &self.grads[li], &mut adam.m[li], &mut adam.v[li], &step);
@@ -272,36 +402,65 @@ mod tests {
     #[test]
     fn g_recursion_equals_direct_trace_of_eq_11_to_13() {
         for surrogate in [Surrogate::F1, Surrogate::F2, Surrogate::F3] {
-            let hyper = Hyper { steps: 4, surrogate, ..Hyper::default() };
+            let hyper = Hyper {
+                steps: 4,
+                surrogate,
+                ..Hyper::default()
+            };
             let spec = NetSpec::parse("6-7-5-3", Shape::flat(6), 3).unwrap();
             let mut model = Model::init(spec, hyper.clone(), 11).unwrap();
             // Weights spread so that every layer spikes, some neurons near thresholds, none saturated.
             let mut rng = Rng::new(5);
             for w in &mut model.weights {
-                w.iter_mut().for_each(|x| *x = (rng.uniform() * 8.0 - 2.0) as f32);
+                w.iter_mut()
+                    .for_each(|x| *x = (rng.uniform() * 8.0 - 2.0) as f32);
             }
             let batch = 4;
-            let x: Vec<f32> = (0..batch * 6).map(|_| (rng.uniform() * 3.0) as f32).collect();
+            let x: Vec<f32> = (0..batch * 6)
+                .map(|_| (rng.uniform() * 3.0) as f32)
+                .collect();
             let labels: Vec<u32> = (0..batch as u32).map(|b| b % 3).collect();
             let mut cpu = CpuBackend::new(&model).unwrap();
             let (_, grads) = cpu.gradients(&x, &labels).unwrap();
 
-            let (steps, lambda, sp) = (hyper.steps, hyper.lambda() as f64, hyper.surrogate_params());
-            let sizes: Vec<(usize, usize)> = model.spec.layers().iter().map(|l| (l.input.len(), l.output.len())).collect();
-            let at = |li: usize, t: usize, b: usize, j: usize| t * batch * sizes[li].1 + b * sizes[li].1 + j;
-            let f = |li: usize, t: usize, b: usize, j: usize| sp.eval(cpu.layers[li].v[at(li, t, b, j)]) as f64;
+            let (steps, lambda, sp) =
+                (hyper.steps, hyper.lambda() as f64, hyper.surrogate_params());
+            let sizes: Vec<(usize, usize)> = model
+                .spec
+                .layers()
+                .iter()
+                .map(|l| (l.input.len(), l.output.len()))
+                .collect();
+            let at = |li: usize, t: usize, b: usize, j: usize| {
+                t * batch * sizes[li].1 + b * sizes[li].1 + j
+            };
+            let f = |li: usize, t: usize, b: usize, j: usize| {
+                sp.eval(cpu.layers[li].v[at(li, t, b, j)]) as f64
+            };
             let s_in = |li: usize, t: usize, b: usize, i: usize| {
-                if li == 0 { x[b * 6 + i] as f64 } else { cpu.layers[li - 1].s[at(li - 1, t, b, i)] as f64 }
+                if li == 0 {
+                    x[b * 6 + i] as f64
+                } else {
+                    cpu.layers[li - 1].s[at(li - 1, t, b, i)] as f64
+                }
             };
             // δ per layer, [t][b][j].
             let n = sizes.len();
-            let mut delta: Vec<Vec<f64>> = sizes.iter().map(|&(_, o)| vec![0.0; steps * batch * o]).collect();
+            let mut delta: Vec<Vec<f64>> = sizes
+                .iter()
+                .map(|&(_, o)| vec![0.0; steps * batch * o])
+                .collect();
             for t in 0..steps {
                 for b in 0..batch {
                     for j in 0..3 {
-                        let y = if j == labels[b] as usize { hyper.target_count as f64 } else { 0.0 };
+                        let y = if j == labels[b] as usize {
+                            hyper.target_count as f64
+                        } else {
+                            0.0
+                        };
                         let s = cpu.layers[n - 1].s[at(n - 1, t, b, j)] as f64;
-                        delta[n - 1][at(n - 1, t, b, j)] = (s - y) / batch as f64 * f(n - 1, t, b, j);
+                        delta[n - 1][at(n - 1, t, b, j)] =
+                            (s - y) / batch as f64 * f(n - 1, t, b, j);
                     }
                 }
             }
@@ -311,7 +470,10 @@ mod tests {
                     for b in 0..batch {
                         for i in 0..up_in {
                             let back: f64 = (0..up_out)
-                                .map(|k| model.weights[li + 1][k * up_in + i] as f64 * delta[li + 1][at(li + 1, t, b, k)])
+                                .map(|k| {
+                                    model.weights[li + 1][k * up_in + i] as f64
+                                        * delta[li + 1][at(li + 1, t, b, k)]
+                                })
                                 .sum();
                             delta[li][at(li, t, b, i)] = f(li, t, b, i) * back;
                         }
@@ -326,16 +488,23 @@ mod tests {
                         for b in 0..batch {
                             let mut e = 0.0;
                             for t in 0..steps {
-                                e = (lambda * e + s_in(li, t, b, i)) / (1.0 + sp.v_th as f64 * f(li, t, b, j));
+                                e = (lambda * e + s_in(li, t, b, i))
+                                    / (1.0 + sp.v_th as f64 * f(li, t, b, j));
                                 g += delta[li][at(li, t, b, j)] * e;
                             }
                         }
                         let got = grads[li][j * n_in + i] as f64;
-                        assert!((got - g).abs() <= 1e-4 * g.abs().max(1e-3), "{surrogate} layer {li} w[{j},{i}]: {got} vs {g}");
+                        assert!(
+                            (got - g).abs() <= 1e-4 * g.abs().max(1e-3),
+                            "{surrogate} layer {li} w[{j},{i}]: {got} vs {g}"
+                        );
                     }
                 }
             }
-            assert!(grads.iter().all(|g| g.iter().any(|&x| x != 0.0)), "{surrogate}: a layer got no gradient");
+            assert!(
+                grads.iter().all(|g| g.iter().any(|&x| x != 0.0)),
+                "{surrogate}: a layer got no gradient"
+            );
         }
     }
 }
