@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing mtsnn needs on a fresh Debian machine (idempotent):
 #   - mesa-vulkan-drivers: lavapipe, the software Vulkan driver the GPU tests run on;
+#   - fonts-dejavu-core: the font `mtsnn plot`/`sweep` draw their figures' text with;
 #   - rustfmt and clippy for the lint steps.
 set -euo pipefail
 
@@ -9,7 +10,7 @@ if [[ "$(id -u)" -ne 0 ]]; then
     sudo=(sudo)
 fi
 
-packages=(mesa-vulkan-drivers)
+packages=(mesa-vulkan-drivers fonts-dejavu-core)
 missing=()
 for p in "${packages[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

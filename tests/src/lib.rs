@@ -1,1 +1,4 @@
+//! Helpers shared by the workspace tests.
 
+pub mod compare;
+pub mod gpu;

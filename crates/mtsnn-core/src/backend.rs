@@ -43,7 +43,10 @@ impl Inference {
 
     /// The predicted class of each sample: argmax over classes of Σ_t s_out[t] (the lowest index on ties).
     pub fn predictions(&self) -> Vec<usize> {
-        self.totals().chunks_exact(self.classes).map(argmax).collect()
+        self.totals()
+            .chunks_exact(self.classes)
+            .map(argmax)
+            .collect()
     }
 }
 
@@ -98,7 +101,10 @@ impl FromStr for BackendKind {
             "cpu" => Ok(Self::Cpu),
             "gpu" => Ok(Self::Gpu),
             "auto" => Ok(Self::Auto),
-            _ => Err(Error::InvalidParam { name: "backend", reason: format!("{s:?} is not one of cpu, gpu, auto") }),
+            _ => Err(Error::InvalidParam {
+                name: "backend",
+                reason: format!("{s:?} is not one of cpu, gpu, auto"),
+            }),
         }
     }
 }
@@ -117,15 +123,24 @@ impl fmt::Display for BackendKind {
 pub(crate) fn check_batch(model: &Model, x: &[f32], labels: Option<&[u32]>) -> Result<usize> {
     let n = model.spec.input().len();
     if x.is_empty() || !x.len().is_multiple_of(n) {
-        return Err(Error::Shape(format!("input of {} values is not a whole batch of {n}-value samples", x.len())));
+        return Err(Error::Shape(format!(
+            "input of {} values is not a whole batch of {n}-value samples",
+            x.len()
+        )));
     }
     let batch = x.len() / n;
     if let Some(labels) = labels {
         if labels.len() != batch {
-            return Err(Error::Shape(format!("{} labels for {batch} samples", labels.len())));
+            return Err(Error::Shape(format!(
+                "{} labels for {batch} samples",
+                labels.len()
+            )));
         }
         if let Some(&bad) = labels.iter().find(|&&l| l as usize >= model.spec.classes()) {
-            return Err(Error::Shape(format!("label {bad} but the network has {} classes", model.spec.classes())));
+            return Err(Error::Shape(format!(
+                "label {bad} but the network has {} classes",
+                model.spec.classes()
+            )));
         }
     }
     Ok(batch)
@@ -139,7 +154,10 @@ pub fn create_backend(kind: BackendKind, model: &Model) -> Result<Box<dyn Backen
     let cpu = || -> Result<Box<dyn Backend>> { Ok(Box::new(crate::cpu::CpuBackend::new(model)?)) };
     match kind {
         BackendKind::Cpu => cpu(),
-        BackendKind::Gpu => Ok(Box::new(GpuBackend::new(Arc::new(GpuContext::new(AdapterPolicy::Any)?), model)?)),
+        BackendKind::Gpu => Ok(Box::new(GpuBackend::new(
+            Arc::new(GpuContext::new(AdapterPolicy::Any)?),
+            model,
+        )?)),
         BackendKind::Auto => match GpuContext::new(AdapterPolicy::Hardware) {
             Ok(ctx) => match GpuBackend::new(Arc::new(ctx), model) {
                 Ok(gpu) => Ok(Box::new(gpu)),

@@ -70,7 +70,7 @@ pub struct SurrogateParams {
 
 /// Gaussian terms further than this many widths² from v are below e^-30 ≈ 1e-13 of the nearest
 /// term and are skipped: with Table I values only 3–5 of the 15 thresholds contribute.
-/// The WGSL twin receives it as its `GAUSS_CUTOFF` override constant.
+/// The WGSL twin receives the window radius sqrt(α_W·GAUSS_CUTOFF) as its `RADIUS` override constant.
 pub const GAUSS_CUTOFF: f32 = 30.0;
 
 impl SurrogateParams {

@@ -1,0 +1,362 @@
+//! The device a GPU backend runs on: adapter choice, a device opened with the adapter's real
+//! limits, capture of every wgpu error, and the cache of compute pipelines.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use super::shaders::Kernel;
+use crate::error::{Error, Result};
+
+/// Which adapters [`GpuContext::new`] may open.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AdapterPolicy {
+    /// Any adapter that runs compute shaders, software ones (lavapipe, SwiftShader) included.
+    Any,
+    /// Only hardware: adapters whose device type is not `Cpu`.
+    Hardware,
+}
+
+/// How `shaders/matmul.wgsl` feeds its register tiles (its `WORKGROUP_TILES` override constant).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MatmulPath {
+    /// Operands read straight from the storage buffers. Fastest on software adapters: on lavapipe
+    /// (Mesa 22.3, 2 cores) staging through workgroup memory ran 2–3× slower, as each barrier
+    /// switches between the coroutines that run a workgroup's invocations.
+    Direct,
+    /// Operands staged in workgroup memory by coalesced loads, 8 steps at a time: the usual way on
+    /// hardware GPUs.
+    WorkgroupTiles,
+}
+
+/// A pipeline is identified by its kernel and the values of its override constants (as f64 bits).
+type PipelineKey = (Kernel, Vec<(&'static str, u64)>);
+
+/// A wgpu device and queue with what the kernels need to know about them.
+///
+/// Library code takes a `&GpuContext` (or an `Arc` of one) and never makes its own, so tests and
+/// callers choose the device. Every error wgpu reports is turned into [`Error::Gpu`]: operations
+/// run inside error scopes, and errors outside any scope are collected by the uncaptured-error
+/// handler and returned by the next operation that checks (never a panic, never silent zeros).
+pub struct GpuContext {
+    pub(crate) device: wgpu::Device,
+    pub(crate) queue: wgpu::Queue,
+    info: wgpu::AdapterInfo,
+    limits: wgpu::Limits,
+    matmul_path: MatmulPath,
+    modules: Mutex<HashMap<Kernel, wgpu::ShaderModule>>,
+    pipelines: Mutex<HashMap<PipelineKey, wgpu::ComputePipeline>>,
+    /// Errors reported outside any error scope, and device loss.
+    uncaptured: Arc<Mutex<Vec<String>>>,
+}
+
+impl fmt::Debug for GpuContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GpuContext")
+            .field("adapter", &self.name())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Preference among usable adapters: discrete, integrated, virtual, other, software; native
+/// APIs (Vulkan, Metal, DX12, WebGPU) before OpenGL.
+fn rank(info: &wgpu::AdapterInfo) -> (u8, u8) {
+    let device = match info.device_type {
+        wgpu::DeviceType::DiscreteGpu => 0,
+        wgpu::DeviceType::IntegratedGpu => 1,
+        wgpu::DeviceType::VirtualGpu => 2,
+        wgpu::DeviceType::Other => 3,
+        wgpu::DeviceType::Cpu => 4,
+    };
+    (device, u8::from(info.backend == wgpu::Backend::Gl))
+}
+
+impl GpuContext {
+    /// Opens the best adapter the policy allows (see [`Self::new_async`]).
+    pub fn new(policy: AdapterPolicy) -> Result<Self> {
+        pollster::block_on(Self::new_async(policy))
+    }
+
+    /// Opens the best adapter the policy allows, with all of that adapter's limits.
+    ///
+    /// wgpu's environment variables choose among them: `WGPU_BACKEND` (e.g. `vulkan`, `gl`;
+    /// an unknown value leaves no adapter at all) restricts the APIs searched, and
+    /// `WGPU_ADAPTER_NAME` keeps only adapters whose name contains it (case-insensitive).
+    /// Errors: [`Error::NoAdapter`] when none fits, [`Error::Gpu`] when the device fails to open.
+    pub async fn new_async(policy: AdapterPolicy) -> Result<Self> {
+        let desc = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
+        let backends = desc.backends;
+        let instance = wgpu::Instance::new(desc);
+        let wanted_name = std::env::var("WGPU_ADAPTER_NAME")
+            .ok()
+            .map(|s| s.to_lowercase());
+        let mut seen = Vec::new();
+        let mut best: Option<wgpu::Adapter> = None;
+        for adapter in instance.enumerate_adapters(backends).await {
+            let info = adapter.get_info();
+            let rejected =
+                if policy == AdapterPolicy::Hardware && info.device_type == wgpu::DeviceType::Cpu {
+                    Some("software")
+                } else if !adapter
+                    .get_downlevel_capabilities()
+                    .flags
+                    .contains(wgpu::DownlevelFlags::COMPUTE_SHADERS)
+                {
+                    Some("no compute shaders")
+                } else if adapter.limits().max_storage_buffers_per_shader_stage < 4 {
+                    Some("fewer than 4 storage buffers per stage")
+                } else if wanted_name
+                    .as_ref()
+                    .is_some_and(|w| !info.name.to_lowercase().contains(w))
+                {
+                    Some("name does not match WGPU_ADAPTER_NAME")
+                } else {
+                    None
+                };
+            seen.push(format!(
+                "{} ({}, {:?}){}",
+                info.name,
+                info.backend,
+                info.device_type,
+                match rejected {
+                    Some(why) => format!(": {why}"),
+                    None => String::new(),
+                }
+            ));
+            if rejected.is_none()
+                && best
+                    .as_ref()
+                    .is_none_or(|b| rank(&info) < rank(&b.get_info()))
+            {
+                best = Some(adapter);
+            }
+        }
+        let Some(adapter) = best else {
+            let what = if policy == AdapterPolicy::Hardware {
+                "no hardware GPU adapter"
+            } else {
+                "no GPU adapter"
+            };
+            let list = if seen.is_empty() {
+                "none found".to_string()
+            } else {
+                seen.join("; ")
+            };
+            return Err(Error::NoAdapter(format!(
+                "{what} with compute shaders (adapters: {list})"
+            )));
+        };
+        Self::from_adapter(&adapter).await
+    }
+
+    /// Opens a device on `adapter` with all of its limits and no optional features.
+    pub async fn from_adapter(adapter: &wgpu::Adapter) -> Result<Self> {
+        let info = adapter.get_info();
+        let limits = adapter.limits();
+        let (device, queue) = adapter
+            .request_device(&wgpu::DeviceDescriptor {
+                label: Some("mtsnn"),
+                required_limits: limits.clone(),
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| Error::Gpu(format!("opening {}: {e}", info.name)))?;
+        let uncaptured = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&uncaptured);
+        device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+            sink.lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(e.to_string());
+        }));
+        let sink = Arc::clone(&uncaptured);
+        device.set_device_lost_callback(move |reason, message| {
+            sink.lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(format!("device lost ({reason:?}): {message}"));
+        });
+        let limits = device.limits();
+        let matmul_path = if info.device_type == wgpu::DeviceType::Cpu {
+            MatmulPath::Direct
+        } else {
+            MatmulPath::WorkgroupTiles
+        };
+        Ok(Self {
+            device,
+            queue,
+            info,
+            limits,
+            matmul_path,
+            modules: Mutex::new(HashMap::new()),
+            pipelines: Mutex::new(HashMap::new()),
+            uncaptured,
+        })
+    }
+
+    /// The adapter's name and API, e.g. `llvmpipe (LLVM 15.0.6, 256 bits) (Vulkan)`.
+    pub fn name(&self) -> String {
+        format!("{} ({})", self.info.name, self.info.backend)
+    }
+
+    /// What wgpu reports about the adapter.
+    pub fn adapter_info(&self) -> &wgpu::AdapterInfo {
+        &self.info
+    }
+
+    /// True for software adapters (lavapipe, SwiftShader, llvmpipe).
+    pub fn is_software(&self) -> bool {
+        self.info.device_type == wgpu::DeviceType::Cpu
+    }
+
+    /// The device's limits (those of its adapter).
+    pub fn limits(&self) -> &wgpu::Limits {
+        &self.limits
+    }
+
+    /// How matmul reads its operands: [`MatmulPath::Direct`] on software adapters,
+    /// [`MatmulPath::WorkgroupTiles`] on hardware.
+    pub fn matmul_path(&self) -> MatmulPath {
+        self.matmul_path
+    }
+
+    /// Chooses how matmul reads its operands (both give the same sums; tests run each).
+    pub fn with_matmul_path(mut self, path: MatmulPath) -> Self {
+        self.matmul_path = path;
+        self
+    }
+
+    /// The wgpu device, for callers that record their own work.
+    pub fn device(&self) -> &wgpu::Device {
+        &self.device
+    }
+
+    /// The wgpu queue.
+    pub fn queue(&self) -> &wgpu::Queue {
+        &self.queue
+    }
+
+    /// Starts capturing validation, out-of-memory and internal errors of the work that follows
+    /// on this thread; [`ErrorScope::finish`] reports them.
+    pub(crate) fn scope(&self) -> ErrorScope<'_> {
+        let guards = [
+            wgpu::ErrorFilter::Validation,
+            wgpu::ErrorFilter::OutOfMemory,
+            wgpu::ErrorFilter::Internal,
+        ]
+        .map(|f| self.device.push_error_scope(f))
+        .into();
+        ErrorScope { ctx: self, guards }
+    }
+
+    /// Fails with the errors reported outside any scope since the last check, if any.
+    pub(crate) fn check_uncaptured(&self, what: &str) -> Result<()> {
+        let errors = std::mem::take(
+            &mut *self
+                .uncaptured
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        );
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Gpu(format!("{what}: {}", errors.join("; "))))
+        }
+    }
+
+    /// The compute pipeline of `kernel` with these override constants, compiled once and cached.
+    pub(crate) async fn pipeline(
+        &self,
+        kernel: Kernel,
+        constants: &[(&'static str, f64)],
+    ) -> Result<wgpu::ComputePipeline> {
+        let key: PipelineKey = (
+            kernel,
+            constants
+                .iter()
+                .map(|&(name, v)| (name, v.to_bits()))
+                .collect(),
+        );
+        if let Some(p) = self
+            .pipelines
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&key)
+        {
+            return Ok(p.clone());
+        }
+        let scope = self.scope();
+        let cached = self
+            .modules
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&kernel)
+            .cloned();
+        let module = cached.unwrap_or_else(|| {
+            self.device
+                .create_shader_module(wgpu::ShaderModuleDescriptor {
+                    label: Some(kernel.file_name()),
+                    source: wgpu::ShaderSource::Wgsl(kernel.source().into()),
+                })
+        });
+        let pipeline = self
+            .device
+            .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                label: Some(kernel.file_name()),
+                layout: None,
+                module: &module,
+                entry_point: Some(kernel.entry_point()),
+                compilation_options: wgpu::PipelineCompilationOptions {
+                    constants,
+                    // Every kernel writes its workgroup memory before reading it.
+                    zero_initialize_workgroup_memory: false,
+                },
+                cache: None,
+            });
+        scope
+            .finish(&format!(
+                "compiling {} with {constants:?}",
+                kernel.file_name()
+            ))
+            .await?;
+        self.modules
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(kernel, module);
+        self.pipelines
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(key, pipeline.clone());
+        Ok(pipeline)
+    }
+}
+
+/// Error scopes pushed by [`GpuContext::scope`]; popped in reverse order by [`Self::finish`], or
+/// on drop (early return), when their errors are discarded.
+pub(crate) struct ErrorScope<'a> {
+    ctx: &'a GpuContext,
+    guards: Vec<wgpu::ErrorScopeGuard>,
+}
+
+impl ErrorScope<'_> {
+    /// Pops the scopes; the first error captured, or any uncaptured one, becomes [`Error::Gpu`].
+    pub(crate) async fn finish(mut self, what: &str) -> Result<()> {
+        let mut errors = Vec::new();
+        while let Some(guard) = self.guards.pop() {
+            if let Some(e) = guard.pop().await {
+                errors.push(e.to_string());
+            }
+        }
+        if !errors.is_empty() {
+            return Err(Error::Gpu(format!("{what}: {}", errors.join("; "))));
+        }
+        self.ctx.check_uncaptured(what)
+    }
+}
+
+impl Drop for ErrorScope<'_> {
+    fn drop(&mut self) {
+        // wgpu requires error scopes to be popped in reverse order of pushing.
+        while let Some(guard) = self.guards.pop() {
+            drop(guard);
+        }
+    }
+}

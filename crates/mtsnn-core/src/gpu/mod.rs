@@ -1,0 +1,31 @@
+//! The wgpu backend: one WGSL kernel per file in `shaders/`, each the twin of a CPU kernel in
+//! [`crate::cpu::kernels`], run on any Vulkan, Metal, DX12 or (later) WebGPU device, software
+//! adapters included.
+//!
+//! - [`GpuContext`]: the device (chosen by [`AdapterPolicy`]), its limits, error capture and
+//!   pipeline cache; injected into everything else.
+//! - [`kernels`]: a launcher per kernel on device tensors ([`GpuTensor`]), returning a
+//!   [`Dispatch`] to run with [`GpuContext::execute`].
+//! - [`host`]: the same kernels on host slices, with the CPU twins' signatures (tests, timing).
+//! - [`GpuBackend`]: the [`crate::Backend`] that trains with all data on the device.
+//!
+//! Agreement with the CPU backend: the same operations in the same order, so spike counts agree
+//! exactly except where a potential lies within a few ULP of a multiple of V_th; other values
+//! differ by reordered GEMM sums and by WGSL's looser `exp`, division and `sqrt` (a few ULP),
+//! about 1e-6 relative (the tests state their tolerance).
+
+mod backend;
+mod context;
+pub mod host;
+pub mod kernels;
+mod shaders;
+mod submit;
+mod tensor;
+
+pub use backend::GpuBackend;
+pub use context::{AdapterPolicy, GpuContext, MatmulPath};
+pub use shaders::Kernel;
+pub use submit::Dispatch;
+pub use tensor::{GpuTensor, Word};
+/// The wgpu this engine is built with, for callers that use [`GpuContext::device`] directly.
+pub use wgpu;

@@ -1,0 +1,285 @@
+//! The JavaScript API: `Model.load`, `model.infer`, `mnistify`. Errors become JS exceptions
+//! (`JsError`, i.e. `Error` objects with the message of [`WebError`]).
+
+use std::cell::RefCell;
+
+use js_sys::{Array, Object, Reflect, Uint32Array};
+use wasm_bindgen::prelude::*;
+
+use crate::dataset::Dataset;
+use crate::engine::{Engine, read_model};
+use crate::error::WebError;
+use crate::outcome::{Outcome, layer_infos};
+use crate::prepare;
+use crate::turns::Turns;
+use crate::webgpu::GpuRunner;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TYPES: &str = r#"
+/** Options of `Model.load`. */
+export interface LoadOptions {
+  /** The data set the model was trained on, for files without it in their metadata (those of
+   *  `mtsnn train`; `mtsnn export` records it): decides the normalisation. Default "mnist". */
+  dataset?: "mnist" | "fashion-mnist";
+  /** Where to run: "auto" (WebGPU when the browser has an adapter, else the CPU; the default),
+   *  "webgpu" (fail without one) or "cpu". */
+  backend?: "auto" | "webgpu" | "cpu";
+}
+/** One weighted layer of a model, as `Model.layers` lists them. */
+export interface LayerDescription {
+  kind: "dense" | "conv";
+  /** Channels, height, width of its spike map (n, 1, 1 for dense layers). */
+  shape: [number, number, number];
+  /** Entries per step in `InferResult.layerCounts`: neurons (dense) or channels (conv). */
+  units: number;
+}
+/** The answer of `model.infer`. */
+export interface InferResult {
+  /** Predicted class: the output neuron with the most spikes over all steps (lowest on ties). */
+  label: number;
+  /** Output spike counts per time step, per class: `[steps][classes]`. */
+  outputCounts: number[][];
+  /** Spike counts per weighted layer, per step, per neuron (dense) or channel (conv). */
+  layerCounts: Uint32Array[][];
+  /** Spikes of all layers over all steps. */
+  totalSpikes: number;
+  /** Synaptic operations (accumulates) those spikes cause. */
+  synops: number;
+  backend: "webgpu" | "cpu";
+  /** Time of this inference in microseconds, normalisation and read-back included. */
+  micros: number;
+}
+"#;
+
+#[wasm_bindgen]
+extern "C" {
+    /// `performance.now()`: milliseconds, in windows and workers alike.
+    #[wasm_bindgen(js_namespace = performance, js_name = now)]
+    fn performance_now() -> f64;
+}
+
+/// A spiking network loaded from a checkpoint, ready to classify 28×28 images.
+#[wasm_bindgen]
+pub struct Model {
+    engine: RefCell<Engine>,
+    /// The WebGPU path, when the model runs there.
+    gpu: Option<RefCell<GpuRunner>>,
+    /// Serialises `infer` calls: the WebGPU path holds its runner across awaits.
+    turns: Turns,
+    /// Why the model runs where it runs.
+    note: String,
+}
+
+#[wasm_bindgen]
+impl Model {
+    /// Reads a model file: a checkpoint of `mtsnn train` (`model.safetensors`,
+    /// `checkpoint.safetensors`) or a weights-only F16/F32 file of `mtsnn export`; then opens
+    /// WebGPU unless told not to (see `LoadOptions`). Rejects with a clear message when the bytes
+    /// are not such a file.
+    pub async fn load(
+        bytes: Vec<u8>,
+        #[wasm_bindgen(unchecked_optional_param_type = "LoadOptions")] options: Option<Object>,
+    ) -> Result<Model, JsError> {
+        let options = options.map_or(JsValue::UNDEFINED, JsValue::from);
+        let requested = option(&options, "dataset")?
+            .map(|name| name.parse::<Dataset>())
+            .transpose()?;
+        let choice = option(&options, "backend")?.unwrap_or_else(|| "auto".into());
+        if !["auto", "webgpu", "cpu"].contains(&choice.as_str()) {
+            return Err(WebError::Option(format!(
+                "backend {choice:?} is not one of \"auto\", \"webgpu\", \"cpu\""
+            ))
+            .into());
+        }
+        let (model, data) = read_model(&bytes, requested)?;
+        let engine = Engine::new(&model, data)?;
+        let (gpu, note) = match choice.as_str() {
+            "cpu" => (None, "asked for the CPU".to_string()),
+            _ => match GpuRunner::open(&model).await {
+                Ok(Some(gpu)) => {
+                    let note = gpu.adapter().to_string();
+                    (Some(RefCell::new(gpu)), note)
+                }
+                Ok(None) if choice == "auto" => {
+                    (None, "no WebGPU adapter in this browser".to_string())
+                }
+                Ok(None) => {
+                    return Err(WebError::Gpu(
+                        "no adapter (navigator.gpu is missing or offers none)".into(),
+                    )
+                    .into());
+                }
+                Err(e) if choice == "auto" => (None, format!("fell back from {e}")),
+                Err(e) => return Err(e.into()),
+            },
+        };
+        Ok(Model {
+            engine: RefCell::new(engine),
+            gpu,
+            turns: Turns::default(),
+            note,
+        })
+    }
+
+    /// Classifies one image: `pixels` holds 784 intensities in 0..1 (0 = background), row-major,
+    /// light object on a dark ground like the data sets. The model normalises them as the CLI does.
+    /// Calls made before an earlier one has finished wait for it.
+    #[wasm_bindgen(unchecked_return_type = "InferResult")]
+    #[expect(
+        clippy::await_holding_refcell_ref,
+        reason = "calls take turns (`self.turns`), so nothing else borrows the runner meanwhile"
+    )]
+    pub async fn infer(&self, pixels: Vec<f32>) -> Result<JsValue, JsError> {
+        let _turn = self.turns.wait().await;
+        let start = performance_now();
+        let outcome = match &self.gpu {
+            None => self.engine.borrow_mut().infer_cpu(&pixels)?,
+            Some(gpu) => {
+                let x = self.engine.borrow().normalise(&pixels)?;
+                let inf = gpu.borrow_mut().infer(&x).await?;
+                self.engine.borrow().outcome(&inf)?
+            }
+        };
+        let micros = (performance_now() - start) * 1000.0;
+        to_js(&outcome, self.backend_name(), micros)
+    }
+
+    /// The network string, e.g. `784-800-10`.
+    #[wasm_bindgen(getter)]
+    pub fn net(&self) -> String {
+        self.engine.borrow().spec().text().to_string()
+    }
+
+    /// The data set the model was trained on, e.g. `mnist`; it decides the normalisation.
+    #[wasm_bindgen(getter)]
+    pub fn dataset(&self) -> String {
+        self.engine.borrow().data().dataset.clone()
+    }
+
+    /// What each class is (digits, or clothing names).
+    #[wasm_bindgen(getter, js_name = classNames)]
+    pub fn class_names(&self) -> Vec<String> {
+        self.engine.borrow().data().class_names.clone()
+    }
+
+    /// Time steps of every inference.
+    #[wasm_bindgen(getter)]
+    pub fn steps(&self) -> usize {
+        self.engine.borrow().steps()
+    }
+
+    /// Number of classes.
+    #[wasm_bindgen(getter)]
+    pub fn classes(&self) -> usize {
+        self.engine.borrow().spec().classes()
+    }
+
+    /// Most spikes a neuron emits in one step (S_max).
+    #[wasm_bindgen(getter, js_name = sMax)]
+    pub fn s_max(&self) -> u32 {
+        self.engine.borrow().s_max()
+    }
+
+    /// Where inferences run: `"webgpu"` or `"cpu"`.
+    #[wasm_bindgen(getter)]
+    pub fn backend(&self) -> String {
+        self.backend_name().to_string()
+    }
+
+    /// Why the model runs where it runs: the adapter for WebGPU, the reason for the CPU.
+    #[wasm_bindgen(getter, js_name = backendNote)]
+    pub fn backend_note(&self) -> String {
+        self.note.clone()
+    }
+
+    /// The weighted layers, output layer last.
+    #[wasm_bindgen(getter, unchecked_return_type = "LayerDescription[]")]
+    pub fn layers(&self) -> Result<Array, JsError> {
+        let engine = self.engine.borrow();
+        let list = Array::new();
+        for info in layer_infos(engine.spec()) {
+            let shape: Array = info
+                .shape
+                .iter()
+                .map(|&d| JsValue::from(d as u32))
+                .collect();
+            let layer = object(&[
+                ("kind", info.kind.into()),
+                ("shape", shape.into()),
+                ("units", (info.units as u32).into()),
+            ])?;
+            list.push(&layer);
+        }
+        Ok(list)
+    }
+}
+
+impl Model {
+    fn backend_name(&self) -> &'static str {
+        if self.gpu.is_some() { "webgpu" } else { "cpu" }
+    }
+}
+
+/// Turns a drawing into the 28×28 input the networks were trained on, MNIST-style: the ink's
+/// bounding box scaled into 20×20 (aspect kept, anti-aliased) and centred by its centre of mass.
+/// `ink` holds `width`×`height` values in 0..1 (0 = background), row-major; the result holds 784
+/// multiples of 1/255.
+#[wasm_bindgen]
+pub fn mnistify(ink: Vec<f32>, width: usize, height: usize) -> Result<Vec<f32>, JsError> {
+    Ok(prepare::mnistify(&ink, width, height)?)
+}
+
+/// `options[key]` as a string, `None` when `options` or the key is absent.
+fn option(options: &JsValue, key: &str) -> Result<Option<String>, WebError> {
+    if options.is_undefined() || options.is_null() {
+        return Ok(None);
+    }
+    let value = Reflect::get(options, &key.into())
+        .map_err(|_| WebError::Option("options must be an object".into()))?;
+    if value.is_undefined() {
+        return Ok(None);
+    }
+    value
+        .as_string()
+        .map(Some)
+        .ok_or_else(|| WebError::Option(format!("{key} must be a string")))
+}
+
+/// An object with these properties.
+fn object(fields: &[(&str, JsValue)]) -> Result<Object, JsError> {
+    let o = Object::new();
+    for (k, v) in fields {
+        Reflect::set(&o, &(*k).into(), v)
+            .map_err(|_| JsError::new("internal: cannot build a result object"))?;
+    }
+    Ok(o)
+}
+
+/// The `InferResult` object of an outcome.
+fn to_js(o: &Outcome, backend: &str, micros: f64) -> Result<JsValue, JsError> {
+    let output: Array = o
+        .output_counts
+        .iter()
+        .map(|step| step.iter().map(|&c| JsValue::from(c)).collect::<Array>())
+        .collect();
+    let layers: Array = o
+        .layer_counts
+        .iter()
+        .map(|layer| {
+            layer
+                .iter()
+                .map(|step| Uint32Array::from(&step[..]))
+                .collect::<Array>()
+        })
+        .collect();
+    Ok(object(&[
+        ("label", (o.label as u32).into()),
+        ("outputCounts", output.into()),
+        ("layerCounts", layers.into()),
+        ("totalSpikes", (o.total_spikes as f64).into()),
+        ("synops", o.synops.into()),
+        ("backend", backend.into()),
+        ("micros", micros.into()),
+    ])?
+    .into())
+}

@@ -1,0 +1,287 @@
+//! What a model needs to know about its data: the data set's name, how raw pixels are normalised,
+//! and what the classes are.
+//!
+//! `mtsnn export` writes all three into the model file's metadata (`dataset`, `norm_mean`,
+//! `norm_std`, `class_names`); they are used when present. Files without them (e.g. the
+//! `model.safetensors` of `mtsnn train`) get the constants of the data set the caller names, copied
+//! from the CLI (`crates/mtsnn-cli/src/data/mod.rs`, `DatasetKind::norms`): the CLI normalises every
+//! pixel as `(p/255 − mean) / std`. The browser tests compare spike counts with `mtsnn infer`,
+//! which catches any drift between the copies.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::str::FromStr;
+
+use crate::error::WebError;
+
+/// A data set whose constants this crate knows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Dataset {
+    /// Handwritten digits 0–9.
+    #[default]
+    Mnist,
+    /// Zalando's clothing images, 10 classes.
+    FashionMnist,
+}
+
+impl Dataset {
+    /// The name used by the CLI's `--dataset` and by [`FromStr`].
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Mnist => "mnist",
+            Self::FashionMnist => "fashion-mnist",
+        }
+    }
+
+    /// Mean and population standard deviation of pixel/255 over the 60,000 training images.
+    pub fn norm(self) -> (f32, f32) {
+        match self {
+            Self::Mnist => (0.130_660_48, 0.308_107_8),
+            Self::FashionMnist => (0.286_040_6, 0.353_024_24),
+        }
+    }
+
+    /// What each class is.
+    pub fn class_names(self) -> [&'static str; 10] {
+        match self {
+            Self::Mnist => ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"],
+            Self::FashionMnist => [
+                "T-shirt/top",
+                "Trouser",
+                "Pullover",
+                "Dress",
+                "Coat",
+                "Sandal",
+                "Shirt",
+                "Sneaker",
+                "Bag",
+                "Ankle boot",
+            ],
+        }
+    }
+}
+
+impl FromStr for Dataset {
+    type Err = WebError;
+    fn from_str(s: &str) -> Result<Self, WebError> {
+        match s.to_ascii_lowercase().as_str() {
+            "mnist" => Ok(Self::Mnist),
+            "fashion-mnist" => Ok(Self::FashionMnist),
+            _ => Err(WebError::Option(format!(
+                "dataset {s:?} is not one of \"mnist\", \"fashion-mnist\""
+            ))),
+        }
+    }
+}
+
+impl fmt::Display for Dataset {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The data-set facts a loaded model runs with.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DataInfo {
+    /// The data set's name, e.g. `mnist`.
+    pub dataset: String,
+    /// Normalisation: `(x − mean) / std` for raw intensities `x = p/255`.
+    pub mean: f32,
+    pub std: f32,
+    /// One name per class.
+    pub class_names: Vec<String>,
+}
+
+impl DataInfo {
+    /// The facts of a data set this crate knows.
+    pub fn builtin(ds: Dataset) -> Self {
+        let (mean, std) = ds.norm();
+        Self {
+            dataset: ds.name().to_string(),
+            mean,
+            std,
+            class_names: ds.class_names().map(String::from).to_vec(),
+        }
+    }
+
+    /// The facts for a model file with metadata `meta` and `classes` outputs; `requested` is the
+    /// data set the caller named, if any. The file's own entries win; naming a data set other than
+    /// the one the file was exported for is an error.
+    pub fn resolve(
+        meta: &HashMap<String, String>,
+        requested: Option<Dataset>,
+        classes: usize,
+    ) -> Result<Self, WebError> {
+        let bad = |what: String| WebError::Model(format!("metadata {what}"));
+        let file_dataset = meta.get("dataset");
+        if let (Some(file), Some(req)) = (file_dataset, requested)
+            && file != req.name()
+        {
+            return Err(WebError::Option(format!(
+                "the model file was exported for {file:?}, the options say {:?}",
+                req.name()
+            )));
+        }
+        let known = requested.or_else(|| file_dataset.and_then(|d| d.parse().ok()));
+        let mut info = Self::builtin(known.unwrap_or_default());
+        if let Some(name) = file_dataset {
+            info.dataset.clone_from(name);
+        }
+        match (meta.get("norm_mean"), meta.get("norm_std")) {
+            (Some(mean), Some(std)) => {
+                let one = |key: &str, text: &str| match text.parse::<f32>() {
+                    Ok(v) if v.is_finite() => Ok(v),
+                    _ => Err(bad(format!(
+                        "{key} = {text:?} is not one number (one channel: grayscale)"
+                    ))),
+                };
+                info.mean = one("norm_mean", mean)?;
+                info.std = one("norm_std", std)?;
+                if info.std <= 0.0 {
+                    return Err(bad(format!("norm_std = {std:?} is not positive")));
+                }
+            }
+            (None, None) if known.is_none() && file_dataset.is_some() => {
+                return Err(bad(format!(
+                    "names the data set {:?} without its normalisation (norm_mean, norm_std)",
+                    info.dataset
+                )));
+            }
+            (None, None) => {}
+            _ => return Err(bad("has only one of norm_mean and norm_std".into())),
+        }
+        if let Some(names) = meta.get("class_names") {
+            info.class_names = serde_json::from_str(names)
+                .map_err(|e| bad(format!("class_names is not a list of strings ({e})")))?;
+        } else if known.is_none() {
+            info.class_names = (0..classes).map(|c| c.to_string()).collect();
+        }
+        if info.class_names.len() != classes {
+            return Err(bad(format!(
+                "names {} classes, the network has {classes}",
+                info.class_names.len()
+            )));
+        }
+        Ok(info)
+    }
+
+    /// Normalises raw intensities in `0..=1` (`p/255` for 8-bit pixels) as the CLI does.
+    ///
+    /// For `x = p as f32 / 255.0` the result is bit-identical to the CLI's lookup table.
+    pub fn normalise(&self, pixels: &[f32]) -> Result<Vec<f32>, WebError> {
+        if let Some(i) = pixels.iter().position(|p| !(0.0..=1.0).contains(p)) {
+            return Err(WebError::Input(format!(
+                "pixel {i} is {}; intensities must lie in 0..1 (0 = background, 1 = ink)",
+                pixels[i]
+            )));
+        }
+        Ok(pixels.iter().map(|&x| (x - self.mean) / self.std).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta(entries: &[(&str, &str)]) -> HashMap<String, String> {
+        entries
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    /// The CLI maps an 8-bit pixel through `(p as f32 / 255.0 - mean) / std`; JavaScript sends
+    /// `p / 255` computed in f64 and rounded to f32. Both must give the same network input.
+    #[test]
+    fn eight_bit_pixels_normalise_exactly_as_in_the_cli() {
+        for ds in [Dataset::Mnist, Dataset::FashionMnist] {
+            let info = DataInfo::builtin(ds);
+            let js: Vec<f32> = (0..=255).map(|p| (f64::from(p) / 255.0) as f32).collect();
+            let cli: Vec<f32> = (0..=255u8)
+                .map(|p| (f32::from(p) / 255.0 - info.mean) / info.std)
+                .collect();
+            assert_eq!(info.normalise(&js).unwrap(), cli);
+        }
+    }
+
+    #[test]
+    fn out_of_range_pixels_are_refused() {
+        let info = DataInfo::builtin(Dataset::Mnist);
+        let e = info.normalise(&[0.5, 2.0]).unwrap_err().to_string();
+        assert!(e.contains("pixel 1 is 2"), "{e}");
+        assert!(info.normalise(&[f32::NAN]).is_err());
+    }
+
+    #[test]
+    fn exported_metadata_wins_over_the_builtin_constants() {
+        let m = meta(&[
+            ("dataset", "fashion-mnist"),
+            ("norm_mean", "0.5"),
+            ("norm_std", "0.25"),
+            ("class_names", r#"["a","b"]"#),
+        ]);
+        let info = DataInfo::resolve(&m, None, 2).unwrap();
+        assert_eq!(
+            (info.dataset.as_str(), info.mean, info.std),
+            ("fashion-mnist", 0.5, 0.25)
+        );
+        assert_eq!(info.class_names, ["a", "b"]);
+        assert_eq!(info.normalise(&[1.0]).unwrap(), [2.0]);
+        // Naming the same data set is fine, another one is an error.
+        assert!(DataInfo::resolve(&m, Some(Dataset::FashionMnist), 2).is_ok());
+        let e = DataInfo::resolve(&m, Some(Dataset::Mnist), 2)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("exported for \"fashion-mnist\", the options say \"mnist\""),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn files_without_metadata_use_the_named_data_set() {
+        let info = DataInfo::resolve(&meta(&[]), Some(Dataset::FashionMnist), 10).unwrap();
+        assert_eq!(info, DataInfo::builtin(Dataset::FashionMnist));
+        assert_eq!(
+            DataInfo::resolve(&meta(&[]), None, 10).unwrap().dataset,
+            "mnist"
+        );
+    }
+
+    #[test]
+    fn broken_metadata_is_a_clear_error() {
+        let cases = [
+            (
+                vec![("norm_mean", "0.1,0.2,0.3"), ("norm_std", "1")],
+                "not one number",
+            ),
+            (vec![("norm_mean", "0.1")], "only one of"),
+            (
+                vec![("norm_mean", "0.1"), ("norm_std", "0")],
+                "not positive",
+            ),
+            (vec![("dataset", "cifar10")], "without its normalisation"),
+            (vec![("class_names", "[1, 2]")], "not a list of strings"),
+            (
+                vec![("class_names", r#"["x"]"#)],
+                "names 1 classes, the network has 10",
+            ),
+        ];
+        for (entries, expected) in cases {
+            let e = DataInfo::resolve(&meta(&entries), None, 10)
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(expected), "{entries:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn names_parse() {
+        assert_eq!(
+            "FASHION-MNIST".parse::<Dataset>().unwrap(),
+            Dataset::FashionMnist
+        );
+        assert_eq!("mnist".parse::<Dataset>().unwrap().to_string(), "mnist");
+        assert!("cifar".parse::<Dataset>().is_err());
+    }
+}

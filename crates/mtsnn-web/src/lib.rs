@@ -1,0 +1,27 @@
+//! mtsnn-web: multi-threshold spiking networks for web pages and wasm apps.
+//!
+//! The JavaScript API (built with `wasm-bindgen --target web`, see `scripts/web.sh`):
+//!
+//! ```js
+//! import init, { Model, mnistify } from "./pkg/mtsnn_web.js";
+//! await init();
+//! const model = await Model.load(bytes, { dataset: "mnist" }); // a checkpoint of `mtsnn train`
+//! const r = await model.infer(pixels); // 784 intensities in 0..1, row-major
+//! r.label; r.outputCounts; r.layerCounts; r.totalSpikes; r.synops; r.backend; r.micros;
+//! ```
+//!
+//! Everything but the JavaScript boundary ([`api`]) is plain Rust and tested natively.
+
+pub mod api;
+pub mod dataset;
+pub mod engine;
+pub mod error;
+pub mod outcome;
+pub mod prepare;
+pub mod turns;
+pub mod webgpu;
+
+pub use dataset::Dataset;
+pub use engine::Engine;
+pub use error::WebError;
+pub use outcome::{LayerInfo, Outcome};

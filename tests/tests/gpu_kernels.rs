@@ -1,0 +1,376 @@
+//! Every GPU kernel against its CPU twin on the same random input (`mtsnn_core::gpu::host` vs
+//! `mtsnn_core::cpu::kernels`), with the one tolerance of `mtsnn_tests::compare`:
+//! |x−y| ≤ max(r·|x+y|, r·RMS(cpu)), r = 1e-5; spike counts exact except within 1e-5 of a
+//! multiple of V_th. Needs a GPU adapter (lavapipe will do); see `mtsnn_tests::gpu`.
+
+use mtsnn_core::cpu::kernels as cpu;
+use mtsnn_core::cpu::kernels::{AdamStep, ScanParams};
+use mtsnn_core::gpu::host as gpu;
+use mtsnn_core::gpu::{MatmulPath, wgpu};
+use mtsnn_core::hyper::GradMode;
+use mtsnn_core::rng::Rng;
+use mtsnn_core::{Error, Surrogate, SurrogateParams};
+use mtsnn_tests::compare::{assert_close, near_threshold, worst_relative};
+use mtsnn_tests::gpu::gpu_context;
+
+fn normal(rng: &mut Rng, n: usize, scale: f32) -> Vec<f32> {
+    (0..n).map(|_| scale * rng.normal() as f32).collect()
+}
+
+fn table_one(kind: Surrogate) -> SurrogateParams {
+    SurrogateParams {
+        kind,
+        v_th: 10.0,
+        s_max: 15,
+        alpha_h: 1.0,
+        alpha_w: 20.0,
+    }
+}
+
+/// Other values: a small threshold that is not a power of two, a low S_max, a wide window.
+fn other(kind: Surrogate) -> SurrogateParams {
+    SurrogateParams {
+        kind,
+        v_th: 0.7,
+        s_max: 3,
+        alpha_h: 0.5,
+        alpha_w: 0.3,
+    }
+}
+
+const SURROGATES: [Surrogate; 3] = [Surrogate::F1, Surrogate::F2, Surrogate::F3];
+
+/// Potentials that probe eq 5's staircase: exact multiples of V_th (−3 … S_max + 3, so below 0
+/// and in saturation), one ULP either side of them, 1e-3·V_th either side, and random values
+/// from well below 0 to past (S_max + 1)·V_th.
+fn probing_values(rng: &mut Rng, sp: &SurrogateParams, n_random: usize) -> Vec<f32> {
+    let mut xs = Vec::new();
+    for k in -3..=(sp.s_max as i32 + 3) {
+        let x = k as f32 * sp.v_th;
+        xs.extend([
+            x,
+            x.next_up(),
+            x.next_down(),
+            x + 1e-3 * sp.v_th,
+            x - 1e-3 * sp.v_th,
+        ]);
+    }
+    let span = (sp.s_max + 2) as f32 * sp.v_th;
+    xs.extend((0..n_random).map(|_| (rng.uniform() as f32 * 1.3 - 0.2) * span));
+    xs
+}
+
+/// Both ways of feeding matmul's register tiles (straight from the buffers, or staged in
+/// workgroup memory), both orientations of its lanes (m > n puts them on rows), every transpose,
+/// and sizes that leave partial tiles on every side (tiles are 8 × 256, staged 8 steps deep).
+#[test]
+fn matmul_matches_cpu_for_all_transposes_paths_and_ragged_sizes() {
+    let mut rng = Rng::new(11);
+    let sizes = [
+        (1, 1, 1),
+        (3, 5, 7),
+        (64, 64, 16),
+        (67, 33, 129),
+        (128, 40, 300),
+        (65, 130, 17),
+        (200, 1, 64),
+        (9, 513, 11),
+        (5, 0, 3),
+        (4, 6, 0),
+    ];
+    for path in [MatmulPath::Direct, MatmulPath::WorkgroupTiles] {
+        let test = format!("matmul_matches_cpu ({path:?})");
+        let Some(ctx) = gpu_context(&test) else {
+            return;
+        };
+        let ctx = ctx.with_matmul_path(path);
+        let mut worst = 0.0f32;
+        for (m, n, k) in sizes {
+            let a = normal(&mut rng, m * k, 1.0);
+            let b = normal(&mut rng, k * n, 1.0);
+            for (a_t, b_t) in [(false, false), (true, false), (false, true), (true, true)] {
+                let mut want = vec![f32::NAN; m * n];
+                cpu::matmul(&a, &b, &mut want, m, n, k, a_t, b_t);
+                let mut got = vec![f32::NAN; m * n];
+                gpu::matmul(&ctx, &a, &b, &mut got, m, n, k, a_t, b_t).unwrap();
+                assert_close(
+                    &format!("matmul {path:?} {m}x{n}x{k} a_t={a_t} b_t={b_t}"),
+                    &got,
+                    &want,
+                    1.0,
+                );
+                worst = worst.max(worst_relative(&got, &want));
+            }
+        }
+        println!("matmul {path:?}: worst |x−y| / max(|x+y|, rms) = {worst:e}");
+    }
+}
+
+/// More workgroups than one grid dimension holds (65,535): the 2-D grid must cover them all.
+#[test]
+fn matmul_and_elementwise_kernels_cover_more_than_65535_workgroups() {
+    let Some(ctx) = gpu_context("matmul_and_elementwise_kernels_cover_more_than_65535_workgroups")
+    else {
+        return;
+    };
+    let mut rng = Rng::new(12);
+    // 1 × n × 1 with n just past 65,536 tiles of 256 lanes.
+    let n = 256 * 65_536 + 3;
+    let b = normal(&mut rng, n, 1.0);
+    let mut got = vec![0.0; n];
+    gpu::matmul(&ctx, &[2.0], &b, &mut got, 1, n, 1, false, false).unwrap();
+    assert!(
+        got.iter().zip(&b).all(|(g, b)| *g == 2.0 * b),
+        "matmul past 65,535 tiles"
+    );
+    // sum_steps over 65,537 workgroups of 64.
+    let m = 64 * 65_536 + 37;
+    let x = normal(&mut rng, m, 1.0);
+    let mut sum = vec![0.0; m];
+    gpu::sum_steps(&ctx, &x, 1, m, &mut sum).unwrap();
+    assert_eq!(sum, x, "sum_steps past 65,535 workgroups");
+}
+
+/// Runs both twins of eq 3–5 and compares: spike counts exactly, except that a neuron whose
+/// potential lies within 1e-5 of a multiple of V_th may differ from that step on (after a
+/// different count its later potentials differ by V_th); potentials with the tolerance.
+fn compare_lif(
+    ctx: &mtsnn_core::GpuContext,
+    current: &[f32],
+    constant: bool,
+    steps: usize,
+    m: usize,
+    lambda: f32,
+    sp: &SurrogateParams,
+) -> usize {
+    let (mut v_cpu, mut s_cpu) = (vec![0.0; steps * m], vec![0.0; steps * m]);
+    cpu::lif_forward(
+        current, constant, steps, m, lambda, sp, &mut v_cpu, &mut s_cpu,
+    );
+    let (mut v_gpu, mut s_gpu) = (vec![f32::NAN; steps * m], vec![f32::NAN; steps * m]);
+    gpu::lif_forward(
+        ctx, current, constant, steps, m, lambda, sp, &mut v_gpu, &mut s_gpu,
+    )
+    .unwrap();
+    let mut diverged = vec![false; m];
+    let mut exceptions = 0;
+    for t in 0..steps {
+        for (j, gone) in diverged.iter_mut().enumerate() {
+            let i = t * m + j;
+            if *gone || s_gpu[i] == s_cpu[i] {
+                continue;
+            }
+            assert!(
+                near_threshold(v_cpu[i], sp.v_th),
+                "spike count differs at step {t} neuron {j}: gpu {} vs cpu {} (v gpu {} cpu {})",
+                s_gpu[i],
+                s_cpu[i],
+                v_gpu[i],
+                v_cpu[i]
+            );
+            *gone = true;
+            exceptions += 1;
+        }
+    }
+    let keep: Vec<usize> = (0..steps * m).filter(|i| !diverged[i % m]).collect();
+    let pick = |x: &[f32]| keep.iter().map(|&i| x[i]).collect::<Vec<_>>();
+    assert_close("lif_forward v", &pick(&v_gpu), &pick(&v_cpu), 1.0);
+    exceptions
+}
+
+#[test]
+fn lif_forward_matches_cpu_at_and_near_thresholds_saturation_and_below_zero() {
+    let Some(ctx) =
+        gpu_context("lif_forward_matches_cpu_at_and_near_thresholds_saturation_and_below_zero")
+    else {
+        return;
+    };
+    let mut rng = Rng::new(13);
+    let mut exceptions = 0;
+    let mut neurons = 0;
+    for (sp, lambda) in [
+        (table_one(Surrogate::F2), 0.9f32),
+        (other(Surrogate::F2), 0.5),
+    ] {
+        // Constant current (layer 1): exact multiples stay exact (u returns to 0 after each step).
+        let current = probing_values(&mut rng, &sp, 1000);
+        let m = current.len();
+        for steps in [1, 2, 5] {
+            exceptions += compare_lif(&ctx, &current, true, steps, m, lambda, &sp);
+            neurons += m;
+        }
+        // A current per step, m not a multiple of the workgroup size.
+        for (steps, m) in [(1, 1), (2, 1000 + 37), (3, 4099)] {
+            let mut current = normal(&mut rng, steps * m, 4.0 * sp.v_th);
+            let probes = probing_values(&mut rng, &sp, 0);
+            let len = probes.len().min(current.len());
+            current[..len].copy_from_slice(&probes[..len]);
+            exceptions += compare_lif(&ctx, &current, false, steps, m, lambda, &sp);
+            neurons += m;
+        }
+    }
+    println!("lif_forward: {exceptions} of {neurons} neurons took the near-threshold exception");
+}
+
+#[test]
+fn surrogate_g_scan_matches_cpu_for_all_surrogates_and_gradient_modes() {
+    let Some(ctx) =
+        gpu_context("surrogate_g_scan_matches_cpu_for_all_surrogates_and_gradient_modes")
+    else {
+        return;
+    };
+    let mut rng = Rng::new(14);
+    let modes = [
+        (GradMode::Paper, false),
+        (GradMode::Paper, true),
+        (GradMode::Bptt, false),
+        (GradMode::Bptt, true),
+    ];
+    for kind in SURROGATES {
+        for (sp, lambda) in [(table_one(kind), 0.9f32), (other(kind), 0.5)] {
+            for (mode, detach_reset) in modes {
+                // BPTT without the cut multiplies by 1 − V_th·f′ ≈ −9 per step: keep T small there.
+                for steps in [1, 3] {
+                    let p = ScanParams {
+                        lambda,
+                        sp,
+                        mode,
+                        detach_reset,
+                    };
+                    let mut v = probing_values(&mut rng, &sp, 3000);
+                    let m = v.len() / steps;
+                    v.truncate(steps * m);
+                    let upstream = normal(&mut rng, steps * m, 0.1);
+                    let (mut d_cpu, mut g_cpu) = (vec![0.0; steps * m], vec![0.0; steps * m]);
+                    cpu::surrogate_g_scan(&upstream, &v, steps, m, &p, &mut d_cpu, &mut g_cpu);
+                    let (mut d_gpu, mut g_gpu) =
+                        (vec![f32::NAN; steps * m], vec![f32::NAN; steps * m]);
+                    gpu::surrogate_g_scan(
+                        &ctx, &upstream, &v, steps, m, &p, &mut d_gpu, &mut g_gpu,
+                    )
+                    .unwrap();
+                    let what = format!(
+                        "{kind} v_th={} {mode:?} detach_reset={detach_reset} steps={steps}",
+                        sp.v_th
+                    );
+                    assert_close(&format!("surrogate_g_scan δ, {what}"), &d_gpu, &d_cpu, 1.0);
+                    assert_close(&format!("surrogate_g_scan G, {what}"), &g_gpu, &g_cpu, 1.0);
+                    println!(
+                        "surrogate_g_scan {what}: worst relative δ {:e}, G {:e}",
+                        worst_relative(&d_gpu, &d_cpu),
+                        worst_relative(&g_gpu, &g_cpu)
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn output_error_matches_cpu() {
+    let Some(ctx) = gpu_context("output_error_matches_cpu") else {
+        return;
+    };
+    let mut rng = Rng::new(15);
+    for (steps, batch, classes, target) in [(1, 1, 1, 5.0f32), (2, 130, 10, 5.0), (3, 67, 7, 4.5)] {
+        let s: Vec<f32> = (0..steps * batch * classes)
+            .map(|_| rng.below(16) as f32)
+            .collect();
+        let labels: Vec<u32> = (0..batch).map(|_| rng.below(classes) as u32).collect();
+        let mut up_cpu = vec![0.0; s.len()];
+        let loss_cpu = cpu::output_error(&s, &labels, steps, classes, target, &mut up_cpu);
+        let mut up_gpu = vec![f32::NAN; s.len()];
+        let loss_gpu =
+            gpu::output_error(&ctx, &s, &labels, steps, classes, target, &mut up_gpu).unwrap();
+        assert_close("output_error upstream", &up_gpu, &up_cpu, 1.0);
+        assert_close("output_error loss", &[loss_gpu], &[loss_cpu], 1.0);
+    }
+}
+
+#[test]
+fn sum_steps_is_bit_identical_to_cpu() {
+    let Some(ctx) = gpu_context("sum_steps_is_bit_identical_to_cpu") else {
+        return;
+    };
+    let mut rng = Rng::new(16);
+    for (steps, m) in [(1, 1), (2, 1000 + 37), (7, 333)] {
+        let x = normal(&mut rng, steps * m, 1.0);
+        let mut want = vec![0.0; m];
+        cpu::sum_steps(&x, steps, m, &mut want);
+        let mut got = vec![f32::NAN; m];
+        gpu::sum_steps(&ctx, &x, steps, m, &mut got).unwrap();
+        assert_eq!(got, want, "sum_steps steps={steps} m={m}");
+    }
+}
+
+#[test]
+fn adam_update_matches_cpu() {
+    let Some(ctx) = gpu_context("adam_update_matches_cpu") else {
+        return;
+    };
+    let mut rng = Rng::new(17);
+    let n = 5000 + 3;
+    for step in [1, 2, 1000] {
+        let w = normal(&mut rng, n, 0.5);
+        let grad = normal(&mut rng, n, 1e-2);
+        let m = normal(&mut rng, n, 1e-2);
+        let v: Vec<f32> = normal(&mut rng, n, 1e-2).iter().map(|x| x * x).collect();
+        let p = AdamStep {
+            lr: 0.005,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            step,
+        };
+        let (mut w_cpu, mut m_cpu, mut v_cpu) = (w.clone(), m.clone(), v.clone());
+        cpu::adam_update(&mut w_cpu, &grad, &mut m_cpu, &mut v_cpu, &p);
+        let (mut w_gpu, mut m_gpu, mut v_gpu) = (w.clone(), m.clone(), v.clone());
+        gpu::adam_update(&ctx, &mut w_gpu, &grad, &mut m_gpu, &mut v_gpu, &p).unwrap();
+        assert_close("adam m", &m_gpu, &m_cpu, 1.0);
+        assert_close("adam v", &v_gpu, &v_cpu, 1.0);
+        // Compare the step taken, w − w₀, not w itself (|w| ≫ |Δw| would hide errors in Δw).
+        let dw = |w1: &[f32]| w1.iter().zip(&w).map(|(a, b)| a - b).collect::<Vec<_>>();
+        assert_close("adam Δw", &dw(&w_gpu), &dw(&w_cpu), 1.0);
+    }
+}
+
+#[test]
+fn wrong_sizes_and_oversized_buffers_are_errors_not_panics() {
+    let Some(ctx) = gpu_context("wrong_sizes_and_oversized_buffers_are_errors_not_panics") else {
+        return;
+    };
+    let mut c = vec![0.0; 4];
+    let err = gpu::matmul(&ctx, &[1.0; 3], &[1.0; 2], &mut c, 2, 2, 1, false, false).unwrap_err();
+    assert!(matches!(err, Error::Shape(_)), "{err}");
+    let limit = ctx
+        .limits()
+        .max_storage_buffer_binding_size
+        .min(ctx.limits().max_buffer_size);
+    let too_many = (limit / 4 + 1) as usize;
+    let err = ctx.zeros("huge", too_many).unwrap_err();
+    assert!(
+        matches!(err, Error::Gpu(ref msg) if msg.contains("huge")),
+        "{err}"
+    );
+    println!("oversized buffer: {err}");
+}
+
+/// A wgpu error outside any scope (here a buffer with an invalid usage) is not lost: the next
+/// operation reports it as `Error::Gpu` instead of returning zeros.
+#[test]
+fn uncaptured_wgpu_errors_surface_as_gpu_errors() {
+    let Some(ctx) = gpu_context("uncaptured_wgpu_errors_surface_as_gpu_errors") else {
+        return;
+    };
+    let _bad = ctx.device().create_buffer(&wgpu::BufferDescriptor {
+        label: Some("invalid"),
+        size: 16,
+        usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::STORAGE,
+        mapped_at_creation: false,
+    });
+    let mut out = vec![0.0; 2];
+    let err = gpu::sum_steps(&ctx, &[1.0, 2.0], 1, 2, &mut out).unwrap_err();
+    assert!(matches!(err, Error::Gpu(_)), "{err}");
+    gpu::sum_steps(&ctx, &[1.0, 2.0], 1, 2, &mut out).unwrap();
+    assert_eq!(out, [1.0, 2.0]);
+}
