@@ -322,7 +322,8 @@ impl GpuBackend {
         self.layers.last().map_or(0, |l| l.outputs)
     }
 
-    async fn train_batch_async(&mut self, x: &[f32], labels: &[u32]) -> Result<BatchStats> {
+    /// [`Backend::train_batch`] for async callers (browsers, where nothing may block).
+    pub async fn train_batch_async(&mut self, x: &[f32], labels: &[u32]) -> Result<BatchStats> {
         let i = self.load_labelled(x, labels).await?;
         let step = adam_step(&self.model, self.model.adam.step + 1);
         for a in &self.adam {
@@ -374,7 +375,12 @@ impl GpuBackend {
         })
     }
 
-    async fn gradients_async(&mut self, x: &[f32], labels: &[u32]) -> Result<(f32, Vec<Vec<f32>>)> {
+    /// [`Backend::gradients`] for async callers.
+    pub async fn gradients_async(
+        &mut self,
+        x: &[f32],
+        labels: &[u32],
+    ) -> Result<(f32, Vec<Vec<f32>>)> {
         let i = self.load_labelled(x, labels).await?;
         let plan = &self.plans[i];
         let Some(back) = &plan.backward else {
@@ -402,10 +408,12 @@ impl GpuBackend {
             vec![(&plan.s[last], plan.s[last].len())]
         };
         let mut layers = self.ctx.execute(&work, &reads).await?;
-        let output = layers.last().cloned().unwrap_or_default();
-        if !record_layers {
-            layers.clear();
-        }
+        let output = if record_layers {
+            layers.last().cloned()
+        } else {
+            layers.pop()
+        };
+        let output = output.ok_or_else(|| Error::Gpu("read-back returned no buffer".into()))?;
         Ok(Inference {
             steps: self.model.hyper.steps,
             batch,
@@ -415,7 +423,8 @@ impl GpuBackend {
         })
     }
 
-    async fn read_state_async(&mut self, model: &mut Model) -> Result<()> {
+    /// [`Backend::read_state`] for async callers.
+    pub async fn read_state_async(&mut self, model: &mut Model) -> Result<()> {
         let reads: Vec<(&GpuTensor, usize)> = self
             .layers
             .iter()

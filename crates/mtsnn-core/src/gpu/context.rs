@@ -21,7 +21,7 @@ pub enum AdapterPolicy {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MatmulPath {
     /// Operands read straight from the storage buffers. Fastest on software adapters: on lavapipe
-    /// (Mesa 22.3, 2 cores) staging through workgroup memory ran 2–3× slower, as each barrier
+    /// (Mesa 22.3, 2 cores) staging through workgroup memory ran about 3× slower, as each barrier
     /// switches between the coroutines that run a workgroup's invocations.
     Direct,
     /// Operands staged in workgroup memory by coalesced loads, 8 steps at a time: the usual way on

@@ -14,8 +14,8 @@ use crate::surrogate::{GAUSS_CUTOFF, SurrogateParams};
 
 /// Invocations per workgroup of the one-thread-per-element kernels (WGSL override `WG`).
 const WG: u32 = 64;
-/// The tile of C one `matmul.wgsl` workgroup computes: 8 along its uniform side, 256 along its lanes.
-const MATMUL_TILE_U: usize = 8;
+/// The tile of C one `matmul.wgsl` workgroup computes: 16 along its uniform side, 256 along its lanes.
+const MATMUL_TILE_U: usize = 16;
 const MATMUL_TILE_L: usize = 256;
 
 /// A size as the u32 the kernels take.

@@ -1,6 +1,6 @@
 //! The wgpu backend: one WGSL kernel per file in `shaders/`, each the twin of a CPU kernel in
-//! [`crate::cpu::kernels`], run on any Vulkan, Metal, DX12 or (later) WebGPU device, software
-//! adapters included.
+//! [`crate::cpu::kernels`], run on any Vulkan, Metal, DX12, GL or WebGPU device, software adapters
+//! included. MLPs only for now (convolution and pooling run on the CPU backend).
 //!
 //! - [`GpuContext`]: the device (chosen by [`AdapterPolicy`]), its limits, error capture and
 //!   pipeline cache; injected into everything else.
@@ -10,9 +10,14 @@
 //! - [`GpuBackend`]: the [`crate::Backend`] that trains with all data on the device.
 //!
 //! Agreement with the CPU backend: the same operations in the same order, so spike counts agree
-//! exactly except where a potential lies within a few ULP of a multiple of V_th; other values
-//! differ by reordered GEMM sums and by WGSL's looser `exp`, division and `sqrt` (a few ULP),
-//! about 1e-6 relative (the tests state their tolerance).
+//! exactly except where a potential lies within a few ULP of a multiple of V_th. Other values
+//! differ by reordered GEMM sums and by WGSL's looser `exp`, division and `sqrt` (a few ULP):
+//! single kernels by under 1e-6 relative to the size of their results, gradients after a whole
+//! backward pass by under 1e-5 on lavapipe (`tests/src/compare.rs` states the tolerances).
+//!
+//! Async: every operation that waits for the device is an `async fn` (`*_async`, or
+//! [`GpuContext::execute`]) that awaits `map_async`, as browsers require; the synchronous
+//! [`crate::Backend`] methods and the [`host`] functions run them with `pollster::block_on`.
 
 mod backend;
 mod context;
