@@ -4,10 +4,15 @@
 //! Exit codes: 0 on success, 1 on any error (printed as `error: …` with its causes), 2 for a
 //! malformed command line.
 
+mod command_line;
 mod commands;
 mod data;
+mod metrics;
+mod plots;
 mod progress;
 mod run_info;
+mod spike_report;
+mod sweep;
 
 use std::process::ExitCode;
 
@@ -35,7 +40,8 @@ struct Cli {
 enum Command {
     /// Train a network; writes metrics.jsonl, checkpoint.safetensors, model.safetensors and run.json
     Train(commands::train::TrainArgs),
-    /// Test-set accuracy of a saved model
+    /// Test-set accuracy of a saved model; with --stats its spike statistics, SynOps and energy
+    /// estimate
     Eval(commands::eval::EvalArgs),
     /// Classify image files with a saved model and show its output spikes
     Infer(commands::infer::InferArgs),
@@ -43,6 +49,11 @@ enum Command {
     Bench(commands::bench::BenchArgs),
     /// Write an inference-only copy of a model (F16 weights, data set and normalisation in the metadata)
     Export(commands::export::ExportArgs),
+    /// Figures as PNG: the surrogates of eq 14–16 (Figs 4–5), learning curves, a sweep's accuracy
+    Plot(commands::plot::PlotArgs),
+    /// One training run per value of one option (the paper's Figs 6–9, BPTT, multi vs single
+    /// threshold), with a summary and figures; re-running continues an interrupted sweep
+    Sweep(commands::sweep::SweepArgs),
 }
 
 fn main() -> ExitCode {
@@ -73,5 +84,12 @@ fn run() -> Result<()> {
         Command::Infer(args) => commands::infer::run(args),
         Command::Bench(args) => commands::bench::run(args),
         Command::Export(args) => commands::export::run(args),
+        Command::Plot(args) => commands::plot::run(args),
+        Command::Sweep(args) => {
+            let sub = matches
+                .subcommand_matches("sweep")
+                .ok_or_else(|| anyhow::anyhow!("internal: no matches for sweep"))?;
+            commands::sweep::run(args, sub)
+        }
     }
 }

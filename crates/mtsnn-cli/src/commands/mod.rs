@@ -4,11 +4,14 @@ pub mod bench;
 pub mod eval;
 pub mod export;
 pub mod infer;
+pub mod plot;
+pub mod sweep;
 pub mod train;
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
+use mtsnn_core::stats::StatsCollector;
 use mtsnn_core::{Backend, BackendKind, Model, create_backend};
 
 use crate::data::{Dataset, DatasetKind};
@@ -80,13 +83,28 @@ pub fn count_correct(
     data: &Dataset,
     kind: DatasetKind,
 ) -> Result<usize> {
+    count_correct_recording(backend, data, kind, None)
+}
+
+/// [`count_correct`], adding every weighted layer's spike counts to `stats` when given.
+pub fn count_correct_recording(
+    backend: &mut dyn Backend,
+    data: &Dataset,
+    kind: DatasetKind,
+    mut stats: Option<&mut StatsCollector>,
+) -> Result<usize> {
     let tables = kind.tables();
     let (mut x, mut y) = (Vec::new(), Vec::new());
     let indices: Vec<usize> = (0..data.len()).collect();
     let mut correct = 0;
     for chunk in indices.chunks(EVAL_BATCH) {
         data.batch(chunk, &tables, None, &mut x, &mut y);
-        let out = backend.infer(&x, false).context("inference failed")?;
+        let out = backend
+            .infer(&x, stats.is_some())
+            .context("inference failed")?;
+        if let Some(stats) = stats.as_deref_mut() {
+            stats.add(&out).context("collecting spike statistics")?;
+        }
         correct += out
             .predictions()
             .iter()

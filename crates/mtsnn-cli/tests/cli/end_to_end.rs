@@ -136,7 +136,13 @@ fn train_eval_infer_and_resume() {
     let exported = tmp.join("small.safetensors");
     let out = mtsnn_in(
         tmp.path(),
-        &["export", "--model", model_s, "--out", exported.to_str().unwrap()],
+        &[
+            "export",
+            "--model",
+            model_s,
+            "--out",
+            exported.to_str().unwrap(),
+        ],
     );
     assert_ok(&out);
     let small = std::fs::read(&exported).unwrap();
@@ -144,7 +150,17 @@ fn train_eval_infer_and_resume() {
     assert!(String::from_utf8_lossy(&small).contains("\"dataset\":\"mnist\""));
     let out = mtsnn_in(
         tmp.path(),
-        &["infer", "--model", exported.to_str().unwrap(), "--dataset", "mnist", "--backend", "cpu", "--json", &paths[0]],
+        &[
+            "infer",
+            "--model",
+            exported.to_str().unwrap(),
+            "--dataset",
+            "mnist",
+            "--backend",
+            "cpu",
+            "--json",
+            &paths[0],
+        ],
     );
     assert_ok(&out);
     assert!(stdout(&out).contains("\"class\":3"), "{}", stdout(&out));

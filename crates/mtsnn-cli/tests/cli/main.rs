@@ -5,3 +5,6 @@ mod bad_input;
 mod cnn;
 mod common;
 mod end_to_end;
+mod figures;
+mod spike_stats;
+mod sweeps;

@@ -1,0 +1,173 @@
+//! The grids of the paper's performance analysis (Section III-D) and two comparisons of our own:
+//! which `train` option each varies, over which values, and what it holds fixed.
+
+use std::fmt;
+
+use anyhow::{Result, bail};
+use clap::ValueEnum;
+use mtsnn_core::Surrogate;
+use mtsnn_core::hyper::GradMode;
+use serde::{Deserialize, Serialize};
+
+/// A grid of training runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Grid {
+    /// Fig 6: the surrogates f1, f2, f3 of eq 14–16 with Table I's parameters.
+    Surrogate,
+    /// Fig 7: α_W ∈ {0.2, 2, 20, 200, 2000} with f2, α_H = 1, T = 2.
+    AlphaW,
+    /// Fig 8: S_max ∈ {1, 3, …, 15} with f2 at T = 1.
+    SMax,
+    /// Fig 9: T ∈ {1, …, 5} with f2 at S_max = 1 (train and test accuracy).
+    Steps,
+    /// Not in the paper: its backward pass (eq 9–13) against BPTT through the unrolled steps.
+    Grad,
+    /// Not in the paper as such: multi-threshold (S_max = 15) against single-threshold
+    /// (S_max = 1) neurons at T = 2.
+    ThresholdCount,
+}
+
+impl Grid {
+    /// The name users type.
+    pub fn name(self) -> &'static str {
+        match self {
+            Grid::Surrogate => "surrogate",
+            Grid::AlphaW => "alpha-w",
+            Grid::SMax => "s-max",
+            Grid::Steps => "steps",
+            Grid::Grad => "grad",
+            Grid::ThresholdCount => "threshold-count",
+        }
+    }
+
+    /// The id of the `train` option the grid varies (its flag with `-` for `_`).
+    pub fn option(self) -> &'static str {
+        match self {
+            Grid::Surrogate => "surrogate",
+            Grid::AlphaW => "alpha_w",
+            Grid::SMax | Grid::ThresholdCount => "s_max",
+            Grid::Steps => "steps",
+            Grid::Grad => "grad",
+        }
+    }
+
+    /// The value's symbol on an axis or in a label.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Grid::Surrogate => "surrogate",
+            Grid::AlphaW => "α_W",
+            Grid::SMax | Grid::ThresholdCount => "S_max",
+            Grid::Steps => "time steps T",
+            Grid::Grad => "gradient",
+        }
+    }
+
+    /// The figure of the paper the grid repeats, or what it adds.
+    pub fn paper_figure(self) -> &'static str {
+        match self {
+            Grid::Surrogate => "Fig 6",
+            Grid::AlphaW => "Fig 7",
+            Grid::SMax => "Fig 8",
+            Grid::Steps => "Fig 9",
+            Grid::Grad => "not in the paper",
+            Grid::ThresholdCount => "multi vs single threshold",
+        }
+    }
+
+    /// The values of the paper's experiment.
+    pub fn default_values(self) -> Vec<String> {
+        let v: &[&str] = match self {
+            Grid::Surrogate => &["f1", "f2", "f3"],
+            Grid::AlphaW => &["0.2", "2", "20", "200", "2000"],
+            Grid::SMax => &["1", "3", "5", "7", "9", "11", "13", "15"],
+            Grid::Steps => &["1", "2", "3", "4", "5"],
+            Grid::Grad => &["paper", "bptt"],
+            Grid::ThresholdCount => &["15", "1"],
+        };
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    /// The `train` settings the paper holds fixed in this experiment, as (option id, value).
+    /// Options given on the command line take precedence.
+    pub fn fixed(self) -> &'static [(&'static str, &'static str)] {
+        match self {
+            Grid::Surrogate | Grid::Grad => &[],
+            Grid::AlphaW => &[("surrogate", "f2"), ("alpha_h", "1"), ("steps", "2")],
+            Grid::SMax => &[("surrogate", "f2"), ("steps", "1")],
+            Grid::Steps => &[("surrogate", "f2"), ("s_max", "1")],
+            Grid::ThresholdCount => &[("steps", "2")],
+        }
+    }
+
+    /// Checks one value of the grid and returns it in canonical form (`0.20` → `0.2`).
+    pub fn parse_value(self, value: &str) -> Result<String> {
+        let v = value.trim();
+        let bad = |what: &str| -> Result<String> {
+            bail!("{v:?} is not a value of the {} grid ({what})", self.name())
+        };
+        match self {
+            Grid::Surrogate => match v.parse::<Surrogate>() {
+                Ok(s) => Ok(s.name().to_string()),
+                Err(_) => bad("one of f1, f2, f3"),
+            },
+            Grid::Grad => match v.parse::<GradMode>() {
+                Ok(g) => Ok(g.name().to_string()),
+                Err(_) => bad("one of paper, bptt"),
+            },
+            Grid::AlphaW => match v.parse::<f32>() {
+                Ok(x) if x > 0.0 && x.is_finite() => Ok(x.to_string()),
+                _ => bad("a positive number"),
+            },
+            Grid::SMax | Grid::ThresholdCount | Grid::Steps => match v.parse::<u32>() {
+                Ok(n) if n >= 1 => Ok(n.to_string()),
+                _ => bad("a whole number ≥ 1"),
+            },
+        }
+    }
+
+    /// How a point is named on the figure's axis.
+    pub fn axis_name(self, value: &str) -> String {
+        match (self, value) {
+            (Grid::ThresholdCount, "1") => "1 (single)".to_string(),
+            (Grid::ThresholdCount, v) => format!("{v} (multi)"),
+            (_, v) => v.to_string(),
+        }
+    }
+
+    /// The run folder of a point inside the sweep directory, e.g. `s-max-7`.
+    pub fn folder(self, value: &str) -> String {
+        format!("{}-{value}", self.option().replace('_', "-"))
+    }
+}
+
+impl fmt::Display for Grid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paper_values_are_valid_and_canonical() {
+        for grid in Grid::value_variants() {
+            for v in grid.default_values() {
+                assert_eq!(grid.parse_value(&v).unwrap(), v, "{grid} {v}");
+            }
+            assert_eq!(
+                grid.to_string(),
+                grid.to_possible_value().unwrap().get_name()
+            );
+        }
+        assert_eq!(Grid::AlphaW.parse_value(" 0.20 ").unwrap(), "0.2");
+        assert_eq!(Grid::Surrogate.parse_value("F2").unwrap(), "f2");
+        assert!(Grid::SMax.parse_value("0").is_err());
+        assert!(Grid::AlphaW.parse_value("-1").is_err());
+        assert!(Grid::Grad.parse_value("adam").is_err());
+        assert_eq!(Grid::SMax.folder("7"), "s-max-7");
+        assert_eq!(Grid::ThresholdCount.axis_name("1"), "1 (single)");
+    }
+}

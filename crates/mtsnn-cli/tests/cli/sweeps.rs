@@ -1,0 +1,215 @@
+//! `mtsnn sweep` on a generated data set: one run folder per grid point, a summary listing them
+//! all, figures, and an interrupted sweep continued without losing or repeating work.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::common::*;
+use crate::figures::assert_figure;
+
+fn summary(dir: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap()
+}
+
+fn sweep_args<'a>(data: &'a str, epochs: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "sweep",
+        "--grid",
+        "steps",
+        "--values",
+        "1,2",
+        "--out",
+        "sw",
+        "--dataset",
+        "mnist",
+        "--data",
+        data,
+        "--net",
+        "784-24-10",
+        "--epochs",
+        epochs,
+        "--batch",
+        "32",
+        "--backend",
+        "cpu",
+        "--limit-train",
+        "400",
+        "--limit-test",
+        "100",
+    ];
+    args.extend_from_slice(extra);
+    args
+}
+
+#[test]
+fn sweep_runs_every_point_and_continues_where_it_stopped() {
+    let tmp = TempDir::new("sweep");
+    let data = tmp.join("data");
+    write_dataset(&data, 400, 100);
+    let data = data.to_str().unwrap();
+    let sw = tmp.join("sw");
+
+    let out = mtsnn_in(tmp.path(), &sweep_args(data, "1", &[]));
+    assert_ok(&out);
+    let s = summary(&sw);
+    assert_eq!(s["grid"], "steps");
+    assert_eq!(s["option"], "--steps");
+    assert_eq!(s["epochs"], 1);
+    let points = s["points"].as_array().unwrap();
+    assert_eq!(points.len(), 2);
+    for (p, steps) in points.iter().zip(["1", "2"]) {
+        assert_eq!(p["value"], steps);
+        assert_eq!(p["status"], "complete", "{p}");
+        let dir = sw.join(p["dir"].as_str().unwrap());
+        assert_eq!(dir, sw.join(format!("steps-{steps}")));
+        for f in ["metrics.jsonl", "run.json", "model.safetensors"] {
+            assert!(dir.join(f).is_file(), "{f} missing in {}", dir.display());
+        }
+        assert!(
+            !dir.join("checkpoint.safetensors").exists(),
+            "the final model replaces it"
+        );
+        let r = &p["result"];
+        assert_eq!(r["epochs"], 1);
+        for f in [
+            "final_test_accuracy",
+            "best_test_accuracy",
+            "final_train_accuracy",
+            "seconds",
+        ] {
+            assert!(r[f].as_f64().is_some(), "{f} missing: {r}");
+        }
+        // The grid's fixed S_max = 1 (Fig 9) and the loss target lowered to it reach the run.
+        let info: Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("run.json")).unwrap()).unwrap();
+        assert_eq!(info["hyper"]["steps"].to_string(), steps);
+        assert_eq!(info["hyper"]["s_max"], 1);
+        assert_eq!(info["hyper"]["target_count"], 1.0);
+        assert_eq!(info["config"]["limit_train"], 400);
+        let cmd = p["train_command"].as_str().unwrap();
+        assert!(
+            cmd.starts_with("mtsnn train --net 784-24-10 --dataset mnist"),
+            "{cmd}"
+        );
+        assert!(cmd.contains(&format!("--steps {steps}")), "{cmd}");
+    }
+    let md = std::fs::read_to_string(sw.join("summary.md")).unwrap();
+    assert!(
+        md.contains("steps-1") && md.contains("steps-2") && md.contains("Fig 9"),
+        "{md}"
+    );
+    let command = "mtsnn sweep --grid steps --values 1,2";
+    assert_figure(&sw.join("accuracy.png"), (800, 500), command);
+    assert_figure(&sw.join("curves.png"), (1000, 400), command);
+
+    // Run again: nothing to do.
+    let out = mtsnn_in(tmp.path(), &sweep_args(data, "1", &[]));
+    assert_ok(&out);
+    assert_eq!(
+        stderr(&out).matches("complete, skipped").count(),
+        2,
+        "{}",
+        stderr(&out)
+    );
+
+    // Interrupt T = 1 after its first of two epochs (its last file a checkpoint, as train leaves
+    // it), then continue to 2 epochs: T = 1 resumes from its checkpoint, T = 2 from its final model.
+    let one = sw.join("steps-1");
+    std::fs::rename(
+        one.join("model.safetensors"),
+        one.join("checkpoint.safetensors"),
+    )
+    .unwrap();
+    let out = mtsnn_in(tmp.path(), &sweep_args(data, "2", &[]));
+    assert_ok(&out);
+    let err = stderr(&out);
+    assert!(
+        err.contains("resuming from") && err.contains("checkpoint.safetensors"),
+        "{err}"
+    );
+    assert!(err.contains("steps-2/model.safetensors"), "{err}");
+    for p in summary(&sw)["points"].as_array().unwrap() {
+        assert_eq!(p["status"], "complete");
+        assert_eq!(p["result"]["epochs"], 2);
+        let lines =
+            std::fs::read_to_string(sw.join(p["dir"].as_str().unwrap()).join("metrics.jsonl"))
+                .unwrap()
+                .lines()
+                .count();
+        assert_eq!(lines, 2, "epoch 1 kept, epoch 2 appended");
+    }
+
+    // Changed settings are refused rather than mixed into the old sweep.
+    let out = mtsnn_in(tmp.path(), &sweep_args(data, "2", &["--lr", "0.001"]));
+    assert_fails(&out, &["other settings", "--force"]);
+}
+
+#[test]
+fn sweep_refuses_bad_grids_before_training() {
+    let tmp = TempDir::new("sweep-bad");
+    let cases: [(&[&str], &[&str]); 4] = [
+        (
+            &["sweep", "--grid", "s-max", "--s-max", "3"],
+            &["sets --s-max itself", "--values"],
+        ),
+        (
+            &["sweep", "--grid", "alpha-w", "--values", "2,-1"],
+            &["\"-1\"", "alpha-w", "positive"],
+        ),
+        (
+            &["sweep", "--grid", "steps", "--values", "1,1"],
+            &["lists 1 twice"],
+        ),
+        (
+            &["sweep", "--grid", "grad", "--resume", "x"],
+            &["no --resume"],
+        ),
+    ];
+    for (args, needles) in cases {
+        let out = mtsnn_in(tmp.path(), args);
+        assert_fails(&out, needles);
+    }
+    assert!(!tmp.join("runs").exists(), "nothing was written");
+}
+
+#[test]
+fn a_failing_point_is_recorded_and_the_sweep_goes_on() {
+    let tmp = TempDir::new("sweep-fail");
+    let out = mtsnn_in(
+        tmp.path(),
+        &[
+            "sweep",
+            "--grid",
+            "grad",
+            "--data",
+            "no-such-dir",
+            "--backend",
+            "cpu",
+            "--out",
+            "sw",
+        ],
+    );
+    // Progress comes first; the error is the last line.
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    let last = err.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("error: 2 of 2 points failed (gradient = paper, bptt); see "),
+        "{err}"
+    );
+    let points = summary(&tmp.join("sw"))["points"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(points.len(), 2);
+    for p in points {
+        assert_eq!(p["status"], "failed");
+        let error = p["error"].as_str().unwrap();
+        assert!(
+            error.starts_with("the fashion-mnist data set was not found"),
+            "{error}"
+        );
+    }
+}
