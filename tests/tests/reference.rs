@@ -31,7 +31,10 @@ fn flat32(v: &Value) -> Vec<f32> {
 fn assert_close(what: &str, got: &[f32], want: &[f64]) {
     assert_eq!(got.len(), want.len(), "{what}: length");
     for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
-        assert!((g as f64 - w).abs() <= 1e-4 * w.abs().max(1.0), "{what}[{i}]: got {g}, want {w}");
+        assert!(
+            (g as f64 - w).abs() <= 1e-4 * w.abs().max(1.0),
+            "{what}[{i}]: got {g}, want {w}"
+        );
     }
 }
 
@@ -54,9 +57,18 @@ fn hyper_of(params: &Value, surrogate: &str) -> Hyper {
 fn surrogates_match_eq_14_to_16() {
     let r = reference();
     let mut cases = 0;
-    for case in r["cases"].as_array().unwrap().iter().filter(|c| c["kind"] == "surrogate") {
+    for case in r["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["kind"] == "surrogate")
+    {
         let p = &case["params"];
-        for (name, kind) in [("f1", Surrogate::F1), ("f2", Surrogate::F2), ("f3", Surrogate::F3)] {
+        for (name, kind) in [
+            ("f1", Surrogate::F1),
+            ("f2", Surrogate::F2),
+            ("f3", Surrogate::F3),
+        ] {
             let sp = SurrogateParams {
                 kind,
                 v_th: p["vth"].as_f64().unwrap() as f32,
@@ -77,12 +89,22 @@ fn surrogates_match_eq_14_to_16() {
 fn mlp_cases_match_forward_loss_gradients_and_adam() {
     let r = reference();
     let mut checked = 0;
-    for case in r["cases"].as_array().unwrap().iter().filter(|c| c["kind"] == "mlp") {
+    for case in r["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["kind"] == "mlp")
+    {
         let name = format!("{} {}", case["net"], case["surrogate"]);
         let hyper = hyper_of(&r["params"], case["surrogate"].as_str().unwrap());
         let x = flat32(&case["x"]);
         let labels: Vec<u32> = flat(&case["labels"]).iter().map(|&l| l as u32).collect();
-        let weights: Vec<Vec<f32>> = case["weights"].as_array().unwrap().iter().map(flat32).collect();
+        let weights: Vec<Vec<f32>> = case["weights"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(flat32)
+            .collect();
         let batch = labels.len();
         let spec = NetSpec::parse("12-8-4", Shape::flat(12), 4).unwrap();
         let model = Model::from_weights(spec, hyper.clone(), weights.clone());
@@ -95,8 +117,20 @@ fn mlp_cases_match_forward_loss_gradients_and_adam() {
             let rows = if li == 0 { batch } else { steps * batch };
             let mut current = vec![0.0; rows * n_out];
             matmul(&input, w, &mut current, rows, n_out, n_in, false, true);
-            let (mut v, mut s) = (vec![0.0; steps * batch * n_out], vec![0.0; steps * batch * n_out]);
-            lif_forward(&current, li == 0, steps, batch * n_out, hyper.lambda(), &sp, &mut v, &mut s);
+            let (mut v, mut s) = (
+                vec![0.0; steps * batch * n_out],
+                vec![0.0; steps * batch * n_out],
+            );
+            lif_forward(
+                &current,
+                li == 0,
+                steps,
+                batch * n_out,
+                hyper.lambda(),
+                &sp,
+                &mut v,
+                &mut s,
+            );
             let want = &case["layers"][li];
             assert_close(&format!("{name} layer {li} v"), &v, &flat(&want["v"]));
             assert_eq!(s, flat32(&want["s"]), "{name} layer {li} spikes");
@@ -108,16 +142,27 @@ fn mlp_cases_match_forward_loss_gradients_and_adam() {
         // The backend: output spikes, loss, paper-mode gradients.
         let mut cpu = CpuBackend::new(&model).unwrap();
         let inf = cpu.infer(&x, true).unwrap();
-        assert_eq!(inf.output, flat32(&case["layers"][1]["s"]), "{name}: backend output spikes");
+        assert_eq!(
+            inf.output,
+            flat32(&case["layers"][1]["s"]),
+            "{name}: backend output spikes"
+        );
         let (loss, grads) = cpu.gradients(&x, &labels).unwrap();
-        assert_close(&format!("{name} loss"), &[loss], &[case["loss"].as_f64().unwrap()]);
+        assert_close(
+            &format!("{name} loss"),
+            &[loss],
+            &[case["loss"].as_f64().unwrap()],
+        );
         for (li, g) in grads.iter().enumerate() {
             assert_close(&format!("{name} grad {li}"), g, &flat(&case["grads"][li]));
         }
 
         // One Adam step from fresh moments.
         if let Some(after) = case.get("weights_after_one_adam_step") {
-            let hyper = Hyper { lr: case["adam_lr"].as_f64().unwrap() as f32, ..hyper };
+            let hyper = Hyper {
+                lr: case["adam_lr"].as_f64().unwrap() as f32,
+                ..hyper
+            };
             let mut model = Model::from_weights(model.spec.clone(), hyper, weights);
             let mut cpu = CpuBackend::new(&model).unwrap();
             cpu.train_batch(&x, &labels).unwrap();
@@ -136,7 +181,11 @@ fn mlp_cases_match_forward_loss_gradients_and_adam() {
 #[test]
 fn saturating_case_reaches_s_max() {
     let r = reference();
-    let case = r["cases"].as_array().unwrap().iter().find(|c| c["kind"] == "mlp" && c["net"].as_str().unwrap().contains("saturating"));
+    let case = r["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["kind"] == "mlp" && c["net"].as_str().unwrap().contains("saturating"));
     let case = case.expect("the reference has a saturating case");
     let s = flat(&case["layers"][0]["s"]);
     assert!(s.contains(&15.0), "no neuron at S_max");
@@ -148,29 +197,63 @@ fn saturating_case_reaches_s_max() {
 fn cnn_case_matches_forward_loss_and_gradients() {
     use mtsnn_core::cpu::conv::{ConvGeom, conv_forward};
     let r = reference();
-    let case = r["cases"].as_array().unwrap().iter().find(|c| c["kind"] == "cnn").expect("a CNN case");
+    let case = r["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["kind"] == "cnn")
+        .expect("a CNN case");
     let hyper = hyper_of(&case["params"], case["surrogate"].as_str().unwrap());
     let x = flat32(&case["x"]);
     let labels: Vec<u32> = flat(&case["labels"]).iter().map(|&l| l as u32).collect();
-    let weights: Vec<Vec<f32>> = case["weights"].as_array().unwrap().iter().map(flat32).collect();
+    let weights: Vec<Vec<f32>> = case["weights"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(flat32)
+        .collect();
     let spec = NetSpec::parse("3C3p1-P2-5", Shape::new(1, 8, 8), 5).unwrap();
     assert_eq!(spec.layers().len(), 3);
     let model = Model::from_weights(spec, hyper.clone(), weights.clone());
 
-    let geom = ConvGeom { in_channels: 1, out_channels: 3, kernel: 3, padding: 1, height: 8, width: 8 };
+    let geom = ConvGeom {
+        in_channels: 1,
+        out_channels: 3,
+        kernel: 3,
+        padding: 1,
+        height: 8,
+        width: 8,
+    };
     let batch = labels.len();
     let mut current = vec![0.0; batch * geom.out_len()];
     conv_forward(&x, &weights[0], &mut current, batch, &geom);
     let m = batch * geom.out_len();
     let (mut v, mut s) = (vec![0.0; hyper.steps * m], vec![0.0; hyper.steps * m]);
-    lif_forward(&current, true, hyper.steps, m, hyper.lambda(), &hyper.surrogate_params(), &mut v, &mut s);
+    lif_forward(
+        &current,
+        true,
+        hyper.steps,
+        m,
+        hyper.lambda(),
+        &hyper.surrogate_params(),
+        &mut v,
+        &mut s,
+    );
     assert_close("conv v", &v, &flat(&case["layers"][0]["v"]));
     assert_eq!(s, flat32(&case["layers"][0]["s"]), "conv spikes");
 
     let mut cpu = CpuBackend::new(&model).unwrap();
     let inf = cpu.infer(&x, true).unwrap();
-    assert_eq!(inf.layers[0], flat32(&case["layers"][0]["s"]), "backend conv spikes");
-    assert_eq!(inf.output, flat32(&case["layers"][1]["s"]), "backend output spikes");
+    assert_eq!(
+        inf.layers[0],
+        flat32(&case["layers"][0]["s"]),
+        "backend conv spikes"
+    );
+    assert_eq!(
+        inf.output,
+        flat32(&case["layers"][1]["s"]),
+        "backend output spikes"
+    );
     let (loss, grads) = cpu.gradients(&x, &labels).unwrap();
     assert_close("cnn loss", &[loss], &[case["loss"].as_f64().unwrap()]);
     for (li, g) in grads.iter().enumerate() {
