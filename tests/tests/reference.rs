@@ -260,3 +260,37 @@ fn cnn_case_matches_forward_loss_and_gradients() {
         assert_close(&format!("cnn grad {li}"), g, &flat(&case["grads"][li]));
     }
 }
+
+/// A deeper CNN, `4C3-P2-6C3-P2-10` on 1×10×10 at T = 3: spikes, loss and paper-mode gradients
+/// through two convolutions and two poolings (the reference case above has one of each), against
+/// values written out independently in numpy (`tests/data/cnn2_numpy.py`, `cnn2-numpy.json`).
+#[test]
+fn two_convolution_cnn_matches_an_independent_numpy_implementation() {
+    let r: Value = serde_json::from_str(include_str!("../data/cnn2-numpy.json")).unwrap();
+    let hyper = Hyper {
+        steps: r["steps"].as_u64().unwrap() as usize,
+        ..Hyper::default()
+    };
+    let spec = NetSpec::parse(r["net"].as_str().unwrap(), Shape::new(1, 10, 10), 10).unwrap();
+    let weights: Vec<Vec<f32>> = r["weights"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(flat32)
+        .collect();
+    let model = Model::from_weights(spec, hyper, weights);
+    let x = flat32(&r["x"]);
+    let labels: Vec<u32> = flat(&r["labels"]).iter().map(|&l| l as u32).collect();
+    let mut cpu = CpuBackend::new(&model).unwrap();
+    let inf = cpu.infer(&x, true).unwrap();
+    for (li, s) in inf.layers.iter().enumerate() {
+        assert_eq!(s, &flat32(&r["spikes"][li]), "layer {li} spikes");
+    }
+    let (loss, grads) = cpu.gradients(&x, &labels).unwrap();
+    assert_close("cnn2 loss", &[loss], &[r["loss"].as_f64().unwrap()]);
+    for (li, g) in grads.iter().enumerate() {
+        let want = flat(&r["grads"][li]);
+        assert!(want.iter().any(|&w| w != 0.0), "layer {li} has a gradient");
+        assert_close(&format!("cnn2 grad {li}"), g, &want);
+    }
+}
