@@ -81,16 +81,21 @@ impl SpikeReport {
              layer 1 on the real-valued input",
             s.spikes_per_inference, s.synops_per_inference, s.input_macs
         );
+        // The ratio ANN/SNN, said as "less" when the SNN is cheaper and "more" when it is not.
+        let comparison = if s.energy_ratio >= 1.0 {
+            format!("the SNN needs {:.2}× less", s.energy_ratio)
+        } else {
+            format!("the SNN needs {:.2}× more", 1.0 / s.energy_ratio)
+        };
         let _ = writeln!(
             out,
             "energy per inference: SNN {:.1} nJ ({:.0} MACs × {MAC_PJ} pJ + {:.0} ACs × {AC_PJ} pJ) \
-             vs ANN {:.1} nJ ({:.0} MACs × {MAC_PJ} pJ): {:.2}× less",
+             vs ANN {:.1} nJ ({:.0} MACs × {MAC_PJ} pJ): {comparison}",
             s.snn_energy_nj,
             s.input_macs,
             s.synops_per_inference,
             s.ann_energy_nj,
             s.ann_macs,
-            s.energy_ratio
         );
         let _ = writeln!(out, "energies per operation: {ENERGY_SOURCE}");
         out
