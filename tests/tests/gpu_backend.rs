@@ -188,10 +188,9 @@ fn weights_and_adam_state_match_cpu_after_several_train_steps() {
 }
 
 #[test]
-fn bad_batches_and_unsupported_networks_are_errors() {
+fn bad_batches_and_bad_models_are_errors() {
     let (model, x, labels) = setup("12-8-4", 12, 4, Hyper::default(), 4, 1);
-    let Some(mut gpu) = gpu_backend("bad_batches_and_unsupported_networks_are_errors", &model)
-    else {
+    let Some(mut gpu) = gpu_backend("bad_batches_and_bad_models_are_errors", &model) else {
         return;
     };
     assert!(matches!(
@@ -210,11 +209,13 @@ fn bad_batches_and_unsupported_networks_are_errors() {
     // The backend still works after refusing those.
     gpu.train_batch(&x, &labels).unwrap();
 
+    // A model whose weights do not fit its spec is refused too.
     let spec = NetSpec::parse("4C3-P2-10", Shape::new(1, 8, 8), 10).unwrap();
-    let cnn = Model::init(spec, Hyper::default(), 1).unwrap();
+    let mut cnn = Model::init(spec, Hyper::default(), 1).unwrap();
+    cnn.weights[0].pop();
     assert!(matches!(
         GpuBackend::new(Arc::clone(gpu.context()), &cnn),
-        Err(Error::Unsupported(_))
+        Err(Error::Shape(_))
     ));
 }
 
@@ -234,13 +235,9 @@ fn create_backend_picks_the_gpu_or_falls_back() {
     {
         assert!(auto.name().starts_with("cpu"), "{}", auto.name());
     }
-    // A CNN runs on the CPU under Auto even when a hardware GPU exists.
+    // A CNN runs on the GPU backend too.
     let spec = NetSpec::parse("4C3-P2-10", Shape::new(1, 8, 8), 10).unwrap();
     let cnn = Model::init(spec, Hyper::default(), 1).unwrap();
-    assert!(
-        create_backend(BackendKind::Auto, &cnn)
-            .unwrap()
-            .name()
-            .starts_with("cpu")
-    );
+    let gpu_cnn = create_backend(BackendKind::Gpu, &cnn).unwrap();
+    assert!(gpu_cnn.name().starts_with("gpu: "), "{}", gpu_cnn.name());
 }

@@ -148,7 +148,7 @@ pub(crate) fn check_batch(model: &Model, x: &[f32], labels: Option<&[u32]>) -> R
 
 /// Builds the backend `kind` holding `model`. `Gpu` takes the best adapter, software ones
 /// (lavapipe, SwiftShader) included. `Auto` takes a hardware GPU when one exists and the GPU
-/// backend runs the network (MLPs for now), and the CPU otherwise. wgpu's `WGPU_BACKEND` and
+/// backend runs the network, and the CPU otherwise. wgpu's `WGPU_BACKEND` and
 /// `WGPU_ADAPTER_NAME` variables narrow the search ([`GpuContext::new_async`]).
 pub fn create_backend(kind: BackendKind, model: &Model) -> Result<Box<dyn Backend>> {
     let cpu = || -> Result<Box<dyn Backend>> { Ok(Box::new(crate::cpu::CpuBackend::new(model)?)) };

@@ -1,6 +1,11 @@
-//! The GPU backend: the CPU backend's sequence of kernels (`cpu/mod.rs`) for MLPs, in both
-//! gradient modes, with every tensor on the device. Per batch only the inputs and labels go up, and only the output spikes and the
-//! per-sample losses come back.
+//! The GPU backend: the CPU backend's sequence of kernels (`cpu/mod.rs`) for dense, conv and
+//! pooling stacks, in both gradient modes, with every tensor on the device. Per batch only the
+//! inputs and labels go up, and only the output spikes and the per-sample losses come back.
+//!
+//! Memory: each activation buffer holds a whole batch, `[steps][batch][values]`, and must fit one
+//! storage binding of the device (128 MiB on lavapipe). A batch too large for that is refused with
+//! [`Error::Gpu`] naming the largest batch that fits ([`GpuBackend::max_batch`]); callers split
+//! their batches accordingly.
 
 use std::sync::Arc;
 
@@ -10,6 +15,7 @@ use super::kernels::{self, AdamUpdate};
 use super::submit::Dispatch;
 use super::tensor::GpuTensor;
 use crate::backend::{Backend, BatchStats, Inference, check_batch};
+use crate::cpu::conv::ConvGeom;
 use crate::cpu::kernels::{AdamStep, ScanParams};
 use crate::error::{Error, Result};
 use crate::model::{AdamState, Model};
@@ -18,10 +24,47 @@ use crate::spec::LayerKind;
 /// Batch sizes whose buffers are kept (training, the last short batch of an epoch, evaluation).
 const KEPT_PLANS: usize = 3;
 
+/// What a layer computes (as `cpu::Op`).
+#[derive(Clone, Copy, Debug)]
+enum Op {
+    /// I = W s_in, then neurons.
+    Dense {
+        inputs: usize,
+        outputs: usize,
+        weight: usize,
+    },
+    /// I = W ∗ s_in, then neurons.
+    Conv { geom: ConvGeom, weight: usize },
+    /// Average of k×k windows of the spike maps; no neuron.
+    Pool {
+        channels: usize,
+        height: usize,
+        width: usize,
+        kernel: usize,
+    },
+}
+
+/// One layer of the pipeline.
+#[derive(Clone, Copy, Debug)]
+struct LayerOp {
+    op: Op,
+    /// Values of one sample's output.
+    out_len: usize,
+    /// True when the output is the same at every step: only pooling of the raw input.
+    constant: bool,
+}
+
+impl LayerOp {
+    fn weight(&self) -> Option<usize> {
+        match self.op {
+            Op::Dense { weight, .. } | Op::Conv { weight, .. } => Some(weight),
+            Op::Pool { .. } => None,
+        }
+    }
+}
+
 /// One weighted layer's parameters on the device.
 struct LayerParams {
-    inputs: usize,
-    outputs: usize,
     w: GpuTensor,
     m: GpuTensor,
     v: GpuTensor,
@@ -32,8 +75,9 @@ struct LayerParams {
 struct BatchPlan {
     batch: usize,
     x: GpuTensor,
-    /// Per layer, `[steps][batch][outputs]`: pre-reset potentials and spike counts.
-    v: Vec<GpuTensor>,
+    /// Per layer, `[steps][batch][out_len]` (`[batch][out_len]` when constant): pre-reset
+    /// potentials (`None` for pooling) and spike counts (pooled averages for pooling).
+    v: Vec<Option<GpuTensor>>,
     s: Vec<GpuTensor>,
     /// Input currents of one layer at a time.
     _current: GpuTensor,
@@ -47,8 +91,9 @@ struct BackwardPlan {
     labels: GpuTensor,
     /// Per-sample losses of eq 6.
     loss: GpuTensor,
-    /// ∂L/∂s of the layer being visited, then δ and G of its neurons, and Σ_t G of layer 1.
-    _scratch: [GpuTensor; 4],
+    /// ∂L/∂s of the layer being visited (two, as pooling reads one and writes the other), δ and G
+    /// of its neurons, and Σ_t G of the first weighted layer.
+    _scratch: [GpuTensor; 5],
     dispatches: Vec<Dispatch>,
 }
 
@@ -56,9 +101,10 @@ struct BackwardPlan {
 pub struct GpuBackend {
     ctx: Arc<GpuContext>,
     /// Spec, hyper-parameters and Adam's step count; the weights and moments live on the
-    /// device (`layers`), and these vectors are left empty.
+    /// device (`params`), and these vectors are left empty.
     model: Model,
-    layers: Vec<LayerParams>,
+    ops: Vec<LayerOp>,
+    params: Vec<LayerParams>,
     adam: Vec<AdamUpdate>,
     /// Most recently used last.
     plans: Vec<BatchPlan>,
@@ -79,27 +125,59 @@ impl GpuBackend {
                 "a network needs at least one weighted layer".into(),
             ));
         }
-        let mut layers = Vec::new();
-        for (i, l) in model.spec.weighted_layers().enumerate() {
-            let LayerKind::Dense { inputs, outputs } = l.kind else {
-                return Err(Error::Unsupported(format!(
-                    "convolution and pooling layers on the GPU ({}); the GPU backend runs MLPs such as \
-                     784-800-10 for now (the CPU backend runs CNNs)",
-                    model.spec.text()
-                )));
+        let mut ops = Vec::new();
+        let mut weight = 0;
+        let mut constant = true;
+        for l in model.spec.layers() {
+            let op = match l.kind {
+                LayerKind::Dense { inputs, outputs } => Op::Dense {
+                    inputs,
+                    outputs,
+                    weight,
+                },
+                LayerKind::Conv {
+                    in_channels,
+                    out_channels,
+                    kernel,
+                    padding,
+                } => Op::Conv {
+                    geom: ConvGeom {
+                        in_channels,
+                        out_channels,
+                        kernel,
+                        padding,
+                        height: l.input.height,
+                        width: l.input.width,
+                    },
+                    weight,
+                },
+                LayerKind::Pool { kernel } => Op::Pool {
+                    channels: l.input.channels,
+                    height: l.input.height,
+                    width: l.input.width,
+                    kernel,
+                },
             };
-            layers.push(LayerParams {
-                inputs,
-                outputs,
-                w: ctx.upload(&format!("w{i}"), &model.weights[i])?,
+            weight += usize::from(l.has_weights());
+            constant &= !l.has_weights();
+            ops.push(LayerOp {
+                op,
+                out_len: l.output.len(),
+                constant,
+            });
+        }
+        let mut params = Vec::new();
+        for (i, w) in model.weights.iter().enumerate() {
+            params.push(LayerParams {
+                w: ctx.upload(&format!("w{i}"), w)?,
                 m: ctx.upload(&format!("adam.m{i}"), &model.adam.m[i])?,
                 v: ctx.upload(&format!("adam.v{i}"), &model.adam.v[i])?,
-                grad: ctx.zeros(&format!("grad{i}"), inputs * outputs)?,
+                grad: ctx.zeros(&format!("grad{i}"), w.len())?,
             });
         }
         let mut adam = Vec::new();
         let step = adam_step(model, model.adam.step + 1);
-        for l in &layers {
+        for l in &params {
             adam.push(kernels::adam_update(&ctx, &l.w, &l.grad, &l.m, &l.v, &step).await?);
         }
         let shell = Model {
@@ -114,7 +192,8 @@ impl GpuBackend {
         Ok(Self {
             ctx,
             model: shell,
-            layers,
+            ops,
+            params,
             adam,
             plans: Vec::new(),
         })
@@ -125,9 +204,100 @@ impl GpuBackend {
         &self.ctx
     }
 
+    /// The input of layer `li` and whether it is the same at every step.
+    fn input_of<'a>(
+        &self,
+        li: usize,
+        x: &'a GpuTensor,
+        s: &'a [GpuTensor],
+    ) -> (&'a GpuTensor, bool) {
+        match li.checked_sub(1) {
+            Some(below) => (&s[below], self.ops[below].constant),
+            None => (x, true),
+        }
+    }
+
+    /// The values per sample of each buffer a batch needs, with its name: the forward pass's,
+    /// and with `backward` also the backward pass's.
+    fn per_sample_buffers(&self, backward: bool) -> Vec<(String, usize)> {
+        let steps = self.model.hyper.steps;
+        let mut out = vec![("input".to_string(), self.model.spec.input().len())];
+        let mut current = 0;
+        let mut widest_out = 0;
+        let mut widest_down = self.classes();
+        for (li, l) in self.ops.iter().enumerate() {
+            let in_constant = li == 0 || self.ops[li - 1].constant;
+            let in_steps = if in_constant { 1 } else { steps };
+            let in_len = match li {
+                0 => self.model.spec.input().len(),
+                _ => self.ops[li - 1].out_len,
+            };
+            if !in_constant {
+                widest_down = widest_down.max(in_len);
+            }
+            if l.weight().is_some() {
+                out.push((format!("layer {} potentials", li + 1), steps * l.out_len));
+                current = current.max(in_steps * l.out_len);
+                widest_out = widest_out.max(l.out_len);
+            }
+            let s_steps = if l.constant { 1 } else { steps };
+            out.push((format!("layer {} spikes", li + 1), s_steps * l.out_len));
+        }
+        out.push(("input currents".into(), current));
+        if backward {
+            out.push(("∂L/∂s".into(), steps * widest_down));
+            out.push(("δ and G".into(), steps * widest_out));
+        }
+        out
+    }
+
+    /// The largest batch whose buffers (forward and backward) each fit one storage binding of
+    /// the device: `GpuContext::max_tensor_values` over the widest buffer's values per sample.
+    pub fn max_batch(&self) -> usize {
+        self.max_batch_for(true).0
+    }
+
+    /// [`Self::max_batch`] with or without the backward pass, and the buffer that limits it.
+    fn max_batch_for(&self, backward: bool) -> (usize, String, usize) {
+        let (name, per_sample) = self
+            .per_sample_buffers(backward)
+            .into_iter()
+            // The first of the widest buffers, in the order the passes allocate them.
+            .rev()
+            .max_by_key(|(_, n)| *n)
+            .unwrap_or_default();
+        (
+            self.ctx.max_tensor_values() / per_sample.max(1),
+            name,
+            per_sample,
+        )
+    }
+
+    /// Fails with [`Error::Gpu`] naming the largest batch that fits when one of `batch`'s buffers
+    /// would exceed a storage binding (checked before anything is allocated).
+    fn check_fits(&self, batch: usize, backward: bool) -> Result<()> {
+        let (max, name, per_sample) = self.max_batch_for(backward);
+        if batch <= max {
+            return Ok(());
+        }
+        let mib = |values: usize| values as f64 * 4.0 / (1u64 << 20) as f64;
+        Err(Error::Gpu(format!(
+            "a batch of {batch} does not fit {}: {} ({} at T={}) needs {:.1} MiB in one buffer, \
+             and the device binds at most {:.1} MiB; the largest batch that fits is {max} \
+             (split larger batches)",
+            self.ctx.name(),
+            name,
+            self.model.spec.text(),
+            self.model.hyper.steps,
+            mib(batch * per_sample),
+            mib(self.ctx.max_tensor_values()),
+        )))
+    }
+
     /// Index in `self.plans` of the plan for `batch` (built if needed, with its backward pass when
     /// `backward`), moved to the most-recent end.
     async fn plan(&mut self, batch: usize, backward: bool) -> Result<usize> {
+        self.check_fits(batch, backward)?;
         let plan = match self.plans.iter().position(|p| p.batch == batch) {
             Some(i) => self.plans.remove(i),
             None => self.forward_plan(batch).await?,
@@ -144,64 +314,108 @@ impl GpuBackend {
         Ok(last)
     }
 
-    /// Eq 3–5 for every layer, as `CpuBackend::forward`.
+    /// Eq 3–5 for every layer, as `CpuBackend::forward`: a layer whose input is the same at every
+    /// step (layer 1 under direct encoding) computes its current once; otherwise all T steps run
+    /// as one GEMM/convolution over `T·B` rows.
     async fn forward_plan(&self, batch: usize) -> Result<BatchPlan> {
         let ctx = &*self.ctx;
         let h = &self.model.hyper;
         let (steps, lambda, sp) = (h.steps, h.lambda(), h.surrogate_params());
-        let x = ctx.zeros("x", batch * self.layers[0].inputs)?;
+        let x = ctx.zeros("x", batch * self.model.spec.input().len())?;
         let mut v = Vec::new();
         let mut s = Vec::new();
-        for (i, l) in self.layers.iter().enumerate() {
-            v.push(ctx.zeros(&format!("v{i}"), steps * batch * l.outputs)?);
-            s.push(ctx.zeros(&format!("s{i}"), steps * batch * l.outputs)?);
+        let mut current_len = 0;
+        for (li, l) in self.ops.iter().enumerate() {
+            let s_steps = if l.constant { 1 } else { steps };
+            s.push(ctx.zeros(&format!("s{li}"), s_steps * batch * l.out_len)?);
+            v.push(match l.weight() {
+                Some(_) => Some(ctx.zeros(&format!("v{li}"), steps * batch * l.out_len)?),
+                None => None,
+            });
+            if l.weight().is_some() {
+                let in_constant = li == 0 || self.ops[li - 1].constant;
+                let rows = if in_constant { batch } else { steps * batch };
+                current_len = current_len.max(rows * l.out_len);
+            }
         }
-        let current_len = self
-            .layers
-            .iter()
-            .enumerate()
-            .map(|(i, l)| if i == 0 { 1 } else { steps } * batch * l.outputs)
-            .max();
-        let current = ctx.zeros("current", current_len.unwrap_or(0))?;
+        let current = ctx.zeros("current", current_len)?;
         let mut forward = Vec::new();
-        for (li, l) in self.layers.iter().enumerate() {
-            let m = batch * l.outputs;
-            if li == 0 {
-                // Direct encoding: the image is the same current at every step, so W·x is computed once.
-                forward.push(
-                    kernels::matmul(
-                        ctx, &x, &l.w, &current, batch, l.outputs, l.inputs, false, true,
-                    )
-                    .await?,
-                );
-                forward.push(
-                    kernels::lif_forward(ctx, &current, true, steps, m, lambda, &sp, &v[0], &s[0])
+        for (li, l) in self.ops.iter().enumerate() {
+            let (input, in_constant) = self.input_of(li, &x, &s);
+            let rows = if in_constant { batch } else { steps * batch };
+            match l.op {
+                Op::Pool {
+                    channels,
+                    height,
+                    width,
+                    kernel,
+                } => {
+                    forward.push(
+                        kernels::avg_pool_forward(
+                            ctx,
+                            input,
+                            &s[li],
+                            rows * channels,
+                            height,
+                            width,
+                            kernel,
+                        )
                         .await?,
-                );
-            } else {
-                // All steps in one GEMM: [T·B, n_in] × Wᵀ (eq 3).
-                let rows = steps * batch;
-                forward.push(
+                    );
+                    continue;
+                }
+                // Eq 3 with all steps in one GEMM: [rows, n_in] × Wᵀ.
+                Op::Dense {
+                    inputs,
+                    outputs,
+                    weight,
+                } => forward.push(
                     kernels::matmul(
                         ctx,
-                        &s[li - 1],
-                        &l.w,
+                        input,
+                        &self.params[weight].w,
                         &current,
                         rows,
-                        l.outputs,
-                        l.inputs,
+                        outputs,
+                        inputs,
                         false,
                         true,
                     )
                     .await?,
-                );
-                forward.push(
-                    kernels::lif_forward(
-                        ctx, &current, false, steps, m, lambda, &sp, &v[li], &s[li],
+                ),
+                // Eq 3 for a conv layer: I = W ∗ s_in over `rows` images.
+                Op::Conv { geom, weight } => forward.push(
+                    kernels::conv_forward(
+                        ctx,
+                        input,
+                        &self.params[weight].w,
+                        &current,
+                        rows,
+                        &geom,
                     )
                     .await?,
-                );
+                ),
             }
+            let Some(v_li) = &v[li] else {
+                return Err(Error::Gpu(format!(
+                    "layer {li} has neurons but no potentials"
+                )));
+            };
+            // Eq 4–5; with a constant input the one current drives every step.
+            forward.push(
+                kernels::lif_forward(
+                    ctx,
+                    &current,
+                    in_constant,
+                    steps,
+                    batch * l.out_len,
+                    lambda,
+                    &sp,
+                    v_li,
+                    &s[li],
+                )
+                .await?,
+            );
         }
         Ok(BatchPlan {
             batch,
@@ -226,22 +440,31 @@ impl GpuBackend {
             detach_reset: h.detach_reset,
         };
         let batch = plan.batch;
-        let last = self.layers.len() - 1;
-        let classes = self.layers[last].outputs;
-        let widest_in = self
-            .layers
-            .iter()
-            .skip(1)
-            .map(|l| l.inputs)
-            .max()
-            .unwrap_or(0);
-        let widest_out = self.layers.iter().map(|l| l.outputs).max().unwrap_or(0);
+        let rows = steps * batch;
+        let last = self.ops.len() - 1;
+        let classes = self.classes();
+        let sized = |name: &str| {
+            self.per_sample_buffers(true)
+                .into_iter()
+                .find(|(n, _)| n == name)
+                .map_or(0, |(_, per_sample)| per_sample * batch)
+        };
         let labels = ctx.zeros("labels", batch)?;
         let loss = ctx.zeros("loss", batch)?;
-        let upstream = ctx.zeros("upstream", steps * batch * classes.max(widest_in))?;
-        let delta = ctx.zeros("delta", steps * batch * widest_out)?;
-        let g = ctx.zeros("g", steps * batch * widest_out)?;
-        let gsum = ctx.zeros("gsum", batch * self.layers[0].outputs)?;
+        let upstream = [
+            ctx.zeros("upstream", sized("∂L/∂s"))?,
+            ctx.zeros("upstream below", sized("∂L/∂s"))?,
+        ];
+        let delta = ctx.zeros("delta", sized("δ and G"))?;
+        let g = ctx.zeros("g", sized("δ and G"))?;
+        let first_out = self
+            .ops
+            .iter()
+            .find(|l| l.weight().is_some())
+            .map_or(0, |l| l.out_len);
+        let gsum = ctx.zeros("gsum", batch * first_out)?;
+        // Which of `upstream` holds ∂L/∂s of the layer being visited.
+        let mut up = 0;
         let mut dispatches = vec![
             kernels::output_error(
                 ctx,
@@ -251,57 +474,115 @@ impl GpuBackend {
                 batch,
                 classes,
                 h.target_count,
-                &upstream,
+                &upstream[up],
                 &loss,
             )
             .await?,
         ];
         // What the layer below receives: Wᵀ δ (eq 9) or, in BPTT, Wᵀ G.
         let down = if scan.pass_down_g() { &g } else { &delta };
-        for (li, l) in self.layers.iter().enumerate().rev() {
-            let (n_in, n_out) = (l.inputs, l.outputs);
-            let m = batch * n_out;
+        for (li, l) in self.ops.iter().enumerate().rev() {
+            let (input, in_constant) = self.input_of(li, &plan.x, &plan.s);
+            // Only layers that feed a weighted layer need ∂L/∂s passed down.
+            let pass_down = !in_constant;
+            let m = batch * l.out_len;
+            let (weight, v_li) = match (l.op, l.weight(), &plan.v[li]) {
+                (
+                    Op::Pool {
+                        channels,
+                        height,
+                        width,
+                        kernel,
+                    },
+                    _,
+                    _,
+                ) => {
+                    if pass_down {
+                        dispatches.push(
+                            kernels::avg_pool_backward(
+                                ctx,
+                                &upstream[up],
+                                &upstream[1 - up],
+                                rows * channels,
+                                height,
+                                width,
+                                kernel,
+                            )
+                            .await?,
+                        );
+                        up = 1 - up;
+                    }
+                    continue;
+                }
+                (_, Some(weight), Some(v_li)) => (weight, v_li),
+                _ => {
+                    return Err(Error::Gpu(format!(
+                        "layer {li} has no weights or potentials"
+                    )));
+                }
+            };
+            let p = &self.params[weight];
             dispatches.push(
-                kernels::surrogate_g_scan(ctx, &upstream, &plan.v[li], steps, m, &scan, &delta, &g)
+                kernels::surrogate_g_scan(ctx, &upstream[up], v_li, steps, m, &scan, &delta, &g)
                     .await?,
             );
-            if li == 0 {
-                // ∂L/∂W = (Σ_t G[t])ᵀ x: the input is the same at every step (eq 13).
+            // ∂L/∂W = Σ_t G[t]ᵀ s_in[t] over the stacked (t, b) rows, or (Σ_t G[t])ᵀ s_in when the
+            // input is the same at every step (eq 13).
+            let (g_in, grad_rows) = if in_constant {
                 dispatches.push(kernels::sum_steps(ctx, &g, steps, m, &gsum).await?);
-                dispatches.push(
-                    kernels::matmul(
-                        ctx, &gsum, &plan.x, &l.grad, n_out, n_in, batch, true, false,
-                    )
-                    .await?,
-                );
+                (&gsum, batch)
             } else {
-                // ∂L/∂W = Σ_t G[t]ᵀ s_in[t] = Gᵀ S_in over the stacked (t, b) rows (eq 13).
-                let rows = steps * batch;
-                dispatches.push(
-                    kernels::matmul(
-                        ctx,
-                        &g,
-                        &plan.s[li - 1],
-                        &l.grad,
-                        n_out,
-                        n_in,
-                        rows,
-                        true,
-                        false,
-                    )
-                    .await?,
-                );
-                // Eq 9: the layer below receives (W^l)ᵀ δ^l[t]; it overwrites `upstream`, already used.
-                dispatches.push(
-                    kernels::matmul(ctx, down, &l.w, &upstream, rows, n_in, n_out, false, false)
+                (&g, rows)
+            };
+            // Eq 9: the layer below receives (W^l)ᵀ δ^l[t]; it overwrites `upstream[up]`, already
+            // consumed by the scan.
+            match l.op {
+                Op::Dense {
+                    inputs, outputs, ..
+                } => {
+                    dispatches.push(
+                        kernels::matmul(
+                            ctx, g_in, input, &p.grad, outputs, inputs, grad_rows, true, false,
+                        )
                         .await?,
-                );
+                    );
+                    if pass_down {
+                        dispatches.push(
+                            kernels::matmul(
+                                ctx,
+                                down,
+                                &p.w,
+                                &upstream[up],
+                                rows,
+                                inputs,
+                                outputs,
+                                false,
+                                false,
+                            )
+                            .await?,
+                        );
+                    }
+                }
+                Op::Conv { geom, .. } => {
+                    dispatches.push(
+                        kernels::conv_weight_grad(ctx, input, g_in, &p.grad, grad_rows, &geom)
+                            .await?,
+                    );
+                    if pass_down {
+                        dispatches.push(
+                            kernels::conv_input_grad(ctx, down, &p.w, &upstream[up], rows, &geom)
+                                .await?,
+                        );
+                    }
+                }
+                Op::Pool { .. } => unreachable!("pooling returned above"),
             }
         }
+        let [up0, up1] = upstream;
         Ok(BackwardPlan {
             labels,
             loss,
-            _scratch: [upstream, delta, g, gsum],
+            _scratch: [up0, up1, delta, g, gsum],
             dispatches,
         })
     }
@@ -319,7 +600,7 @@ impl GpuBackend {
     }
 
     fn classes(&self) -> usize {
-        self.layers.last().map_or(0, |l| l.outputs)
+        self.model.spec.classes()
     }
 
     /// [`Backend::train_batch`] for async callers (browsers, where nothing may block).
@@ -388,7 +669,7 @@ impl GpuBackend {
         };
         let work: Vec<&Dispatch> = plan.forward.iter().chain(&back.dispatches).collect();
         let mut reads = vec![(&back.loss, plan.batch)];
-        reads.extend(self.layers.iter().map(|l| (&l.grad, l.grad.len())));
+        reads.extend(self.params.iter().map(|l| (&l.grad, l.grad.len())));
         let mut out = self.ctx.execute(&work, &reads).await?;
         let grads = out.split_off(1);
         Ok((batch_loss(&out[0]), grads))
@@ -402,8 +683,14 @@ impl GpuBackend {
         self.ctx.write(&plan.x, x)?;
         let work: Vec<&Dispatch> = plan.forward.iter().collect();
         let last = plan.s.len() - 1;
+        // Recorded layers: those with neurons, as `CpuBackend` reports them.
         let reads: Vec<(&GpuTensor, usize)> = if record_layers {
-            plan.s.iter().map(|s| (s, s.len())).collect()
+            plan.s
+                .iter()
+                .zip(&self.ops)
+                .filter(|(_, l)| l.weight().is_some())
+                .map(|(s, _)| (s, s.len()))
+                .collect()
         } else {
             vec![(&plan.s[last], plan.s[last].len())]
         };
@@ -426,7 +713,7 @@ impl GpuBackend {
     /// [`Backend::read_state`] for async callers.
     pub async fn read_state_async(&mut self, model: &mut Model) -> Result<()> {
         let reads: Vec<(&GpuTensor, usize)> = self
-            .layers
+            .params
             .iter()
             .flat_map(|l| [(&l.w, l.w.len()), (&l.m, l.m.len()), (&l.v, l.v.len())])
             .collect();

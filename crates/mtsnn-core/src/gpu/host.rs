@@ -1,10 +1,13 @@
 //! Each GPU kernel on host slices, with the signature of its CPU twin in
-//! [`crate::cpu::kernels`] plus the context first and a `Result` (wrong sizes are
+//! [`crate::cpu::kernels`] or [`crate::cpu::conv`] plus the context first and a `Result` (wrong sizes are
 //! [`Error::Shape`], not panics). They upload, run one kernel and read back: for tests and
 //! measurements; training keeps its data on the device ([`super::GpuBackend`]).
 
 use super::context::GpuContext;
 use super::kernels;
+use super::submit::Dispatch;
+use super::tensor::GpuTensor;
+use crate::cpu::conv::ConvGeom;
 use crate::cpu::kernels::{AdamStep, ScanParams};
 use crate::error::{Error, Result};
 use crate::surrogate::SurrogateParams;
@@ -188,6 +191,164 @@ pub fn adam_update(
         w.copy_from_slice(&out[0]);
         m.copy_from_slice(&out[1]);
         v.copy_from_slice(&out[2]);
+        Ok(())
+    })
+}
+
+/// Runs one conv launcher on uploaded `a` and `b`, reading back `out_len` values into `out`.
+async fn run_conv<F, Fut>(
+    ctx: &GpuContext,
+    a: &[f32],
+    b: &[f32],
+    out: &mut [f32],
+    launch: F,
+) -> Result<()>
+where
+    F: FnOnce(GpuTensor, GpuTensor, GpuTensor) -> Fut,
+    Fut: std::future::Future<Output = Result<(Dispatch, GpuTensor)>>,
+{
+    let (ta, tb, tout) = (
+        ctx.upload("a", a)?,
+        ctx.upload("b", b)?,
+        ctx.zeros("out", out.len())?,
+    );
+    let (d, tout) = launch(ta, tb, tout).await?;
+    let res = ctx.execute(&[&d], &[(&tout, out.len())]).await?;
+    out.copy_from_slice(&res[0]);
+    Ok(())
+}
+
+/// Eq 3's I = W ∗ s_in on the GPU; see [`crate::cpu::conv::conv_forward`].
+pub fn conv_forward(
+    ctx: &GpuContext,
+    input: &[f32],
+    w: &[f32],
+    out: &mut [f32],
+    images: usize,
+    g: &ConvGeom,
+) -> Result<()> {
+    check_len("conv_forward input", input.len(), images * g.in_len())?;
+    check_len("conv_forward w", w.len(), conv_weights(g))?;
+    check_len("conv_forward out", out.len(), images * g.out_len())?;
+    pollster::block_on(run_conv(ctx, input, w, out, |ti, tw, to| async move {
+        let d = kernels::conv_forward(ctx, &ti, &tw, &to, images, g).await?;
+        Ok((d, to))
+    }))
+}
+
+/// Eq 9 through a conv layer on the GPU; see [`crate::cpu::conv::conv_input_grad`].
+pub fn conv_input_grad(
+    ctx: &GpuContext,
+    grad_out: &[f32],
+    w: &[f32],
+    grad_in: &mut [f32],
+    images: usize,
+    g: &ConvGeom,
+) -> Result<()> {
+    check_len(
+        "conv_input_grad grad_out",
+        grad_out.len(),
+        images * g.out_len(),
+    )?;
+    check_len("conv_input_grad w", w.len(), conv_weights(g))?;
+    check_len(
+        "conv_input_grad grad_in",
+        grad_in.len(),
+        images * g.in_len(),
+    )?;
+    pollster::block_on(run_conv(
+        ctx,
+        grad_out,
+        w,
+        grad_in,
+        |tg, tw, ti| async move {
+            let d = kernels::conv_input_grad(ctx, &tg, &tw, &ti, images, g).await?;
+            Ok((d, ti))
+        },
+    ))
+}
+
+/// Eq 13 for a conv layer on the GPU; see [`crate::cpu::conv::conv_weight_grad`].
+pub fn conv_weight_grad(
+    ctx: &GpuContext,
+    input: &[f32],
+    grad_out: &[f32],
+    grad_w: &mut [f32],
+    images: usize,
+    g: &ConvGeom,
+) -> Result<()> {
+    check_len("conv_weight_grad input", input.len(), images * g.in_len())?;
+    check_len(
+        "conv_weight_grad grad_out",
+        grad_out.len(),
+        images * g.out_len(),
+    )?;
+    check_len("conv_weight_grad grad_w", grad_w.len(), conv_weights(g))?;
+    pollster::block_on(run_conv(
+        ctx,
+        input,
+        grad_out,
+        grad_w,
+        |ti, tg, tw| async move {
+            let d = kernels::conv_weight_grad(ctx, &ti, &tg, &tw, images, g).await?;
+            Ok((d, tw))
+        },
+    ))
+}
+
+fn conv_weights(g: &ConvGeom) -> usize {
+    g.out_channels * g.in_channels * g.kernel * g.kernel
+}
+
+/// k×k average pooling on the GPU; see [`crate::cpu::conv::avg_pool_forward`].
+pub fn avg_pool_forward(
+    ctx: &GpuContext,
+    input: &[f32],
+    out: &mut [f32],
+    maps: usize,
+    h: usize,
+    w: usize,
+    k: usize,
+) -> Result<()> {
+    check_len("avg_pool_forward input", input.len(), maps * h * w)?;
+    check_len(
+        "avg_pool_forward out",
+        out.len(),
+        maps * (h / k.max(1)) * (w / k.max(1)),
+    )?;
+    pollster::block_on(async {
+        let (ti, to) = (ctx.upload("input", input)?, ctx.zeros("out", out.len())?);
+        let d = kernels::avg_pool_forward(ctx, &ti, &to, maps, h, w, k).await?;
+        let res = ctx.execute(&[&d], &[(&to, out.len())]).await?;
+        out.copy_from_slice(&res[0]);
+        Ok(())
+    })
+}
+
+/// The transpose of average pooling on the GPU; see [`crate::cpu::conv::avg_pool_backward`].
+pub fn avg_pool_backward(
+    ctx: &GpuContext,
+    grad_out: &[f32],
+    grad_in: &mut [f32],
+    maps: usize,
+    h: usize,
+    w: usize,
+    k: usize,
+) -> Result<()> {
+    check_len("avg_pool_backward grad_in", grad_in.len(), maps * h * w)?;
+    check_len(
+        "avg_pool_backward grad_out",
+        grad_out.len(),
+        maps * (h / k.max(1)) * (w / k.max(1)),
+    )?;
+    pollster::block_on(async {
+        let (to, ti) = (
+            ctx.upload("grad_out", grad_out)?,
+            ctx.zeros("grad_in", grad_in.len())?,
+        );
+        let d = kernels::avg_pool_backward(ctx, &to, &ti, maps, h, w, k).await?;
+        let res = ctx.execute(&[&d], &[(&ti, grad_in.len())]).await?;
+        grad_in.copy_from_slice(&res[0]);
         Ok(())
     })
 }

@@ -1,6 +1,6 @@
 //! The wgpu backend: one WGSL kernel per file in `shaders/`, each the twin of a CPU kernel in
-//! [`crate::cpu::kernels`], run on any Vulkan, Metal, DX12, GL or WebGPU device, software adapters
-//! included. MLPs only for now (convolution and pooling run on the CPU backend).
+//! [`crate::cpu::kernels`] or [`crate::cpu::conv`], run on any Vulkan, Metal, DX12, GL or WebGPU
+//! device, software adapters included. Dense, convolution and pooling layers.
 //!
 //! - [`GpuContext`]: the device (chosen by [`AdapterPolicy`]), its limits, error capture and
 //!   pipeline cache; injected into everything else.

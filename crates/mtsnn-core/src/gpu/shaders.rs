@@ -5,7 +5,7 @@
 //! because `mtsnn-core` is built only inside this workspace and is not published on its own.
 
 /// One compute kernel: a `.wgsl` file with a `main` entry point, and its CPU twin in
-/// [`crate::cpu::kernels`].
+/// [`crate::cpu::kernels`] or [`crate::cpu::conv`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Kernel {
     /// C = op(A)·op(B) with optional transposes.
@@ -20,17 +20,32 @@ pub enum Kernel {
     SumSteps,
     /// One Adam update.
     Adam,
+    /// Eq 3's I = W ∗ s_in for a conv layer (stride 1, zero padding).
+    ConvForward,
+    /// Eq 9's (W^{l+1})ᵀ δ^{l+1} for a conv layer: the transposed convolution.
+    ConvInputGrad,
+    /// Eq 13's ∂L/∂W for a conv layer.
+    ConvWeightGrad,
+    /// k×k average pooling of spike maps.
+    AvgPoolForward,
+    /// The transpose of average pooling.
+    AvgPoolBackward,
 }
 
 impl Kernel {
     /// Every kernel, in no particular order.
-    pub const ALL: [Kernel; 6] = [
+    pub const ALL: [Kernel; 11] = [
         Kernel::Matmul,
         Kernel::LifForward,
         Kernel::OutputError,
         Kernel::SurrogateGScan,
         Kernel::SumSteps,
         Kernel::Adam,
+        Kernel::ConvForward,
+        Kernel::ConvInputGrad,
+        Kernel::ConvWeightGrad,
+        Kernel::AvgPoolForward,
+        Kernel::AvgPoolBackward,
     ];
 
     /// The file's name inside `shaders/`.
@@ -42,6 +57,11 @@ impl Kernel {
             Kernel::SurrogateGScan => "surrogate_g_scan.wgsl",
             Kernel::SumSteps => "sum_steps.wgsl",
             Kernel::Adam => "adam.wgsl",
+            Kernel::ConvForward => "conv_forward.wgsl",
+            Kernel::ConvInputGrad => "conv_input_grad.wgsl",
+            Kernel::ConvWeightGrad => "conv_weight_grad.wgsl",
+            Kernel::AvgPoolForward => "avg_pool_forward.wgsl",
+            Kernel::AvgPoolBackward => "avg_pool_backward.wgsl",
         }
     }
 
@@ -54,6 +74,11 @@ impl Kernel {
             Kernel::SurrogateGScan => include_str!("../../../../shaders/surrogate_g_scan.wgsl"),
             Kernel::SumSteps => include_str!("../../../../shaders/sum_steps.wgsl"),
             Kernel::Adam => include_str!("../../../../shaders/adam.wgsl"),
+            Kernel::ConvForward => include_str!("../../../../shaders/conv_forward.wgsl"),
+            Kernel::ConvInputGrad => include_str!("../../../../shaders/conv_input_grad.wgsl"),
+            Kernel::ConvWeightGrad => include_str!("../../../../shaders/conv_weight_grad.wgsl"),
+            Kernel::AvgPoolForward => include_str!("../../../../shaders/avg_pool_forward.wgsl"),
+            Kernel::AvgPoolBackward => include_str!("../../../../shaders/avg_pool_backward.wgsl"),
         }
     }
 

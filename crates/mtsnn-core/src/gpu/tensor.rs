@@ -61,6 +61,16 @@ const USAGE: wgpu::BufferUsages = wgpu::BufferUsages::STORAGE
     .union(wgpu::BufferUsages::COPY_DST);
 
 impl GpuContext {
+    /// The most 32-bit values one tensor may hold on this device: the smaller of its storage
+    /// binding and buffer size limits, and of the kernels' u32 indices.
+    pub fn max_tensor_values(&self) -> usize {
+        let bytes = self
+            .limits()
+            .max_storage_buffer_binding_size
+            .min(self.limits().max_buffer_size);
+        (bytes / 4).min(MAX_VALUES) as usize
+    }
+
     /// Checks that `len` values fit one storage binding of this device and returns the buffer's
     /// size in bytes (at least 4: bindings cannot be empty).
     fn tensor_bytes(&self, label: &str, len: usize) -> Result<u64> {
