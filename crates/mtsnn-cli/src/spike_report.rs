@@ -91,11 +91,7 @@ impl SpikeReport {
             out,
             "energy per inference: SNN {:.1} nJ ({:.0} MACs × {MAC_PJ} pJ + {:.0} ACs × {AC_PJ} pJ) \
              vs ANN {:.1} nJ ({:.0} MACs × {MAC_PJ} pJ): {comparison}",
-            s.snn_energy_nj,
-            s.input_macs,
-            s.synops_per_inference,
-            s.ann_energy_nj,
-            s.ann_macs,
+            s.snn_energy_nj, s.input_macs, s.synops_per_inference, s.ann_energy_nj, s.ann_macs,
         );
         let _ = writeln!(out, "energies per operation: {ENERGY_SOURCE}");
         out
