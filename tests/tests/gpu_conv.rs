@@ -131,6 +131,54 @@ fn pool_kernels_match_their_cpu_twins() {
     }
 }
 
+/// Max pooling selects values, so the GPU must agree exactly; spike counts 0..3 make ties common
+/// and the gradient must go to the same (first) maximum of each window on both backends.
+#[test]
+fn max_pool_kernels_match_their_cpu_twins() {
+    let Some(ctx) = gpu_context("max_pool_kernels_match_their_cpu_twins") else {
+        return;
+    };
+    let mut rng = Rng::new(24);
+    for (maps, h, w, k) in [
+        (7, 5, 4, 2),
+        (3, 9, 7, 3),
+        (11, 3, 5, 1),
+        (5, 8, 8, 2),
+        (13, 7, 11, 3),
+        (9, 6, 6, 3),
+    ] {
+        // Counts 0..1 in half the cases: most windows hold several maxima.
+        let input: Vec<f32> = if maps % 2 == 1 {
+            (0..maps * h * w).map(|_| rng.below(2) as f32).collect()
+        } else {
+            counts(&mut rng, maps * h * w)
+        };
+        let what = format!("max pool {maps}×{h}×{w} k{k}");
+        let mut want = vec![0.0; maps * (h / k) * (w / k)];
+        cpu::max_pool_forward(&input, &mut want, maps, h, w, k);
+        let mut got = vec![f32::NAN; want.len()];
+        gpu::max_pool_forward(&ctx, &input, &mut got, maps, h, w, k).unwrap();
+        assert_eq!(got, want, "{what}");
+
+        let grad_out = normal(&mut rng, want.len());
+        let mut want = vec![0.0; input.len()];
+        cpu::max_pool_backward(&input, &grad_out, &mut want, maps, h, w, k);
+        let mut got = vec![f32::NAN; want.len()];
+        gpu::max_pool_backward(&ctx, &input, &grad_out, &mut got, maps, h, w, k).unwrap();
+        assert_eq!(got, want, "{what} backward");
+        // Every window's gradient lands exactly once.
+        let sum = |v: &[f32]| v.iter().map(|&x| f64::from(x)).sum::<f64>();
+        assert!(
+            (sum(&got) - sum(&grad_out)).abs() < 1e-3,
+            "{what}: gradient mass"
+        );
+        if k > 1 {
+            let nonzero = got.iter().filter(|&&g| g != 0.0).count();
+            assert_eq!(nonzero, grad_out.len(), "{what}: one pixel per window");
+        }
+    }
+}
+
 /// Launches of more than 65,535 workgroups take the 2-D grid: a weight gradient of 67,200
 /// weights (one workgroup each) and a pooling backward pass of 4.3 M values (67,200 groups of 64).
 #[test]
@@ -156,6 +204,13 @@ fn kernels_beyond_65535_workgroups_match_cpu() {
     let mut got = vec![f32::NAN; want.len()];
     gpu::avg_pool_backward(&ctx, &grad_out, &mut got, maps, h, w, k).unwrap();
     assert_close("4.3 M-value avg_pool_backward", &got, &want, 1.0);
+
+    let input = counts(&mut rng, maps * h * w);
+    let mut want = vec![0.0; maps * h * w];
+    cpu::max_pool_backward(&input, &grad_out, &mut want, maps, h, w, k);
+    let mut got = vec![f32::NAN; want.len()];
+    gpu::max_pool_backward(&ctx, &input, &grad_out, &mut got, maps, h, w, k).unwrap();
+    assert_eq!(got, want, "4.3 M-value max_pool_backward");
 }
 
 #[test]
@@ -177,6 +232,15 @@ fn wrong_sizes_are_shape_errors() {
     let mut pooled = vec![0.0; 4];
     assert!(matches!(
         gpu::avg_pool_forward(&ctx, &input[..16], &mut pooled, 1, 4, 4, 5),
+        Err(Error::Shape(_))
+    ));
+    assert!(matches!(
+        gpu::max_pool_forward(&ctx, &input[..16], &mut pooled, 1, 4, 4, 5),
+        Err(Error::Shape(_))
+    ));
+    let mut grad_in = vec![0.0; 16];
+    assert!(matches!(
+        gpu::max_pool_backward(&ctx, &input[..15], &pooled, &mut grad_in, 1, 4, 4, 2),
         Err(Error::Shape(_))
     ));
 }
@@ -201,11 +265,15 @@ fn setup(
 }
 
 /// The reference CNN, a two-conv net with padding 2 and odd channel counts, and one that pools
-/// the raw input (a constant input for its first conv layer).
-const NETS: [(&str, [usize; 3], usize, usize, usize); 3] = [
+/// the raw input (a constant input for its first conv layer); then the same with max pooling
+/// (windows of 2 and 3 that leave rows and columns over).
+const NETS: [(&str, [usize; 3], usize, usize, usize); 6] = [
     ("3C3p1-P2-5", [1, 8, 8], 5, 2, 5),
     ("5C3p1-P2-7C5p2-6-3", [2, 9, 7], 3, 3, 3),
     ("P2-3C3p0-4", [1, 10, 10], 4, 2, 6),
+    ("3C3p1-MP2-5", [1, 8, 8], 5, 2, 5),
+    ("5C3p1-MP3-7C3p1-MP2-6-3", [2, 9, 7], 3, 3, 3),
+    ("MP2-3C3p0-4", [1, 10, 10], 4, 2, 6),
 ];
 
 #[test]

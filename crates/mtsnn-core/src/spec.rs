@@ -5,7 +5,8 @@
 //!   input size, which must equal the data set's (784 for 28×28 images);
 //! - `aCk` — a convolution with `a` filters of `k×k`, stride 1, followed by spiking neurons;
 //!   `aCkpP` sets the zero padding to P (default: see below);
-//! - `Pk` — `k×k` average pooling of the spike maps (no neuron).
+//! - `Pk` — `k×k` average pooling of the spike maps, stride k (no neuron);
+//! - `MPk` — `k×k` max pooling of the spike maps, stride k (no neuron), e.g. `15C5-MP2-40C5-MP2-300`.
 //!
 //! The output layer of `n_classes` neurons is implied where the string does not end with it.
 //! Padding defaults to "same" (`k/2`), except for the paper's MNIST CNN `15C5-P2-40C5-P2-300`,
@@ -70,8 +71,9 @@ pub enum LayerKind {
         kernel: usize,
         padding: usize,
     },
-    /// `k×k` average pooling of spike maps, stride k.
-    Pool { kernel: usize },
+    /// `k×k` pooling of spike maps, stride k: the average (`Pk`) or, when `max`, the maximum
+    /// (`MPk`) of each window.
+    Pool { kernel: usize, max: bool },
 }
 
 /// One layer with its input and output shapes.
@@ -97,7 +99,7 @@ impl Layer {
                 kernel,
                 ..
             } => in_channels * kernel * kernel,
-            LayerKind::Pool { kernel } => kernel * kernel,
+            LayerKind::Pool { kernel, .. } => kernel * kernel,
         }
     }
 
@@ -212,7 +214,7 @@ impl NetSpec {
                     });
                     shape = out;
                 }
-                Token::Pool(k) => {
+                Token::Pool { kernel: k, max } => {
                     if shape.height < k
                         || shape.width < k
                         || (shape.height == 1 && shape.width == 1)
@@ -223,7 +225,7 @@ impl NetSpec {
                     }
                     let out = Shape::new(shape.channels, shape.height / k, shape.width / k);
                     layers.push(Layer {
-                        kind: LayerKind::Pool { kernel: k },
+                        kind: LayerKind::Pool { kernel: k, max },
                         input: shape,
                         output: out,
                     });
@@ -297,7 +299,10 @@ impl NetSpec {
                 } => {
                     format!("conv {in_channels}→{out_channels} {kernel}×{kernel} pad {padding}")
                 }
-                LayerKind::Pool { kernel } => format!("avg-pool {kernel}×{kernel}"),
+                LayerKind::Pool { kernel, max } => {
+                    let what = if max { "max" } else { "avg" };
+                    format!("{what}-pool {kernel}×{kernel}")
+                }
             };
             s += &format!("{what:<28} {} → {}\n", l.input, l.output);
         }
@@ -318,7 +323,10 @@ enum Token {
         kernel: usize,
         padding: Option<usize>,
     },
-    Pool(usize),
+    Pool {
+        kernel: usize,
+        max: bool,
+    },
 }
 
 fn number(s: &str, what: &str) -> std::result::Result<usize, String> {
@@ -332,8 +340,17 @@ fn number(s: &str, what: &str) -> std::result::Result<usize, String> {
 
 fn parse_token(tok: &str) -> std::result::Result<Token, String> {
     let lower = tok.to_ascii_lowercase();
+    if let Some(k) = lower.strip_prefix("mp") {
+        return Ok(Token::Pool {
+            kernel: number(k, "pool size")?,
+            max: true,
+        });
+    }
     if let Some(k) = lower.strip_prefix('p') {
-        return Ok(Token::Pool(number(k, "pool size")?));
+        return Ok(Token::Pool {
+            kernel: number(k, "pool size")?,
+            max: false,
+        });
     }
     if let Some((filters, rest)) = lower.split_once('c') {
         let (kernel, padding) = match rest.split_once('p') {
@@ -354,7 +371,7 @@ fn parse_token(tok: &str) -> std::result::Result<Token, String> {
     if lower.chars().all(|c| c.is_ascii_digit()) {
         return Ok(Token::Dense(number(&lower, "layer size")?));
     }
-    Err("expected a number (dense layer), aCk or aCkpP (convolution) or Pk (pooling)".into())
+    Err("expected a number (dense layer), aCk or aCkpP (convolution), Pk (average pooling) or MPk (max pooling)".into())
 }
 
 #[cfg(test)]
@@ -420,6 +437,51 @@ mod tests {
     }
 
     #[test]
+    fn max_pooling_token() {
+        let s = NetSpec::parse("15C5-MP2-40C5-MP2-300", MNIST, 10).unwrap();
+        assert_eq!(
+            sizes(&s),
+            ["15x28x28", "15x14x14", "40x14x14", "40x7x7", "300", "10"]
+        );
+        assert_eq!(
+            s.layers()[1].kind,
+            LayerKind::Pool {
+                kernel: 2,
+                max: true
+            }
+        );
+        assert_eq!(
+            s.layers()[3].kind,
+            LayerKind::Pool {
+                kernel: 2,
+                max: true
+            }
+        );
+        assert!(!s.layers()[1].has_weights());
+        assert_eq!(s.layers()[1].weight_len(), 0);
+        assert!(s.describe().contains("max-pool 2×2"), "{}", s.describe());
+        // Lower case, odd windows, and `Pk` stays average.
+        let s = NetSpec::parse("4C3p0-mp3-P2", MNIST, 10).unwrap();
+        assert_eq!(sizes(&s), ["4x26x26", "4x8x8", "4x4x4", "10"]);
+        assert_eq!(
+            s.layers()[1].kind,
+            LayerKind::Pool {
+                kernel: 3,
+                max: true
+            }
+        );
+        assert_eq!(
+            s.layers()[2].kind,
+            LayerKind::Pool {
+                kernel: 2,
+                max: false
+            }
+        );
+        assert!(s.describe().contains("max-pool 3×3"));
+        assert!(s.describe().contains("avg-pool 2×2"));
+    }
+
+    #[test]
     fn explicit_padding() {
         let s = NetSpec::parse("8C5p0-P2", MNIST, 10).unwrap();
         assert_eq!(sizes(&s), ["8x24x24", "8x12x12", "10"]);
@@ -437,6 +499,11 @@ mod tests {
             "784-10-P2",
             "7C3p-10",
             "1C0",
+            "8C5-MP0",
+            "8C5-MPx",
+            "8C5-M2",
+            "8C5-PM2",
+            "784-10-MP2",
         ] {
             let e = NetSpec::parse(bad, MNIST, 10).unwrap_err();
             assert!(matches!(e, Error::InvalidSpec { .. }), "{bad}: {e}");

@@ -169,7 +169,8 @@ fn fan_out(layers: &[crate::spec::Layer], w: usize) -> usize {
     let Some(pos) = pos else { return 0 };
     for next in &layers[pos + 1..] {
         match next.kind {
-            // A pooled value averages k² spikes of one map; it reaches what the pool's output reaches.
+            // A pooled value (the average or the maximum of k² spikes of one map) reaches what the
+            // pool's output reaches.
             LayerKind::Pool { .. } => continue,
             LayerKind::Dense { outputs, .. } => return outputs,
             LayerKind::Conv {
@@ -247,6 +248,11 @@ mod tests {
         assert_eq!(fan_out(layers, 1), 300);
         assert_eq!(fan_out(layers, 2), 10);
         assert_eq!(fan_out(layers, 3), 0);
+        let spec = NetSpec::parse("15C5-MP2-40C5-P2-300", Shape::new(1, 28, 28), 10).unwrap();
+        let layers = spec.layers();
+        assert_eq!(fan_out(layers, 0), 40 * 25);
+        assert_eq!(fan_out(layers, 1), 300);
+        assert_eq!(fan_out(layers, 2), 10);
     }
 
     #[test]

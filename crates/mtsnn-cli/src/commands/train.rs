@@ -35,8 +35,9 @@ pub const FINAL_MODEL: &str = "model.safetensors";
 #[derive(Args, Debug)]
 pub struct TrainArgs {
     /// Network string: `784-800-10` (dense layers; the first number is the input size),
-    /// `32C5-P2-64C5-P2-1024` (convolutions aCk, average pooling Pk); the output layer of 10 is
-    /// implied when the string does not end with it
+    /// `32C5-P2-64C5-P2-1024` (convolutions aCk, average pooling Pk, max pooling MPk as in
+    /// `15C5-MP2-40C5-MP2-300`); the output layer of 10 is implied when the string does not end
+    /// with it
     #[arg(long, default_value = "784-400-400-10")]
     net: String,
     /// Data set to train and test on

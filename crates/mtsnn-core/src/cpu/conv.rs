@@ -1,5 +1,5 @@
-//! Convolution (stride 1, zero padding) and average pooling of spike maps on the CPU: the twins of
-//! `shaders/conv_*.wgsl` and `shaders/avg_pool_*.wgsl`. Maps are `[image][channel][y][x]`
+//! Convolution (stride 1, zero padding) and average and max pooling of spike maps on the CPU: the
+//! twins of `shaders/conv_*.wgsl`, `shaders/avg_pool_*.wgsl` and `shaders/max_pool_*.wgsl`. Maps are `[image][channel][y][x]`
 //! row-major; conv weights `[out_ch][in_ch][ky][kx]`.
 //!
 //! Convolutions run as im2col + GEMM, one image per task across the rayon threads: the column
@@ -282,6 +282,72 @@ pub fn avg_pool_backward(
         });
 }
 
+/// The position, `dy·k + dx`, of the first maximum of the window at (`oy`, `ox`) of one `h×w` map,
+/// in row-major window order: a later value wins only when strictly greater. Spike counts are
+/// integers, so ties are common; `shaders/max_pool_backward.wgsl` applies the same rule.
+fn window_argmax(map: &[f32], w: usize, k: usize, oy: usize, ox: usize) -> (usize, f32) {
+    let mut best = (0, map[oy * k * w + ox * k]);
+    for dy in 0..k {
+        for dx in 0..k {
+            let v = map[(oy * k + dy) * w + ox * k + dx];
+            if v > best.1 {
+                best = (dy * k + dx, v);
+            }
+        }
+    }
+    best
+}
+
+/// k×k max pooling of `maps` maps of `h×w`, stride k; rows and columns past the last whole window
+/// are dropped. `input` is `[maps][h][w]`, `out` `[maps][h/k][w/k]`.
+pub fn max_pool_forward(input: &[f32], out: &mut [f32], maps: usize, h: usize, w: usize, k: usize) {
+    let (oh, ow) = (h / k, w / k);
+    assert_eq!((input.len(), out.len()), (maps * h * w, maps * oh * ow));
+    out.par_chunks_mut(oh * ow)
+        .zip(input.par_chunks(h * w))
+        .for_each(|(o, i)| {
+            for oy in 0..oh {
+                for ox in 0..ow {
+                    o[oy * ow + ox] = window_argmax(i, w, k, oy, ox).1;
+                }
+            }
+        });
+}
+
+/// The gradient of [`max_pool_forward`]: each window's gradient goes to the *first* maximum of
+/// its window in `input` (row-major window order), every other pixel gets 0, and so do the
+/// dropped rows and columns. `input` is the pool's input, `[maps][h][w]`; `grad_out`
+/// `[maps][h/k][w/k]`; `grad_in` `[maps][h][w]`.
+pub fn max_pool_backward(
+    input: &[f32],
+    grad_out: &[f32],
+    grad_in: &mut [f32],
+    maps: usize,
+    h: usize,
+    w: usize,
+    k: usize,
+) {
+    let (oh, ow) = (h / k, w / k);
+    assert_eq!(
+        (input.len(), grad_in.len(), grad_out.len()),
+        (maps * h * w, maps * h * w, maps * oh * ow)
+    );
+    grad_in
+        .par_chunks_mut(h * w)
+        .zip(grad_out.par_chunks(oh * ow))
+        .zip(input.par_chunks(h * w))
+        .for_each(|((gi, go), i)| {
+            gi.fill(0.0);
+            for oy in 0..oh {
+                for ox in 0..ow {
+                    let (arg, _) = window_argmax(i, w, k, oy, ox);
+                    let (dy, dx) = (arg / k, arg % k);
+                    gi[(oy * k + dy) * w + ox * k + dx] = go[oy * ow + ox];
+                }
+            }
+        });
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -431,5 +497,67 @@ mod tests {
         let rhs: f32 = input.iter().zip(&back).map(|(a, b)| a * b).sum();
         assert!((lhs - rhs).abs() < 1e-3, "{lhs} vs {rhs}");
         assert_eq!(back[4 * w], 0.0, "the dropped fifth row gets no gradient");
+    }
+
+    #[test]
+    fn max_pool_takes_the_first_maximum_of_each_window() {
+        // One 5×5 map, k = 2: four windows, the fifth row and column are dropped.
+        #[rustfmt::skip]
+        let input = [
+            1.0, 1.0,   0.0, 2.0,   9.0,
+            0.0, 1.0,   2.0, 2.0,   9.0,
+
+            0.0, 0.0,   3.0, 1.0,   9.0,
+            0.0, 0.0,   1.0, 3.0,   9.0,
+
+            9.0, 9.0,   9.0, 9.0,   9.0,
+        ];
+        let mut out = [0.0; 4];
+        max_pool_forward(&input, &mut out, 1, 5, 5, 2);
+        assert_eq!(out, [1.0, 2.0, 0.0, 3.0]);
+        let mut back = [f32::NAN; 25];
+        max_pool_backward(&input, &[10.0, 20.0, 30.0, 40.0], &mut back, 1, 5, 5, 2);
+        #[rustfmt::skip]
+        let expected = [
+            10.0, 0.0,   0.0, 20.0,   0.0,
+            0.0,  0.0,   0.0, 0.0,    0.0,
+
+            30.0, 0.0,   40.0, 0.0,   0.0,
+            0.0,  0.0,   0.0, 0.0,    0.0,
+
+            0.0,  0.0,   0.0, 0.0,    0.0,
+        ];
+        assert_eq!(back, expected);
+    }
+
+    #[test]
+    fn max_pool_with_odd_windows_and_several_maps() {
+        // Two 4×3 maps, k = 3: one window each; the fourth row is dropped.
+        #[rustfmt::skip]
+        let input = [
+            0.0, 2.0, 1.0,
+            2.0, 0.0, 2.0,
+            1.0, 1.0, 1.0,
+            7.0, 7.0, 7.0,
+
+            0.0, 0.0, 0.0,
+            0.0, 0.0, 0.0,
+            0.0, 0.0, 1.0,
+            5.0, 5.0, 5.0,
+        ];
+        let mut out = [0.0; 2];
+        max_pool_forward(&input, &mut out, 2, 4, 3, 3);
+        assert_eq!(out, [2.0, 1.0]);
+        let mut back = [f32::NAN; 24];
+        max_pool_backward(&input, &[-1.5, 4.0], &mut back, 2, 4, 3, 3);
+        let mut expected = [0.0; 24];
+        expected[1] = -1.5;
+        expected[12 + 8] = 4.0;
+        assert_eq!(back, expected);
+        // An all-zero window sends its gradient to its first pixel.
+        let zeros = [0.0; 9];
+        let mut back = [f32::NAN; 9];
+        max_pool_backward(&zeros, &[2.0], &mut back, 1, 3, 3, 3);
+        assert_eq!(back, [2.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]);
     }
 }

@@ -10,6 +10,7 @@ use crate::model::Model;
 use crate::spec::LayerKind;
 use conv::{
     ConvGeom, avg_pool_backward, avg_pool_forward, conv_forward, conv_input_grad, conv_weight_grad,
+    max_pool_backward, max_pool_forward,
 };
 use kernels::{
     AdamStep, ScanParams, adam_update, lif_forward, matmul, output_error, sum_steps,
@@ -27,12 +28,13 @@ enum Op {
     },
     /// I = W ∗ s_in, then neurons.
     Conv { geom: ConvGeom, weight: usize },
-    /// Average of k×k windows of the spike maps; no neuron.
+    /// Average (or, when `max`, maximum) of k×k windows of the spike maps; no neuron.
     Pool {
         channels: usize,
         height: usize,
         width: usize,
         kernel: usize,
+        max: bool,
     },
 }
 
@@ -93,11 +95,12 @@ impl CpuBackend {
                     },
                     weight,
                 },
-                LayerKind::Pool { kernel } => Op::Pool {
+                LayerKind::Pool { kernel, max } => Op::Pool {
                     channels: l.input.channels,
                     height: l.input.height,
                     width: l.input.width,
                     kernel,
+                    max,
                 },
             };
             weight += usize::from(l.has_weights());
@@ -146,9 +149,15 @@ impl CpuBackend {
                     height,
                     width,
                     kernel,
+                    max,
                 } => {
                     layer.s.resize(rows * out, 0.0);
-                    avg_pool_forward(input, &mut layer.s, rows * channels, height, width, kernel);
+                    let pool = if max {
+                        max_pool_forward
+                    } else {
+                        avg_pool_forward
+                    };
+                    pool(input, &mut layer.s, rows * channels, height, width, kernel);
                     continue;
                 }
                 Op::Dense {
@@ -233,18 +242,32 @@ impl CpuBackend {
                     height,
                     width,
                     kernel,
+                    max,
                 } => {
                     if pass_down {
                         self.upstream_below
                             .resize(rows * channels * height * width, 0.0);
-                        avg_pool_backward(
-                            &self.upstream,
-                            &mut self.upstream_below,
-                            rows * channels,
-                            height,
-                            width,
-                            kernel,
-                        );
+                        if max {
+                            // The pool's input is the layer below's spikes, [steps][batch][…].
+                            max_pool_backward(
+                                input,
+                                &self.upstream,
+                                &mut self.upstream_below,
+                                rows * channels,
+                                height,
+                                width,
+                                kernel,
+                            );
+                        } else {
+                            avg_pool_backward(
+                                &self.upstream,
+                                &mut self.upstream_below,
+                                rows * channels,
+                                height,
+                                width,
+                                kernel,
+                            );
+                        }
                         std::mem::swap(&mut self.upstream, &mut self.upstream_below);
                     }
                     continue;

@@ -35,12 +35,13 @@ enum Op {
     },
     /// I = W ∗ s_in, then neurons.
     Conv { geom: ConvGeom, weight: usize },
-    /// Average of k×k windows of the spike maps; no neuron.
+    /// Average (or, when `max`, maximum) of k×k windows of the spike maps; no neuron.
     Pool {
         channels: usize,
         height: usize,
         width: usize,
         kernel: usize,
+        max: bool,
     },
 }
 
@@ -151,11 +152,12 @@ impl GpuBackend {
                     },
                     weight,
                 },
-                LayerKind::Pool { kernel } => Op::Pool {
+                LayerKind::Pool { kernel, max } => Op::Pool {
                     channels: l.input.channels,
                     height: l.input.height,
                     width: l.input.width,
                     kernel,
+                    max,
                 },
             };
             weight += usize::from(l.has_weights());
@@ -349,19 +351,16 @@ impl GpuBackend {
                     height,
                     width,
                     kernel,
+                    max,
                 } => {
-                    forward.push(
-                        kernels::avg_pool_forward(
-                            ctx,
-                            input,
-                            &s[li],
-                            rows * channels,
-                            height,
-                            width,
-                            kernel,
-                        )
-                        .await?,
-                    );
+                    let maps = rows * channels;
+                    forward.push(if max {
+                        kernels::max_pool_forward(ctx, input, &s[li], maps, height, width, kernel)
+                            .await?
+                    } else {
+                        kernels::avg_pool_forward(ctx, input, &s[li], maps, height, width, kernel)
+                            .await?
+                    });
                     continue;
                 }
                 // Eq 3 with all steps in one GEMM: [rows, n_in] × Wᵀ.
@@ -493,23 +492,39 @@ impl GpuBackend {
                         height,
                         width,
                         kernel,
+                        max,
                     },
                     _,
                     _,
                 ) => {
                     if pass_down {
-                        dispatches.push(
-                            kernels::avg_pool_backward(
+                        let maps = rows * channels;
+                        dispatches.push(if max {
+                            // The argmax is recomputed from the pool's input, the layer below's
+                            // spikes, [steps][batch][…].
+                            kernels::max_pool_backward(
                                 ctx,
+                                input,
                                 &upstream[up],
                                 &upstream[1 - up],
-                                rows * channels,
+                                maps,
                                 height,
                                 width,
                                 kernel,
                             )
-                            .await?,
-                        );
+                            .await?
+                        } else {
+                            kernels::avg_pool_backward(
+                                ctx,
+                                &upstream[up],
+                                &upstream[1 - up],
+                                maps,
+                                height,
+                                width,
+                                kernel,
+                            )
+                            .await?
+                        });
                         up = 1 - up;
                     }
                     continue;

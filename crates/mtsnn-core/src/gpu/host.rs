@@ -352,3 +352,60 @@ pub fn avg_pool_backward(
         Ok(())
     })
 }
+
+/// k×k max pooling on the GPU; see [`crate::cpu::conv::max_pool_forward`].
+pub fn max_pool_forward(
+    ctx: &GpuContext,
+    input: &[f32],
+    out: &mut [f32],
+    maps: usize,
+    h: usize,
+    w: usize,
+    k: usize,
+) -> Result<()> {
+    check_len("max_pool_forward input", input.len(), maps * h * w)?;
+    check_len(
+        "max_pool_forward out",
+        out.len(),
+        maps * (h / k.max(1)) * (w / k.max(1)),
+    )?;
+    pollster::block_on(async {
+        let (ti, to) = (ctx.upload("input", input)?, ctx.zeros("out", out.len())?);
+        let d = kernels::max_pool_forward(ctx, &ti, &to, maps, h, w, k).await?;
+        let res = ctx.execute(&[&d], &[(&to, out.len())]).await?;
+        out.copy_from_slice(&res[0]);
+        Ok(())
+    })
+}
+
+/// The gradient of max pooling on the GPU; see [`crate::cpu::conv::max_pool_backward`].
+#[allow(clippy::too_many_arguments)]
+pub fn max_pool_backward(
+    ctx: &GpuContext,
+    input: &[f32],
+    grad_out: &[f32],
+    grad_in: &mut [f32],
+    maps: usize,
+    h: usize,
+    w: usize,
+    k: usize,
+) -> Result<()> {
+    check_len("max_pool_backward input", input.len(), maps * h * w)?;
+    check_len("max_pool_backward grad_in", grad_in.len(), maps * h * w)?;
+    check_len(
+        "max_pool_backward grad_out",
+        grad_out.len(),
+        maps * (h / k.max(1)) * (w / k.max(1)),
+    )?;
+    pollster::block_on(async {
+        let (ti, to, tg) = (
+            ctx.upload("input", input)?,
+            ctx.upload("grad_out", grad_out)?,
+            ctx.zeros("grad_in", grad_in.len())?,
+        );
+        let d = kernels::max_pool_backward(ctx, &ti, &to, &tg, maps, h, w, k).await?;
+        let res = ctx.execute(&[&d], &[(&tg, grad_in.len())]).await?;
+        grad_in.copy_from_slice(&res[0]);
+        Ok(())
+    })
+}

@@ -576,3 +576,61 @@ pub async fn avg_pool_backward(
     )
     .await
 }
+
+/// k×k max pooling, stride k (`shaders/max_pool_forward.wgsl`), as
+/// [`crate::cpu::conv::max_pool_forward`]: `input` `[maps][h][w]`, `out` `[maps][h/k][w/k]`.
+pub async fn max_pool_forward(
+    ctx: &GpuContext,
+    input: &GpuTensor,
+    out: &GpuTensor,
+    maps: usize,
+    h: usize,
+    w: usize,
+    k: usize,
+) -> Result<Dispatch> {
+    let params = pool_params(maps, h, w, k)?;
+    let out_len = maps * (h / k) * (w / k);
+    input.check_holds("max_pool_forward input", maps * h * w)?;
+    out.check_holds("max_pool_forward out", out_len)?;
+    let workgroups = grid(ctx, out_len.div_ceil(WG as usize))?;
+    dispatch(
+        ctx,
+        Kernel::MaxPoolForward,
+        &[("WG", WG as f64)],
+        &params,
+        &[input, out],
+        workgroups,
+    )
+    .await
+}
+
+/// The gradient of [`max_pool_forward`] (`shaders/max_pool_backward.wgsl`), as
+/// [`crate::cpu::conv::max_pool_backward`]: each window's gradient goes to the first maximum of
+/// the window in `input` (the pool's input, `[maps][h][w]`); `grad_out` `[maps][h/k][w/k]`,
+/// `grad_in` `[maps][h][w]`.
+#[allow(clippy::too_many_arguments)]
+pub async fn max_pool_backward(
+    ctx: &GpuContext,
+    input: &GpuTensor,
+    grad_out: &GpuTensor,
+    grad_in: &GpuTensor,
+    maps: usize,
+    h: usize,
+    w: usize,
+    k: usize,
+) -> Result<Dispatch> {
+    let params = pool_params(maps, h, w, k)?;
+    input.check_holds("max_pool_backward input", maps * h * w)?;
+    grad_out.check_holds("max_pool_backward grad_out", maps * (h / k) * (w / k))?;
+    grad_in.check_holds("max_pool_backward grad_in", maps * h * w)?;
+    let workgroups = grid(ctx, (maps * h * w).div_ceil(WG as usize))?;
+    dispatch(
+        ctx,
+        Kernel::MaxPoolBackward,
+        &[("WG", WG as f64)],
+        &params,
+        &[input, grad_out, grad_in],
+        workgroups,
+    )
+    .await
+}

@@ -30,11 +30,15 @@ pub enum Kernel {
     AvgPoolForward,
     /// The transpose of average pooling.
     AvgPoolBackward,
+    /// k×k max pooling of spike maps.
+    MaxPoolForward,
+    /// The gradient of max pooling, to the first maximum of each window.
+    MaxPoolBackward,
 }
 
 impl Kernel {
     /// Every kernel, in no particular order.
-    pub const ALL: [Kernel; 11] = [
+    pub const ALL: [Kernel; 13] = [
         Kernel::Matmul,
         Kernel::LifForward,
         Kernel::OutputError,
@@ -46,6 +50,8 @@ impl Kernel {
         Kernel::ConvWeightGrad,
         Kernel::AvgPoolForward,
         Kernel::AvgPoolBackward,
+        Kernel::MaxPoolForward,
+        Kernel::MaxPoolBackward,
     ];
 
     /// The file's name inside `shaders/`.
@@ -62,6 +68,8 @@ impl Kernel {
             Kernel::ConvWeightGrad => "conv_weight_grad.wgsl",
             Kernel::AvgPoolForward => "avg_pool_forward.wgsl",
             Kernel::AvgPoolBackward => "avg_pool_backward.wgsl",
+            Kernel::MaxPoolForward => "max_pool_forward.wgsl",
+            Kernel::MaxPoolBackward => "max_pool_backward.wgsl",
         }
     }
 
@@ -79,6 +87,8 @@ impl Kernel {
             Kernel::ConvWeightGrad => include_str!("../../../../shaders/conv_weight_grad.wgsl"),
             Kernel::AvgPoolForward => include_str!("../../../../shaders/avg_pool_forward.wgsl"),
             Kernel::AvgPoolBackward => include_str!("../../../../shaders/avg_pool_backward.wgsl"),
+            Kernel::MaxPoolForward => include_str!("../../../../shaders/max_pool_forward.wgsl"),
+            Kernel::MaxPoolBackward => include_str!("../../../../shaders/max_pool_backward.wgsl"),
         }
     }
 
