@@ -11,6 +11,7 @@ pub mod error;
 pub mod gpu;
 pub mod hyper;
 pub mod model;
+pub mod plan;
 pub mod rng;
 pub mod spec;
 pub mod stats;

@@ -10,39 +10,10 @@ use rayon::prelude::*;
 
 use super::kernels::{Gemm, gemm_into};
 
-/// Sizes of one convolution layer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ConvGeom {
-    pub in_channels: usize,
-    pub out_channels: usize,
-    pub kernel: usize,
-    pub padding: usize,
-    /// Input height and width.
-    pub height: usize,
-    pub width: usize,
-}
+pub use crate::plan::ConvGeom;
 
+/// The im2col layout of a convolution.
 impl ConvGeom {
-    /// Output height (stride 1).
-    pub fn out_height(&self) -> usize {
-        self.height + 2 * self.padding + 1 - self.kernel
-    }
-
-    /// Output width (stride 1).
-    pub fn out_width(&self) -> usize {
-        self.width + 2 * self.padding + 1 - self.kernel
-    }
-
-    /// Values of one input image.
-    pub fn in_len(&self) -> usize {
-        self.in_channels * self.height * self.width
-    }
-
-    /// Values of one output image.
-    pub fn out_len(&self) -> usize {
-        self.out_channels * self.out_height() * self.out_width()
-    }
-
     /// Rows of the column matrix: in_ch·k·k.
     fn patch(&self) -> usize {
         self.in_channels * self.kernel * self.kernel

@@ -7,9 +7,9 @@ pub mod kernels;
 use crate::backend::{Backend, BatchStats, Inference, check_batch};
 use crate::error::Result;
 use crate::model::Model;
-use crate::spec::LayerKind;
+use crate::plan::{Op, layer_ops};
 use conv::{
-    ConvGeom, avg_pool_backward, avg_pool_forward, conv_forward, conv_input_grad, conv_weight_grad,
+    avg_pool_backward, avg_pool_forward, conv_forward, conv_input_grad, conv_weight_grad,
     max_pool_backward, max_pool_forward,
 };
 use kernels::{
@@ -17,33 +17,10 @@ use kernels::{
     surrogate_g_scan,
 };
 
-/// What a layer computes.
-#[derive(Clone, Copy, Debug)]
-enum Op {
-    /// I = W s_in, then neurons.
-    Dense {
-        inputs: usize,
-        outputs: usize,
-        weight: usize,
-    },
-    /// I = W ∗ s_in, then neurons.
-    Conv { geom: ConvGeom, weight: usize },
-    /// Average (or, when `max`, maximum) of k×k windows of the spike maps; no neuron.
-    Pool {
-        channels: usize,
-        height: usize,
-        width: usize,
-        kernel: usize,
-        max: bool,
-    },
-}
-
 /// One layer and its per-batch buffers, `[steps][batch][values]` (`[batch][values]` when constant).
 struct LayerState {
     op: Op,
-    /// Values of one sample's output.
     out_len: usize,
-    /// True when the output is the same at every step: only pooling of the raw input.
     constant: bool,
     /// Pre-reset membrane potentials (the backward pass needs f′(v)); empty for pooling.
     v: Vec<f32>,
@@ -69,50 +46,16 @@ impl CpuBackend {
     /// Takes the model (weights and optimiser state) onto the CPU.
     pub fn new(model: &Model) -> Result<Self> {
         model.check_shapes()?;
-        let mut layers = Vec::new();
-        let mut weight = 0;
-        let mut constant = true;
-        for l in model.spec.layers() {
-            let op = match l.kind {
-                LayerKind::Dense { inputs, outputs } => Op::Dense {
-                    inputs,
-                    outputs,
-                    weight,
-                },
-                LayerKind::Conv {
-                    in_channels,
-                    out_channels,
-                    kernel,
-                    padding,
-                } => Op::Conv {
-                    geom: ConvGeom {
-                        in_channels,
-                        out_channels,
-                        kernel,
-                        padding,
-                        height: l.input.height,
-                        width: l.input.width,
-                    },
-                    weight,
-                },
-                LayerKind::Pool { kernel, max } => Op::Pool {
-                    channels: l.input.channels,
-                    height: l.input.height,
-                    width: l.input.width,
-                    kernel,
-                    max,
-                },
-            };
-            weight += usize::from(l.has_weights());
-            constant &= !l.has_weights();
-            layers.push(LayerState {
-                op,
-                out_len: l.output.len(),
-                constant,
+        let layers = layer_ops(&model.spec)
+            .into_iter()
+            .map(|l| LayerState {
+                op: l.op,
+                out_len: l.out_len,
+                constant: l.constant,
                 v: Vec::new(),
                 s: Vec::new(),
-            });
-        }
+            })
+            .collect();
         let grads = model.weights.iter().map(|w| vec![0.0; w.len()]).collect();
         Ok(Self {
             model: model.clone(),

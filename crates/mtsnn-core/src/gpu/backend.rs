@@ -15,54 +15,13 @@ use super::kernels::{self, AdamUpdate};
 use super::submit::Dispatch;
 use super::tensor::GpuTensor;
 use crate::backend::{Backend, BatchStats, Inference, check_batch};
-use crate::cpu::conv::ConvGeom;
 use crate::cpu::kernels::{AdamStep, ScanParams};
 use crate::error::{Error, Result};
 use crate::model::{AdamState, Model};
-use crate::spec::LayerKind;
+use crate::plan::{LayerOp, Op, layer_ops};
 
 /// Batch sizes whose buffers are kept (training, the last short batch of an epoch, evaluation).
 const KEPT_PLANS: usize = 3;
-
-/// What a layer computes (as `cpu::Op`).
-#[derive(Clone, Copy, Debug)]
-enum Op {
-    /// I = W s_in, then neurons.
-    Dense {
-        inputs: usize,
-        outputs: usize,
-        weight: usize,
-    },
-    /// I = W ∗ s_in, then neurons.
-    Conv { geom: ConvGeom, weight: usize },
-    /// Average (or, when `max`, maximum) of k×k windows of the spike maps; no neuron.
-    Pool {
-        channels: usize,
-        height: usize,
-        width: usize,
-        kernel: usize,
-        max: bool,
-    },
-}
-
-/// One layer of the pipeline.
-#[derive(Clone, Copy, Debug)]
-struct LayerOp {
-    op: Op,
-    /// Values of one sample's output.
-    out_len: usize,
-    /// True when the output is the same at every step: only pooling of the raw input.
-    constant: bool,
-}
-
-impl LayerOp {
-    fn weight(&self) -> Option<usize> {
-        match self.op {
-            Op::Dense { weight, .. } | Op::Conv { weight, .. } => Some(weight),
-            Op::Pool { .. } => None,
-        }
-    }
-}
 
 /// One weighted layer's parameters on the device.
 struct LayerParams {
@@ -126,48 +85,7 @@ impl GpuBackend {
                 "a network needs at least one weighted layer".into(),
             ));
         }
-        let mut ops = Vec::new();
-        let mut weight = 0;
-        let mut constant = true;
-        for l in model.spec.layers() {
-            let op = match l.kind {
-                LayerKind::Dense { inputs, outputs } => Op::Dense {
-                    inputs,
-                    outputs,
-                    weight,
-                },
-                LayerKind::Conv {
-                    in_channels,
-                    out_channels,
-                    kernel,
-                    padding,
-                } => Op::Conv {
-                    geom: ConvGeom {
-                        in_channels,
-                        out_channels,
-                        kernel,
-                        padding,
-                        height: l.input.height,
-                        width: l.input.width,
-                    },
-                    weight,
-                },
-                LayerKind::Pool { kernel, max } => Op::Pool {
-                    channels: l.input.channels,
-                    height: l.input.height,
-                    width: l.input.width,
-                    kernel,
-                    max,
-                },
-            };
-            weight += usize::from(l.has_weights());
-            constant &= !l.has_weights();
-            ops.push(LayerOp {
-                op,
-                out_len: l.output.len(),
-                constant,
-            });
-        }
+        let ops = layer_ops(&model.spec);
         let mut params = Vec::new();
         for (i, w) in model.weights.iter().enumerate() {
             params.push(LayerParams {
