@@ -42,6 +42,48 @@ impl std::str::FromStr for GradMode {
     }
 }
 
+/// What N_{l−1} of eq 17's mean V_th / N_{l−1} counts. The two agree for dense layers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum InitMean {
+    /// The paper's words: "the number of neurons of pre-layer", the whole previous layer
+    /// (C·H·W for a convolution's input). Conv filters start with a mean near 0.
+    #[default]
+    PreLayer,
+    /// The inputs one neuron sees (C_in·k·k for a convolution): a conv filter's mean weight is
+    /// then V_th / 25 or so, which makes every filter of a layer start as the same blob detector.
+    FanIn,
+}
+
+impl InitMean {
+    /// The name users type: `pre-layer` or `fan-in`.
+    pub fn name(self) -> &'static str {
+        match self {
+            InitMean::PreLayer => "pre-layer",
+            InitMean::FanIn => "fan-in",
+        }
+    }
+
+    /// Runs written before this setting existed used the fan-in.
+    fn before_it_existed() -> Self {
+        InitMean::FanIn
+    }
+}
+
+impl std::str::FromStr for InitMean {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "pre-layer" => Ok(InitMean::PreLayer),
+            "fan-in" => Ok(InitMean::FanIn),
+            _ => Err(Error::InvalidParam {
+                name: "init",
+                reason: format!("{s:?} is not one of pre-layer, fan-in"),
+            }),
+        }
+    }
+}
+
 /// Every parameter of training and inference. `Default` is Table I of the paper with T = 2.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -76,6 +118,9 @@ pub struct Hyper {
     /// Cut the reset path from the gradient: the paper mode's trace loses its 1/(1 + V_th·f′)
     /// factor, BPTT its 1 − V_th·f′ factor (as SpikingJelly's `detach_reset`).
     pub detach_reset: bool,
+    /// Which N_{l−1} the initial weights' mean V_th / N_{l−1} uses (eq 17).
+    #[serde(default = "InitMean::before_it_existed")]
+    pub init: InitMean,
 }
 
 impl Default for Hyper {
@@ -95,6 +140,7 @@ impl Default for Hyper {
             eps: 1e-8,
             grad: GradMode::Paper,
             detach_reset: false,
+            init: InitMean::PreLayer,
         }
     }
 }
@@ -185,6 +231,7 @@ mod tests {
             (0.005, 0.9, 0.999, 1e-8, 2)
         );
         assert!((h.lambda() - 0.9).abs() < 1e-7);
+        assert_eq!(h.init, InitMean::PreLayer);
         h.validate().unwrap();
     }
 
@@ -193,6 +240,7 @@ mod tests {
         let h = Hyper {
             surrogate: Surrogate::F3,
             steps: 5,
+            init: InitMean::FanIn,
             ..Hyper::default()
         };
         let back: Hyper = serde_json::from_str(&serde_json::to_string(&h).unwrap()).unwrap();
@@ -213,5 +261,13 @@ mod tests {
             .validate()
             .is_err()
         );
+    }
+
+    #[test]
+    fn runs_saved_before_init_existed_read_as_fan_in() {
+        let old: Hyper = serde_json::from_str(r#"{"lr": 0.001}"#).unwrap();
+        assert_eq!((old.init, old.lr), (InitMean::FanIn, 0.001));
+        assert_eq!("pre-layer".parse::<InitMean>().unwrap(), InitMean::PreLayer);
+        assert!("xavier".parse::<InitMean>().is_err());
     }
 }

@@ -1,7 +1,7 @@
 //! A network's parameters: spec, hyper-parameters, weights and Adam state. Backend-free.
 
 use crate::error::{Error, Result};
-use crate::hyper::Hyper;
+use crate::hyper::{Hyper, InitMean};
 use crate::rng::Rng;
 use crate::spec::NetSpec;
 
@@ -26,14 +26,19 @@ pub struct Model {
 }
 
 impl Model {
-    /// A fresh network initialised by eq 17: W ~ Normal(mean V_th / N_in, std 0.5), N_in the fan-in.
+    /// A fresh network initialised by eq 17: W ~ Normal(mean V_th / N_{l−1}, std 0.5), N_{l−1} the
+    /// size of the previous layer or the fan-in, as `hyper.init` says.
     pub fn init(spec: NetSpec, hyper: Hyper, seed: u64) -> Result<Self> {
         hyper.validate()?;
         let mut rng = Rng::new(seed);
         let weights: Vec<Vec<f32>> = spec
             .weighted_layers()
             .map(|l| {
-                let mean = hyper.v_th as f64 / l.fan_in() as f64;
+                let n = match hyper.init {
+                    InitMean::PreLayer => l.input_len(),
+                    InitMean::FanIn => l.fan_in(),
+                };
+                let mean = hyper.v_th as f64 / n as f64;
                 (0..l.weight_len())
                     .map(|_| (mean + 0.5 * rng.normal()) as f32)
                     .collect()
@@ -108,5 +113,34 @@ mod tests {
         let mean2 = m.weights[1].iter().map(|&x| x as f64).sum::<f64>() / 8000.0;
         assert!((mean2 - 10.0 / 800.0).abs() < 0.02, "mean {mean2}");
         assert_eq!(m.parameter_count(), 784 * 800 + 8000);
+    }
+
+    fn mean(w: &[f32]) -> f64 {
+        w.iter().map(|&x| x as f64).sum::<f64>() / w.len() as f64
+    }
+
+    #[test]
+    fn conv_init_mean_counts_the_pre_layer_or_the_fan_in() {
+        let spec = NetSpec::parse("15C5-P2-40C5-P2-300", Shape::new(1, 28, 28), 10).unwrap();
+        let paper = Model::init(spec.clone(), Hyper::default(), 3).unwrap();
+        let fan_in = Hyper {
+            init: InitMean::FanIn,
+            ..Hyper::default()
+        };
+        let old = Model::init(spec, fan_in, 3).unwrap();
+        // conv1 sees a 1×28×28 image through 1·5·5 inputs; conv2 a 15×12×12 map through 15·5·5.
+        for (layer, pre, fan) in [(0, 784.0, 25.0), (1, 2160.0, 375.0), (2, 640.0, 640.0)] {
+            let n = paper.weights[layer].len() as f64;
+            let tol = 3.0 * 0.5 / n.sqrt();
+            let (got_pre, got_fan) = (mean(&paper.weights[layer]), mean(&old.weights[layer]));
+            assert!(
+                (got_pre - 10.0 / pre).abs() < tol,
+                "layer {layer}: {got_pre}"
+            );
+            assert!(
+                (got_fan - 10.0 / fan).abs() < tol,
+                "layer {layer}: {got_fan}"
+            );
+        }
     }
 }

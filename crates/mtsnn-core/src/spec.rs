@@ -103,6 +103,11 @@ impl Layer {
         }
     }
 
+    /// Number of neurons (values) in this layer's input, C·H·W: eq 17's "neurons of pre-layer".
+    pub fn input_len(&self) -> usize {
+        self.input.channels * self.input.height * self.input.width
+    }
+
     /// Shape of the weight tensor (empty for pooling).
     pub fn weight_shape(&self) -> Vec<usize> {
         match self.kind {

@@ -104,6 +104,43 @@ fn cnn_on_generated_cifar_files_beats_chance() {
 }
 
 #[test]
+fn a_network_silent_at_initialisation_is_reported() {
+    let tmp = TempDir::new("cifar-silent");
+    let data = tmp.join("cifar");
+    write_cifar(&data, 20);
+    // A threshold of 10⁶ keeps every neuron of every layer below threshold.
+    let out = mtsnn_in(
+        tmp.path(),
+        &[
+            "train",
+            "--dataset",
+            "cifar10",
+            "--data",
+            data.to_str().unwrap(),
+            "--net",
+            "4C3-P2-10",
+            "--v-th",
+            "1000000",
+            "--epochs",
+            "1",
+            "--batch",
+            "8",
+            "--backend",
+            "cpu",
+            "--out",
+            tmp.join("run").to_str().unwrap(),
+        ],
+    );
+    assert_ok(&out);
+    let err = stderr(&out);
+    assert!(
+        err.contains("weighted layer 1 of 2 (4x32x32) emits no spike for any of the first 8")
+            && err.contains("--init fan-in keeps spikes flowing"),
+        "{err}"
+    );
+}
+
+#[test]
 fn truncated_cifar_file_and_missing_directory_are_clear_errors() {
     let tmp = TempDir::new("cifar-bad");
     let data = tmp.join("cifar");
