@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use mtsnn_core::cpu::conv::{self as cpu, ConvGeom};
 use mtsnn_core::gpu::host as gpu;
-use mtsnn_core::hyper::GradMode;
+use mtsnn_core::hyper::{GradMode, InitMean};
 use mtsnn_core::rng::Rng;
 use mtsnn_core::{
     Backend, CpuBackend, Error, GpuBackend, GpuContext, Hyper, Model, NetSpec, Shape, Surrogate,
@@ -52,7 +52,12 @@ fn geom(
 }
 
 /// Odd sizes, padding 0/1/2, channel counts that are not multiples of 4, and image counts whose
-/// totals are not multiples of the 64-invocation workgroups.
+/// totals are not multiples of the 64-invocation workgroups. For the implicit GEMMs' tiles
+/// (16 channels × 256 pixels, or × 256/split patch positions for the weight gradient): channel
+/// counts over 16 and 32 (several tiles on the uniform side), pixel counts over 256 with tiles
+/// that straddle images, patch sizes (in_ch·k·k) that make the weight gradient split each
+/// workgroup into 8, 4, 2 and 1 groups (9, 54, 100 and 375, 500), fewer images than groups,
+/// and enough images that an input-gradient tile holds only a few pixels.
 fn geoms() -> Vec<(ConvGeom, usize)> {
     vec![
         (geom(1, 3, 3, 1, 8, 8), 3),
@@ -61,6 +66,16 @@ fn geoms() -> Vec<(ConvGeom, usize)> {
         (geom(5, 2, 5, 0, 9, 11), 2),
         (geom(6, 9, 3, 2, 5, 3), 3),
         (geom(3, 1, 1, 0, 13, 7), 1),
+        // The MNIST net's second layer, on 3 images.
+        (geom(15, 40, 5, 0, 12, 12), 3),
+        (geom(4, 33, 5, 2, 10, 9), 2),
+        (geom(12, 5, 4, 1, 9, 9), 1),
+        (geom(20, 18, 5, 2, 6, 7), 2),
+        (geom(21, 17, 3, 1, 11, 5), 9),
+        // Enough images that an input-gradient tile (pixel-major lanes) holds a few pixels of
+        // one row, or one or two pixels: its kernel offsets are cut to those that reach the map.
+        (geom(3, 4, 5, 0, 7, 11), 64),
+        (geom(2, 3, 3, 1, 5, 6), 300),
     ]
 }
 
@@ -179,16 +194,42 @@ fn max_pool_kernels_match_their_cpu_twins() {
     }
 }
 
-/// Launches of more than 65,535 workgroups take the 2-D grid: a weight gradient of 67,200
-/// weights (one workgroup each) and a pooling backward pass of 4.3 M values (67,200 groups of 64).
+/// Launches of more than 65,535 workgroups take the 2-D grid: the three conv kernels with
+/// 1,075,200 channels on one side (67,200 tiles of 16), a weight gradient of 67,200 weights, and
+/// a pooling backward pass of 4.3 M values (67,200 groups of 64).
 #[test]
 fn kernels_beyond_65535_workgroups_match_cpu() {
     let Some(ctx) = gpu_context("kernels_beyond_65535_workgroups_match_cpu") else {
         return;
     };
     let mut rng = Rng::new(23);
-    let g = geom(60, 70, 4, 0, 5, 4);
+    let wide = 67_200 * 16;
+    // 1×1 maps, 1×1 kernels: 1 input channel and `wide` outputs for the forward pass and the
+    // weight gradient (uniform side: output channels), the reverse for the input gradient.
+    let g = geom(1, wide, 1, 0, 1, 1);
     let images = 2;
+    let input = counts(&mut rng, images * g.in_len());
+    let w = normal(&mut rng, wide);
+    let grad_out = normal(&mut rng, images * g.out_len());
+    let mut want = vec![0.0; images * g.out_len()];
+    cpu::conv_forward(&input, &w, &mut want, images, &g);
+    let mut got = vec![f32::NAN; want.len()];
+    gpu::conv_forward(&ctx, &input, &w, &mut got, images, &g).unwrap();
+    assert_close("1,075,200-channel conv_forward", &got, &want, 1.0);
+    let mut want = vec![0.0; wide];
+    cpu::conv_weight_grad(&input, &grad_out, &mut want, images, &g);
+    let mut got = vec![f32::NAN; want.len()];
+    gpu::conv_weight_grad(&ctx, &input, &grad_out, &mut got, images, &g).unwrap();
+    assert_close("1,075,200-channel conv_weight_grad", &got, &want, 1.0);
+    let g = geom(wide, 1, 1, 0, 1, 1);
+    let grad_out = normal(&mut rng, images * g.out_len());
+    let mut want = vec![0.0; images * g.in_len()];
+    cpu::conv_input_grad(&grad_out, &w, &mut want, images, &g);
+    let mut got = vec![f32::NAN; want.len()];
+    gpu::conv_input_grad(&ctx, &grad_out, &w, &mut got, images, &g).unwrap();
+    assert_close("1,075,200-channel conv_input_grad", &got, &want, 1.0);
+
+    let g = geom(60, 70, 4, 0, 5, 4);
     let input = counts(&mut rng, images * g.in_len());
     let grad_out = normal(&mut rng, images * g.out_len());
     let mut want = vec![0.0; 70 * 60 * 16];
@@ -290,11 +331,14 @@ fn cnn_spikes_loss_and_gradients_match_cpu_in_both_modes() {
     ];
     for (seed, (net, [c, h, w], classes, steps, batch)) in NETS.into_iter().enumerate() {
         for (surrogate, grad, detach_reset) in modes {
+            // The fan-in init: under the pre-layer one some of these tiny nets start with silent
+            // layers and a zero gradient for layer 1, and the comparison wants every tensor alive.
             let hyper = Hyper {
                 steps,
                 surrogate,
                 grad,
                 detach_reset,
+                init: InitMean::FanIn,
                 ..Hyper::default()
             };
             let what = format!("{net} T={steps} {surrogate} {grad:?} detach_reset={detach_reset}");
@@ -485,9 +529,12 @@ fn short_cnn_training_on_the_gpu_beats_chance() {
     let Some(ctx) = gpu_context("short_cnn_training_on_the_gpu_beats_chance") else {
         return;
     };
+    // The fan-in init: with the pre-layer one this tiny net (3×3 filters on 8×8 inputs) is still
+    // at 19 % after these four epochs.
     let hyper = Hyper {
         steps: 2,
         lr: 0.005,
+        init: InitMean::FanIn,
         ..Hyper::default()
     };
     let spec = NetSpec::parse("4C3p1-P2-4", Shape::new(1, 8, 8), 4).unwrap();

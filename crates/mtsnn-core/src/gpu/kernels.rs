@@ -15,7 +15,8 @@ use crate::surrogate::{GAUSS_CUTOFF, SurrogateParams};
 
 /// Invocations per workgroup of the one-thread-per-element kernels (WGSL override `WG`).
 const WG: u32 = 64;
-/// The tile of C one `matmul.wgsl` workgroup computes: 16 along its uniform side, 256 along its lanes.
+/// The tile of C one `matmul.wgsl` workgroup computes: 16 along its uniform side, 256 along its lanes
+/// (also the tile of the conv kernels' implicit GEMMs).
 const MATMUL_TILE_U: usize = 16;
 const MATMUL_TILE_L: usize = 256;
 
@@ -379,8 +380,9 @@ fn adam_params(n: usize, p: &AdamStep) -> Result<Vec<u8>> {
     ]))
 }
 
-/// The uniform parameters shared by the three convolution kernels.
-fn conv_params(images: usize, g: &ConvGeom) -> Result<Vec<u8>> {
+/// The uniform parameters shared by the three convolution kernels; `tiles_l` is the number of
+/// tiles along the lane side of the kernel's implicit GEMM.
+fn conv_params(images: usize, g: &ConvGeom, tiles_l: usize) -> Result<Vec<u8>> {
     Ok(words(&[
         u32_of("images", images)?,
         u32_of("in_channels", g.in_channels)?,
@@ -391,7 +393,7 @@ fn conv_params(images: usize, g: &ConvGeom) -> Result<Vec<u8>> {
         u32_of("width", g.width)?,
         u32_of("out_height", g.out_height())?,
         u32_of("out_width", g.out_width())?,
-        0,
+        u32_of("tiles", tiles_l)?,
         0,
         0,
     ]))
@@ -415,11 +417,27 @@ fn check_geom(g: &ConvGeom) -> Result<()> {
 /// [`crate::cpu::conv::conv_forward`]: `input` `[images][in_ch][h][w]`, `w`
 /// `[out_ch][in_ch][k][k]`, `out` `[images][out_ch][oh][ow]`.
 ///
-/// The three conv kernels are direct convolutions. Measured on lavapipe (2 loaded cores) for the
-/// MNIST net's second layer (15→40 channels, 5×5, 12×12 maps, 256 images): forward 0.9–1.2 s,
-/// input gradient 1.2–1.5 s, weight gradient 1.1–1.7 s, where `matmul.wgsl` runs the GEMMs of
-/// im2col + GEMM in 0.24 s and 0.32 s (im2col itself not counted). An implicit GEMM on
-/// `matmul.wgsl`'s register tiles is the way to close that gap.
+/// The three conv kernels are implicit GEMMs on `matmul.wgsl`'s register tiles (a workgroup of 64
+/// computes 16 channels × 256 pixels or patch positions, 16 × 4 sums per invocation), with the
+/// im2col index computed on the fly: no column buffer (k² times the layer's input, which soon
+/// outgrows a 128 MiB binding such as lavapipe's). Measured on lavapipe (Mesa 22.3, 2 cores,
+/// both busy with two CPU trainings), device time per launch, two runs of
+/// `cargo run --release -p mtsnn-core --example gpu_conv` each side (medians of 5 launches):
+///
+/// | MNIST net layer, 256 maps (128 for conv1) | direct loops (before) | implicit GEMM |
+/// |-------------------------------------------|-----------------------|---------------|
+/// | conv2 (15→40, 5×5, 12×12) forward         | 0.91 s                | 0.29–0.31 s   |
+/// | conv2 input gradient                      | 1.26–1.50 s           | 0.30–0.32 s   |
+/// | conv2 weight gradient                     | 1.27–1.63 s           | 0.35–0.36 s   |
+/// | conv1 (1→15, 5×5, 28×28) forward          | 0.12–0.13 s           | 0.04–0.05 s   |
+/// | conv1 weight gradient                     | 0.17–0.18 s           | 0.02–0.03 s   |
+///
+/// `matmul.wgsl` on the GEMMs of im2col + GEMM for conv2 (im2col not counted): 0.28–0.30 s and
+/// 0.41–0.44 s, so the convolutions now run at matmul's speed. The whole MNIST CNN
+/// (`mtsnn bench --net 15C5-P2-40C5-P2-300 --backend gpu --iters 2 --infer-iters 10`, same load,
+/// three runs each side, interleaved) went from a median of 28 (27–36) to 82 (78–118) training
+/// samples/s. Weak spot: an input gradient with few input channels (conv1's, 1 channel, 0.5 s)
+/// fills 1 of the tile's 16 rows; training never computes one for the first layer.
 pub async fn conv_forward(
     ctx: &GpuContext,
     input: &GpuTensor,
@@ -435,14 +453,14 @@ pub async fn conv_forward(
         g.out_channels * g.in_channels * g.kernel * g.kernel,
     )?;
     out.check_holds("conv_forward out", images * g.out_len())?;
-    // One invocation per output pixel and block of 4 channels.
-    let invocations = images * g.out_channels.div_ceil(4) * g.out_height() * g.out_width();
-    let workgroups = grid(ctx, invocations.div_ceil(WG as usize))?;
+    // Tiles of 16 output channels × 256 output pixels (over all images).
+    let tiles_l = (images * g.out_height() * g.out_width()).div_ceil(MATMUL_TILE_L);
+    let workgroups = grid(ctx, g.out_channels.div_ceil(MATMUL_TILE_U) * tiles_l)?;
     dispatch(
         ctx,
         Kernel::ConvForward,
-        &[("WG", WG as f64)],
-        &conv_params(images, g)?,
+        &[],
+        &conv_params(images, g, tiles_l)?,
         &[input, w, out],
         workgroups,
     )
@@ -467,23 +485,33 @@ pub async fn conv_input_grad(
         g.out_channels * g.in_channels * g.kernel * g.kernel,
     )?;
     grad_in.check_holds("conv_input_grad grad_in", images * g.in_len())?;
-    // One invocation per input pixel and block of 4 channels.
-    let invocations = images * g.in_channels.div_ceil(4) * g.height * g.width;
-    let workgroups = grid(ctx, invocations.div_ceil(WG as usize))?;
+    // Tiles of 16 input channels × 256 input pixels (over all images).
+    let tiles_l = (images * g.height * g.width).div_ceil(MATMUL_TILE_L);
+    let workgroups = grid(ctx, g.in_channels.div_ceil(MATMUL_TILE_U) * tiles_l)?;
     dispatch(
         ctx,
         Kernel::ConvInputGrad,
-        &[("WG", WG as f64)],
-        &conv_params(images, g)?,
+        &[],
+        &conv_params(images, g, tiles_l)?,
         &[grad_out, w, grad_in],
         workgroups,
     )
     .await
 }
 
+/// The number of groups (1, 2, 4 or 8) into which `conv_weight_grad.wgsl` divides a workgroup,
+/// each taking a share of the images for a tile of 256/groups patch positions: the one that pads
+/// `patch` (in_ch·k·k) the least, the fewest groups among equals.
+fn weight_grad_split(patch: usize) -> usize {
+    [1, 2, 4, 8]
+        .into_iter()
+        .min_by_key(|&s| patch.div_ceil(MATMUL_TILE_L / s) * (MATMUL_TILE_L / s))
+        .expect("four candidates")
+}
+
 /// Eq 13 for a conv layer (`shaders/conv_weight_grad.wgsl`), as
 /// [`crate::cpu::conv::conv_weight_grad`]: `grad_w` `[out_ch][in_ch][k][k]` from `input` and
-/// `grad_out` over `images` maps, one workgroup per weight.
+/// `grad_out` over `images` maps.
 pub async fn conv_weight_grad(
     ctx: &GpuContext,
     input: &GpuTensor,
@@ -493,16 +521,19 @@ pub async fn conv_weight_grad(
     g: &ConvGeom,
 ) -> Result<Dispatch> {
     check_geom(g)?;
-    let weights = g.out_channels * g.in_channels * g.kernel * g.kernel;
+    let patch = g.in_channels * g.kernel * g.kernel;
     input.check_holds("conv_weight_grad input", images * g.in_len())?;
     grad_out.check_holds("conv_weight_grad grad_out", images * g.out_len())?;
-    grad_w.check_holds("conv_weight_grad grad_w", weights)?;
-    let workgroups = grid(ctx, weights)?;
+    grad_w.check_holds("conv_weight_grad grad_w", g.out_channels * patch)?;
+    // Tiles of 16 output channels × 256/split patch positions.
+    let split = weight_grad_split(patch);
+    let tiles_l = patch.div_ceil(MATMUL_TILE_L / split);
+    let workgroups = grid(ctx, g.out_channels.div_ceil(MATMUL_TILE_U) * tiles_l)?;
     dispatch(
         ctx,
         Kernel::ConvWeightGrad,
-        &[],
-        &conv_params(images, g)?,
+        &[("SPLIT", split as f64)],
+        &conv_params(images, g, tiles_l)?,
         &[input, grad_out, grad_w],
         workgroups,
     )
