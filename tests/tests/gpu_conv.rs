@@ -10,9 +10,10 @@
 
 use std::sync::Arc;
 
-use mtsnn_core::cpu::conv::{self as cpu, ConvGeom};
+use mtsnn_core::cpu::conv as cpu;
 use mtsnn_core::gpu::host as gpu;
 use mtsnn_core::hyper::{GradMode, InitMean};
+use mtsnn_core::plan::ConvGeom;
 use mtsnn_core::rng::Rng;
 use mtsnn_core::{
     Backend, CpuBackend, Error, GpuBackend, GpuContext, Hyper, Model, NetSpec, Shape, Surrogate,

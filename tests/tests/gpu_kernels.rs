@@ -4,10 +4,10 @@
 //! multiple of V_th. Needs a GPU adapter (lavapipe will do); see `mtsnn_tests::gpu`.
 
 use mtsnn_core::cpu::kernels as cpu;
-use mtsnn_core::cpu::kernels::{AdamStep, ScanParams};
 use mtsnn_core::gpu::host as gpu;
 use mtsnn_core::gpu::{MatmulPath, wgpu};
 use mtsnn_core::hyper::GradMode;
+use mtsnn_core::kernel_params::{AdamStep, ScanParams};
 use mtsnn_core::rng::Rng;
 use mtsnn_core::{Error, Surrogate, SurrogateParams};
 use mtsnn_tests::compare::{assert_close, near_threshold, worst_relative};

@@ -195,7 +195,8 @@ fn saturating_case_reaches_s_max() {
 /// the conv layer, output spikes, loss and paper-mode gradients through pooling and convolution.
 #[test]
 fn cnn_case_matches_forward_loss_and_gradients() {
-    use mtsnn_core::cpu::conv::{ConvGeom, conv_forward};
+    use mtsnn_core::cpu::conv::conv_forward;
+    use mtsnn_core::plan::ConvGeom;
     let r = reference();
     let case = r["cases"]
         .as_array()

@@ -6,8 +6,8 @@
 
 use std::time::Instant;
 
-use mtsnn_core::cpu::conv::ConvGeom;
 use mtsnn_core::gpu::{self, AdapterPolicy, GpuContext, GpuTensor};
+use mtsnn_core::plan::ConvGeom;
 use mtsnn_core::rng::Rng;
 
 /// Median seconds of `runs` calls of `f` after one warm-up call.

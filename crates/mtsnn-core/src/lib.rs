@@ -10,6 +10,7 @@ pub mod cpu;
 pub mod error;
 pub mod gpu;
 pub mod hyper;
+pub mod kernel_params;
 pub mod model;
 pub mod plan;
 pub mod rng;

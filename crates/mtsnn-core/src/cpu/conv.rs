@@ -10,7 +10,7 @@ use rayon::prelude::*;
 
 use super::kernels::{Gemm, gemm_into};
 
-pub use crate::plan::ConvGeom;
+use crate::plan::ConvGeom;
 
 /// The im2col layout of a convolution.
 impl ConvGeom {

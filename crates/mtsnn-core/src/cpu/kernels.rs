@@ -5,6 +5,7 @@
 use rayon::prelude::*;
 
 use crate::hyper::GradMode;
+use crate::kernel_params::{AdamStep, ScanParams};
 use crate::surrogate::SurrogateParams;
 
 /// Neuron-parallel work is cut into chunks of this many neurons.
@@ -106,17 +107,6 @@ pub fn output_error(
     (loss / batch as f64) as f32
 }
 
-/// What the backward scan through one layer of neurons needs.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct ScanParams {
-    /// Leak λ = 1 − 1/τ_m.
-    pub lambda: f32,
-    /// The surrogate f′ = f(v) and V_th.
-    pub sp: SurrogateParams,
-    pub mode: GradMode,
-    pub detach_reset: bool,
-}
-
 /// The backward pass through one layer of neurons (`shaders/surrogate_g_scan.wgsl`).
 ///
 /// `upstream` is ∂L/∂s per step: (s − y)/B for the output layer (eq 10), what the layer above passed
@@ -140,13 +130,6 @@ pub fn surrogate_g_scan(
     g: &mut [f32],
 ) {
     scan_with(upstream, v, steps, m, p, |v| p.sp.eval(v), delta, g);
-}
-
-impl ScanParams {
-    /// True when the layer below receives Wᵀ G (BPTT) rather than Wᵀ δ (the paper's eq 9).
-    pub fn pass_down_g(&self) -> bool {
-        self.mode == GradMode::Bptt
-    }
 }
 
 /// [`surrogate_g_scan`] with the surrogate `f` given (tests substitute a smooth spike function).
@@ -206,28 +189,6 @@ pub fn sum_steps(x: &[f32], steps: usize, m: usize, out: &mut [f32]) {
         for (o, &r) in out.iter_mut().zip(row) {
             *o += r;
         }
-    }
-}
-
-/// Adam's constants for one update (`shaders/adam.wgsl`).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct AdamStep {
-    pub lr: f32,
-    pub beta1: f32,
-    pub beta2: f32,
-    pub eps: f32,
-    /// 1-based step number, for the bias corrections.
-    pub step: u64,
-}
-
-impl AdamStep {
-    /// Bias corrections (1 − β₁ᵗ, 1 − β₂ᵗ), computed in f64 so that both backends get the same f32.
-    pub fn corrections(&self) -> (f32, f32) {
-        let t = self.step.min(i32::MAX as u64) as i32;
-        (
-            (1.0 - (self.beta1 as f64).powi(t)) as f32,
-            (1.0 - (self.beta2 as f64).powi(t)) as f32,
-        )
     }
 }
 

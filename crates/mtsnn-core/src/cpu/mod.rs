@@ -6,16 +6,14 @@ pub mod kernels;
 
 use crate::backend::{Backend, BatchStats, Inference, check_batch};
 use crate::error::Result;
+use crate::kernel_params::{AdamStep, ScanParams};
 use crate::model::Model;
 use crate::plan::{Op, layer_ops};
 use conv::{
     avg_pool_backward, avg_pool_forward, conv_forward, conv_input_grad, conv_weight_grad,
     max_pool_backward, max_pool_forward,
 };
-use kernels::{
-    AdamStep, ScanParams, adam_update, lif_forward, matmul, output_error, sum_steps,
-    surrogate_g_scan,
-};
+use kernels::{adam_update, lif_forward, matmul, output_error, sum_steps, surrogate_g_scan};
 
 /// One layer and its per-batch buffers, `[steps][batch][values]` (`[batch][values]` when constant).
 struct LayerState {
@@ -150,12 +148,7 @@ impl CpuBackend {
     fn backward(&mut self, x: &[f32], labels: &[u32]) -> f32 {
         let h = &self.model.hyper;
         let steps = h.steps;
-        let scan = ScanParams {
-            lambda: h.lambda(),
-            sp: h.surrogate_params(),
-            mode: h.grad,
-            detach_reset: h.detach_reset,
-        };
+        let scan = ScanParams::of(h);
         let batch = labels.len();
         let last = self.layers.len() - 1;
         let classes = self.layers[last].out_len;
@@ -322,13 +315,7 @@ impl Backend for CpuBackend {
             .count();
         let h = &self.model.hyper;
         self.model.adam.step += 1;
-        let step = AdamStep {
-            lr: h.lr,
-            beta1: h.beta1,
-            beta2: h.beta2,
-            eps: h.eps,
-            step: self.model.adam.step,
-        };
+        let step = AdamStep::of(h, self.model.adam.step);
         let adam = &mut self.model.adam;
         for (li, w) in self.model.weights.iter_mut().enumerate() {
             adam_update(w, &self.grads[li], &mut adam.m[li], &mut adam.v[li], &step);

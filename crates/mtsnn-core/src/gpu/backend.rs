@@ -15,8 +15,8 @@ use super::kernels::{self, AdamUpdate};
 use super::submit::Dispatch;
 use super::tensor::GpuTensor;
 use crate::backend::{Backend, BatchStats, Inference, check_batch};
-use crate::cpu::kernels::{AdamStep, ScanParams};
 use crate::error::{Error, Result};
+use crate::kernel_params::{AdamStep, ScanParams};
 use crate::model::{AdamState, Model};
 use crate::plan::{LayerOp, Op, layer_ops};
 
@@ -96,7 +96,7 @@ impl GpuBackend {
             });
         }
         let mut adam = Vec::new();
-        let step = adam_step(model, model.adam.step + 1);
+        let step = AdamStep::of(&model.hyper, model.adam.step + 1);
         for l in &params {
             adam.push(kernels::adam_update(&ctx, &l.w, &l.grad, &l.m, &l.v, &step).await?);
         }
@@ -350,12 +350,7 @@ impl GpuBackend {
         let ctx = &*self.ctx;
         let h = &self.model.hyper;
         let steps = h.steps;
-        let scan = ScanParams {
-            lambda: h.lambda(),
-            sp: h.surrogate_params(),
-            mode: h.grad,
-            detach_reset: h.detach_reset,
-        };
+        let scan = ScanParams::of(h);
         let batch = plan.batch;
         let rows = steps * batch;
         let last = self.ops.len() - 1;
@@ -539,7 +534,7 @@ impl GpuBackend {
     /// [`Backend::train_batch`] for async callers (browsers, where nothing may block).
     pub async fn train_batch_async(&mut self, x: &[f32], labels: &[u32]) -> Result<BatchStats> {
         let i = self.load_labelled(x, labels).await?;
-        let step = adam_step(&self.model, self.model.adam.step + 1);
+        let step = AdamStep::of(&self.model.hyper, self.model.adam.step + 1);
         for a in &self.adam {
             a.set_step(&self.ctx, &step)?;
         }
@@ -664,18 +659,6 @@ impl GpuBackend {
             v,
         };
         Ok(())
-    }
-}
-
-/// Adam's constants for update number `step` (1-based).
-fn adam_step(model: &Model, step: u64) -> AdamStep {
-    let h = &model.hyper;
-    AdamStep {
-        lr: h.lr,
-        beta1: h.beta1,
-        beta2: h.beta2,
-        eps: h.eps,
-        step,
     }
 }
 

@@ -7,9 +7,9 @@ use super::context::GpuContext;
 use super::kernels;
 use super::submit::Dispatch;
 use super::tensor::GpuTensor;
-use crate::cpu::conv::ConvGeom;
-use crate::cpu::kernels::{AdamStep, ScanParams};
 use crate::error::{Error, Result};
+use crate::kernel_params::{AdamStep, ScanParams};
+use crate::plan::ConvGeom;
 use crate::surrogate::SurrogateParams;
 
 fn check_len(what: &str, got: usize, want: usize) -> Result<()> {

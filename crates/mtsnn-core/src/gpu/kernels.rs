@@ -7,10 +7,10 @@ use super::context::{GpuContext, MatmulPath};
 use super::shaders::Kernel;
 use super::submit::Dispatch;
 use super::tensor::GpuTensor;
-use crate::cpu::conv::ConvGeom;
-use crate::cpu::kernels::{AdamStep, ScanParams};
 use crate::error::{Error, Result};
 use crate::hyper::GradMode;
+use crate::kernel_params::{AdamStep, ScanParams};
+use crate::plan::ConvGeom;
 use crate::surrogate::{GAUSS_CUTOFF, SurrogateParams};
 
 /// Invocations per workgroup of the one-thread-per-element kernels (WGSL override `WG`).
