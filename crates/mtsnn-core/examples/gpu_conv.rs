@@ -4,25 +4,13 @@
 //!
 //! `cargo run --release -p mtsnn-core --example gpu_conv` (any adapter; lavapipe will do).
 
-use std::time::Instant;
+mod timing;
+
+use timing::median;
 
 use mtsnn_core::gpu::{self, AdapterPolicy, GpuContext, GpuTensor};
 use mtsnn_core::plan::ConvGeom;
 use mtsnn_core::rng::Rng;
-
-/// Median seconds of `runs` calls of `f` after one warm-up call.
-fn median(runs: usize, mut f: impl FnMut()) -> f64 {
-    f();
-    let mut times: Vec<f64> = (0..runs)
-        .map(|_| {
-            let t = Instant::now();
-            f();
-            t.elapsed().as_secs_f64()
-        })
-        .collect();
-    times.sort_by(f64::total_cmp);
-    times[runs / 2]
-}
 
 /// Median seconds of one launch of `d`, reading back one value of `out`.
 fn time(ctx: &GpuContext, d: &gpu::Dispatch, out: &GpuTensor) -> f64 {

@@ -4,7 +4,9 @@
 //!
 //! `cargo run --release -p mtsnn-core --example gpu_matmul` (any adapter; lavapipe will do).
 
-use std::time::Instant;
+mod timing;
+
+use timing::median;
 
 use mtsnn_core::cpu::kernels;
 use mtsnn_core::gpu::{self, AdapterPolicy, GpuContext, MatmulPath};
@@ -24,20 +26,6 @@ fn naive(a: &[f32], b: &[f32], c: &mut [f32], m: usize, n: usize, k: usize, a_t:
             c[i * n + j] = acc;
         }
     }
-}
-
-/// Median seconds of `runs` calls of `f` after one warm-up call.
-fn median(runs: usize, mut f: impl FnMut()) -> f64 {
-    f();
-    let mut times: Vec<f64> = (0..runs)
-        .map(|_| {
-            let t = Instant::now();
-            f();
-            t.elapsed().as_secs_f64()
-        })
-        .collect();
-    times.sort_by(f64::total_cmp);
-    times[runs / 2]
 }
 
 /// GFLOP/s of `shaders/matmul.wgsl` on `ctx` for one shape, on device-resident data.

@@ -46,20 +46,31 @@ fn write_cifar(dir: &std::path::Path, per_file: usize) {
     file("test_batch.bin", per_file);
 }
 
+/// `mtsnn train --dataset cifar10 --data DATA --backend cpu` and `more`, run in `tmp`.
+fn train_on_cifar(tmp: &TempDir, data: &std::path::Path, more: &[&str]) -> std::process::Output {
+    let mut args = vec![
+        "train",
+        "--dataset",
+        "cifar10",
+        "--data",
+        data.to_str().unwrap(),
+        "--backend",
+        "cpu",
+    ];
+    args.extend_from_slice(more);
+    mtsnn_in(tmp.path(), &args)
+}
+
 #[test]
 fn cnn_on_generated_cifar_files_beats_chance() {
     let tmp = TempDir::new("cifar");
     let data = tmp.join("cifar");
     write_cifar(&data, 300);
     let out_dir = tmp.join("run");
-    let out = mtsnn_in(
-        tmp.path(),
+    let out = train_on_cifar(
+        &tmp,
+        &data,
         &[
-            "train",
-            "--dataset",
-            "cifar10",
-            "--data",
-            data.to_str().unwrap(),
             "--net",
             "8C3-P2-16C3-P4-10",
             "--epochs",
@@ -68,8 +79,6 @@ fn cnn_on_generated_cifar_files_beats_chance() {
             "32",
             "--crop",
             "2",
-            "--backend",
-            "cpu",
             "--out",
             out_dir.to_str().unwrap(),
         ],
@@ -109,14 +118,10 @@ fn a_network_silent_at_initialisation_is_reported() {
     let data = tmp.join("cifar");
     write_cifar(&data, 20);
     // A threshold of 10⁶ keeps every neuron of every layer below threshold.
-    let out = mtsnn_in(
-        tmp.path(),
+    let out = train_on_cifar(
+        &tmp,
+        &data,
         &[
-            "train",
-            "--dataset",
-            "cifar10",
-            "--data",
-            data.to_str().unwrap(),
             "--net",
             "4C3-P2-10",
             "--v-th",
@@ -125,8 +130,6 @@ fn a_network_silent_at_initialisation_is_reported() {
             "1",
             "--batch",
             "8",
-            "--backend",
-            "cpu",
             "--out",
             tmp.join("run").to_str().unwrap(),
         ],
@@ -148,31 +151,9 @@ fn truncated_cifar_file_and_missing_directory_are_clear_errors() {
     let test = data.join("test_batch.bin");
     let bytes = std::fs::read(&test).unwrap();
     std::fs::write(&test, &bytes[..bytes.len() - 100]).unwrap();
-    let args = |d: &str| {
-        vec![
-            "train".to_string(),
-            "--dataset".into(),
-            "cifar10".into(),
-            "--data".into(),
-            d.to_string(),
-            "--net".into(),
-            "4C3-10".into(),
-            "--epochs".into(),
-            "1".into(),
-            "--backend".into(),
-            "cpu".into(),
-        ]
-    };
-    let a = args(data.to_str().unwrap());
-    let out = mtsnn_in(
-        tmp.path(),
-        &a.iter().map(String::as_str).collect::<Vec<_>>(),
-    );
+    let short = ["--net", "4C3-10", "--epochs", "1"];
+    let out = train_on_cifar(&tmp, &data, &short);
     assert_fails(&out, &["test_batch.bin", "3073-byte"]);
-    let a = args(tmp.join("nowhere").to_str().unwrap());
-    let out = mtsnn_in(
-        tmp.path(),
-        &a.iter().map(String::as_str).collect::<Vec<_>>(),
-    );
+    let out = train_on_cifar(&tmp, &tmp.join("nowhere"), &short);
     assert_fails(&out, &["CIFAR-10 binary version"]);
 }
