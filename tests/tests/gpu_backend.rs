@@ -18,6 +18,7 @@ use mtsnn_core::{
 };
 use mtsnn_tests::compare::{assert_close, worst_relative};
 use mtsnn_tests::gpu::gpu_context;
+use mtsnn_tests::lockstep::{train_in_lockstep, weight_step};
 
 /// Gradients: r = 10 · 1e-5.
 const CHAIN: f32 = 10.0;
@@ -128,39 +129,15 @@ fn weights_and_adam_state_match_cpu_after_several_train_steps() {
         return;
     };
     let mut cpu = CpuBackend::new(&model).unwrap();
-    let half = x.len() / 2;
-    for step in 0..5 {
-        // Alternate a batch of 16 with one of 8 (the GPU keeps one plan per batch size).
-        let (xb, lb) = if step % 2 == 0 {
-            (&x[..], &labels[..])
-        } else {
-            (&x[..half], &labels[..8])
-        };
-        let (a, b) = (
-            cpu.train_batch(xb, lb).unwrap(),
-            gpu.train_batch(xb, lb).unwrap(),
-        );
-        assert_eq!(a.correct, b.correct, "step {step}: hits");
-        assert_close(&format!("step {step}: loss"), &[b.loss], &[a.loss], 1.0);
-    }
-    let (mut after_cpu, mut after_gpu) = (model.clone(), model.clone());
-    cpu.read_state(&mut after_cpu).unwrap();
-    gpu.read_state(&mut after_gpu).unwrap();
+    // Alternate a batch of 16 with one of 8 (the GPU keeps one plan per batch size).
+    let (after_cpu, after_gpu) = train_in_lockstep(&mut cpu, &mut gpu, &model, &x, &labels, 5);
     assert_eq!(after_gpu.adam.step, 5);
-    assert_eq!(after_gpu.adam.step, after_cpu.adam.step);
     for i in 0..model.weights.len() {
-        let step = |w: &[f32]| {
-            w.iter()
-                .zip(&model.weights[i])
-                .map(|(a, b)| a - b)
-                .collect::<Vec<_>>()
-        };
-        assert_close(
-            &format!("Δw{i}"),
-            &step(&after_gpu.weights[i]),
-            &step(&after_cpu.weights[i]),
-            CHAIN,
+        let (step_gpu, step_cpu) = (
+            weight_step(&model, &after_gpu, i),
+            weight_step(&model, &after_cpu, i),
         );
+        assert_close(&format!("Δw{i}"), &step_gpu, &step_cpu, CHAIN);
         assert_close(
             &format!("adam.m{i}"),
             &after_gpu.adam.m[i],
@@ -175,7 +152,7 @@ fn weights_and_adam_state_match_cpu_after_several_train_steps() {
         );
         println!(
             "layer {i}: worst relative Δw {:e}, m {:e}, v {:e}",
-            worst_relative(&step(&after_gpu.weights[i]), &step(&after_cpu.weights[i])),
+            worst_relative(&step_gpu, &step_cpu),
             worst_relative(&after_gpu.adam.m[i], &after_cpu.adam.m[i]),
             worst_relative(&after_gpu.adam.v[i], &after_cpu.adam.v[i])
         );

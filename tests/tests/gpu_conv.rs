@@ -20,6 +20,7 @@ use mtsnn_core::{
 };
 use mtsnn_tests::compare::{assert_close, worst_relative};
 use mtsnn_tests::gpu::gpu_context;
+use mtsnn_tests::lockstep::{train_in_lockstep, weight_step};
 use serde_json::Value;
 
 /// Whole forward and backward passes: r = 10 · 1e-5.
@@ -391,35 +392,12 @@ fn cnn_weights_match_cpu_after_several_train_steps() {
     let (model, x, labels) = setup("5C3p1-P2-7C5p2-6-3", shape, 3, hyper, 8, 4);
     let mut cpu = CpuBackend::new(&model).unwrap();
     let mut gpu = GpuBackend::new(Arc::new(ctx), &model).unwrap();
-    let half = x.len() / 2;
-    for step in 0..4 {
-        let (xb, lb) = if step % 2 == 0 {
-            (&x[..], &labels[..])
-        } else {
-            (&x[..half], &labels[..4])
-        };
-        let (a, b) = (
-            cpu.train_batch(xb, lb).unwrap(),
-            gpu.train_batch(xb, lb).unwrap(),
-        );
-        assert_eq!(a.correct, b.correct, "step {step}: hits");
-        assert_close(&format!("step {step}: loss"), &[b.loss], &[a.loss], 1.0);
-    }
-    let (mut after_cpu, mut after_gpu) = (model.clone(), model.clone());
-    cpu.read_state(&mut after_cpu).unwrap();
-    gpu.read_state(&mut after_gpu).unwrap();
-    assert_eq!(after_gpu.adam.step, after_cpu.adam.step);
+    let (after_cpu, after_gpu) = train_in_lockstep(&mut cpu, &mut gpu, &model, &x, &labels, 4);
     for i in 0..model.weights.len() {
-        let step = |w: &[f32]| {
-            w.iter()
-                .zip(&model.weights[i])
-                .map(|(a, b)| a - b)
-                .collect::<Vec<_>>()
-        };
         assert_close(
             &format!("Δw{i}"),
-            &step(&after_gpu.weights[i]),
-            &step(&after_cpu.weights[i]),
+            &weight_step(&model, &after_gpu, i),
+            &weight_step(&model, &after_cpu, i),
             CHAIN,
         );
     }
