@@ -566,14 +566,25 @@ pub async fn avg_pool_forward(
     w: usize,
     k: usize,
 ) -> Result<Dispatch> {
+    pool_forward(ctx, Kernel::AvgPoolForward, input, out, [maps, h, w, k]).await
+}
+
+/// One invocation per output value of a pooling kernel, `[maps, h, w, k]` as [`pool_params`].
+async fn pool_forward(
+    ctx: &GpuContext,
+    kernel: Kernel,
+    input: &GpuTensor,
+    out: &GpuTensor,
+    [maps, h, w, k]: [usize; 4],
+) -> Result<Dispatch> {
     let params = pool_params(maps, h, w, k)?;
     let out_len = maps * (h / k) * (w / k);
-    input.check_holds("avg_pool_forward input", maps * h * w)?;
-    out.check_holds("avg_pool_forward out", out_len)?;
+    input.check_holds("pool input", maps * h * w)?;
+    out.check_holds("pool out", out_len)?;
     let workgroups = grid(ctx, out_len.div_ceil(WG as usize))?;
     dispatch(
         ctx,
-        Kernel::AvgPoolForward,
+        kernel,
         &[("WG", WG as f64)],
         &params,
         &[input, out],
@@ -619,20 +630,7 @@ pub async fn max_pool_forward(
     w: usize,
     k: usize,
 ) -> Result<Dispatch> {
-    let params = pool_params(maps, h, w, k)?;
-    let out_len = maps * (h / k) * (w / k);
-    input.check_holds("max_pool_forward input", maps * h * w)?;
-    out.check_holds("max_pool_forward out", out_len)?;
-    let workgroups = grid(ctx, out_len.div_ceil(WG as usize))?;
-    dispatch(
-        ctx,
-        Kernel::MaxPoolForward,
-        &[("WG", WG as f64)],
-        &params,
-        &[input, out],
-        workgroups,
-    )
-    .await
+    pool_forward(ctx, Kernel::MaxPoolForward, input, out, [maps, h, w, k]).await
 }
 
 /// The gradient of [`max_pool_forward`] (`shaders/max_pool_backward.wgsl`), as
