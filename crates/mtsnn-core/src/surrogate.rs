@@ -144,22 +144,50 @@ impl SurrogateParams {
 /// a short exact part and a correction, Cody–Waite, so r keeps full precision); e^r by its Taylor
 /// series to degree 6 (the first term left out is below 1.2e-7). The surrogate's Gaussians call it
 /// millions of times per batch, and `f32::exp` is a library call.
-#[inline]
-fn exp_neg(x: f32) -> f32 {
+///
+/// Written without branches, casts or calls so that it vectorises (`cpu/elementwise.rs` runs it over
+/// lanes): n is rounded by adding and subtracting 1.5·2²³ (the sum's low mantissa bits then hold n),
+/// 2^n is built from n's bits, and the limits are selects. Integer arithmetic wraps, so NaN input
+/// gives some NaN or number rather than a panic; the callers mask such lanes.
+#[inline(always)]
+pub(crate) fn exp_neg(x: f32) -> f32 {
     const LN2_HI: f32 = 0.693_359_4; // 0.693359375 = 355/512, exact in f32
     const LN2_LO: f32 = -2.121_944_4e-4;
-    if x < -87.0 {
-        return 0.0;
-    }
-    let x = x.min(0.0);
-    let n = (x * std::f32::consts::LOG2_E - 0.5) as i32; // x ≤ 0: truncating y − ½ rounds to nearest
-    let nf = n as f32;
+    const ROUND: f32 = 12_582_912.0; // 1.5·2²³: x + ROUND rounds x to an integer for |x| < 2²²
+    let under = x < -87.0;
+    let x = if under {
+        -87.0
+    } else if x > 0.0 {
+        0.0
+    } else {
+        x
+    };
+    let t = x * std::f32::consts::LOG2_E + ROUND;
+    let nf = t - ROUND;
+    let n = (t.to_bits() as i32).wrapping_sub(ROUND.to_bits() as i32);
     let r = (x - nf * LN2_HI) - nf * LN2_LO;
     let p = 1.0
         + r * (1.0
             + r * (0.5
                 + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0))))));
-    p * f32::from_bits(((n + 127) as u32) << 23)
+    let y = p * f32::from_bits((n.wrapping_add(127) as u32) << 23);
+    if under { 0.0 } else { y }
+}
+
+/// floor(x) for x in [0, 2²²] (NaN and larger values are the caller's to avoid), without the library
+/// call `f32::floor` is on baseline x86-64: round to nearest by adding 1.5·2²³, step down if above.
+#[inline(always)]
+pub(crate) fn floor_small(x: f32) -> f32 {
+    const ROUND: f32 = 12_582_912.0;
+    let r = (x + ROUND) - ROUND;
+    if r > x { r - 1.0 } else { r }
+}
+
+/// x limited to [lo, hi]; NaN gives lo (where `f32::clamp` keeps NaN). Two selects, so it vectorises.
+#[inline(always)]
+pub(crate) fn clamp_or_lo(x: f32, lo: f32, hi: f32) -> f32 {
+    let x = if x > lo { x } else { lo };
+    if x < hi { x } else { hi }
 }
 
 #[cfg(test)]

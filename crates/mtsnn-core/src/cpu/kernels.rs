@@ -4,12 +4,19 @@
 
 use rayon::prelude::*;
 
+#[cfg(test)]
 use crate::hyper::GradMode;
 use crate::kernel_params::{AdamStep, ScanParams};
 use crate::surrogate::SurrogateParams;
 
+use super::elementwise::{self, AdamRun, LifStep, Prepared, RowDots, ScanStep};
+
 /// Neuron-parallel work is cut into chunks of this many neurons.
 const CHUNK: usize = 4096;
+
+/// Products with at most this many rows against a `[n][k]` matrix skip the GEMM (batch-1
+/// inference: T rows at most, the steps of one sample).
+const SMALL_ROWS: usize = 4;
 
 /// Splits a `[steps][m]` buffer into column chunks: `out[c][t]` is neurons `c·chunk..` of step t.
 fn column_chunks(x: &mut [f32], m: usize, chunk: usize) -> Vec<Vec<&mut [f32]>> {
@@ -56,18 +63,15 @@ pub fn lif_forward(
                 } else {
                     &current[t * m + j0..t * m + j0 + n]
                 };
-                for (((u, &i), v), s) in u
-                    .iter_mut()
-                    .zip(cur)
-                    .zip(vt[t].iter_mut())
-                    .zip(st[t].iter_mut())
-                {
-                    let pre = lambda * *u + i;
-                    let spikes = sp.spikes(pre);
-                    *v = pre;
-                    *s = spikes;
-                    *u = pre - sp.v_th * spikes;
-                }
+                elementwise::run(LifStep {
+                    lambda,
+                    v_th: sp.v_th,
+                    s_max: sp.s_max as f32,
+                    current: cur,
+                    u: &mut u,
+                    v: vt[t],
+                    s: st[t],
+                });
             }
         });
 }
@@ -129,24 +133,9 @@ pub fn surrogate_g_scan(
     delta: &mut [f32],
     g: &mut [f32],
 ) {
-    scan_with(upstream, v, steps, m, p, |v| p.sp.eval(v), delta, g);
-}
-
-/// [`surrogate_g_scan`] with the surrogate `f` given (tests substitute a smooth spike function).
-#[allow(clippy::too_many_arguments)]
-fn scan_with(
-    upstream: &[f32],
-    v: &[f32],
-    steps: usize,
-    m: usize,
-    p: &ScanParams,
-    f: impl Fn(f32) -> f32 + Sync,
-    delta: &mut [f32],
-    g: &mut [f32],
-) {
     assert!(upstream.len() == steps * m && v.len() == steps * m);
     assert!(delta.len() == steps * m && g.len() == steps * m);
-    let (lambda, v_th) = (p.lambda, p.sp.v_th);
+    let prepared = Prepared::new(&p.sp);
     let dc = column_chunks(delta, m, CHUNK);
     let gc = column_chunks(g, m, CHUNK);
     dc.into_par_iter()
@@ -157,28 +146,51 @@ fn scan_with(
             let n = dt[0].len();
             let mut next = vec![0.0f32; n];
             for t in (0..steps).rev() {
-                let up = &upstream[t * m + j0..t * m + j0 + n];
-                let vv = &v[t * m + j0..t * m + j0 + n];
-                for ((((next, &up), &v), d), g) in next
-                    .iter_mut()
-                    .zip(up)
-                    .zip(vv)
-                    .zip(dt[t].iter_mut())
-                    .zip(gt[t].iter_mut())
-                {
-                    let f = f(v);
-                    let d_now = up * f;
-                    let g_now = match (p.mode, p.detach_reset) {
-                        (GradMode::Paper, false) => (d_now + lambda * *next) / (1.0 + v_th * f),
-                        (GradMode::Paper, true) | (GradMode::Bptt, true) => d_now + lambda * *next,
-                        (GradMode::Bptt, false) => d_now + lambda * (1.0 - v_th * f) * *next,
-                    };
-                    *d = d_now;
-                    *g = g_now;
-                    *next = g_now;
-                }
+                elementwise::run(ScanStep {
+                    p: &prepared,
+                    scan: p,
+                    upstream: &upstream[t * m + j0..t * m + j0 + n],
+                    v: &v[t * m + j0..t * m + j0 + n],
+                    next: &mut next,
+                    delta: dt[t],
+                    g: gt[t],
+                });
             }
         });
+}
+
+/// The scan with the surrogate `f` given: the plain definition that [`surrogate_g_scan`]'s vector
+/// code is tested against, and that tests with a smooth spike function use.
+#[cfg(test)]
+#[allow(clippy::too_many_arguments)]
+fn scan_with(
+    upstream: &[f32],
+    v: &[f32],
+    steps: usize,
+    m: usize,
+    p: &ScanParams,
+    f: impl Fn(f32) -> f32,
+    delta: &mut [f32],
+    g: &mut [f32],
+) {
+    let lambda = p.lambda;
+    let v_th = p.sp.v_th;
+    for j in 0..m {
+        let mut next = 0.0f32;
+        for t in (0..steps).rev() {
+            let i = t * m + j;
+            let f = f(v[i]);
+            let d_now = upstream[i] * f;
+            let g_now = match (p.mode, p.detach_reset) {
+                (GradMode::Paper, false) => (d_now + lambda * next) / (1.0 + v_th * f),
+                (GradMode::Paper, true) | (GradMode::Bptt, true) => d_now + lambda * next,
+                (GradMode::Bptt, false) => d_now + lambda * (1.0 - v_th * f) * next,
+            };
+            delta[i] = d_now;
+            g[i] = g_now;
+            next = g_now;
+        }
+    }
 }
 
 /// Σ_t x[t] of a `[steps][m]` buffer into `[m]` (layer 1's ∂L/∂W = (Σ_t G[t])ᵀ x).
@@ -201,12 +213,16 @@ pub fn adam_update(w: &mut [f32], grad: &[f32], m: &mut [f32], v: &mut [f32], p:
         .zip(grad.par_chunks(CHUNK))
         .zip(m.par_chunks_mut(CHUNK))
         .zip(v.par_chunks_mut(CHUNK))
-        .for_each(|(((w, g), m), v)| {
-            for (((w, &g), m), v) in w.iter_mut().zip(g).zip(m).zip(v) {
-                *m = p.beta1 * *m + (1.0 - p.beta1) * g;
-                *v = p.beta2 * *v + (1.0 - p.beta2) * g * g;
-                *w -= p.lr * (*m / c1) / ((*v / c2).sqrt() + p.eps);
-            }
+        .for_each(|(((w, grad), m), v)| {
+            elementwise::run(AdamRun {
+                step: p,
+                c1,
+                c2,
+                w,
+                grad,
+                m,
+                v,
+            })
         });
 }
 
@@ -227,6 +243,17 @@ pub fn matmul(
     b_t: bool,
 ) {
     assert_eq!((a.len(), b.len(), c.len()), (m * k, k * n, m * n));
+    if m <= SMALL_ROWS && b_t && (!a_t || m == 1) && k > 0 {
+        // A few rows times a weight matrix stored [n][k] (batch-1 inference): dot products of
+        // contiguous rows, split over the threads by columns; no packing.
+        let cols = n.div_ceil(rayon::current_num_threads()).max(1);
+        for (row, c) in a.chunks_exact(k).zip(c.chunks_exact_mut(n)) {
+            c.par_chunks_mut(cols)
+                .zip(b.par_chunks(cols * k))
+                .for_each(|(out, w)| elementwise::run(RowDots { x: row, w, out }));
+        }
+        return;
+    }
     let threads = rayon::current_num_threads();
     let parallel = threads > 1 && m * n * k >= 1 << 16;
     gemm_into(
@@ -412,6 +439,97 @@ mod tests {
         // u = 25 − 20 = 5 → v = 0.9·5 + 25 = 29.5; u = −3 → v = −5.7; u = 250 → 625; u = 0 → 10.
         assert_eq!(&v[4..], &[29.5, -5.7, 625.0, 10.0]);
         assert_eq!(&s[4..], &[2.0, 0.0, 15.0, 1.0]);
+    }
+
+    /// The vectorised scan equals its plain definition bit for bit over several steps, in every
+    /// mode, for sizes that leave partial chunks and partial lane blocks.
+    #[test]
+    fn scan_equals_its_plain_definition() {
+        let mut rng = Rng::new(10);
+        for kind in [Surrogate::F1, Surrogate::F2, Surrogate::F3] {
+            let sp = SurrogateParams {
+                kind,
+                v_th: 10.0,
+                s_max: 15,
+                alpha_h: 1.0,
+                alpha_w: 20.0,
+            };
+            for (steps, m) in [(1, 5), (2, CHUNK + 37), (5, 333)] {
+                let v: Vec<f32> = (0..steps * m)
+                    .map(|_| (rng.uniform() * 200.0 - 30.0) as f32)
+                    .collect();
+                let up = rand(&mut rng, steps * m);
+                for mode in [GradMode::Paper, GradMode::Bptt] {
+                    for detach_reset in [false, true] {
+                        let p = ScanParams {
+                            lambda: 0.9,
+                            sp,
+                            mode,
+                            detach_reset,
+                        };
+                        let (mut d, mut g) = (vec![0.0; steps * m], vec![0.0; steps * m]);
+                        surrogate_g_scan(&up, &v, steps, m, &p, &mut d, &mut g);
+                        let (mut dr, mut gr) = (vec![0.0; steps * m], vec![0.0; steps * m]);
+                        scan_with(&up, &v, steps, m, &p, |v| sp.eval(v), &mut dr, &mut gr);
+                        assert!(d.iter().zip(&dr).all(|(a, b)| a.to_bits() == b.to_bits()));
+                        assert!(g.iter().zip(&gr).all(|(a, b)| a.to_bits() == b.to_bits()));
+                    }
+                }
+            }
+        }
+    }
+
+    /// `lif_forward` equals eq 3–5 written as plain loops, for constant and per-step currents.
+    #[test]
+    fn lif_forward_equals_the_plain_recursion() {
+        let sp = SurrogateParams {
+            kind: Surrogate::F2,
+            v_th: 10.0,
+            s_max: 15,
+            alpha_h: 1.0,
+            alpha_w: 20.0,
+        };
+        let mut rng = Rng::new(11);
+        for (steps, m, constant) in [(2, CHUNK + 5, true), (3, 77, false), (1, 16, false)] {
+            let n = if constant { m } else { steps * m };
+            let current: Vec<f32> = (0..n).map(|_| (rng.normal() * 60.0) as f32).collect();
+            let (mut v, mut s) = (vec![0.0; steps * m], vec![0.0; steps * m]);
+            lif_forward(&current, constant, steps, m, 0.9, &sp, &mut v, &mut s);
+            for j in 0..m {
+                let mut u = 0.0f32;
+                for t in 0..steps {
+                    let i = if constant {
+                        current[j]
+                    } else {
+                        current[t * m + j]
+                    };
+                    let pre = 0.9 * u + i;
+                    let spikes = sp.spikes(pre);
+                    assert_eq!((v[t * m + j], s[t * m + j]), (pre, spikes));
+                    u = pre - sp.v_th * spikes;
+                }
+            }
+        }
+    }
+
+    /// Products of a few rows take the dot-product path; they match the naive sum too.
+    #[test]
+    fn few_row_products_match_naive() {
+        let mut rng = Rng::new(12);
+        for (m, n, k) in [(1, 800, 784), (2, 10, 800), (4, 33, 17), (3, 1, 5)] {
+            let a = rand(&mut rng, m * k);
+            let b = rand(&mut rng, k * n);
+            for a_t in [false, true] {
+                let mut c = vec![f32::NAN; m * n];
+                matmul(&a, &b, &mut c, m, n, k, a_t, true);
+                for (x, y) in c.iter().zip(naive(&a, &b, m, n, k, a_t, true)) {
+                    assert!(
+                        (*x as f64 - y).abs() <= 1e-4 * (1.0 + y.abs()),
+                        "{m}x{n}x{k}: {x} vs {y}"
+                    );
+                }
+            }
+        }
     }
 
     /// BPTT is exact backpropagation: with the step function of eq 5 replaced by a smooth one

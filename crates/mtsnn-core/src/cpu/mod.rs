@@ -2,7 +2,9 @@
 //! backend is tested against and the fast path on machines without a GPU.
 
 pub mod conv;
+pub mod elementwise;
 pub mod kernels;
+pub mod simd;
 
 use crate::backend::{Backend, BatchStats, Inference, check_batch};
 use crate::error::Result;
