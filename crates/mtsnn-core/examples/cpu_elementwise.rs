@@ -34,15 +34,29 @@ fn main() {
     let p = Prepared::new(&sp);
     let scan = ScanParams::of(&h);
     let mut rng = Rng::new(1);
-    let v: Vec<f32> = (0..N).map(|_| (rng.uniform() * 180.0 - 20.0) as f32).collect();
+    let v: Vec<f32> = (0..N)
+        .map(|_| (rng.uniform() * 180.0 - 20.0) as f32)
+        .collect();
     let up: Vec<f32> = (0..N).map(|_| rng.normal() as f32).collect();
     let step = AdamStep::of(&h, 10);
     let (c1, c2) = step.corrections();
     println!("ns per element, median of 41 passes over {N} (f2, Table I)");
-    println!("{:>8} {:>10} {:>10} {:>10} {:>10}", "isa", "f2", "scan+f2", "lif", "adam");
+    println!(
+        "{:>8} {:>10} {:>10} {:>10} {:>10}",
+        "isa", "f2", "scan+f2", "lif", "adam"
+    );
     for isa in Isa::all_supported() {
         let mut out = vec![0.0f32; N];
-        let f2 = time(41, || run_on(isa, SurrogateEval { p: &p, v: &v, out: &mut out }));
+        let f2 = time(41, || {
+            run_on(
+                isa,
+                SurrogateEval {
+                    p: &p,
+                    v: &v,
+                    out: &mut out,
+                },
+            )
+        });
         let (mut next, mut d, mut g) = (vec![0.0f32; N], vec![0.0f32; N], vec![0.0f32; N]);
         let sc = time(41, || {
             run_on(
@@ -88,7 +102,10 @@ fn main() {
                 },
             )
         });
-        println!("{:>8} {f2:>10.2} {sc:>10.2} {lif:>10.2} {adam:>10.2}", isa.name());
+        println!(
+            "{:>8} {f2:>10.2} {sc:>10.2} {lif:>10.2} {adam:>10.2}",
+            isa.name()
+        );
     }
     let mut scalar = vec![0.0f32; N];
     let reference = time(41, || {

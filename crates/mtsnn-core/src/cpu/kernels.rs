@@ -9,14 +9,20 @@ use crate::hyper::GradMode;
 use crate::kernel_params::{AdamStep, ScanParams};
 use crate::surrogate::SurrogateParams;
 
-use super::elementwise::{self, AdamRun, LifStep, Prepared, RowDots, ScanStep};
+use super::elementwise::{self, AdamRun, LifStep, Prepared, ScanStep};
 
 /// Neuron-parallel work is cut into chunks of this many neurons.
 const CHUNK: usize = 4096;
 
-/// Products with at most this many rows against a `[n][k]` matrix skip the GEMM (batch-1
-/// inference: T rows at most, the steps of one sample).
-const SMALL_ROWS: usize = 4;
+/// Runs `f(index, item)` on every item: inline when there is one (a batch-1 inference must not wait
+/// for the pool's threads to wake), on all threads otherwise.
+fn for_each_chunk<T: Send>(items: Vec<T>, f: impl Fn(usize, T) + Sync) {
+    if items.len() == 1 {
+        items.into_iter().for_each(|x| f(0, x));
+    } else {
+        items.into_par_iter().enumerate().for_each(|(i, x)| f(i, x));
+    }
+}
 
 /// Splits a `[steps][m]` buffer into column chunks: `out[c][t]` is neurons `c·chunk..` of step t.
 fn column_chunks(x: &mut [f32], m: usize, chunk: usize) -> Vec<Vec<&mut [f32]>> {
@@ -50,30 +56,27 @@ pub fn lif_forward(
     assert_eq!((v.len(), s.len()), (steps * m, steps * m));
     let vc = column_chunks(v, m, CHUNK);
     let sc = column_chunks(s, m, CHUNK);
-    vc.into_par_iter()
-        .zip(sc)
-        .enumerate()
-        .for_each(|(c, (mut vt, mut st))| {
-            let j0 = c * CHUNK;
-            let n = vt[0].len();
-            let mut u = vec![0.0f32; n];
-            for t in 0..steps {
-                let cur = if constant {
-                    &current[j0..j0 + n]
-                } else {
-                    &current[t * m + j0..t * m + j0 + n]
-                };
-                elementwise::run(LifStep {
-                    lambda,
-                    v_th: sp.v_th,
-                    s_max: sp.s_max as f32,
-                    current: cur,
-                    u: &mut u,
-                    v: vt[t],
-                    s: st[t],
-                });
-            }
-        });
+    for_each_chunk(vc.into_iter().zip(sc).collect(), |c, (mut vt, mut st)| {
+        let j0 = c * CHUNK;
+        let n = vt[0].len();
+        let mut u = vec![0.0f32; n];
+        for t in 0..steps {
+            let cur = if constant {
+                &current[j0..j0 + n]
+            } else {
+                &current[t * m + j0..t * m + j0 + n]
+            };
+            elementwise::run(LifStep {
+                lambda,
+                v_th: sp.v_th,
+                s_max: sp.s_max as f32,
+                current: cur,
+                u: &mut u,
+                v: vt[t],
+                s: st[t],
+            });
+        }
+    });
 }
 
 /// Eq 6 and the first factor of eq 10 (`shaders/output_error.wgsl`).
@@ -138,25 +141,22 @@ pub fn surrogate_g_scan(
     let prepared = Prepared::new(&p.sp);
     let dc = column_chunks(delta, m, CHUNK);
     let gc = column_chunks(g, m, CHUNK);
-    dc.into_par_iter()
-        .zip(gc)
-        .enumerate()
-        .for_each(|(c, (mut dt, mut gt))| {
-            let j0 = c * CHUNK;
-            let n = dt[0].len();
-            let mut next = vec![0.0f32; n];
-            for t in (0..steps).rev() {
-                elementwise::run(ScanStep {
-                    p: &prepared,
-                    scan: p,
-                    upstream: &upstream[t * m + j0..t * m + j0 + n],
-                    v: &v[t * m + j0..t * m + j0 + n],
-                    next: &mut next,
-                    delta: dt[t],
-                    g: gt[t],
-                });
-            }
-        });
+    for_each_chunk(dc.into_iter().zip(gc).collect(), |c, (mut dt, mut gt)| {
+        let j0 = c * CHUNK;
+        let n = dt[0].len();
+        let mut next = vec![0.0f32; n];
+        for t in (0..steps).rev() {
+            elementwise::run(ScanStep {
+                p: &prepared,
+                scan: p,
+                upstream: &upstream[t * m + j0..t * m + j0 + n],
+                v: &v[t * m + j0..t * m + j0 + n],
+                next: &mut next,
+                delta: dt[t],
+                g: gt[t],
+            });
+        }
+    });
 }
 
 /// The scan with the surrogate `f` given: the plain definition that [`surrogate_g_scan`]'s vector
@@ -209,6 +209,18 @@ pub fn sum_steps(x: &[f32], steps: usize, m: usize, out: &mut [f32]) {
 pub fn adam_update(w: &mut [f32], grad: &[f32], m: &mut [f32], v: &mut [f32], p: &AdamStep) {
     assert!(grad.len() == w.len() && m.len() == w.len() && v.len() == w.len());
     let (c1, c2) = p.corrections();
+    if w.len() <= CHUNK {
+        elementwise::run(AdamRun {
+            step: p,
+            c1,
+            c2,
+            w,
+            grad,
+            m,
+            v,
+        });
+        return;
+    }
     w.par_chunks_mut(CHUNK)
         .zip(grad.par_chunks(CHUNK))
         .zip(m.par_chunks_mut(CHUNK))
@@ -243,17 +255,6 @@ pub fn matmul(
     b_t: bool,
 ) {
     assert_eq!((a.len(), b.len(), c.len()), (m * k, k * n, m * n));
-    if m <= SMALL_ROWS && b_t && (!a_t || m == 1) && k > 0 {
-        // A few rows times a weight matrix stored [n][k] (batch-1 inference): dot products of
-        // contiguous rows, split over the threads by columns; no packing.
-        let cols = n.div_ceil(rayon::current_num_threads()).max(1);
-        for (row, c) in a.chunks_exact(k).zip(c.chunks_exact_mut(n)) {
-            c.par_chunks_mut(cols)
-                .zip(b.par_chunks(cols * k))
-                .for_each(|(out, w)| elementwise::run(RowDots { x: row, w, out }));
-        }
-        return;
-    }
     let threads = rayon::current_num_threads();
     let parallel = threads > 1 && m * n * k >= 1 << 16;
     gemm_into(
@@ -507,26 +508,6 @@ mod tests {
                     let spikes = sp.spikes(pre);
                     assert_eq!((v[t * m + j], s[t * m + j]), (pre, spikes));
                     u = pre - sp.v_th * spikes;
-                }
-            }
-        }
-    }
-
-    /// Products of a few rows take the dot-product path; they match the naive sum too.
-    #[test]
-    fn few_row_products_match_naive() {
-        let mut rng = Rng::new(12);
-        for (m, n, k) in [(1, 800, 784), (2, 10, 800), (4, 33, 17), (3, 1, 5)] {
-            let a = rand(&mut rng, m * k);
-            let b = rand(&mut rng, k * n);
-            for a_t in [false, true] {
-                let mut c = vec![f32::NAN; m * n];
-                matmul(&a, &b, &mut c, m, n, k, a_t, true);
-                for (x, y) in c.iter().zip(naive(&a, &b, m, n, k, a_t, true)) {
-                    assert!(
-                        (*x as f64 - y).abs() <= 1e-4 * (1.0 + y.abs()),
-                        "{m}x{n}x{k}: {x} vs {y}"
-                    );
                 }
             }
         }
