@@ -11,6 +11,7 @@
 use std::sync::Arc;
 
 use mtsnn_core::hyper::GradMode;
+use mtsnn_core::lr_schedule::{LrSchedule, ScheduleKind};
 use mtsnn_core::rng::Rng;
 use mtsnn_core::{
     Backend, BackendKind, CpuBackend, Error, GpuBackend, Hyper, Model, NetSpec, Shape, Surrogate,
@@ -162,6 +163,46 @@ fn weights_and_adam_state_match_cpu_after_several_train_steps() {
         gpu.infer(&x[..3 * 40], false).unwrap(),
         cpu.infer(&x[..3 * 40], false).unwrap()
     );
+}
+
+/// A learning-rate schedule reaches the GPU's Adam uniform: under ×0.1 after half of 4 one-update
+/// epochs, both backends take the same (smaller) steps, unlike a constant rate's.
+#[test]
+fn the_gpu_follows_the_learning_rate_schedule() {
+    let hyper = Hyper {
+        lr_schedule: LrSchedule {
+            kind: ScheduleKind::Step,
+            decay_at: vec![0.5],
+            epochs: 4,
+            updates_per_epoch: 1,
+        },
+        ..Hyper::default()
+    };
+    let (model, x, labels) = setup("40-24-6", 40, 6, hyper, 16, 9);
+    let Some(mut gpu) = gpu_backend("the_gpu_follows_the_learning_rate_schedule", &model) else {
+        return;
+    };
+    let mut cpu = CpuBackend::new(&model).unwrap();
+    let (after_cpu, after_gpu) = train_in_lockstep(&mut cpu, &mut gpu, &model, &x, &labels, 4);
+    let constant = Model {
+        hyper: Hyper::default(),
+        ..model.clone()
+    };
+    let mut plain = CpuBackend::new(&constant).unwrap();
+    for step in 0..4 {
+        let n = if step % 2 == 0 { 16 } else { 8 };
+        plain.train_batch(&x[..n * 40], &labels[..n]).unwrap();
+    }
+    let mut after_plain = constant.clone();
+    plain.read_state(&mut after_plain).unwrap();
+    for i in 0..model.weights.len() {
+        let (step_gpu, step_cpu) = (
+            weight_step(&model, &after_gpu, i),
+            weight_step(&model, &after_cpu, i),
+        );
+        assert_close(&format!("Δw{i}"), &step_gpu, &step_cpu, CHAIN);
+        assert_ne!(after_cpu.weights[i], after_plain.weights[i], "layer {i}");
+    }
 }
 
 #[test]

@@ -306,8 +306,8 @@ mod tests {
     fn another_architecture_is_named_in_the_error() {
         let mut bytes = model("784-30-10").to_bytes().unwrap();
         // Same tensors, header claiming another network.
-        let s = String::from_utf8_lossy(&bytes).into_owned();
-        let at = s.find("784-30-10").unwrap();
+        // Found in the bytes: a lossy string would shift offsets after the header's length prefix.
+        let at = bytes.windows(9).position(|w| w == b"784-30-10").unwrap();
         bytes[at..at + 9].copy_from_slice(b"784-31-10");
         let e = Model::from_bytes(&bytes, Path::new("x"))
             .unwrap_err()

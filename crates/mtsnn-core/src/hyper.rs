@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::lr_schedule::LrSchedule;
 use crate::surrogate::{Surrogate, SurrogateParams};
 
 /// How the weight gradient is computed.
@@ -121,6 +122,8 @@ pub struct Hyper {
     /// Which N_{l−1} the initial weights' mean V_th / N_{l−1} uses (eq 17).
     #[serde(default = "InitMean::before_it_existed")]
     pub init: InitMean,
+    /// The learning rate per epoch (constant in the paper); see [`crate::lr_schedule`].
+    pub lr_schedule: LrSchedule,
 }
 
 impl Default for Hyper {
@@ -141,6 +144,7 @@ impl Default for Hyper {
             grad: GradMode::Paper,
             detach_reset: false,
             init: InitMean::PreLayer,
+            lr_schedule: LrSchedule::constant(),
         }
     }
 }
@@ -194,10 +198,13 @@ impl Hyper {
         if !((0.0..1.0).contains(&self.beta1) && (0.0..1.0).contains(&self.beta2)) {
             return bad("beta1/beta2", "must lie in [0, 1)");
         }
+        if !(self.eps > 0.0 && self.eps.is_finite()) {
+            return bad("eps", "must be positive");
+        }
         if !(self.target_count >= 0.0 && self.target_count <= self.s_max as f32) {
             return bad("target_count", "must lie in 0..=s_max");
         }
-        Ok(())
+        self.lr_schedule.validate()
     }
 }
 
@@ -267,6 +274,7 @@ mod tests {
     fn runs_saved_before_init_existed_read_as_fan_in() {
         let old: Hyper = serde_json::from_str(r#"{"lr": 0.001}"#).unwrap();
         assert_eq!((old.init, old.lr), (InitMean::FanIn, 0.001));
+        assert_eq!(old.lr_schedule, LrSchedule::constant());
         assert_eq!("pre-layer".parse::<InitMean>().unwrap(), InitMean::PreLayer);
         assert!("xavier".parse::<InitMean>().is_err());
     }

@@ -45,10 +45,11 @@ pub struct AdamStep {
 }
 
 impl AdamStep {
-    /// Update number `step` (1-based) of a network trained with `h`.
+    /// Update number `step` (1-based) of a network trained with `h`: η as its learning-rate
+    /// schedule has it for that update.
     pub fn of(h: &Hyper, step: u64) -> Self {
         Self {
-            lr: h.lr,
+            lr: h.lr_schedule.lr(h.lr, step),
             beta1: h.beta1,
             beta2: h.beta2,
             eps: h.eps,
@@ -63,5 +64,29 @@ impl AdamStep {
             (1.0 - (self.beta1 as f64).powi(t)) as f32,
             (1.0 - (self.beta2 as f64).powi(t)) as f32,
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lr_schedule::{LrSchedule, ScheduleKind};
+
+    #[test]
+    fn adam_step_follows_the_schedule() {
+        let mut h = Hyper::default();
+        assert_eq!(AdamStep::of(&h, 7).lr, h.lr);
+        h.lr_schedule = LrSchedule {
+            kind: ScheduleKind::Step,
+            decay_at: vec![0.5],
+            epochs: 4,
+            updates_per_epoch: 3,
+        };
+        h.validate().unwrap();
+        let lrs: Vec<f32> = (1..=12).map(|t| AdamStep::of(&h, t).lr).collect();
+        let decayed = (f64::from(h.lr) * 0.1) as f32;
+        assert_eq!(lrs[..6], [h.lr; 6]);
+        assert_eq!(lrs[6..], [decayed; 6]);
+        assert_eq!(AdamStep::of(&h, 7).step, 7);
     }
 }

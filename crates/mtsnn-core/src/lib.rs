@@ -11,6 +11,7 @@ pub mod error;
 pub mod gpu;
 pub mod hyper;
 pub mod kernel_params;
+pub mod lr_schedule;
 pub mod model;
 pub mod plan;
 pub mod rng;

@@ -9,12 +9,17 @@
 //! folder holds the final model after the sweep's epochs, resumes the others from their checkpoint,
 //! and starts afresh only those that never finished an epoch. A completed point keeps its final
 //! model and drops the last checkpoint, which holds the same weights and optimiser state.
+//!
+//! `--grid seed` is the paper's protocol of repeated runs (the mean of 5): the same training with
+//! seeds 1…5, and in its summary the mean ± sample std, min and max of the final test accuracy.
+//! `mtsnn sweep summary DIR` prints a sweep's results read afresh from its runs' metrics, also
+//! while the sweep is running or after it was interrupted.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail, ensure};
 use clap::parser::ValueSource;
-use clap::{ArgMatches, Args, Command};
+use clap::{ArgMatches, Args, Command, Subcommand};
 use mtsnn_core::Hyper;
 
 use super::train::{CHECKPOINT, FINAL_MODEL, METRICS, TrainArgs};
@@ -41,25 +46,58 @@ use crate::sweep::summary::{
                once the new run's first epoch has finished)")
         .long_help(None)),
     mut_arg("resume", |a| a.hide(true)),
+    mut_arg("stop_after", |a| a.hide(true)),
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true,
     after_help = "Every other option is an option of `mtsnn train` and applies to every point; the \
                   grid's own settings (e.g. --steps 1 for s-max) apply unless given. Where S_max \
                   is below the loss's target count, the target is lowered to S_max. Run the same \
-                  command again to continue an interrupted sweep."
+                  command again to continue an interrupted sweep: complete points are skipped, \
+                  unfinished ones resume from their checkpoint. `mtsnn sweep summary DIR` prints \
+                  the results so far."
 )]
 pub struct SweepArgs {
+    #[command(subcommand)]
+    action: Option<SweepAction>,
     /// The grid: surrogate (Fig 6: f1, f2, f3), alpha-w (Fig 7: α_W 0.2…2000, f2, α_H = 1, T = 2),
     /// s-max (Fig 8: S_max 1, 3, …, 15, f2, T = 1), steps (Fig 9: T = 1…5, f2, S_max = 1), grad
-    /// (the paper's backward pass vs BPTT), threshold-count (S_max 15 vs 1 at T = 2)
-    #[arg(long, value_enum)]
-    grid: Grid,
+    /// (the paper's backward pass vs BPTT), threshold-count (S_max 15 vs 1 at T = 2), seed (the
+    /// paper's repeated runs: seeds 1…5, summarised as mean ± sample std, min and max)
+    #[arg(long, value_enum, required = true)]
+    grid: Option<Grid>,
     /// Values of the swept option to run instead of the paper's, comma-separated (e.g. `--values
     /// 1,3` for s-max, `f1,f2` for surrogate)
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     values: Option<Vec<String>>,
+    /// For --grid seed: the seeds, comma-separated (the same as --values) [default: 1,2,3,4,5]
+    #[arg(
+        long,
+        value_name = "LIST",
+        value_delimiter = ',',
+        conflicts_with = "values"
+    )]
+    seeds: Option<Vec<String>>,
     /// The options of `mtsnn train`: clap parses and checks them here, and the sweep passes those
     /// given on its command line to every point (read back through the matches).
     #[command(flatten)]
     _train: TrainArgs,
+}
+
+/// What `mtsnn sweep` does besides running a grid.
+#[derive(Debug, Subcommand)]
+enum SweepAction {
+    /// Print a sweep directory's results, read afresh from every run's metrics.jsonl (also while
+    /// the sweep runs, or after it was interrupted); for --grid seed, the mean ± sample std, min
+    /// and max of the final test accuracy over the complete runs, and separately the best epoch's
+    Summary(SummaryArgs),
+}
+
+/// Options of `mtsnn sweep summary`.
+#[derive(Args, Debug)]
+struct SummaryArgs {
+    /// The sweep directory (the --out of `mtsnn sweep`, holding summary.json)
+    #[arg(value_name = "DIR")]
+    dir: PathBuf,
 }
 
 /// A `train` option: its id and its values as typed (none for a flag).
@@ -67,7 +105,10 @@ type Setting = (String, Vec<String>);
 
 /// Runs `mtsnn sweep`; `matches` are the subcommand's.
 pub fn run(args: &SweepArgs, matches: &ArgMatches) -> Result<()> {
-    let grid = args.grid;
+    if let Some(SweepAction::Summary(s)) = &args.action {
+        return print_summary(&s.dir);
+    }
+    let grid = args.grid.context("internal: no --grid")?;
     let flags = TrainFlags::new();
     let given = |id: &str| matches.value_source(id) == Some(ValueSource::CommandLine);
     ensure!(
@@ -75,11 +116,25 @@ pub fn run(args: &SweepArgs, matches: &ArgMatches) -> Result<()> {
         "sweep has no --resume: run the same sweep command again to continue an interrupted sweep"
     );
     ensure!(
+        !given("stop_after"),
+        "sweep has no --stop-after: interrupt it and run the same command again to continue"
+    );
+    ensure!(
+        args.seeds.is_none() || grid == Grid::Seed,
+        "--seeds belongs to --grid seed; choose the {grid} grid's values with --values"
+    );
+    ensure!(
         !given(grid.option()),
         "the {grid} grid sets {} itself; choose its values with --values",
         flags.long(grid.option())
     );
-    let values = grid_values(grid, args.values.as_deref())?;
+    let values = grid_values(
+        grid,
+        args.values
+            .as_ref()
+            .or(args.seeds.as_ref())
+            .map(Vec::as_slice),
+    )?;
     let out = matches
         .get_one::<PathBuf>("out")
         .cloned()
@@ -332,6 +387,73 @@ fn run_point(
     Ok(Some(argv))
 }
 
+/// `mtsnn sweep summary DIR`: the sweep's points with their results read afresh from their runs,
+/// and a seed sweep's statistics.
+fn print_summary(dir: &Path) -> Result<()> {
+    let mut summary = Summary::read(dir)?.with_context(|| {
+        format!(
+            "{} holds no {} of mtsnn sweep",
+            dir.display(),
+            crate::sweep::summary::JSON
+        )
+    })?;
+    for p in &mut summary.points {
+        p.result = result_of(&dir.join(&p.dir));
+        if p.result
+            .as_ref()
+            .is_some_and(|r| r.epochs >= summary.epochs)
+        {
+            p.status = Status::Complete;
+            p.error = None;
+        } else if p.status == Status::Complete {
+            p.status = Status::Pending;
+        }
+    }
+    let mut text = format!(
+        "sweep {} ({}): {} on {}, {} epochs per point, in {}\nsettings: {}\n\n",
+        summary.grid,
+        summary.paper_figure,
+        summary.net,
+        summary.dataset,
+        summary.epochs,
+        dir.display(),
+        if summary.settings.is_empty() {
+            "(train's defaults)".to_string()
+        } else {
+            summary.settings.join(" ")
+        }
+    );
+    text += &format!(
+        "{:<22} {:<9} {:>6} {:>11} {:>18} {:>9}\n",
+        "point", "status", "epochs", "final test", "best test (epoch)", "train"
+    );
+    for p in &summary.points {
+        let name = format!("{} = {}", summary.grid.symbol(), p.label);
+        let status = format!("{:?}", p.status).to_lowercase();
+        let cells = match &p.result {
+            Some(r) => format!(
+                "{:>6} {:>9.2} % {:>9.2} % ({:>4}) {:>7.2} %",
+                r.epochs,
+                100.0 * r.final_test_accuracy,
+                100.0 * r.best_test_accuracy,
+                r.best_epoch,
+                100.0 * r.final_train_accuracy
+            ),
+            None => format!("{:>6}", "–"),
+        };
+        text += &format!("{name:<22} {status:<9} {cells}\n");
+    }
+    if let Some(lines) = summary.seed_statistics() {
+        text += "\n";
+        for line in lines {
+            text += &line;
+            text += "\n";
+        }
+    }
+    print!("{text}");
+    Ok(())
+}
+
 /// Writes `accuracy.png` and `curves.png` of the points that have results.
 fn draw_figures(summary: &Summary, out: &Path, command: &str) -> Result<()> {
     let done: Vec<&PointSummary> = summary
@@ -411,7 +533,12 @@ impl TrainFlags {
         let cmd: Command = <TrainArgs as Args>::augment_args(Command::new("train"));
         let options = cmd
             .get_arguments()
-            .filter(|a| !matches!(a.get_id().as_str(), "out" | "resume" | "force"))
+            .filter(|a| {
+                !matches!(
+                    a.get_id().as_str(),
+                    "out" | "resume" | "force" | "stop_after"
+                )
+            })
             .filter_map(|a| {
                 let long = a.get_long()?;
                 Some((

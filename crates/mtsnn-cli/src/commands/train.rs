@@ -5,8 +5,9 @@
 //! - `checkpoint.safetensors` after every epoch (atomically), `model.safetensors` at the end;
 //! - `run.json`, the command line, version, machine and settings (see [`crate::run_info`]).
 //!
-//! Epoch `e` shuffles (and crops) with a generator seeded from `(seed, e)`, so a run resumed from
-//! a checkpoint trains exactly as the uninterrupted run would have.
+//! Epoch `e` shuffles (and crops) with a generator seeded from `(seed, e)`, and a learning-rate
+//! schedule counts Adam's updates (saved in the checkpoint), so a run resumed from a checkpoint
+//! trains exactly as the uninterrupted run would have.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -17,6 +18,8 @@ use anyhow::{Context, Result, bail, ensure};
 use clap::parser::ValueSource;
 use clap::{ArgMatches, Args};
 use mtsnn_core::hyper::{GradMode, InitMean};
+use mtsnn_core::kernel_params::AdamStep;
+use mtsnn_core::lr_schedule::{LrSchedule, ScheduleKind};
 use mtsnn_core::rng::Rng;
 use mtsnn_core::{Backend, BackendKind, Hyper, Model, NetSpec, Surrogate};
 use serde::Serialize;
@@ -60,6 +63,20 @@ pub struct TrainArgs {
     /// Adam learning rate (Table I: 0.005 for MNIST and FashionMNIST)
     #[arg(long, default_value_t = Hyper::default().lr)]
     lr: f32,
+    /// Learning rate per epoch: constant (the paper's), cosine (epoch e of E trains at
+    /// lr·½(1 + cos(π(e−1)/E)), from lr down towards 0 over the run's --epochs) or step (lr × 0.1
+    /// after each fraction of the run in --lr-decay-at). The schedule spans --epochs, so a resumed
+    /// run keeps its --epochs
+    #[arg(long, value_name = "SCHEDULE", default_value_t = ScheduleKind::Constant)]
+    lr_schedule: ScheduleKind,
+    /// For --lr-schedule step: the fractions of --epochs after which the learning rate is
+    /// multiplied by 0.1, comma-separated and increasing, each rounded to the nearest epoch (0.5,0.75
+    /// of 200 epochs: ×0.1 from epoch 101, ×0.01 from epoch 151)
+    #[arg(long, value_name = "FRACTIONS", default_value = "0.5,0.75")]
+    lr_decay_at: Fractions,
+    /// Adam's ε, added to √v̂ in the update's denominator (Table I's "1 − 10⁻⁸" read as ε = 10⁻⁸)
+    #[arg(long, value_name = "EPS", default_value_t = Hyper::default().eps)]
+    adam_eps: f32,
     /// Surrogate gradient of the spike function: f1, f2 or f3 (paper eq 14–16)
     #[arg(long, default_value_t = Hyper::default().surrogate)]
     surrogate: Surrogate,
@@ -122,6 +139,10 @@ pub struct TrainArgs {
     /// the first epoch has finished)
     #[arg(long)]
     force: bool,
+    /// Stop after this epoch, as an interruption would: the checkpoint stays for --resume and no
+    /// final model is written; the run, and its learning-rate schedule, still span --epochs
+    #[arg(long, value_name = "EPOCH", value_parser = clap::value_parser!(u32).range(1..))]
+    stop_after: Option<u32>,
     /// Train on the first N training samples only
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     limit_train: Option<u32>,
@@ -130,10 +151,31 @@ pub struct TrainArgs {
     limit_test: Option<u32>,
 }
 
+/// A comma-separated list of fractions as one command-line word, e.g. `0.5,0.75` (one word, so
+/// that `mtsnn sweep` passes it on as typed).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Fractions(pub Vec<f32>);
+
+impl std::str::FromStr for Fractions {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        s.split(',')
+            .map(|w| {
+                w.trim()
+                    .parse::<f32>()
+                    .map_err(|_| format!("{w:?} is not a number"))
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Fractions)
+    }
+}
+
 /// One line of `metrics.jsonl`.
 #[derive(Debug, Serialize)]
 struct EpochMetrics {
     epoch: usize,
+    /// Adam's learning rate during the epoch (the schedule's).
+    lr: f32,
     /// Mean loss (eq 6) per training sample.
     train_loss: f64,
     /// Fraction of training samples classified correctly during the epoch (as the weights changed).
@@ -178,11 +220,19 @@ pub fn run(args: &TrainArgs, matches: &ArgMatches) -> Result<()> {
     ensure!(train.len() > 0, "the training set is empty");
     ensure!(test.len() > 0, "the test set is empty");
 
+    let updates_per_epoch = train.len().div_ceil(cfg.batch) as u64;
     let mut model = match &plan.resume {
-        Some((_, model)) => model.clone(),
+        Some((ckpt, model)) => {
+            check_schedule_on_resume(ckpt, model, updates_per_epoch)?;
+            model.clone()
+        }
         None => {
             let spec = NetSpec::parse(&plan.net, train.shape(), CLASSES)?;
-            Model::init(spec, plan.hyper.clone(), cfg.seed)?
+            let mut hyper = plan.hyper.clone();
+            if hyper.lr_schedule.kind != ScheduleKind::Constant {
+                hyper.lr_schedule.updates_per_epoch = updates_per_epoch;
+            }
+            Model::init(spec, hyper, cfg.seed)?
         }
     };
     check_input(&model, &train)?;
@@ -192,7 +242,7 @@ pub fn run(args: &TrainArgs, matches: &ArgMatches) -> Result<()> {
         .with_context(|| format!("cannot create the output directory {}", plan.out.display()))?;
 
     eprintln!(
-        "training {} ({} weights) on {} ({} train, {} test samples) with {}, T={}, {}, batch {}{} → {}",
+        "training {} ({} weights) on {} ({} train, {} test samples) with {}, T={}, {}, batch {}{}{} → {}",
         model.spec.text(),
         model.parameter_count(),
         cfg.dataset,
@@ -206,6 +256,14 @@ pub fn run(args: &TrainArgs, matches: &ArgMatches) -> Result<()> {
             format!(", crop {}", cfg.crop)
         } else {
             String::new()
+        },
+        match model.hyper.lr_schedule.kind {
+            ScheduleKind::Constant => String::new(),
+            _ => format!(
+                ", lr {} {}",
+                model.hyper.lr,
+                model.hyper.lr_schedule.describe()
+            ),
         },
         plan.out.display()
     );
@@ -221,8 +279,12 @@ pub fn run(args: &TrainArgs, matches: &ArgMatches) -> Result<()> {
         }
     }
 
+    let last_epoch = args
+        .stop_after
+        .map_or(cfg.epochs, |n| cfg.epochs.min(n as usize));
     let run_start = Instant::now();
-    for epoch in model.epoch + 1..=cfg.epochs {
+    for epoch in model.epoch + 1..=last_epoch {
+        let lr = AdamStep::of(&model.hyper, model.adam.step + 1).lr;
         let epoch_start = Instant::now();
         let bar = EpochBar::new(epoch, cfg.epochs, train.len());
         let (train_loss, train_accuracy) = train_epoch(backend.as_mut(), &train, cfg, epoch, &bar)?;
@@ -238,6 +300,7 @@ pub fn run(args: &TrainArgs, matches: &ArgMatches) -> Result<()> {
         model.epoch = epoch;
         let m = EpochMetrics {
             epoch,
+            lr,
             train_loss,
             train_accuracy,
             test_accuracy: test_correct as f64 / test.len() as f64,
@@ -260,9 +323,37 @@ pub fn run(args: &TrainArgs, matches: &ArgMatches) -> Result<()> {
             m.epoch_seconds
         );
     }
+    if last_epoch < cfg.epochs {
+        eprintln!(
+            "stopped after epoch {last_epoch} of {} (--stop-after); continue with --resume {}",
+            cfg.epochs,
+            plan.out.join(CHECKPOINT).display()
+        );
+        return Ok(());
+    }
     let final_path = plan.out.join(FINAL_MODEL);
     model.save(&final_path)?;
     eprintln!("saved {}", final_path.display());
+    Ok(())
+}
+
+/// A learning-rate schedule counts Adam's updates, so a resumed run must have as many updates
+/// per epoch as before (same training set and batch) and its checkpoint the optimiser state.
+fn check_schedule_on_resume(ckpt: &Path, model: &Model, updates_per_epoch: u64) -> Result<()> {
+    let schedule = &model.hyper.lr_schedule;
+    if schedule.kind == ScheduleKind::Constant {
+        return Ok(());
+    }
+    ensure!(
+        schedule.updates_per_epoch == updates_per_epoch
+            && model.adam.step == model.epoch as u64 * updates_per_epoch,
+        "checkpoint {} was trained with --lr-schedule {} at {} updates per epoch ({} updates in {}          epochs), but this run makes {updates_per_epoch} per epoch: resume with the run's training          set and --batch",
+        ckpt.display(),
+        schedule.kind,
+        schedule.updates_per_epoch,
+        model.adam.step,
+        model.epoch
+    );
     Ok(())
 }
 
@@ -360,6 +451,10 @@ fn epoch_rng(seed: u64, epoch: usize) -> Rng {
 /// Resolves the options against the checkpoint and its run.json (when resuming) and checks the
 /// output directory.
 fn plan(args: &TrainArgs, given: &dyn Fn(&str) -> bool) -> Result<Plan> {
+    ensure!(
+        !given("lr_decay_at") || args.lr_schedule == ScheduleKind::Step,
+        "--lr-decay-at belongs to --lr-schedule step"
+    );
     let wanted_hyper = hyper_from(args);
     let Some(ckpt) = &args.resume else {
         let config = config_from(args, given, None);
@@ -377,13 +472,20 @@ fn plan(args: &TrainArgs, given: &dyn Fn(&str) -> bool) -> Result<Plan> {
         if out.exists() && !out.is_dir() {
             bail!("--out {} is a file, not a directory", out.display());
         }
-        wanted_hyper.validate()?;
+        let mut hyper = wanted_hyper;
+        if hyper.lr_schedule.kind != ScheduleKind::Constant {
+            // The schedule's horizon: the run's epochs; its updates per epoch are counted once the
+            // training set is loaded (`run`), 1 until then.
+            hyper.lr_schedule.epochs = config.epochs as u32;
+            hyper.lr_schedule.updates_per_epoch = 1;
+        }
+        hyper.validate()?;
         return Ok(Plan {
             config,
             out,
             resume: None,
             net: args.net.clone(),
-            hyper: wanted_hyper,
+            hyper,
         });
     };
 
@@ -454,6 +556,21 @@ fn plan(args: &TrainArgs, given: &dyn Fn(&str) -> bool) -> Result<Plan> {
             wanted_hyper.init.name().to_string(),
             have.init.name().to_string(),
         ),
+        (
+            "adam_eps",
+            wanted_hyper.eps.to_string(),
+            have.eps.to_string(),
+        ),
+        (
+            "lr_schedule",
+            wanted_hyper.lr_schedule.kind.to_string(),
+            have.lr_schedule.kind.to_string(),
+        ),
+        (
+            "lr_decay_at",
+            fractions(&wanted_hyper.lr_schedule.decay_at),
+            fractions(&have.lr_schedule.decay_at),
+        ),
     ];
     for (id, wanted, has) in pairs {
         if given(id) && wanted != has {
@@ -470,6 +587,17 @@ fn plan(args: &TrainArgs, given: &dyn Fn(&str) -> bool) -> Result<Plan> {
         None => info.config,
     });
     let config = config_from(args, given, base);
+    let schedule = &model.hyper.lr_schedule;
+    if schedule.kind != ScheduleKind::Constant && schedule.epochs as usize != config.epochs {
+        bail!(
+            "checkpoint {} follows a learning-rate schedule over {} epochs ({}); it cannot be \
+             resumed with --epochs {}: start a new run for another length",
+            ckpt.display(),
+            schedule.epochs,
+            schedule.describe(),
+            config.epochs
+        );
+    }
     if model.epoch >= config.epochs {
         bail!(
             "checkpoint {} has already trained {} epochs and the run is set to {}; pass a larger \
@@ -477,6 +605,14 @@ fn plan(args: &TrainArgs, given: &dyn Fn(&str) -> bool) -> Result<Plan> {
             ckpt.display(),
             model.epoch,
             config.epochs
+        );
+    }
+    if let Some(n) = args.stop_after {
+        ensure!(
+            n as usize > model.epoch,
+            "checkpoint {} has already trained {} epochs; --stop-after {n} leaves nothing to do",
+            ckpt.display(),
+            model.epoch
         );
     }
     let out = match &args.out {
@@ -511,8 +647,22 @@ fn hyper_from(args: &TrainArgs) -> Hyper {
         grad: args.grad,
         detach_reset: args.detach_reset,
         init: args.init,
+        eps: args.adam_eps,
+        lr_schedule: LrSchedule {
+            kind: args.lr_schedule,
+            decay_at: match args.lr_schedule {
+                ScheduleKind::Step => args.lr_decay_at.0.clone(),
+                _ => Vec::new(),
+            },
+            ..LrSchedule::constant()
+        },
         ..Hyper::default()
     }
+}
+
+/// Decay fractions as typed: `0.5,0.75`.
+fn fractions(f: &[f32]) -> String {
+    f.iter().map(f32::to_string).collect::<Vec<_>>().join(",")
 }
 
 /// The run settings: each option as given, else from `base` (a resumed run's), else its default.

@@ -1,5 +1,6 @@
-//! The grids of the paper's performance analysis (Section III-D) and two comparisons of our own:
-//! which `train` option each varies, over which values, and what it holds fixed.
+//! The grids of the paper's performance analysis (Section III-D), two comparisons of our own, and
+//! the paper's protocol of repeated runs (seeds): which `train` option each varies, over which
+//! values, and what it holds fixed.
 
 use std::fmt;
 
@@ -26,6 +27,9 @@ pub enum Grid {
     /// Not in the paper as such: multi-threshold (S_max = 15) against single-threshold
     /// (S_max = 1) neurons at T = 2.
     ThresholdCount,
+    /// The paper's protocol (Tables II–VI: the mean of 5 runs): the same training with seeds
+    /// 1…5; the summary gives mean ± std, min and max over the seeds.
+    Seed,
 }
 
 impl Grid {
@@ -38,6 +42,7 @@ impl Grid {
             Grid::Steps => "steps",
             Grid::Grad => "grad",
             Grid::ThresholdCount => "threshold-count",
+            Grid::Seed => "seed",
         }
     }
 
@@ -49,6 +54,7 @@ impl Grid {
             Grid::SMax | Grid::ThresholdCount => "s_max",
             Grid::Steps => "steps",
             Grid::Grad => "grad",
+            Grid::Seed => "seed",
         }
     }
 
@@ -60,6 +66,7 @@ impl Grid {
             Grid::SMax | Grid::ThresholdCount => "S_max",
             Grid::Steps => "time steps T",
             Grid::Grad => "gradient",
+            Grid::Seed => "seed",
         }
     }
 
@@ -72,6 +79,7 @@ impl Grid {
             Grid::Steps => "Fig 9",
             Grid::Grad => "not in the paper",
             Grid::ThresholdCount => "multi vs single threshold",
+            Grid::Seed => "repeated runs, Tables II–VI",
         }
     }
 
@@ -84,6 +92,7 @@ impl Grid {
             Grid::Steps => &["1", "2", "3", "4", "5"],
             Grid::Grad => &["paper", "bptt"],
             Grid::ThresholdCount => &["15", "1"],
+            Grid::Seed => &["1", "2", "3", "4", "5"],
         };
         v.iter().map(|s| s.to_string()).collect()
     }
@@ -92,7 +101,7 @@ impl Grid {
     /// Options given on the command line take precedence.
     pub fn fixed(self) -> &'static [(&'static str, &'static str)] {
         match self {
-            Grid::Surrogate | Grid::Grad => &[],
+            Grid::Surrogate | Grid::Grad | Grid::Seed => &[],
             Grid::AlphaW => &[("surrogate", "f2"), ("alpha_h", "1"), ("steps", "2")],
             Grid::SMax => &[("surrogate", "f2"), ("steps", "1")],
             Grid::Steps => &[("surrogate", "f2"), ("s_max", "1")],
@@ -122,6 +131,10 @@ impl Grid {
             Grid::SMax | Grid::ThresholdCount | Grid::Steps => match v.parse::<u32>() {
                 Ok(n) if n >= 1 => Ok(n.to_string()),
                 _ => bad("a whole number ≥ 1"),
+            },
+            Grid::Seed => match v.parse::<u64>() {
+                Ok(n) => Ok(n.to_string()),
+                _ => bad("a whole number ≥ 0"),
             },
         }
     }
@@ -169,5 +182,8 @@ mod tests {
         assert!(Grid::Grad.parse_value("adam").is_err());
         assert_eq!(Grid::SMax.folder("7"), "s-max-7");
         assert_eq!(Grid::ThresholdCount.axis_name("1"), "1 (single)");
+        assert_eq!(Grid::Seed.parse_value("007").unwrap(), "7");
+        assert!(Grid::Seed.parse_value("-1").is_err());
+        assert_eq!(Grid::Seed.folder("3"), "seed-3");
     }
 }

@@ -6,5 +6,6 @@ mod cnn;
 mod common;
 mod end_to_end;
 mod figures;
+mod protocol;
 mod spike_stats;
 mod sweeps;

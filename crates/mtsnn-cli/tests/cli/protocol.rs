@@ -1,0 +1,352 @@
+//! The paper's protocol and the options of its investigation on a generated data set: learning-rate
+//! schedules that survive an interruption bit for bit, and `mtsnn sweep --grid seed`, which skips
+//! complete runs, resumes unfinished ones, starts missing ones and summarises them as mean ± std.
+
+use std::path::Path;
+
+use mtsnn_core::Model;
+use serde_json::Value;
+
+use crate::common::*;
+
+/// Options of every run here: 400 training samples in batches of 32 (13 updates per epoch).
+fn base(data: &str) -> Vec<&str> {
+    vec![
+        "--dataset",
+        "mnist",
+        "--data",
+        data,
+        "--net",
+        "784-24-10",
+        "--batch",
+        "32",
+        "--backend",
+        "cpu",
+        "--limit-train",
+        "400",
+        "--limit-test",
+        "100",
+    ]
+}
+
+fn train(tmp: &TempDir, data: &str, out: &str, extra: &[&str]) -> std::process::Output {
+    let mut args = vec!["train", "--out", out];
+    args.extend(base(data));
+    args.extend_from_slice(extra);
+    mtsnn_in(tmp.path(), &args)
+}
+
+fn metrics(dir: &Path) -> Vec<Value> {
+    std::fs::read_to_string(dir.join("metrics.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// Asserts that two saved models hold bit-identical weights and optimiser state.
+fn assert_same_model(a: &Path, b: &Path) {
+    let (a, b) = (Model::load(a).unwrap(), Model::load(b).unwrap());
+    assert_eq!(a.epoch, b.epoch);
+    assert_eq!(a.adam.step, b.adam.step);
+    assert_eq!(a.hyper, b.hyper);
+    let bits = |v: &[Vec<f32>]| -> Vec<Vec<u32>> {
+        v.iter()
+            .map(|l| l.iter().map(|x| x.to_bits()).collect())
+            .collect()
+    };
+    assert!(bits(&a.weights) == bits(&b.weights), "weights differ");
+    assert!(bits(&a.adam.m) == bits(&b.adam.m), "Adam's m differs");
+    assert!(bits(&a.adam.v) == bits(&b.adam.v), "Adam's v differs");
+}
+
+#[test]
+fn scheduled_runs_resume_bit_identically() {
+    let tmp = TempDir::new("schedule");
+    let data = tmp.join("data");
+    write_dataset(&data, 400, 100);
+    let data = data.to_str().unwrap();
+
+    for (name, schedule, cut) in [
+        ("cosine", &["--lr-schedule", "cosine"][..], "1"),
+        (
+            "step",
+            &["--lr-schedule", "step", "--lr-decay-at", "0.5"][..],
+            "2",
+        ),
+    ] {
+        let straight = format!("{name}-straight");
+        let mut extra = vec!["--epochs", "3"];
+        extra.extend_from_slice(schedule);
+        assert_ok(&train(&tmp, data, &straight, &extra));
+
+        // Interrupted after epoch `cut`: the checkpoint stays, no final model.
+        let resumed = format!("{name}-resumed");
+        let mut cut_extra = extra.clone();
+        cut_extra.extend(["--stop-after", cut]);
+        let out = train(&tmp, data, &resumed, &cut_extra);
+        assert_ok(&out);
+        assert!(
+            stderr(&out).contains(&format!("stopped after epoch {cut} of 3")),
+            "{}",
+            stderr(&out)
+        );
+        let dir = tmp.join(&resumed);
+        assert!(!dir.join("model.safetensors").exists());
+        let ckpt = dir.join("checkpoint.safetensors");
+        // Resumed with the settings of its run.json (3 epochs, the schedule from the checkpoint).
+        let out = mtsnn_in(
+            tmp.path(),
+            &[
+                "train",
+                "--resume",
+                ckpt.to_str().unwrap(),
+                "--backend",
+                "cpu",
+            ],
+        );
+        assert_ok(&out);
+        assert_same_model(
+            &tmp.join(&straight).join("model.safetensors"),
+            &dir.join("model.safetensors"),
+        );
+        let (s, r) = (metrics(&tmp.join(&straight)), metrics(&dir));
+        assert_eq!(s.len(), 3);
+        for (a, b) in s.iter().zip(&r) {
+            for f in ["lr", "train_loss", "train_accuracy", "test_accuracy"] {
+                assert_eq!(a[f], b[f], "{name}: {f} of epoch {}", a["epoch"]);
+            }
+        }
+        // The learning rate of each epoch, as recorded.
+        let base = f64::from(0.005f32);
+        let want: [f64; 3] = match name {
+            "cosine" => [1.0, 0.75, 0.25],
+            _ => [1.0, 1.0, 0.1],
+        };
+        for (m, f) in s.iter().zip(want) {
+            let lr = m["lr"].as_f64().unwrap() as f32;
+            assert!(
+                (f64::from(lr) - base * f).abs() < 1e-9,
+                "{name} epoch {}: lr {lr}",
+                m["epoch"]
+            );
+        }
+        let info: Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("run.json")).unwrap()).unwrap();
+        let sch = &info["hyper"]["lr_schedule"];
+        assert_eq!(sch["kind"], name);
+        assert_eq!(sch["epochs"], 3);
+        assert_eq!(sch["updates_per_epoch"], 13);
+    }
+
+    // The schedule is what trains: the two runs part after their common first epoch.
+    let (c, s) = (
+        Model::load(&tmp.join("cosine-straight/model.safetensors")).unwrap(),
+        Model::load(&tmp.join("step-straight/model.safetensors")).unwrap(),
+    );
+    assert_ne!(c.weights, s.weights);
+
+    // A scheduled run keeps its length, batch and schedule.
+    let ckpt = tmp.join("cosine-resumed/checkpoint.safetensors");
+    let ckpt = ckpt.to_str().unwrap();
+    let resume = |extra: &[&str]| {
+        let mut args = vec!["train", "--resume", ckpt, "--backend", "cpu"];
+        args.extend_from_slice(extra);
+        mtsnn_in(tmp.path(), &args)
+    };
+    assert_fails(
+        &resume(&["--epochs", "5"]),
+        &["schedule over 3 epochs", "--epochs 5"],
+    );
+    assert_fails(
+        &resume(&["--epochs", "3", "--lr-schedule", "step"]),
+        &["--lr-schedule cosine", "--lr-schedule says step"],
+    );
+    // Not the last checkpoint: the run ended, so pretend it stopped after epoch 1 again.
+    let again = tmp.join("again");
+    let out = train(
+        &tmp,
+        data,
+        again.to_str().unwrap(),
+        &[
+            "--epochs",
+            "3",
+            "--lr-schedule",
+            "cosine",
+            "--stop-after",
+            "1",
+        ],
+    );
+    assert_ok(&out);
+    let out = mtsnn_in(
+        tmp.path(),
+        &[
+            "train",
+            "--resume",
+            again.join("checkpoint.safetensors").to_str().unwrap(),
+            "--backend",
+            "cpu",
+            "--batch",
+            "16",
+        ],
+    );
+    assert_fails(&out, &["13 updates per epoch", "makes 25 per epoch"]);
+    // Decay fractions without the step schedule, and bad ones.
+    let out = train(
+        &tmp,
+        data,
+        "x",
+        &["--lr-schedule", "cosine", "--lr-decay-at", "0.5"],
+    );
+    assert_fails(&out, &["--lr-decay-at belongs to --lr-schedule step"]);
+    let out = train(
+        &tmp,
+        data,
+        "x",
+        &["--lr-schedule", "step", "--lr-decay-at", "0.8,0.4"],
+    );
+    assert_fails(&out, &["decay fractions must increase"]);
+    let out = train(&tmp, data, "x", &["--adam-eps", "0"]);
+    assert_fails(&out, &["eps"]);
+    assert!(!tmp.join("x").exists());
+}
+
+fn seed_sweep<'a>(data: &'a str, seeds: &'a str) -> Vec<&'a str> {
+    let mut args = vec![
+        "sweep", "--grid", "seed", "--seeds", seeds, "--out", "sw", "--epochs", "2",
+    ];
+    args.extend(base(data));
+    args
+}
+
+#[test]
+fn seed_sweep_skips_resumes_starts_and_summarises() {
+    let tmp = TempDir::new("seed-sweep");
+    let data = tmp.join("data");
+    write_dataset(&data, 400, 100);
+    let data = data.to_str().unwrap();
+    let sw = tmp.join("sw");
+
+    // Seed 1 was interrupted after its first epoch.
+    let out = train(
+        &tmp,
+        data,
+        "sw/seed-1",
+        &["--seed", "1", "--epochs", "2", "--stop-after", "1"],
+    );
+    assert_ok(&out);
+
+    // The sweep resumes seed 1 from its checkpoint and starts seed 2.
+    let out = mtsnn_in(tmp.path(), &seed_sweep(data, "1,2"));
+    assert_ok(&out);
+    let err = stderr(&out);
+    assert!(
+        err.contains("resuming from") && err.contains("seed-1/checkpoint.safetensors"),
+        "{err}"
+    );
+    assert!(err.contains("point 2/2 (seed = 2): mtsnn train"), "{err}");
+    for seed in ["1", "2"] {
+        let dir = sw.join(format!("seed-{seed}"));
+        assert_eq!(metrics(&dir).len(), 2, "seed {seed}");
+        let info: Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("run.json")).unwrap()).unwrap();
+        assert_eq!(info["config"]["seed"].to_string(), seed);
+    }
+    // Resumed in the sweep, seed 1 is bit-identical to an uninterrupted run; seed 2 differs.
+    assert_ok(&train(
+        &tmp,
+        data,
+        "straight",
+        &["--seed", "1", "--epochs", "2"],
+    ));
+    assert_same_model(
+        &tmp.join("straight/model.safetensors"),
+        &sw.join("seed-1/model.safetensors"),
+    );
+    assert_ne!(
+        Model::load(&sw.join("seed-1/model.safetensors"))
+            .unwrap()
+            .weights,
+        Model::load(&sw.join("seed-2/model.safetensors"))
+            .unwrap()
+            .weights
+    );
+
+    // Again: nothing to do. With a third seed: only that one trains.
+    let out = mtsnn_in(tmp.path(), &seed_sweep(data, "1,2"));
+    assert_ok(&out);
+    assert_eq!(stderr(&out).matches("complete, skipped").count(), 2);
+    let out = mtsnn_in(tmp.path(), &seed_sweep(data, "1,2,3"));
+    assert_ok(&out);
+    let err = stderr(&out);
+    assert_eq!(err.matches("complete, skipped").count(), 2, "{err}");
+    assert!(err.contains("point 3/3 (seed = 3): mtsnn train"), "{err}");
+
+    // The summary: mean ± sample std, min and max of the final test accuracies, and the best
+    // epochs' apart, labelled as chosen on the test set.
+    let finals: Vec<f64> = ["1", "2", "3"]
+        .iter()
+        .map(|s| {
+            metrics(&sw.join(format!("seed-{s}")))[1]["test_accuracy"]
+                .as_f64()
+                .unwrap()
+        })
+        .collect();
+    let mean = finals.iter().sum::<f64>() / 3.0;
+    let std = (finals.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / 2.0).sqrt();
+    let min = finals.iter().copied().fold(1.0, f64::min);
+    let max = finals.iter().copied().fold(0.0, f64::max);
+    let want = format!(
+        "Final test accuracy (after epoch 2), mean ± sample std over n = 3 of 3 runs: \
+         {:.2} ± {:.2} % (min {:.2} %, max {:.2} %)",
+        100.0 * mean,
+        100.0 * std,
+        100.0 * min,
+        100.0 * max
+    );
+    let out = mtsnn_in(tmp.path(), &["sweep", "summary", "sw"]);
+    assert_ok(&out);
+    let text = stdout(&out);
+    assert!(text.contains(&want), "{want}\n{text}");
+    assert!(
+        text.contains("Best epoch's test accuracy, chosen on the test set (optimistic): "),
+        "{text}"
+    );
+    assert_eq!(text.matches(" complete ").count(), 3, "{text}");
+    let md = std::fs::read_to_string(sw.join("summary.md")).unwrap();
+    assert!(md.contains(&want), "{md}");
+
+    // A run in progress (here: seed 3 cut back to its first epoch) is listed apart.
+    let three = sw.join("seed-3");
+    let lines = std::fs::read_to_string(three.join("metrics.jsonl")).unwrap();
+    std::fs::write(three.join("metrics.jsonl"), lines.lines().next().unwrap()).unwrap();
+    let text = stdout(&mtsnn_in(tmp.path(), &["sweep", "summary", "sw"]));
+    assert!(text.contains("over n = 2 of 3 runs"), "{text}");
+    assert!(
+        text.contains("Not complete: seed 3 (epoch 1 of 2)."),
+        "{text}"
+    );
+
+    // Misuse.
+    let cases: [(&[&str], &[&str]); 4] = [
+        (
+            &["sweep", "--grid", "steps", "--seeds", "1,2"],
+            &["--seeds belongs to --grid seed"],
+        ),
+        (
+            &["sweep", "--grid", "seed", "--seed", "3"],
+            &["sets --seed itself"],
+        ),
+        (
+            &["sweep", "--grid", "seed", "--stop-after", "3"],
+            &["no --stop-after"],
+        ),
+        (
+            &["sweep", "summary", "nowhere"],
+            &["nowhere", "summary.json"],
+        ),
+    ];
+    for (args, needles) in cases {
+        assert_fails(&mtsnn_in(tmp.path(), args), needles);
+    }
+}
