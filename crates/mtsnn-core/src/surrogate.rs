@@ -107,7 +107,9 @@ impl SurrogateParams {
                 } else if x < s_max {
                     self.alpha_h
                 } else {
-                    self.alpha_h * (s_max + 1.0 - x)
+                    // Not α_H·(S_max + 1 − x): that subtraction cancels the rounding of x = v/V_th
+                    // near the edge; (S_max+1)·V_th − v is exact there (the WGSL twin does the same).
+                    self.alpha_h * ((s_max + 1.0) * self.v_th - v) / self.v_th
                 }
             }
         }

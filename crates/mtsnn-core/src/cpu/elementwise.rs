@@ -121,7 +121,7 @@ impl Prepared {
         } else if x < self.s_max {
             self.alpha_h
         } else {
-            self.alpha_h * (self.s_max + 1.0 - x)
+            self.alpha_h * ((self.s_max + 1.0) * self.v_th - v) / self.v_th
         };
         if v < 0.0 || x >= self.s_max + 1.0 {
             0.0

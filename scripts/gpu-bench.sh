@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# One-shot check on a machine with a hardware GPU: the GPU tests on its adapter, then `mtsnn bench`
+# of the four paper networks on the GPU and, for scale, on that machine's CPU; one table at the end.
+# Meant to finish within 8 minutes.
+#
+# Usage: scripts/gpu-bench.sh [BINDIR] [OUTDIR]
+#   BINDIR  holds `mtsnn` and the GPU test binaries `gpu_backend`, `gpu_kernels`, `gpu_conv` built
+#           beforehand (scripts/gpu-bench.sh --prepare BINDIR builds and strips them here); without
+#           it they are built with cargo.
+#   OUTDIR  where the log and the bench JSON go (default: results/bench/gpu-<date>).
+# The GPU tests run with MTSNN_REQUIRE_GPU=1 (no adapter is a failure, never a skip) and
+# WGPU_BACKEND=vulkan. On a machine whose Vulkan loader is missing, install libvulkan1 first.
+set -uo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+tests=(gpu_backend gpu_kernels gpu_conv)
+
+if [[ "${1:-}" == "--prepare" ]]; then
+    dest="${2:?usage: scripts/gpu-bench.sh --prepare BINDIR}"
+    set -e
+    mkdir -p "$dest"
+    cargo build --release -p mtsnn-cli
+    cp target/release/mtsnn "$dest/"
+    for t in "${tests[@]}"; do
+        bin=$(cargo test --release -p mtsnn-tests --test "$t" --no-run --message-format=json 2>/dev/null |
+            python3 -c 'import json,sys
+for l in sys.stdin:
+    m=json.loads(l)
+    if m.get("executable") and m.get("target",{}).get("kind")==["test"]: print(m["executable"])' | tail -1)
+        cp "$bin" "$dest/$t"
+    done
+    strip "$dest"/*
+    ls -la "$dest"
+    exit 0
+fi
+
+bindir="${1:-}"
+out="${2:-results/bench/gpu-$(date -u +%F)}"
+mkdir -p "$out"
+if [[ -z "$bindir" ]]; then
+    bindir="$(mktemp -d)"
+    "$0" --prepare "$bindir" || exit 1
+fi
+export MTSNN_REQUIRE_GPU=1 WGPU_BACKEND="${WGPU_BACKEND:-vulkan}"
+export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$(mktemp -d)}"
+log="$out/gpu-bench.log"
+{
+    echo "# $(date -u +%FT%TZ) $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores"
+    command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
+} | tee "$log"
+
+failed=0
+for t in "${tests[@]}"; do
+    echo "== $t" | tee -a "$log"
+    timeout 150 "$bindir/$t" --test-threads 4 >"$out/$t.log" 2>&1
+    rc=$?
+    grep -vE "XDG_RUNTIME_DIR" "$out/$t.log" >>"$log"
+    grep -E "^test result|panicked|FAILED" "$out/$t.log"
+    [[ $rc -eq 0 ]] || { failed=1; echo "$t: exit status $rc" | tee -a "$log"; }
+    rm -f "$out/$t.log"
+done
+
+json="$out/bench.jsonl"
+: >"$json"
+nets=("784-400-400-10 40 200" "784-800-10 40 200" "15C5-P2-40C5-P2-300 20 50" "32C5-P2-64C5-P2-1024 10 20")
+for backend in gpu cpu; do
+    for spec in "${nets[@]}"; do
+        read -r net iters infer <<<"$spec"
+        timeout 45 "$bindir/mtsnn" bench --net "$net" --backend "$backend" --iters "$iters" \
+            --infer-iters "$infer" --json 2>>"$log" | tee -a "$json" >>"$log"
+    done
+done
+python3 - "$json" <<'EOF' | tee -a "$log"
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+by = {}
+for r in rows:
+    kind = "gpu" if r["backend"].startswith("gpu") else "cpu"
+    by.setdefault(r["net"], {})[kind] = r
+print("| network | GPU samples/s | CPU samples/s | GPU/CPU | GPU batch-1 µs | CPU batch-1 µs |")
+print("|---|---:|---:|---:|---:|---:|")
+for net, d in by.items():
+    g, c = d.get("gpu"), d.get("cpu")
+    f = lambda r, k: f"{r[k]:,.0f}" if r else "—"
+    ratio = f"{g['train_samples_per_sec'] / c['train_samples_per_sec']:.2f}" if g and c else "—"
+    print(f"| `{net}` | {f(g, 'train_samples_per_sec')} | {f(c, 'train_samples_per_sec')} | {ratio} | {f(g, 'infer_latency_us')} | {f(c, 'infer_latency_us')} |")
+for r in rows[:1]:
+    print(f"GPU: {r['backend']}")
+EOF
+echo "GPU tests: $([[ $failed -eq 0 ]] && echo passed || echo FAILED)" | tee -a "$log"
+exit $failed
