@@ -73,6 +73,13 @@ fn main() -> ExitCode {
 fn run() -> Result<()> {
     let matches = Cli::command().get_matches();
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    if let Some(asked) = mtsnn_core::cpu::simd::requested_but_unavailable() {
+        eprintln!(
+            "warning: MTSNN_ISA={asked:?} names no instruction set this CPU supports \
+             (avx512, avx2, baseline); the CPU kernels use {}",
+            mtsnn_core::cpu::simd::active()
+        );
+    }
     match &cli.command {
         Command::Train(args) => {
             let sub = matches

@@ -43,7 +43,7 @@ pub struct Invocation {
     /// UTC start time, RFC 3339.
     pub started: String,
     pub machine: Machine,
-    /// The backend's own description, e.g. `cpu (2 threads)`.
+    /// The backend's own description, e.g. `cpu (2 threads, avx512)`.
     pub backend: String,
 }
 
@@ -69,6 +69,10 @@ pub struct Machine {
     pub cores: usize,
     /// Operating system, architecture and distribution.
     pub os: String,
+    /// The instruction set the CPU kernels ran on (`avx512`, `avx2`, `sse2`, `neon`); empty in runs
+    /// saved before it was recorded.
+    #[serde(default)]
+    pub isa: String,
 }
 
 impl Machine {
@@ -98,6 +102,7 @@ impl Machine {
             cpu,
             cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
             os,
+            isa: mtsnn_core::cpu::simd::active().name().to_string(),
         }
     }
 }
@@ -200,5 +205,6 @@ mod tests {
     fn machine_is_described() {
         let m = Machine::this();
         assert!(m.cores >= 1 && !m.cpu.is_empty() && !m.os.is_empty());
+        assert_eq!(m.isa, mtsnn_core::cpu::simd::Isa::best().name());
     }
 }

@@ -66,7 +66,7 @@ pub fn argmax(xs: &[f32]) -> usize {
 /// A backend holds the current weights and optimiser state; [`Backend::read_state`] copies them back.
 /// Inputs are `[batch][input_len]` row-major, normalised; labels are class indices.
 pub trait Backend {
-    /// A human-readable name, e.g. `cpu (2 threads)` or `gpu: NVIDIA H200 (Vulkan)`.
+    /// A human-readable name, e.g. `cpu (2 threads, avx512)` or `gpu: NVIDIA H200 (Vulkan)`.
     fn name(&self) -> String;
 
     /// One step of training: forward, the paper's backward pass (eq 9–13), one Adam update.

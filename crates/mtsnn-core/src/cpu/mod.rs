@@ -304,7 +304,11 @@ impl CpuBackend {
 
 impl Backend for CpuBackend {
     fn name(&self) -> String {
-        format!("cpu ({} threads)", rayon::current_num_threads())
+        format!(
+            "cpu ({} threads, {})",
+            rayon::current_num_threads(),
+            simd::active()
+        )
     }
 
     fn train_batch(&mut self, x: &[f32], labels: &[u32]) -> Result<BatchStats> {
