@@ -5,6 +5,7 @@ pub mod conv;
 pub mod elementwise;
 pub mod kernels;
 pub mod simd;
+pub mod sparse;
 
 use crate::backend::{Backend, BatchStats, Inference, check_batch};
 use crate::error::Result;
