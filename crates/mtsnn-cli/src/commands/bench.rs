@@ -24,7 +24,7 @@ use mtsnn_core::rng::Rng;
 use mtsnn_core::{BackendKind, Hyper, Model, NetSpec, Shape, Surrogate};
 use serde::Serialize;
 
-use super::{check_input, make_backend, median_min_max};
+use super::{make_backend, median_min_max};
 use crate::data::{CLASSES, Dataset, DatasetKind, Part};
 
 /// Options of `mtsnn bench`.
@@ -312,9 +312,6 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     let (mut x, mut labels) = (Vec::new(), Vec::new());
     source.next_batch(batch, &mut x, &mut labels);
     let one = x[..input.len()].to_vec();
-    if let Source::Real { data, .. } = &source {
-        check_input(&model, data)?;
-    }
 
     let mut train_secs = Vec::new();
     for i in 0..args.warmup + args.iters {
