@@ -57,10 +57,10 @@ DEFAULT_DIRS = {
 
 # Network string -> (data set, timed batches per run at --scale 1).
 NETS = {
-    "784-800-10": ("mnist", 30),
-    "784-400-400-10": ("fashion-mnist", 30),
-    "15C5-P2-40C5-P2-300": ("mnist", 10),
-    "32C5-P2-64C5-P2-1024": ("fashion-mnist", 5),
+    "784-800-10": ("mnist", 50),
+    "784-400-400-10": ("fashion-mnist", 50),
+    "15C5-P2-40C5-P2-300": ("mnist", 15),
+    "32C5-P2-64C5-P2-1024": ("fashion-mnist", 6),
 }
 
 
@@ -254,6 +254,23 @@ def cpu_info():
     return model, isa
 
 
+def busy_share(seconds=1.0):
+    """Share of all cores busy with other work over `seconds` (this process sleeps meanwhile)."""
+
+    def sample():
+        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+        idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+        return sum(fields[:8]), idle
+
+    try:
+        total0, idle0 = sample()
+        time.sleep(seconds)
+        total1, idle1 = sample()
+    except (OSError, ValueError, IndexError):
+        return None
+    return 1.0 - (idle1 - idle0) / max(1, total1 - total0)
+
+
 # ---------------------------------------------------------------------------------------------
 
 
@@ -263,10 +280,10 @@ def main():
                     help="the mtsnn binary (default: target/release/mtsnn)")
     ap.add_argument("--nets", default=",".join(NETS),
                     help="comma-separated networks (default: all four)")
-    ap.add_argument("--repeats", type=int, default=3,
-                    help="runs of each side per network, alternating (default 3)")
+    ap.add_argument("--repeats", type=int, default=5,
+                    help="runs of each side per network, alternating (default 5)")
     ap.add_argument("--scale", type=float, default=1.0,
-                    help="multiplies the timed batches per run (30/30/10/5 at 1)")
+                    help="multiplies the timed batches per run (50/50/15/6 at 1)")
     ap.add_argument("--warmup", type=int, default=3, help="untimed batches per run (default 3)")
     ap.add_argument("--threads", type=int, default=2,
                     help="threads of both (torch.set_num_threads, RAYON_NUM_THREADS; default 2)")
@@ -297,6 +314,7 @@ def main():
             data[kind] = Data(kind, dirs[kind])
 
     model, isa = cpu_info()
+    busy = busy_share()
     print(f"# {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}")
     print(f"# CPU: {model}, {os.cpu_count()} logical cores; instruction set: {isa}")
     print(f"# Sinabs {sinabs.__version__} on PyTorch {torch.__version__} "
@@ -306,6 +324,12 @@ def main():
           f"{args.repeats} alternating runs per side, {args.warmup} untimed + N timed batches each")
     if not real_data:
         print("# note: this mtsnn's bench has no --dataset: its side trains on random inputs")
+    if busy is not None:
+        print(f"# other work kept {100 * busy:.0f} % of the CPU busy just before the runs")
+        if busy > 0.1:
+            print("# WARNING: the machine is not quiet. PyTorch's OpenMP threads wait for each other at"
+                  " every operation and slow down many times when another process shares their cores"
+                  " (mtsnn far less): these ratios are not meaningful; measure on a quiet machine.")
     sys.stdout.flush()
 
     rows, runs = [], []
