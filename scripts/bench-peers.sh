@@ -7,7 +7,9 @@
 #   e.g. scripts/bench-peers.sh --repeats 5 --scale 2          (longer, steadier)
 #        scripts/bench-peers.sh --nets 784-400-400-10 --mtsnn /path/to/mtsnn
 #        scripts/bench-peers.sh --help                           (all options)
-# About two minutes on a quiet 2-core AVX-512 machine with the defaults, plus the one-time install.
+# A minute or two on a quiet 2-core machine with the defaults, plus the one-time install. Measure on a
+# quiet machine: PyTorch's two OpenMP threads slow down many times over when other work shares the
+# cores (the table then carries a warning).
 #
 # It installs, once, PyTorch and Sinabs from the package registry (PyPI) into .venv-peers/ in the
 # repository (git-ignored; remove it to start afresh; VENV=DIR puts it elsewhere). PyPI's Linux

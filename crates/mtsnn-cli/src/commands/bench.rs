@@ -95,8 +95,9 @@ enum BenchData {
 struct Report {
     net: String,
     backend: String,
-    // Issue 9: the instruction set the CPU kernels ran with (e.g. `"isa": "avx512"`) goes here,
-    // beside `backend`, once mtsnn-core reports it; the text output prints it on its first line.
+    // Issue 9: a field of its own for the instruction set the CPU kernels ran with (e.g.
+    // `"isa": "avx512"`, today only inside `backend`'s name) goes here; scripts/peers/sinabs_bench.py
+    // already prints an `isa` field when the report has one.
     /// The inputs: `"<data set> (real)"` or `"random"`.
     data: String,
     batch: usize,
