@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Benchmarks of README's speed table: training samples/s (median of timed batches after warm-up) and
 # batch-1 inference latency of the paper's networks, T = 2, batch 128, one JSON object per line.
+# Each trains on its data set's real training images (data/mnist, /usr/share/datasets/fashion-mnist;
+# scripts/fetch-data.sh) where present, else on random inputs: the "data" field says which.
+# scripts/bench-peers.sh compares these numbers with Sinabs on PyTorch.
 # Usage: scripts/bench.sh [BACKEND] [MTSNN]   (default: cpu, target/release/mtsnn)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

@@ -45,7 +45,8 @@ enum Command {
     Eval(commands::eval::EvalArgs),
     /// Classify image files with a saved model and show its output spikes
     Infer(commands::infer::InferArgs),
-    /// Training samples/s and batch-1 inference latency on random data
+    /// Training samples/s and batch-1 inference latency, on the network's data set where it is on
+    /// disk, else on random data
     Bench(commands::bench::BenchArgs),
     /// Write an inference-only copy of a model (F16 weights, data set and normalisation in the metadata)
     Export(commands::export::ExportArgs),

@@ -1,22 +1,31 @@
-//! `mtsnn bench`: training throughput and single-sample inference latency of a network on random
-//! data of the right shape (no data set needed).
+//! `mtsnn bench`: training throughput and single-sample inference latency of a network, on real
+//! training images where the data set is on disk, else on random data of the right shape.
 //!
 //! Training: `--warmup` untimed `train_batch` calls, then `--iters` timed ones; samples/s is the batch
 //! size over the median call time. Inference: `--infer-iters` timed `infer` calls on one sample after
-//! the same warm-up; the latency is their median. Inputs are standard normal (what normalised pixels
-//! look like), labels uniform.
-
+//! the same warm-up; the latency is their median.
+//!
+//! Data: the spike statistics set the cost of the surrogate and the scan, so random inputs are not
+//! representative. By default the data set the network belongs to (the paper's MNIST networks
+//! `784-800-10` and `15C5-P2-40C5-P2-300` → MNIST, 3-channel inputs and the paper's CIFAR-10 network →
+//! CIFAR-10, anything else → FashionMNIST, as `train`) is read from its default directory when it is
+//! there: batches are consecutive slices of the shuffled training set, normalised as in `train`, with
+//! their labels, a different batch for every call. When it is not there, the inputs are standard
+//! normal (what normalised pixels look like) and the labels uniform. `--dataset` picks the data set
+//! (`random` forces random data) and `--data DIR` its directory; a data set asked for by either that
+//! is not found is an error. The report says which data ran.
 use std::io::Write;
+use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::{Context, Result, ensure};
-use clap::Args;
+use anyhow::{Context, Result, bail, ensure};
+use clap::{Args, ValueEnum};
 use mtsnn_core::rng::Rng;
 use mtsnn_core::{BackendKind, Hyper, Model, NetSpec, Shape, Surrogate};
 use serde::Serialize;
 
 use super::{make_backend, median_min_max};
-use crate::data::CLASSES;
+use crate::data::{CLASSES, Dataset, DatasetKind, Part};
 
 /// Options of `mtsnn bench`.
 #[derive(Args, Debug)]
@@ -24,9 +33,20 @@ pub struct BenchArgs {
     /// Network string, as for `train`
     #[arg(long, default_value = "784-400-400-10")]
     net: String,
-    /// Input shape CxHxW
-    #[arg(long, default_value = "1x28x28", value_parser = parse_shape)]
-    input: Shape,
+    /// Data to train on: a data set's training images (an error when it is not found), or random
+    /// (standard-normal inputs, uniform labels) [default: the network's data set — mnist for the
+    /// paper's 784-800-10 and 15C5-P2-40C5-P2-300, cifar10 for its CIFAR-10 network and 3-channel
+    /// inputs, else fashion-mnist — read from its default directory when it is there, else random]
+    #[arg(long, value_enum, value_name = "DATA")]
+    dataset: Option<BenchData>,
+    /// Directory of the data set, as for `train` [default: /usr/share/datasets/fashion-mnist for
+    /// fashion-mnist, data/mnist for mnist, data/cifar-10-batches-bin for cifar10]
+    #[arg(long, value_name = "DIR")]
+    data: Option<PathBuf>,
+    /// Input shape CxHxW of random data [default: 1x28x28; 3x32x32 for cifar10]; real data has the
+    /// shape of its images
+    #[arg(long, value_parser = parse_shape)]
+    input: Option<Shape>,
     /// Where to compute: cpu, gpu, or auto (a hardware GPU when there is one, else the CPU)
     #[arg(long, default_value_t = BackendKind::Auto)]
     backend: BackendKind,
@@ -48,7 +68,7 @@ pub struct BenchArgs {
     /// Timed single-sample inference calls
     #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..))]
     infer_iters: u32,
-    /// Seed of the weights and the random data
+    /// Seed of the weights, of the order of the training images, and of random data
     #[arg(long, default_value_t = 1)]
     seed: u64,
     /// Print one JSON object instead of text
@@ -56,11 +76,30 @@ pub struct BenchArgs {
     json: bool,
 }
 
+/// What `--dataset` takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum BenchData {
+    /// MNIST's training images
+    Mnist,
+    /// FashionMNIST's training images
+    FashionMnist,
+    /// CIFAR-10's training images (binary version)
+    #[value(name = "cifar10")]
+    Cifar10,
+    /// Standard-normal inputs and uniform labels
+    Random,
+}
+
 /// What `--json` prints.
 #[derive(Debug, Serialize)]
 struct Report {
     net: String,
     backend: String,
+    // Issue 9: a field of its own for the instruction set the CPU kernels ran with (e.g.
+    // `"isa": "avx512"`, today only inside `backend`'s name) goes here; scripts/peers/sinabs_bench.py
+    // already prints an `isa` field when the report has one.
+    /// The inputs: `"<data set> (real)"` or `"random"`.
+    data: String,
     batch: usize,
     steps: usize,
     surrogate: &'static str,
@@ -94,9 +133,175 @@ fn parse_shape(s: &str) -> Result<Shape, String> {
     }
 }
 
+/// The data set a network string belongs to: the paper's MNIST networks (Tables II and IV) →
+/// MNIST, its CIFAR-10 network and any 3-channel input → CIFAR-10, everything else → FashionMNIST
+/// (`train`'s default, and the paper's FashionMNIST networks).
+fn default_dataset(net: &str, input: Option<Shape>) -> DatasetKind {
+    let net = net.trim();
+    let net = net.strip_suffix("-10").unwrap_or(net);
+    let is = |s: &str| net.eq_ignore_ascii_case(s);
+    if is("784-800") || is("15C5-P2-40C5-P2-300") {
+        DatasetKind::Mnist
+    } else if is("96C3-256C3-P2-384C3-P2-384C3-256C3-1024-1024")
+        || input.is_some_and(|s| s.channels == 3)
+    {
+        DatasetKind::Cifar10
+    } else {
+        DatasetKind::FashionMnist
+    }
+}
+
+/// The inputs the timed calls train on.
+enum Source {
+    /// Real training images: consecutive `batch`-sized slices of a shuffled order, wrapping round.
+    Real {
+        kind: DatasetKind,
+        dir: PathBuf,
+        data: Dataset,
+        tables: Vec<[f32; 256]>,
+        order: Vec<usize>,
+        next: usize,
+    },
+    /// One batch of standard-normal inputs with uniform labels, and why random data runs.
+    Random {
+        input: Shape,
+        x: Vec<f32>,
+        labels: Vec<u32>,
+        why: String,
+    },
+}
+
+impl Source {
+    /// Picks the data as `--dataset`, `--data` and the network say (see the module's notes).
+    fn choose(args: &BenchArgs) -> Result<Self> {
+        let explicit = args.dataset.is_some() || args.data.is_some();
+        let kind = match args.dataset {
+            Some(BenchData::Random) => {
+                if args.data.is_some() {
+                    bail!(
+                        "--data names a data set's directory; it does not go with --dataset random"
+                    );
+                }
+                let kind = default_dataset(&args.net, args.input);
+                return Ok(Self::random(args, kind, "asked for".into()));
+            }
+            Some(BenchData::Mnist) => DatasetKind::Mnist,
+            Some(BenchData::FashionMnist) => DatasetKind::FashionMnist,
+            Some(BenchData::Cifar10) => DatasetKind::Cifar10,
+            None => default_dataset(&args.net, args.input),
+        };
+        let dir = args.data.clone().unwrap_or_else(|| kind.default_dir());
+        if !explicit && !dir.is_dir() {
+            let why = format!("no {kind} data set in {}", dir.display());
+            return Ok(Self::random(args, kind, why));
+        }
+        let data = Dataset::load(kind, Some(&dir), Part::Train)?;
+        ensure!(
+            data.len() > 0,
+            "the {kind} training set in {} is empty",
+            dir.display()
+        );
+        if let Some(shape) = args.input {
+            ensure!(
+                shape == data.shape(),
+                "--input {shape} does not match the {kind} images ({}); real data needs no --input",
+                data.shape()
+            );
+        }
+        let mut order: Vec<usize> = (0..data.len()).collect();
+        Rng::new(args.seed).shuffle(&mut order);
+        Ok(Self::Real {
+            kind,
+            dir,
+            tables: kind.tables(),
+            data,
+            order,
+            next: 0,
+        })
+    }
+
+    /// One batch of random data of the `--input` shape, by default that of the images of `kind`
+    /// (the data set the network belongs to).
+    fn random(args: &BenchArgs, kind: DatasetKind, why: String) -> Self {
+        let input = args.input.unwrap_or(match kind {
+            DatasetKind::Cifar10 => Shape::new(3, 32, 32),
+            DatasetKind::Mnist | DatasetKind::FashionMnist => Shape::new(1, 28, 28),
+        });
+        let batch = args.batch as usize;
+        let mut rng = Rng::new(args.seed);
+        let x = (0..batch * input.len())
+            .map(|_| rng.normal() as f32)
+            .collect();
+        let labels = (0..batch).map(|_| rng.below(CLASSES) as u32).collect();
+        Self::Random {
+            input,
+            x,
+            labels,
+            why,
+        }
+    }
+
+    /// Shape of one sample.
+    fn shape(&self) -> Shape {
+        match self {
+            Self::Real { data, .. } => data.shape(),
+            Self::Random { input, .. } => *input,
+        }
+    }
+
+    /// Fills `x` and `y` with the next batch of `batch` samples.
+    fn next_batch(&mut self, batch: usize, x: &mut Vec<f32>, y: &mut Vec<u32>) {
+        match self {
+            Self::Real {
+                data,
+                tables,
+                order,
+                next,
+                ..
+            } => {
+                let indices: Vec<usize> = (0..batch)
+                    .map(|j| order[(*next + j) % order.len()])
+                    .collect();
+                *next = (*next + batch) % order.len();
+                data.batch(&indices, tables, None, x, y);
+            }
+            Self::Random { x: rx, labels, .. } => {
+                x.clone_from(rx);
+                y.clone_from(labels);
+            }
+        }
+    }
+
+    /// The `data` field of the report.
+    fn label(&self) -> String {
+        match self {
+            Self::Real { kind, .. } => format!("{kind} (real)"),
+            Self::Random { .. } => "random".into(),
+        }
+    }
+
+    /// A line saying what ran, for the text output.
+    fn describe(&self) -> String {
+        match self {
+            Self::Real {
+                kind, dir, data, ..
+            } => format!(
+                "data: {kind} training images from {} ({} samples, a different batch each call)",
+                dir.display(),
+                data.len()
+            ),
+            Self::Random { why, .. } => {
+                format!("data: random (standard-normal inputs, uniform labels; {why})")
+            }
+        }
+    }
+}
+
 /// Runs `mtsnn bench`.
 pub fn run(args: &BenchArgs) -> Result<()> {
-    let spec = NetSpec::parse(&args.net, args.input, CLASSES)?;
+    let mut source = Source::choose(args)?;
+    let input = source.shape();
+    let spec = NetSpec::parse(&args.net, input, CLASSES)?;
     let hyper = Hyper {
         steps: args.steps,
         surrogate: args.surrogate,
@@ -105,13 +310,15 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     let model = Model::init(spec, hyper, args.seed)?;
     let mut backend = make_backend(args.backend, &model)?;
     let batch = args.batch as usize;
-    let n = args.input.len();
-    let mut rng = Rng::new(args.seed);
-    let x: Vec<f32> = (0..batch * n).map(|_| rng.normal() as f32).collect();
-    let labels: Vec<u32> = (0..batch).map(|_| rng.below(CLASSES) as u32).collect();
+    let (mut x, mut labels) = (Vec::new(), Vec::new());
+    source.next_batch(batch, &mut x, &mut labels);
+    let one = x[..input.len()].to_vec();
 
     let mut train_secs = Vec::new();
     for i in 0..args.warmup + args.iters {
+        if i > 0 {
+            source.next_batch(batch, &mut x, &mut labels);
+        }
         let start = Instant::now();
         let stats = backend
             .train_batch(&x, &labels)
@@ -121,11 +328,10 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             train_secs.push(start.elapsed().as_secs_f64());
         }
     }
-    let one = &x[..n];
     let mut infer_us = Vec::new();
     for i in 0..args.warmup + args.infer_iters {
         let start = Instant::now();
-        backend.infer(one, false).context("inference failed")?;
+        backend.infer(&one, false).context("inference failed")?;
         if i >= args.warmup {
             infer_us.push(start.elapsed().as_secs_f64() * 1e6);
         }
@@ -135,6 +341,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     let r = Report {
         net: model.spec.text().to_string(),
         backend: backend.name(),
+        data: source.label(),
         batch,
         steps: args.steps,
         surrogate: args.surrogate.name(),
@@ -156,6 +363,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             "{} on {}, T={}, {}",
             r.net, r.backend, r.steps, r.surrogate
         )?;
+        writeln!(out, "{}", source.describe())?;
         writeln!(
             out,
             "training, batch {}: {:.0} samples/s (median of {}; {:.0}–{:.0})",

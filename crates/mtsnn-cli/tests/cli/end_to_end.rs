@@ -272,6 +272,8 @@ fn bench_reports_throughput_and_latency() {
             "bench",
             "--net",
             "784-32-10",
+            "--dataset",
+            "random",
             "--backend",
             "cpu",
             "--batch",
@@ -289,4 +291,98 @@ fn bench_reports_throughput_and_latency() {
     assert!(r["infer_latency_us"].as_f64().unwrap() > 0.0, "{r}");
     assert_eq!(r["batch"], 16);
     assert_eq!(r["net"], "784-32-10");
+    assert_eq!(r["data"], "random");
+}
+
+/// Arguments of a short CPU benchmark of `net` on batches of 16.
+fn bench_args<'a>(net: &'a str, more: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "bench",
+        "--net",
+        net,
+        "--backend",
+        "cpu",
+        "--batch",
+        "16",
+        "--warmup",
+        "1",
+        "--iters",
+        "3",
+        "--infer-iters",
+        "2",
+    ];
+    args.extend_from_slice(more);
+    args
+}
+
+#[test]
+fn bench_trains_on_real_images_when_given_a_data_set() {
+    let tmp = TempDir::new("bench-real");
+    // 40 training images: the 4 batches of 16 wrap round the shuffled set.
+    write_dataset(&tmp.join("data"), 40, 10);
+    let out = mtsnn_in(
+        tmp.path(),
+        &bench_args(
+            "784-32-10",
+            &["--dataset", "mnist", "--data", "data", "--json"],
+        ),
+    );
+    assert_ok(&out);
+    let r: Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert_eq!(r["data"], "mnist (real)");
+    assert!(r["train_samples_per_sec"].as_f64().unwrap() > 0.0, "{r}");
+    // The text output says where the images came from.
+    let out = mtsnn_in(
+        tmp.path(),
+        &bench_args(
+            "784-32-10",
+            &["--dataset", "fashion-mnist", "--data", "data"],
+        ),
+    );
+    assert_ok(&out);
+    let text = stdout(&out);
+    assert!(
+        text.contains("data: fashion-mnist training images from data (40 samples"),
+        "{text}"
+    );
+}
+
+#[test]
+fn bench_falls_back_to_random_data_only_when_no_data_set_was_asked_for() {
+    let tmp = TempDir::new("bench-fallback");
+    // The paper's MNIST MLP belongs to MNIST, whose default directory data/mnist is relative to
+    // the working directory, here empty: random data, and the report says why.
+    let out = mtsnn_in(tmp.path(), &bench_args("784-800-10", &[]));
+    assert_ok(&out);
+    let text = stdout(&out);
+    assert!(
+        text.contains("data: random") && text.contains("no mnist data set in data/mnist"),
+        "{text}"
+    );
+    // Once data/mnist exists, the same command trains on it.
+    write_dataset(&tmp.join("data/mnist"), 20, 10);
+    let out = mtsnn_in(tmp.path(), &bench_args("784-800-10", &["--json"]));
+    assert_ok(&out);
+    let r: Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert_eq!(r["data"], "mnist (real)");
+    // A data set asked for that is not there is an error, not a silent fallback.
+    let out = mtsnn_in(
+        tmp.path(),
+        &bench_args("784-32-10", &["--dataset", "mnist", "--data", "nowhere"]),
+    );
+    assert_fails(&out, &["mnist data set was not found", "nowhere"]);
+    let out = mtsnn_in(
+        tmp.path(),
+        &bench_args(
+            "784-32-10",
+            &["--dataset", "random", "--data", "data/mnist"],
+        ),
+    );
+    assert_fails(&out, &["--data", "--dataset random"]);
+    // Real images bring their shape: an --input that disagrees is an error.
+    let out = mtsnn_in(
+        tmp.path(),
+        &bench_args("784-800-10", &["--input", "1x32x32"]),
+    );
+    assert_fails(&out, &["--input 1x32x32", "1x28x28"]);
 }
