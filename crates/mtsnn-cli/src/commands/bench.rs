@@ -95,9 +95,9 @@ enum BenchData {
 struct Report {
     net: String,
     backend: String,
-    // Issue 9: a field of its own for the instruction set the CPU kernels ran with (e.g.
-    // `"isa": "avx512"`, today only inside `backend`'s name) goes here; scripts/peers/sinabs_bench.py
-    // already prints an `isa` field when the report has one.
+    /// The instruction set the CPU kernels ran with (`avx512`, `avx2`, `sse2`, `neon`), also on a
+    /// GPU run, where only the host-side work uses it.
+    isa: &'static str,
     /// The inputs: `"<data set> (real)"` or `"random"`.
     data: String,
     batch: usize,
@@ -341,6 +341,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     let r = Report {
         net: model.spec.text().to_string(),
         backend: backend.name(),
+        isa: mtsnn_core::cpu::simd::active().name(),
         data: source.label(),
         batch,
         steps: args.steps,

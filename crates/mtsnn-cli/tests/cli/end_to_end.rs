@@ -292,6 +292,15 @@ fn bench_reports_throughput_and_latency() {
     assert_eq!(r["batch"], 16);
     assert_eq!(r["net"], "784-32-10");
     assert_eq!(r["data"], "random");
+    // The instruction set the CPU kernels ran with, the best this CPU has.
+    assert_eq!(r["isa"], mtsnn_core::cpu::simd::Isa::best().name(), "{r}");
+    assert!(
+        r["backend"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("{})", r["isa"].as_str().unwrap())),
+        "{r}"
+    );
 }
 
 /// Arguments of a short CPU benchmark of `net` on batches of 16.
