@@ -9,6 +9,22 @@
 //! in the GEMMs, which run near the machine's ≈ 90–110 GFLOP/s, and 14 % in im2col and col2im; the
 //! rest is elementwise (mostly the f2 surrogate, ≈ 30 %: `--surrogate f3` trains 1.4× faster). A
 //! direct loop would have to beat the GEMM microkernels, an implicit GEMM saves at most the 14 %.
+//!
+//! Measured since (`examples/cpu_conv.rs`: the paper CNNs' conv layers at batch 128, T = 2, pooled
+//! spike counts as conv2's input; AVX-512 Zen 5, 2 cores, `gemm` with `x86-v4`; best of 9 runs,
+//! variants alternated): im2col and col2im copy each output row as one slice between zero margins
+//! instead of testing every element (FashionMNIST conv2 forward 117 → 87 ms, medians on a loaded
+//! machine; on the MNIST CNN's training `perf` puts im2col + col2im at ≈ 6 % instead of 15 %). Kept
+//! one image per GEMM: putting the column matrices of G images side by side (one GEMM of G·oh·ow
+//! columns, the gradients gathered to `[out_ch][G·oh·ow]`) was slower at every shape and G = 2…16,
+//! e.g. FashionMNIST conv2 forward 56 → 58, 60, 65, 75 ms and weight gradient 59 → 68, 71, 77, 100
+//! ms for G = 2, 4, 8, 16 (the column matrices outgrow the L2 cache); per-image tasks already keep
+//! both cores busy. Also slower or no better: GEMMs in the transposed orientation (pixels as rows,
+//! strided C; the MNIST conv2 weight gradient 4.3 → 7.0 ms, the rest within noise), and im2col in
+//! bands of output rows so the column matrix stays in cache (FashionMNIST conv2 forward 53 → 56–99
+//! ms for bands of 7…1 rows). At the ≈ 50 % zeros of pooled spike counts a sparse path would have
+//! to beat the dense GEMM's ≈ 160–190 GFLOP/s (quiet machine) while touching only half the work:
+//! not attempted.
 
 use rayon::prelude::*;
 
@@ -35,11 +51,10 @@ impl ConvGeom {
         lo..hi.max(lo)
     }
 
-    /// The column matrix `[in_ch·k·k][oh·ow]` of one image, written into `cols` whose rows are
-    /// `ld` apart (so several images can sit side by side); zero where the window leaves the
+    /// The column matrix `[in_ch·k·k][oh·ow]` of one image; zero where the window leaves the
     /// image. Each output row is a zero margin, one slice copied from the input row and another
     /// margin: no per-element bounds tests.
-    fn im2col(&self, img: &[f32], cols: &mut [f32], ld: usize) {
+    fn im2col(&self, img: &[f32], cols: &mut [f32]) {
         let (oh, ow, k, p) = (
             self.out_height(),
             self.out_width(),
@@ -51,7 +66,7 @@ impl ConvGeom {
             let plane = &img[ci * h * w..][..h * w];
             for ky in 0..k {
                 for kx in 0..k {
-                    let row = &mut cols[((ci * k + ky) * k + kx) * ld..][..oh * ow];
+                    let row = &mut cols[((ci * k + ky) * k + kx) * oh * ow..][..oh * ow];
                     let xs = self.valid_columns(kx);
                     for (oy, out) in row.chunks_exact_mut(ow).enumerate() {
                         let Some(y) = (oy + ky).checked_sub(p).filter(|&y| y < h) else {
@@ -68,9 +83,8 @@ impl ConvGeom {
         }
     }
 
-    /// Adds the column matrix (rows `ld` apart) back into an image: the transpose of
-    /// [`Self::im2col`].
-    fn col2im(&self, cols: &[f32], ld: usize, img: &mut [f32]) {
+    /// Adds the column matrix back into an image: the transpose of [`Self::im2col`].
+    fn col2im(&self, cols: &[f32], img: &mut [f32]) {
         let (oh, ow, k, p) = (
             self.out_height(),
             self.out_width(),
@@ -83,7 +97,7 @@ impl ConvGeom {
             let plane = &mut img[ci * h * w..][..h * w];
             for ky in 0..k {
                 for kx in 0..k {
-                    let row = &cols[((ci * k + ky) * k + kx) * ld..][..oh * ow];
+                    let row = &cols[((ci * k + ky) * k + kx) * oh * ow..][..oh * ow];
                     let xs = self.valid_columns(kx);
                     for (oy, src) in row.chunks_exact(ow).enumerate() {
                         let Some(y) = (oy + ky).checked_sub(p).filter(|&y| y < h) else {
@@ -121,7 +135,7 @@ pub fn conv_forward(input: &[f32], w: &[f32], out: &mut [f32], images: usize, g:
         .for_each_init(
             || vec![0.0f32; g.patch() * g.pixels()],
             |cols, (out, img)| {
-                g.im2col(img, cols, g.pixels());
+                g.im2col(img, cols);
                 gemm_into(gemm, w, cols, out);
             },
         );
@@ -161,7 +175,7 @@ pub fn conv_weight_grad(
                 .chunks_exact(g.in_len())
                 .zip(grads.chunks_exact(g.out_len()))
             {
-                g.im2col(img, &mut cols, g.pixels());
+                g.im2col(img, &mut cols);
                 gemm_into(gemm, gr, &cols, &mut acc);
             }
             acc
@@ -202,47 +216,39 @@ pub fn conv_input_grad(
             || vec![0.0f32; g.patch() * g.pixels()],
             |cols, (gin, gout)| {
                 gemm_into(gemm, w, gout, cols);
-                g.col2im(cols, g.pixels(), gin);
+                g.col2im(cols, gin);
             },
         );
 }
 
-/// Maps per rayon task of the pooling kernels: about 16 K values, so that a task outweighs its
-/// scheduling (one 8×8 map per task made the pooling of the MNIST CNN's second layer 2× slower).
-fn maps_per_task(h: usize, w: usize) -> usize {
-    (16384 / (h * w).max(1)).max(1)
-}
-
 /// Average pooling with a `k×k` window and stride k; rows and columns past the last whole window
 /// are dropped. `input` is `[maps][h][w]` (maps = images·channels), `out` `[maps][h/k][w/k]`.
-/// Each window is summed in row-major order, as `shaders/avg_pool_forward.wgsl` does.
 pub fn avg_pool_forward(input: &[f32], out: &mut [f32], maps: usize, h: usize, w: usize, k: usize) {
     let (oh, ow) = (h / k, w / k);
     assert_eq!((input.len(), out.len()), (maps * h * w, maps * oh * ow));
-    if out.is_empty() {
-        return;
-    }
     let scale = 1.0 / (k * k) as f32;
     out.par_chunks_mut(oh * ow)
         .zip(input.par_chunks(h * w))
-        .with_min_len(maps_per_task(h, w))
         .for_each(|(o, i)| {
-            // Output row oy reads input rows oy·k .. oy·k + k.
-            for (orow, irows) in o.chunks_exact_mut(ow).zip(i.chunks_exact(k * w)) {
-                orow.fill(0.0);
-                for irow in irows.chunks_exact(w) {
-                    for (s, win) in orow.iter_mut().zip(irow.chunks_exact(k)) {
-                        for &v in win {
-                            *s += v;
+            for oy in 0..oh {
+                for ox in 0..ow {
+                    let mut sum = 0.0;
+                    for dy in 0..k {
+                        for dx in 0..k {
+                            sum += i[(oy * k + dy) * w + ox * k + dx];
                         }
                     }
+                    o[oy * ow + ox] = sum * scale;
                 }
-                orow.iter_mut().for_each(|s| *s *= scale);
             }
         });
 }
 
 /// The transpose of [`avg_pool_forward`]: each input pixel gets its window's gradient / k².
+/// Written window by window along the rows, with no division of each pixel's coordinates by k:
+/// 3–10× faster than the per-pixel loop (MNIST CNN, batch 128, T = 2: 18.0 → 4.2 ms after conv1,
+/// 6.1 → 0.6 ms after conv2). The forward passes had no division and stay per output value: a
+/// row-wise rewrite was no faster at 24×24 and 25 % slower at 8×8 (one thread).
 pub fn avg_pool_backward(
     grad_out: &[f32],
     grad_in: &mut [f32],
@@ -264,7 +270,6 @@ pub fn avg_pool_backward(
     grad_in
         .par_chunks_mut(h * w)
         .zip(grad_out.par_chunks(oh * ow))
-        .with_min_len(maps_per_task(h, w))
         .for_each(|(gi, go)| {
             let (pooled, dropped) = gi.split_at_mut(oh * k * w);
             for (irows, grow) in pooled.chunks_exact_mut(k * w).zip(go.chunks_exact(ow)) {
@@ -286,8 +291,8 @@ pub fn avg_pool_backward(
 fn window_argmax(map: &[f32], w: usize, k: usize, oy: usize, ox: usize) -> (usize, usize, f32) {
     let mut best = (0, 0, map[oy * k * w + ox * k]);
     for dy in 0..k {
-        let row = &map[(oy * k + dy) * w + ox * k..][..k];
-        for (dx, &v) in row.iter().enumerate() {
+        for dx in 0..k {
+            let v = map[(oy * k + dy) * w + ox * k + dx];
             if v > best.2 {
                 best = (dy, dx, v);
             }
@@ -301,16 +306,12 @@ fn window_argmax(map: &[f32], w: usize, k: usize, oy: usize, ox: usize) -> (usiz
 pub fn max_pool_forward(input: &[f32], out: &mut [f32], maps: usize, h: usize, w: usize, k: usize) {
     let (oh, ow) = (h / k, w / k);
     assert_eq!((input.len(), out.len()), (maps * h * w, maps * oh * ow));
-    if out.is_empty() {
-        return;
-    }
     out.par_chunks_mut(oh * ow)
         .zip(input.par_chunks(h * w))
-        .with_min_len(maps_per_task(h, w))
         .for_each(|(o, i)| {
-            for (oy, orow) in o.chunks_exact_mut(ow).enumerate() {
-                for (ox, m) in orow.iter_mut().enumerate() {
-                    *m = window_argmax(i, w, k, oy, ox).2;
+            for oy in 0..oh {
+                for ox in 0..ow {
+                    o[oy * ow + ox] = window_argmax(i, w, k, oy, ox).2;
                 }
             }
         });
@@ -342,7 +343,6 @@ pub fn max_pool_backward(
         .par_chunks_mut(h * w)
         .zip(grad_out.par_chunks(oh * ow))
         .zip(input.par_chunks(h * w))
-        .with_min_len(maps_per_task(h, w))
         .for_each(|((gi, go), i)| {
             gi.fill(0.0);
             for (oy, grow) in go.chunks_exact(ow).enumerate() {
