@@ -507,6 +507,31 @@ mod tests {
         assert_eq!(back[4 * w], 0.0, "the dropped fifth row gets no gradient");
     }
 
+    /// avg_pool_backward against its per-pixel definition, with rows and columns dropped.
+    #[test]
+    fn avg_pool_backward_matches_the_per_pixel_definition() {
+        let mut rng = Rng::new(5);
+        for (maps, h, w, k) in [(3, 7, 5, 2), (2, 9, 11, 3), (1, 4, 4, 4), (2, 3, 6, 1)] {
+            let (oh, ow) = (h / k, w / k);
+            let go = rand(&mut rng, maps * oh * ow);
+            let mut gi = vec![f32::NAN; maps * h * w];
+            avg_pool_backward(&go, &mut gi, maps, h, w, k);
+            for m in 0..maps {
+                for y in 0..h {
+                    for x in 0..w {
+                        let want = if y / k < oh && x / k < ow {
+                            go[(m * oh + y / k) * ow + x / k] / (k * k) as f32
+                        } else {
+                            0.0
+                        };
+                        let got = gi[(m * h + y) * w + x];
+                        assert!((got - want).abs() <= 1e-6, "{h}×{w} k{k} ({m},{y},{x})");
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn max_pool_takes_the_first_maximum_of_each_window() {
         // One 5×5 map, k = 2: four windows, the fifth row and column are dropped.
