@@ -22,9 +22,9 @@
 //! both cores busy. Also slower or no better: GEMMs in the transposed orientation (pixels as rows,
 //! strided C; the MNIST conv2 weight gradient 4.3 → 7.0 ms, the rest within noise), and im2col in
 //! bands of output rows so the column matrix stays in cache (FashionMNIST conv2 forward 53 → 56–99
-//! ms for bands of 7…1 rows). At the ≈ 50 % zeros of pooled spike counts a sparse path would have
-//! to beat the dense GEMM's ≈ 160–190 GFLOP/s (quiet machine) while touching only half the work:
-//! not attempted.
+//! ms for bands of 7…1 rows). Not attempted: a spike-driven path. Pooled spike counts, conv2's
+//! input, are ≈ 50 % nonzero, and the spike-driven products measured for the dense layers
+//! (`results/bench/sparse-vs-dense.txt`) lose to the GEMM already above ≈ 10 % density.
 
 use rayon::prelude::*;
 
