@@ -26,6 +26,8 @@
 //! input, are ≈ 50 % nonzero, and the spike-driven products measured for the dense layers
 //! (`results/bench/sparse-vs-dense.txt`) lose to the GEMM already above ≈ 10 % density.
 
+use std::cell::RefCell;
+
 use rayon::prelude::*;
 
 use super::kernels::{Gemm, gemm_into};
@@ -114,6 +116,23 @@ impl ConvGeom {
     }
 }
 
+thread_local! {
+    /// Each thread's column matrix, kept from call to call: `for_each_init` allocated (and zeroed)
+    /// one per rayon split, 627 KB each for the FashionMNIST CNN's conv2, which showed as page faults
+    /// and `memset` in `perf`. Its users overwrite every value they read.
+    static COLUMNS: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` on this thread's column matrix of `len` values (contents unspecified).
+fn with_columns<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
+    COLUMNS.with_borrow_mut(|cols| {
+        if cols.len() < len {
+            cols.resize(len, 0.0);
+        }
+        f(&mut cols[..len])
+    })
+}
+
 /// out[n][co][oy][ox] = Σ_{ci,ky,kx} W[co][ci][ky][kx] · in[n][ci][oy+ky−pad][ox+kx−pad].
 pub fn conv_forward(input: &[f32], w: &[f32], out: &mut [f32], images: usize, g: &ConvGeom) {
     assert_eq!(
@@ -132,13 +151,12 @@ pub fn conv_forward(input: &[f32], w: &[f32], out: &mut [f32], images: usize, g:
     };
     out.par_chunks_mut(g.out_len())
         .zip(input.par_chunks(g.in_len()))
-        .for_each_init(
-            || vec![0.0f32; g.patch() * g.pixels()],
-            |cols, (out, img)| {
+        .for_each(|(out, img)| {
+            with_columns(g.patch() * g.pixels(), |cols| {
                 g.im2col(img, cols);
                 gemm_into(gemm, w, cols, out);
-            },
-        );
+            })
+        });
 }
 
 /// grad_w[co][ci][ky][kx] = Σ_n Σ_{oy,ox} grad_out[n][co][oy][ox] · in[n][ci][oy+ky−pad][ox+kx−pad].
@@ -212,13 +230,12 @@ pub fn conv_input_grad(
     grad_in
         .par_chunks_mut(g.in_len())
         .zip(grad_out.par_chunks(g.out_len()))
-        .for_each_init(
-            || vec![0.0f32; g.patch() * g.pixels()],
-            |cols, (gin, gout)| {
+        .for_each(|(gin, gout)| {
+            with_columns(g.patch() * g.pixels(), |cols| {
                 gemm_into(gemm, w, gout, cols);
                 g.col2im(cols, gin);
-            },
-        );
+            })
+        });
 }
 
 /// Average pooling with a `k×k` window and stride k; rows and columns past the last whole window
