@@ -58,6 +58,8 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // Before any thread exists (setting a variable races with other threads reading the environment).
+    let _runtime_dir = RuntimeDir::for_gpu_probe();
     match run() {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
@@ -66,6 +68,52 @@ fn main() -> ExitCode {
                 eprintln!("  caused by: {cause}");
             }
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// A private `XDG_RUNTIME_DIR` for this process, made when the variable is unset and the command
+/// may probe GPU adapters (`--backend gpu` or `auto`), removed at exit. Without it Mesa's Vulkan
+/// drivers print `error: XDG_RUNTIME_DIR is invalid or not set in the environment.` while wgpu
+/// enumerates adapters, which reads as an error of ours. `--backend cpu` probes nothing.
+struct RuntimeDir(Option<std::path::PathBuf>);
+
+impl RuntimeDir {
+    fn for_gpu_probe() -> Self {
+        if std::env::var_os("XDG_RUNTIME_DIR").is_some_and(|v| !v.is_empty()) {
+            return Self(None);
+        }
+        let probes_gpu = Cli::command()
+            .try_get_matches()
+            .ok()
+            .and_then(|m| {
+                let (_, sub) = m.subcommand()?;
+                sub.try_get_one::<mtsnn_core::BackendKind>("backend")
+                    .ok()
+                    .flatten()
+                    .copied()
+            })
+            .is_some_and(|kind| kind != mtsnn_core::BackendKind::Cpu);
+        if !probes_gpu {
+            return Self(None);
+        }
+        let dir = std::env::temp_dir().join(format!("mtsnn-runtime-{}", std::process::id()));
+        let mut builder = std::fs::DirBuilder::new();
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        if builder.create(&dir).is_err() {
+            return Self(None);
+        }
+        // SAFETY: called first thing in `main`, while this is the only thread.
+        unsafe { std::env::set_var("XDG_RUNTIME_DIR", &dir) };
+        Self(Some(dir))
+    }
+}
+
+impl Drop for RuntimeDir {
+    fn drop(&mut self) {
+        if let Some(dir) = &self.0 {
+            let _ = std::fs::remove_dir_all(dir);
         }
     }
 }

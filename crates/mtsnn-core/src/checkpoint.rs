@@ -70,6 +70,8 @@ impl Model {
         dtype: Dtype,
         extra: &[(String, String)],
     ) -> Result<Vec<u8>> {
+        // Never write a checkpoint that a later load would refuse (or that would evaluate to noise).
+        self.check_finite()?;
         let shapes: Vec<Vec<usize>> = self
             .spec
             .weighted_layers()
@@ -186,6 +188,7 @@ impl Model {
         }
         model.epoch = epoch;
         model.check_shapes()?;
+        model.check_finite().map_err(|e| bad(e.to_string()))?;
         Ok(model)
     }
 
@@ -233,11 +236,17 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         name.to_string_lossy(),
         std::process::id()
     ));
-    {
-        // Closed at the end of this block, before the rename.
-        let mut f = std::fs::File::create(&tmp).map_err(io(&tmp))?;
-        f.write_all(bytes).map_err(io(&tmp))?;
-        f.sync_all().map_err(io(&tmp))?;
+    // Closed before the rename; on failure (a full disk, a file-size limit) the partial temporary
+    // file is removed and `path` is untouched.
+    let written = std::fs::File::create(&tmp)
+        .map_err(io(&tmp))
+        .and_then(|mut f| {
+            f.write_all(bytes).map_err(io(&tmp))?;
+            f.sync_all().map_err(io(&tmp))
+        });
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
     }
     std::fs::rename(&tmp, path).map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
@@ -313,6 +322,42 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("another architecture"), "{e}");
+    }
+
+    #[test]
+    fn non_finite_models_are_neither_written_nor_read() {
+        let p = Path::new("x.safetensors");
+        let mut m = model("784-30-10");
+        m.weights[1][4] = f32::NAN;
+        let e = m.to_bytes().unwrap_err().to_string();
+        assert!(e.contains("layer1.weight") && e.contains("NaN"), "{e}");
+        assert!(m.to_inference_bytes(true).is_err());
+        // Bytes written without the check (as by an older version) are refused on load, the
+        // tensor named; an F16 infinity too.
+        for (kind, half) in [("weight", false), ("adam_m", false), ("weight", true)] {
+            let m = model("784-30-10");
+            let bytes = {
+                let good = if half {
+                    m.to_inference_bytes(true).unwrap()
+                } else {
+                    m.to_bytes().unwrap()
+                };
+                // Overwrite the first value of layer0.<kind> in place: find it via the header.
+                let (n, header) = SafeTensors::read_metadata(&good).unwrap();
+                let info = header.info(&format!("layer0.{kind}")).unwrap();
+                let at = 8 + n + info.data_offsets.0;
+                let mut bytes = good.clone();
+                if half {
+                    bytes[at..at + 2].copy_from_slice(&half::f16::INFINITY.to_le_bytes());
+                } else {
+                    bytes[at..at + 4].copy_from_slice(&f32::NAN.to_le_bytes());
+                }
+                bytes
+            };
+            let e = Model::from_bytes(&bytes, p).unwrap_err().to_string();
+            assert!(e.contains(&format!("layer0.{kind}")), "{e}");
+            assert!(e.contains("not finite"), "{e}");
+        }
     }
 
     #[test]

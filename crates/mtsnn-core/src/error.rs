@@ -20,6 +20,16 @@ pub enum Error {
     /// A checkpoint that cannot be read or does not fit.
     #[error("checkpoint {path}: {reason}")]
     Checkpoint { path: PathBuf, reason: String },
+    /// A tensor holding NaN or ±∞, named as in a checkpoint (`layer1.weight`, `layer0.adam_m`).
+    #[error(
+        "tensor {tensor} holds {value} at index {index}: the weights are not finite (the training that \
+         produced them diverged)"
+    )]
+    NonFinite {
+        tensor: String,
+        index: usize,
+        value: f32,
+    },
     /// A file-system error, with the path it concerns.
     #[error("{path}: {source}")]
     Io {

@@ -11,7 +11,7 @@ use mtsnn_core::BackendKind;
 use mtsnn_core::stats::StatsCollector;
 use serde::Serialize;
 
-use super::{check_input, count_correct_recording, data_source, load_model, make_backend};
+use super::{check_input, data_source, evaluate_recording, load_model, make_backend};
 use crate::data::{Dataset, DatasetKind, Part};
 use crate::spike_report::SpikeReport;
 
@@ -63,6 +63,9 @@ struct Report {
     total: usize,
     /// `correct / total`, 0..1.
     accuracy: f64,
+    /// Classes whose output neuron emitted no spike for any test input: never predicted (except
+    /// by the argmax's tie-break towards the lowest index).
+    dead_classes: Vec<usize>,
     seconds: f64,
     /// With `--stats`: spike statistics, SynOps and the energy estimate per inference.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -84,7 +87,8 @@ pub fn run(args: &EvalArgs) -> Result<()> {
     let mut collector = args
         .stats
         .then(|| StatsCollector::new(&model.spec, model.hyper.s_max, model.hyper.steps));
-    let correct = count_correct_recording(backend.as_mut(), &test, dataset, collector.as_mut())?;
+    let outcome = evaluate_recording(backend.as_mut(), &model, &test, dataset, collector.as_mut())?;
+    let correct = outcome.correct;
     let report = Report {
         model: args.model.clone(),
         net: model.spec.text().to_string(),
@@ -94,6 +98,7 @@ pub fn run(args: &EvalArgs) -> Result<()> {
         correct,
         total: test.len(),
         accuracy: correct as f64 / test.len() as f64,
+        dead_classes: outcome.dead_classes(),
         seconds: start.elapsed().as_secs_f64(),
         stats: collector.map(|c| SpikeReport::new(c.finish())),
     };
@@ -114,6 +119,20 @@ pub fn run(args: &EvalArgs) -> Result<()> {
             report.backend,
             report.seconds
         )?;
+        if !report.dead_classes.is_empty() {
+            writeln!(
+                out,
+                "dead classes: the output neuron of class {} emits no spike for any of the {} test \
+                 inputs, so the network never predicts {}",
+                outcome.describe_dead(&dataset.class_names()),
+                report.total,
+                if report.dead_classes.len() == 1 {
+                    "it"
+                } else {
+                    "them"
+                }
+            )?;
+        }
         if let Some(stats) = &report.stats {
             write!(out, "{}", stats.text())?;
         }

@@ -77,26 +77,79 @@ pub fn check_input(model: &Model, data: &Dataset) -> Result<()> {
     Ok(())
 }
 
-/// Correctly classified test samples of `data`, in batches of [`EVAL_BATCH`].
-pub fn count_correct(
-    backend: &mut dyn Backend,
-    data: &Dataset,
-    kind: DatasetKind,
-) -> Result<usize> {
-    count_correct_recording(backend, data, kind, None)
+/// What a pass over a test set found: the correct predictions, and how each output neuron behaved.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TestOutcome {
+    pub correct: usize,
+    pub total: usize,
+    /// Per class: the test inputs for which its output neuron emitted at least one spike.
+    pub fired: Vec<usize>,
+    /// Per class: the test inputs for which its output neuron emitted S_max spikes at every step.
+    pub saturated: Vec<usize>,
 }
 
-/// [`count_correct`], adding every weighted layer's spike counts to `stats` when given.
-pub fn count_correct_recording(
+impl TestOutcome {
+    /// Classes whose output neuron emitted no spike for any test input ("dead classes"): the
+    /// network can never predict them except by the argmax's tie-break (the lowest index).
+    pub fn dead_classes(&self) -> Vec<usize> {
+        (0..self.fired.len())
+            .filter(|&c| self.fired[c] == 0)
+            .collect()
+    }
+
+    /// Every output neuron silent for every test input.
+    pub fn all_silent(&self) -> bool {
+        self.total > 0 && self.fired.iter().all(|&n| n == 0)
+    }
+
+    /// Every output neuron at S_max at every step for every test input.
+    pub fn all_saturated(&self) -> bool {
+        self.total > 0 && self.saturated.iter().all(|&n| n == self.total)
+    }
+
+    /// The dead classes as `0 (T-shirt/top), 8 (Bag)`, named by `names`.
+    pub fn describe_dead(&self, names: &[&str]) -> String {
+        self.dead_classes()
+            .iter()
+            .map(|&c| match names.get(c) {
+                Some(name) => format!("{c} ({name})"),
+                None => c.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// Correctly classified test samples of `data`, in batches of [`EVAL_BATCH`], and how the output
+/// neurons behaved.
+pub fn evaluate(
     backend: &mut dyn Backend,
+    model: &Model,
+    data: &Dataset,
+    kind: DatasetKind,
+) -> Result<TestOutcome> {
+    evaluate_recording(backend, model, data, kind, None)
+}
+
+/// [`evaluate`], adding every weighted layer's spike counts to `stats` when given.
+pub fn evaluate_recording(
+    backend: &mut dyn Backend,
+    model: &Model,
     data: &Dataset,
     kind: DatasetKind,
     mut stats: Option<&mut StatsCollector>,
-) -> Result<usize> {
+) -> Result<TestOutcome> {
     let tables = kind.tables();
     let (mut x, mut y) = (Vec::new(), Vec::new());
     let indices: Vec<usize> = (0..data.len()).collect();
-    let mut correct = 0;
+    let classes = model.spec.classes();
+    let full = (model.hyper.s_max as usize * model.hyper.steps) as f32;
+    let mut outcome = TestOutcome {
+        total: data.len(),
+        fired: vec![0; classes],
+        saturated: vec![0; classes],
+        ..TestOutcome::default()
+    };
     for chunk in indices.chunks(EVAL_BATCH) {
         data.batch(chunk, &tables, None, &mut x, &mut y);
         let out = backend
@@ -105,14 +158,20 @@ pub fn count_correct_recording(
         if let Some(stats) = stats.as_deref_mut() {
             stats.add(&out).context("collecting spike statistics")?;
         }
-        correct += out
+        for sample in out.totals().chunks_exact(out.classes) {
+            for (c, &n) in sample.iter().enumerate() {
+                outcome.fired[c] += usize::from(n > 0.0);
+                outcome.saturated[c] += usize::from(n >= full);
+            }
+        }
+        outcome.correct += out
             .predictions()
             .iter()
             .zip(&y)
             .filter(|(p, l)| **p == **l as usize)
             .count();
     }
-    Ok(correct)
+    Ok(outcome)
 }
 
 /// The median, smallest and largest of `xs` (which must not be empty).
@@ -130,6 +189,30 @@ pub fn median_min_max(xs: &mut [f64]) -> (f64, f64, f64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dead_silent_and_saturated_outputs() {
+        let o = TestOutcome {
+            correct: 5,
+            total: 10,
+            fired: vec![3, 0, 10, 0],
+            saturated: vec![0, 0, 10, 0],
+        };
+        assert_eq!(o.dead_classes(), vec![1, 3]);
+        assert_eq!(o.describe_dead(&["a", "b", "c"]), "1 (b), 3");
+        assert!(!o.all_silent() && !o.all_saturated());
+        let silent = TestOutcome {
+            fired: vec![0; 4],
+            ..o.clone()
+        };
+        assert!(silent.all_silent());
+        let saturated = TestOutcome {
+            fired: vec![10; 4],
+            saturated: vec![10; 4],
+            ..o
+        };
+        assert!(saturated.all_saturated() && saturated.dead_classes().is_empty());
+    }
 
     #[test]
     fn medians() {

@@ -24,7 +24,7 @@ use mtsnn_core::rng::Rng;
 use mtsnn_core::{Backend, BackendKind, Hyper, Model, NetSpec, Surrogate};
 use serde::Serialize;
 
-use super::{check_input, count_correct, load_model, make_backend};
+use super::{TestOutcome, check_input, evaluate, load_model, make_backend};
 use crate::data::{Augment, CLASSES, Dataset, DatasetKind, Part};
 use crate::progress::EpochBar;
 use crate::run_info::{self, Invocation, Resumption, RunInfo, TrainConfig};
@@ -283,20 +283,33 @@ pub fn run(args: &TrainArgs, matches: &ArgMatches) -> Result<()> {
         .stop_after
         .map_or(cfg.epochs, |n| cfg.epochs.min(n as usize));
     let run_start = Instant::now();
+    let mut lowest_loss = f64::INFINITY;
     for epoch in model.epoch + 1..=last_epoch {
+        // What is on disk if this epoch fails: said by every error of the epoch.
+        let kept = kept_checkpoint(&plan, model.epoch);
         let lr = AdamStep::of(&model.hyper, model.adam.step + 1).lr;
         let epoch_start = Instant::now();
         let bar = EpochBar::new(epoch, cfg.epochs, train.len());
-        let (train_loss, train_accuracy) = train_epoch(backend.as_mut(), &train, cfg, epoch, &bar)?;
+        let (train_loss, train_accuracy) =
+            train_epoch(backend.as_mut(), &train, cfg, epoch, &bar, &kept)?;
         let train_seconds = epoch_start.elapsed().as_secs_f64();
         bar.testing();
         let eval_start = Instant::now();
-        let test_correct = count_correct(backend.as_mut(), &test, cfg.dataset)
+        let outcome = evaluate(backend.as_mut(), &model, &test, cfg.dataset)
             .with_context(|| format!("evaluating epoch {epoch}"))?;
+        let test_correct = outcome.correct;
         let eval_seconds = eval_start.elapsed().as_secs_f64();
         bar.finish();
 
         backend.read_state(&mut model)?;
+        // Once per epoch, before the checkpoint: the loss is checked per batch, but weights or
+        // Adam's moments can overflow while the loss stays finite (outputs silent or saturated).
+        if let Err(e) = model.check_finite() {
+            bail!(
+                "training stopped in epoch {epoch} (after its last batch, {}): {e}; try a smaller --lr. {kept}",
+                train.len().div_ceil(cfg.batch)
+            );
+        }
         model.epoch = epoch;
         let m = EpochMetrics {
             epoch,
@@ -312,7 +325,12 @@ pub fn run(args: &TrainArgs, matches: &ArgMatches) -> Result<()> {
             epoch_seconds: epoch_start.elapsed().as_secs_f64(),
             elapsed_seconds: outputs.elapsed_before + run_start.elapsed().as_secs_f64(),
         };
-        outputs.epoch_done(&model, &m)?;
+        outputs.epoch_done(&model, &m).with_context(|| {
+            format!(
+                "cannot record epoch {epoch} in {} (is the disk full, or the directory not writable?). {kept}",
+                plan.out.display()
+            )
+        })?;
         eprintln!(
             "epoch {epoch}/{}: train loss {:.4} acc {:.2} %, test {:.2} %, {:.0} samples/s, {:.1} s",
             cfg.epochs,
@@ -322,6 +340,8 @@ pub fn run(args: &TrainArgs, matches: &ArgMatches) -> Result<()> {
             m.samples_per_sec,
             m.epoch_seconds
         );
+        warn_if_diverging(&model, &m, &outcome, lowest_loss, cfg);
+        lowest_loss = lowest_loss.min(m.train_loss);
     }
     if last_epoch < cfg.epochs {
         eprintln!(
@@ -335,6 +355,96 @@ pub fn run(args: &TrainArgs, matches: &ArgMatches) -> Result<()> {
     model.save(&final_path)?;
     eprintln!("saved {}", final_path.display());
     Ok(())
+}
+
+/// What an interrupted epoch leaves on disk, for its error message.
+fn kept_checkpoint(plan: &Plan, epoch: usize) -> String {
+    let ckpt = plan.out.join(CHECKPOINT);
+    if epoch == 0 {
+        "No checkpoint was written.".to_string()
+    } else {
+        format!(
+            "{} still holds epoch {epoch}, the last good one.",
+            ckpt.display()
+        )
+    }
+}
+
+/// Warns at the end of an epoch when training has gone wrong without a NaN: the loss far above
+/// that of silent outputs or rising fourfold, training accuracy at chance, every output neuron
+/// silent or saturated on the test set; and names the output neurons that never fired ("dead
+/// classes"). Adds the likely cause.
+fn warn_if_diverging(
+    model: &Model,
+    m: &EpochMetrics,
+    outcome: &TestOutcome,
+    lowest_loss: f64,
+    cfg: &TrainConfig,
+) {
+    let h = &model.hyper;
+    let classes = model.spec.classes() as f64;
+    // Eq 6 with every output silent: ½ · T · target² (25 with Table I values).
+    let silent_loss = 0.5 * h.steps as f64 * f64::from(h.target_count).powi(2);
+    let mut signs = Vec::new();
+    if m.train_loss > 4.0 * silent_loss {
+        signs.push(format!(
+            "the training loss {:.1} is far above {silent_loss:.1}, that of silent outputs",
+            m.train_loss
+        ));
+    } else if m.train_loss > 4.0 * lowest_loss {
+        signs.push(format!(
+            "the training loss rose from {lowest_loss:.2} to {:.2}",
+            m.train_loss
+        ));
+    }
+    if m.train_accuracy * classes < 1.2 {
+        signs.push(format!(
+            "training accuracy {:.2} % is at or below chance ({:.0} %) over the whole epoch",
+            100.0 * m.train_accuracy,
+            100.0 / classes
+        ));
+    }
+    if outcome.all_silent() {
+        signs.push("every output neuron is silent for every test input".into());
+    } else if outcome.all_saturated() {
+        signs.push(format!(
+            "every output neuron fires S_max = {} spikes at every step for every test input",
+            h.s_max
+        ));
+    }
+    let cause = if h.grad == GradMode::Bptt && !h.detach_reset {
+        "likely cause: --grad bptt without --detach-reset, whose reset path (1 − V_th·f′ per step) \
+         makes the gradient blow up or flip sign; add --detach-reset, or use --grad paper"
+            .to_string()
+    } else if h.lr > 0.05 {
+        format!(
+            "likely cause: --lr {} is far above Table I's 0.005; try --lr 0.005 or smaller",
+            h.lr
+        )
+    } else {
+        "try a smaller --lr, another --seed or the other --init".to_string()
+    };
+    if !signs.is_empty() {
+        eprintln!(
+            "warning: epoch {} looks divergent: {}; {cause}",
+            m.epoch,
+            signs.join("; ")
+        );
+    } else if !outcome.dead_classes().is_empty() {
+        eprintln!(
+            "warning: epoch {}: dead classes: the output neuron of class {} emits no spike for any \
+             of the {} test inputs, so the network cannot predict {} (a neuron that stopped firing \
+             rarely recovers); {cause}",
+            m.epoch,
+            outcome.describe_dead(&cfg.dataset.class_names()),
+            outcome.total,
+            if outcome.dead_classes().len() == 1 {
+                "it"
+            } else {
+                "them"
+            }
+        );
+    }
 }
 
 /// A learning-rate schedule counts Adam's updates, so a resumed run must have as many updates
@@ -364,6 +474,7 @@ fn train_epoch(
     cfg: &TrainConfig,
     epoch: usize,
     bar: &EpochBar,
+    kept: &str,
 ) -> Result<(f64, f64)> {
     let mut rng = epoch_rng(cfg.seed, epoch);
     let mut order: Vec<usize> = (0..data.len()).collect();
@@ -384,7 +495,7 @@ fn train_epoch(
             .with_context(|| format!("training batch {} of epoch {epoch}", i + 1))?;
         ensure!(
             stats.loss.is_finite(),
-            "the loss became {} in batch {} of epoch {epoch}; try a smaller --lr",
+            "training stopped: the loss became {} in batch {} of epoch {epoch}; try a smaller --lr. {kept}",
             stats.loss,
             i + 1
         );

@@ -6,6 +6,7 @@ mod cnn;
 mod common;
 mod end_to_end;
 mod figures;
+mod hardening;
 mod protocol;
 mod spike_stats;
 mod sweeps;
