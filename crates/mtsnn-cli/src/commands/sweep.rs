@@ -317,9 +317,18 @@ fn common_settings(grid: Grid, flags: &TrainFlags, matches: &ArgMatches) -> Resu
     Ok(common)
 }
 
-/// Whether the run in `dir` has its final model and has recorded `epochs` epochs.
+/// A complete run's F16 export (`mtsnn export`), which may be kept in place of its full final model
+/// where the repository should stay small (`results/`); a run holding it counts as complete.
+pub const KEPT_EXPORT: &str = "model-f16.safetensors";
+
+/// Whether the run in `dir` has its final model (or its kept export) and has recorded `epochs` epochs.
 fn is_complete(dir: &Path, epochs: usize) -> bool {
-    dir.join(FINAL_MODEL).is_file() && recorded_epochs(dir) >= epochs
+    has_final_model(dir) && recorded_epochs(dir) >= epochs
+}
+
+/// The final model, or the export kept in its place.
+fn has_final_model(dir: &Path) -> bool {
+    dir.join(FINAL_MODEL).is_file() || dir.join(KEPT_EXPORT).is_file()
 }
 
 /// The last epoch recorded in `dir/metrics.jsonl`, 0 when there is none.
@@ -350,15 +359,21 @@ fn run_point(
 ) -> Result<Option<Vec<String>>> {
     let (model, ckpt) = (dir.join(FINAL_MODEL), dir.join(CHECKPOINT));
     let recorded = recorded_epochs(dir);
-    let has_run_files = [run_info::FILE, METRICS, CHECKPOINT, FINAL_MODEL]
-        .iter()
-        .any(|f| dir.join(f).exists());
+    let has_run_files = [
+        run_info::FILE,
+        METRICS,
+        CHECKPOINT,
+        FINAL_MODEL,
+        KEPT_EXPORT,
+    ]
+    .iter()
+    .any(|f| dir.join(f).exists());
     let progress = format!("point {index}/{total} ({name})");
     if force {
         if has_run_files {
             argv.push("--force".into());
         }
-    } else if recorded >= epochs && model.is_file() {
+    } else if recorded >= epochs && has_final_model(dir) {
         eprintln!("{progress}: complete, skipped ({})", dir.display());
         return Ok(None);
     } else if recorded >= epochs && ckpt.is_file() {

@@ -272,10 +272,25 @@ fn seed_sweep_skips_resumes_starts_and_summarises() {
             .weights
     );
 
-    // Again: nothing to do. With a third seed: only that one trains.
+    // Again: nothing to do, also where only the F16 export was kept in place of the full model
+    // (as results/ keeps them). With a third seed: only that one trains.
+    let seed2 = sw.join("seed-2");
+    let out = mtsnn_in(
+        tmp.path(),
+        &[
+            "export",
+            "--model",
+            seed2.join("model.safetensors").to_str().unwrap(),
+            "--out",
+            seed2.join("model-f16.safetensors").to_str().unwrap(),
+        ],
+    );
+    assert_ok(&out);
+    std::fs::remove_file(seed2.join("model.safetensors")).unwrap();
     let out = mtsnn_in(tmp.path(), &seed_sweep(data, "1,2"));
     assert_ok(&out);
     assert_eq!(stderr(&out).matches("complete, skipped").count(), 2);
+    assert!(!seed2.join("model.safetensors").exists());
     let out = mtsnn_in(tmp.path(), &seed_sweep(data, "1,2,3"));
     assert_ok(&out);
     let err = stderr(&out);
