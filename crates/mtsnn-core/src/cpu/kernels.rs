@@ -1,6 +1,6 @@
 //! The CPU kernels: the reference twin of every WGSL kernel in `shaders/`, and the CPU backend's
 //! compute. Activations are laid out `[step][batch][neuron]`, i.e. row `t·B + b` of a `[T·B, N]`
-//! matrix, so that the T steps stack into the rows of one GEMM (DESIGN.md §2).
+//! matrix, so that the T steps stack into the rows of one GEMM.
 
 use rayon::prelude::*;
 
