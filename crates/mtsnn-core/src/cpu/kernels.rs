@@ -14,13 +14,30 @@ use super::elementwise::{self, AdamRun, FewRowDots, LifStep, Prepared, ScanStep}
 /// Neuron-parallel work is cut into chunks of this many neurons.
 const CHUNK: usize = 4096;
 
-/// Runs `f(index, item)` on every item: inline when there is one (a batch-1 inference must not wait
-/// for the pool's threads to wake), on all threads otherwise.
-fn for_each_chunk<T: Send>(items: Vec<T>, f: impl Fn(usize, T) + Sync) {
-    if items.len() == 1 {
-        items.into_iter().for_each(|x| f(0, x));
+/// Runs `f(j0, n, a_cols, b_cols)` on each chunk of `n` neurons starting at `j0` of two `[steps][m]`
+/// buffers, `a_cols[t]`/`b_cols[t]` being step t's slices: inline when there is one chunk (a batch-1
+/// inference must not wait for the pool's threads to wake), on all threads otherwise.
+fn for_each_column_pair<'a>(
+    a: &'a mut [f32],
+    b: &'a mut [f32],
+    m: usize,
+    f: impl Fn(usize, usize, Vec<&'a mut [f32]>, Vec<&'a mut [f32]>) + Sync,
+) {
+    let chunks: Vec<_> = column_chunks(a, m, CHUNK)
+        .into_iter()
+        .zip(column_chunks(b, m, CHUNK))
+        .collect();
+    let run = |c: usize, (at, bt): (Vec<&'a mut [f32]>, Vec<&'a mut [f32]>)| {
+        let n = at[0].len();
+        f(c * CHUNK, n, at, bt)
+    };
+    if chunks.len() == 1 {
+        chunks.into_iter().for_each(|x| run(0, x));
     } else {
-        items.into_par_iter().enumerate().for_each(|(i, x)| f(i, x));
+        chunks
+            .into_par_iter()
+            .enumerate()
+            .for_each(|(c, x)| run(c, x));
     }
 }
 
@@ -54,11 +71,7 @@ pub fn lif_forward(
 ) {
     assert_eq!(current.len(), if constant { m } else { steps * m });
     assert_eq!((v.len(), s.len()), (steps * m, steps * m));
-    let vc = column_chunks(v, m, CHUNK);
-    let sc = column_chunks(s, m, CHUNK);
-    for_each_chunk(vc.into_iter().zip(sc).collect(), |c, (mut vt, mut st)| {
-        let j0 = c * CHUNK;
-        let n = vt[0].len();
+    for_each_column_pair(v, s, m, |j0, n, mut vt, mut st| {
         let mut u = vec![0.0f32; n];
         for t in 0..steps {
             let cur = if constant {
@@ -139,11 +152,7 @@ pub fn surrogate_g_scan(
     assert!(upstream.len() == steps * m && v.len() == steps * m);
     assert!(delta.len() == steps * m && g.len() == steps * m);
     let prepared = Prepared::new(&p.sp);
-    let dc = column_chunks(delta, m, CHUNK);
-    let gc = column_chunks(g, m, CHUNK);
-    for_each_chunk(dc.into_iter().zip(gc).collect(), |c, (mut dt, mut gt)| {
-        let j0 = c * CHUNK;
-        let n = dt[0].len();
+    for_each_column_pair(delta, g, m, |j0, n, mut dt, mut gt| {
         let mut next = vec![0.0f32; n];
         for t in (0..steps).rev() {
             elementwise::run(ScanStep {
