@@ -25,7 +25,7 @@ use mtsnn_core::{BackendKind, Hyper, Model, NetSpec, Shape, Surrogate};
 use serde::Serialize;
 
 use super::{make_backend, median_min_max};
-use crate::data::{CLASSES, Dataset, DatasetKind, Part};
+use crate::data::{CLASSES, Dataset, DatasetKind, Files, Part};
 
 /// Options of `mtsnn bench`.
 #[derive(Args, Debug)]
