@@ -477,11 +477,6 @@ params! {
     BETA2 = field!("beta2", beta2, "a number");
 }
 
-/// The hyper-parameter of option id `name` (`s_max`).
-pub fn param(name: &str) -> Option<&'static Param> {
-    PARAMS.iter().copied().find(|p| p.name == name)
-}
-
 mod surrogate_name {
     use super::Surrogate;
     use serde::{Deserialize, Deserializer, Serializer};
@@ -608,7 +603,12 @@ pub(crate) mod tests {
                 p.name
             );
             assert_eq!(p.get(&back), value, "{}", p.name);
-            assert_eq!(param(p.name).map(|q| q.key), Some(p.key));
+            assert_eq!(
+                PARAMS.iter().filter(|q| q.name == p.name).count(),
+                1,
+                "{}",
+                p.name
+            );
             assert!(p.help.is_some() || !p.switch, "{}", p.name);
         }
     }

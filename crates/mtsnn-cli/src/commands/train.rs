@@ -950,7 +950,7 @@ mod tests {
         let bytes = Model::init(spec, hyper, 1).unwrap().to_bytes().unwrap();
         let from_checkpoint = Model::from_bytes(&bytes, Path::new("c")).unwrap().hyper;
         for (name, value) in samples {
-            let p = hyper::param(name).unwrap();
+            let p = hyper::PARAMS.iter().find(|p| p.name == name).unwrap();
             assert_ne!(p.default_text(), value, "{name}: the sample is the default");
             assert_eq!(p.get(&args.hyper.0), value, "{name} from its option");
             assert_eq!(p.get(&from_run_json.hyper), value, "{name} in run.json");
