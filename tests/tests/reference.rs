@@ -1,5 +1,5 @@
 //! The CPU engine against independent float64 reference values of the paper's equations
-//! (`tests/data/reference-v1.json`, a copy of `shared/vectors/reference-v1.json`): surrogates
+//! (`tests/data/reference-v1.json`, computed in float64 independently of the engine): surrogates
 //! (eq 14–16), forward v/s/u per layer and step (eq 3–5), loss (eq 6), paper-mode gradients
 //! (eq 9–13) and the weights after one Adam step.
 //!

@@ -290,6 +290,25 @@ mod tests {
     }
 
     #[test]
+    fn metadata_keeps_every_hyper_parameter() {
+        let spec = NetSpec::parse("784-30-10", Shape::new(1, 28, 28), 10).unwrap();
+        let m = Model::init(spec, crate::hyper::tests::sample(), 9).unwrap();
+        let p = Path::new("m.safetensors");
+        for bytes in [m.to_bytes().unwrap(), m.to_inference_bytes(true).unwrap()] {
+            let back = Model::from_bytes(&bytes, p).unwrap();
+            for param in crate::hyper::PARAMS {
+                assert_eq!(
+                    param.get(&back.hyper),
+                    param.get(&m.hyper),
+                    "{}",
+                    param.name
+                );
+            }
+            assert_eq!(back.hyper, m.hyper);
+        }
+    }
+
+    #[test]
     fn inference_checkpoints_hold_weights_only_and_may_be_half() {
         let m = model("784-30-10");
         let p = Path::new("m.safetensors");

@@ -1,9 +1,15 @@
 //! Hyper-parameters of the neuron, the loss and the optimiser, with the paper's Table I defaults.
+//!
+//! [`Hyper`] holds them; [`PARAMS`] declares each once as users and files see it — its
+//! command-line option, help text and default, its key in the JSON of run.json and of a
+//! checkpoint's `hyper` metadata, and how its value is written and read as text. The CLI derives
+//! `mtsnn train`'s options, the check that a resumed run keeps its checkpoint's values, and the
+//! sweep grids' values from that table; a test checks that it covers every field of [`Hyper`].
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::lr_schedule::LrSchedule;
+use crate::lr_schedule::{LrSchedule, ScheduleKind};
 use crate::surrogate::{Surrogate, SurrogateParams};
 
 /// How the weight gradient is computed.
@@ -26,6 +32,12 @@ impl GradMode {
             GradMode::Paper => "paper",
             GradMode::Bptt => "bptt",
         }
+    }
+}
+
+impl std::fmt::Display for GradMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
     }
 }
 
@@ -68,6 +80,12 @@ impl InitMean {
     /// Runs written before this setting existed used the fan-in.
     fn before_it_existed() -> Self {
         InitMean::FanIn
+    }
+}
+
+impl std::fmt::Display for InitMean {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
     }
 }
 
@@ -186,8 +204,11 @@ impl Hyper {
         if self.s_max == 0 || self.s_max > 1024 {
             return bad("s_max", "must be in 1..=1024");
         }
-        if !(self.alpha_h > 0.0 && self.alpha_w > 0.0) {
-            return bad("alpha_h/alpha_w", "must be positive");
+        if !(self.alpha_h > 0.0 && self.alpha_h.is_finite()) {
+            return bad("alpha_h", "must be positive");
+        }
+        if !(self.alpha_w > 0.0 && self.alpha_w.is_finite()) {
+            return bad("alpha_w", "must be positive");
         }
         if self.steps == 0 || self.steps > 1000 {
             return bad("steps", "must be in 1..=1000");
@@ -208,6 +229,254 @@ impl Hyper {
     }
 }
 
+/// One hyper-parameter as users and files see it. The [`PARAMS`] entry is its one declaration.
+#[derive(Debug)]
+pub struct Param {
+    /// The option's id, its flag with `_` for `-` (`s_max` is `--s-max`).
+    pub name: &'static str,
+    /// The key of [`Hyper`]'s JSON (run.json's `hyper`, a checkpoint's `hyper` metadata) that holds
+    /// it: `eps` for `--adam-eps`; `lr_schedule` for both `--lr-schedule` and `--lr-decay-at`.
+    pub key: &'static str,
+    /// What `--help` calls the value (`EPS` for `--adam-eps`); `None`: the name in capitals.
+    pub value_name: Option<&'static str>,
+    /// `--help`'s text; `None` for a parameter that is not on the command line (Adam's β₁, β₂).
+    pub help: Option<&'static str>,
+    /// A switch (`--detach-reset`, true when given) rather than an option with a value.
+    pub switch: bool,
+    /// The option's value when not given, where it is not the text of [`Hyper::default`]'s.
+    default: Option<&'static str>,
+    get: fn(&Hyper) -> String,
+    set: fn(&mut Hyper, &str) -> Result<()>,
+}
+
+impl Param {
+    /// The command-line flag without its dashes: `s-max`.
+    pub fn long(&self) -> String {
+        self.name.replace('_', "-")
+    }
+
+    /// The command-line flag: `--s-max`.
+    pub fn flag(&self) -> String {
+        format!("--{}", self.long())
+    }
+
+    /// The value in `hyper` as typed on the command line (`0.005`, `f2`, `0.5,0.75`, `true`).
+    pub fn get(&self, hyper: &Hyper) -> String {
+        (self.get)(hyper)
+    }
+
+    /// Sets the value in `hyper` from its text (`"true"`/`"false"` for a switch). The value is
+    /// parsed, not range-checked ([`Hyper::validate`] does that). Decay fractions belong to the step
+    /// schedule: they are kept only when `hyper`'s schedule is `step`, and setting another schedule
+    /// drops them.
+    pub fn set(&self, hyper: &mut Hyper, text: &str) -> Result<()> {
+        (self.set)(hyper, text)
+    }
+
+    /// The option's value when it is not given.
+    pub fn default_text(&self) -> String {
+        self.default
+            .map_or_else(|| self.get(&Hyper::default()), str::to_string)
+    }
+
+    /// `text` as a valid value in canonical form (`0.20` → `0.2`, `F2` → `f2`, `007` → `7`): set
+    /// and range-checked with every other parameter at its default (but a target count of 0, which
+    /// any S_max allows, and a step schedule, which keeps decay fractions).
+    pub fn canonical(&self, text: &str) -> Result<String> {
+        let mut hyper = Hyper {
+            target_count: 0.0,
+            lr_schedule: LrSchedule {
+                kind: ScheduleKind::Step,
+                decay_at: vec![0.5],
+                epochs: 1,
+                updates_per_epoch: 1,
+            },
+            ..Hyper::default()
+        };
+        self.set(&mut hyper, text.trim())?;
+        hyper.validate()?;
+        Ok(self.get(&hyper))
+    }
+}
+
+/// Parses `text` as the value of parameter `name`; `what` says what it should be.
+fn parse<T: std::str::FromStr>(name: &'static str, what: &str, text: &str) -> Result<T> {
+    text.trim().parse().map_err(|_| Error::InvalidParam {
+        name,
+        reason: format!("{text:?} is not {what}"),
+    })
+}
+
+/// Decay fractions as typed: `0.5,0.75`.
+fn fractions(f: &[f32]) -> String {
+    f.iter().map(f32::to_string).collect::<Vec<_>>().join(",")
+}
+
+/// A parameter whose value is one field of [`Hyper`] written with `Display` and read with
+/// `FromStr`: `field(name, field, what)`, where `what` names what a value must be.
+macro_rules! field {
+    ($name:literal, $field:ident, $what:literal) => {
+        Param {
+            name: $name,
+            key: stringify!($field),
+            value_name: None,
+            help: None,
+            switch: false,
+            default: None,
+            get: |h| h.$field.to_string(),
+            set: |h, text| {
+                h.$field = parse($name, $what, text)?;
+                Ok(())
+            },
+        }
+    };
+}
+
+/// Declares each hyper-parameter as a constant, and [`PARAMS`] listing them all.
+macro_rules! params {
+    ($($(#[$doc:meta])* $konst:ident = $param:expr;)*) => {
+        $($(#[$doc])* pub const $konst: Param = $param;)*
+        /// Every hyper-parameter, in the order `mtsnn train --help` lists the options.
+        pub const PARAMS: &[&Param] = &[$(&$konst),*];
+    };
+}
+
+params! {
+    /// Time steps T.
+    STEPS = Param {
+        help: Some("Time steps T per sample"),
+        ..field!("steps", steps, "a whole number")
+    };
+    /// Adam's learning rate η.
+    LR = Param {
+        help: Some("Adam learning rate (Table I: 0.005 for MNIST and FashionMNIST)"),
+        ..field!("lr", lr, "a number")
+    };
+    /// The shape of the learning-rate schedule; its horizon is set by whoever trains.
+    LR_SCHEDULE = Param {
+        name: "lr_schedule",
+        key: "lr_schedule",
+        value_name: Some("SCHEDULE"),
+        help: Some(
+            "Learning rate per epoch: constant (the paper's), cosine (epoch e of E trains at \
+             lr·½(1 + cos(π(e−1)/E)), from lr down towards 0 over the run's --epochs) or step (lr × \
+             0.1 after each fraction of the run in --lr-decay-at). The schedule spans --epochs, so a \
+             resumed run keeps its --epochs",
+        ),
+        switch: false,
+        default: None,
+        get: |h| h.lr_schedule.kind.to_string(),
+        set: |h, text| {
+            h.lr_schedule.kind = text.parse()?;
+            if h.lr_schedule.kind != ScheduleKind::Step {
+                h.lr_schedule.decay_at.clear();
+            }
+            Ok(())
+        },
+    };
+    /// The step schedule's milestones, as fractions of the run's epochs.
+    LR_DECAY_AT = Param {
+        name: "lr_decay_at",
+        key: "lr_schedule",
+        value_name: Some("FRACTIONS"),
+        help: Some(
+            "For --lr-schedule step: the fractions of --epochs after which the learning rate is \
+             multiplied by 0.1, comma-separated and increasing, each rounded to the nearest epoch \
+             (0.5,0.75 of 200 epochs: ×0.1 from epoch 101, ×0.01 from epoch 151)",
+        ),
+        switch: false,
+        default: Some("0.5,0.75"),
+        get: |h| fractions(&h.lr_schedule.decay_at),
+        set: |h, text| {
+            let f = text
+                .split(',')
+                .map(|w| parse("lr_decay_at", "a number", w))
+                .collect::<Result<Vec<f32>>>()?;
+            if h.lr_schedule.kind == ScheduleKind::Step {
+                h.lr_schedule.decay_at = f;
+            }
+            Ok(())
+        },
+    };
+    /// Adam's ε.
+    ADAM_EPS = Param {
+        value_name: Some("EPS"),
+        help: Some(
+            "Adam's ε, added to √v̂ in the update's denominator (Table I's \"1 − 10⁻⁸\" read as ε = \
+             10⁻⁸)",
+        ),
+        ..field!("adam_eps", eps, "a number")
+    };
+    /// The surrogate of ∂s/∂v.
+    SURROGATE = Param {
+        help: Some("Surrogate gradient of the spike function: f1, f2 or f3 (paper eq 14–16)"),
+        ..field!("surrogate", surrogate, "one of f1, f2, f3")
+    };
+    /// The threshold V_th.
+    V_TH = Param {
+        help: Some("Firing threshold V_th"),
+        ..field!("v_th", v_th, "a number")
+    };
+    /// The membrane time constant τ_m.
+    TAU_M = Param {
+        help: Some("Membrane time constant τ_m; the leak is 1 − 1/τ_m"),
+        ..field!("tau_m", tau_m, "a number")
+    };
+    /// S_max, the most spikes per step.
+    S_MAX = Param {
+        help: Some("Most spikes a neuron may emit in one time step, S_max"),
+        ..field!("s_max", s_max, "a whole number")
+    };
+    /// The surrogate's height α_H.
+    ALPHA_H = Param {
+        help: Some("Height α_H of the surrogate gradient"),
+        ..field!("alpha_h", alpha_h, "a number")
+    };
+    /// The surrogate's width α_W.
+    ALPHA_W = Param {
+        help: Some("Width α_W of the surrogate gradient"),
+        ..field!("alpha_w", alpha_w, "a number")
+    };
+    /// The loss's target spike count.
+    TARGET_COUNT = Param {
+        help: Some(
+            "Desired spike count per time step of the true class's output neuron in the loss (the \
+             others want 0)",
+        ),
+        ..field!("target_count", target_count, "a number")
+    };
+    /// The backward pass.
+    GRAD = Param {
+        help: Some(
+            "Backward pass: paper (eq 9–13) or bptt (backpropagation through the unrolled time \
+             steps, for comparison)",
+        ),
+        ..field!("grad", grad, "one of paper, bptt")
+    };
+    /// Whether the reset path is cut from the gradient.
+    DETACH_RESET = Param {
+        help: Some("Cut the reset path out of the gradient (as SpikingJelly's detach_reset)"),
+        switch: true,
+        ..field!("detach_reset", detach_reset, "true or false")
+    };
+    /// The mean of the initial weights.
+    INIT = Param {
+        help: Some(
+            "The mean V_th / N of the initial weights (eq 17): pre-layer = N is the size of the \
+             whole previous layer, as the paper words it; fan-in = N is the inputs one neuron sees. \
+             The two differ for convolutions only: with fan-in every filter starts as the same blob \
+             detector, and the MNIST and FashionMNIST CNNs learn much more slowly; with pre-layer a \
+             deep network such as the CIFAR-10 one starts with its upper layers silent (training \
+             warns when a layer is)",
+        ),
+        ..field!("init", init, "one of pre-layer, fan-in")
+    };
+    /// Adam's β₁ (Table I's; not on the command line).
+    BETA1 = field!("beta1", beta1, "a number");
+    /// Adam's β₂ (Table I's; not on the command line).
+    BETA2 = field!("beta2", beta2, "a number");
+}
+
 mod surrogate_name {
     use super::Surrogate;
     use serde::{Deserialize, Deserializer, Serializer};
@@ -223,7 +492,7 @@ mod surrogate_name {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -268,6 +537,110 @@ mod tests {
             .validate()
             .is_err()
         );
+    }
+
+    /// A value other than the default for every parameter: adding a parameter to [`PARAMS`]
+    /// without one here fails the tests that go through them all.
+    pub(crate) const SAMPLES: &[(&str, &str)] = &[
+        ("steps", "3"),
+        ("lr", "0.01"),
+        ("lr_schedule", "step"),
+        ("lr_decay_at", "0.25,0.5"),
+        ("adam_eps", "0.0000001"),
+        ("surrogate", "f3"),
+        ("v_th", "8"),
+        ("tau_m", "5"),
+        ("s_max", "7"),
+        ("alpha_h", "2"),
+        ("alpha_w", "10"),
+        ("target_count", "3"),
+        ("grad", "bptt"),
+        ("detach_reset", "true"),
+        ("init", "fan-in"),
+        ("beta1", "0.8"),
+        ("beta2", "0.99"),
+    ];
+
+    /// Every parameter set to its sample value (a valid set, with the schedule's horizon).
+    pub(crate) fn sample() -> Hyper {
+        let mut h = Hyper::default();
+        for p in PARAMS {
+            let value = SAMPLES.iter().find(|(n, _)| *n == p.name);
+            let (_, value) = value.unwrap_or_else(|| panic!("no sample value for {}", p.name));
+            p.set(&mut h, value).unwrap();
+        }
+        h.lr_schedule.epochs = 10;
+        h.lr_schedule.updates_per_epoch = 4;
+        h.validate().unwrap();
+        h
+    }
+
+    #[test]
+    fn params_cover_every_field_and_round_trip_through_json() {
+        let json = serde_json::to_value(Hyper::default()).unwrap();
+        let mut keys: Vec<&str> = json
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let mut declared: Vec<&str> = PARAMS.iter().map(|p| p.key).collect();
+        keys.sort_unstable();
+        declared.sort_unstable();
+        declared.dedup();
+        assert_eq!(
+            keys, declared,
+            "every field of Hyper has a Param, and no more"
+        );
+        let h = sample();
+        let back: Hyper = serde_json::from_str(&serde_json::to_string(&h).unwrap()).unwrap();
+        for p in PARAMS {
+            let value = SAMPLES.iter().find(|(n, _)| *n == p.name).unwrap().1;
+            assert_ne!(
+                p.default_text(),
+                value,
+                "{}: the sample is the default",
+                p.name
+            );
+            assert_eq!(p.get(&back), value, "{}", p.name);
+            assert_eq!(
+                PARAMS.iter().filter(|q| q.name == p.name).count(),
+                1,
+                "{}",
+                p.name
+            );
+            assert!(p.help.is_some() || !p.switch, "{}", p.name);
+        }
+    }
+
+    #[test]
+    fn defaults_and_canonical_values() {
+        for p in PARAMS {
+            assert_eq!(
+                p.canonical(&p.default_text()).unwrap(),
+                p.default_text(),
+                "{}",
+                p.name
+            );
+        }
+        assert_eq!(ALPHA_W.canonical(" 0.20 ").unwrap(), "0.2");
+        assert_eq!(SURROGATE.canonical("F2").unwrap(), "f2");
+        assert_eq!(S_MAX.canonical("007").unwrap(), "7");
+        assert_eq!(LR_DECAY_AT.default_text(), "0.5,0.75");
+        assert_eq!(ADAM_EPS.flag(), "--adam-eps");
+        for (p, bad) in [
+            (&S_MAX, "0"),
+            (&ALPHA_W, "-1"),
+            (&ALPHA_W, "inf"),
+            (&GRAD, "adam"),
+        ] {
+            assert!(p.canonical(bad).is_err(), "{} {bad}", p.name);
+        }
+        // Decay fractions belong to the step schedule.
+        let mut h = Hyper::default();
+        LR_DECAY_AT.set(&mut h, "0.5").unwrap();
+        assert!(h.lr_schedule.decay_at.is_empty());
+        assert!(LR_DECAY_AT.set(&mut h, "0.5,x").is_err());
     }
 
     #[test]

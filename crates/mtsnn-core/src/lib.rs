@@ -2,11 +2,13 @@
 //! Backpropagation for Ultra-low Latency Spiking Neural Networks with Multi-threshold") trained with
 //! the paper's backward pass on a CPU backend or a wgpu (WGSL) backend.
 //!
-//! The engine trains on tensors: data-set formats live with the callers.
+//! The engine trains on tensors: data-set file formats live with the callers, the facts they must
+//! agree on (names, shapes, normalisation, class names) in [`dataset`].
 
 pub mod backend;
 pub mod checkpoint;
 pub mod cpu;
+pub mod dataset;
 pub mod error;
 pub mod gpu;
 pub mod hyper;

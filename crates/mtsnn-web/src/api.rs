@@ -6,7 +6,7 @@ use std::cell::RefCell;
 use js_sys::{Array, Object, Reflect, Uint32Array};
 use wasm_bindgen::prelude::*;
 
-use crate::dataset::Dataset;
+use crate::dataset;
 use crate::engine::{Engine, read_model};
 use crate::error::WebError;
 use crate::outcome::{Outcome, layer_infos};
@@ -82,7 +82,7 @@ impl Model {
     ) -> Result<Model, JsError> {
         let options = options.map_or(JsValue::UNDEFINED, JsValue::from);
         let requested = option(&options, "dataset")?
-            .map(|name| name.parse::<Dataset>())
+            .map(|name| dataset::parse(&name))
             .transpose()?;
         let choice = option(&options, "backend")?.unwrap_or_else(|| "auto".into());
         if !["auto", "webgpu", "cpu"].contains(&choice.as_str()) {

@@ -1,83 +1,37 @@
 //! What a model needs to know about its data: the data set's name, how raw pixels are normalised,
 //! and what the classes are.
 //!
-//! `mtsnn export` writes all three into the model file's metadata (`dataset`, `norm_mean`,
-//! `norm_std`, `class_names`); they are used when present. Files without them (e.g. the
-//! `model.safetensors` of `mtsnn train`) get the constants of the data set the caller names, copied
-//! from the CLI (`crates/mtsnn-cli/src/data/mod.rs`, `DatasetKind::norms`): the CLI normalises every
-//! pixel as `(p/255 − mean) / std`. The browser tests compare spike counts with `mtsnn infer`,
-//! which catches any drift between the copies.
+//! `mtsnn export` writes all three into the model file's metadata (the keys of
+//! [`Dataset::metadata`]); they are used when present. Files without them (e.g. the
+//! `model.safetensors` of `mtsnn train`) get the constants of the data set the caller names, from
+//! the core's [`mtsnn_core::dataset`] — the same the CLI trains with — so the page normalises every
+//! pixel exactly as training did.
 
 use std::collections::HashMap;
-use std::fmt;
-use std::str::FromStr;
+
+use mtsnn_core::dataset::{META_CLASS_NAMES, META_DATASET, META_NORM_MEAN, META_NORM_STD, Norm};
 
 use crate::error::WebError;
 
-/// A data set whose constants this crate knows.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Dataset {
-    /// Handwritten digits 0–9.
-    #[default]
-    Mnist,
-    /// Zalando's clothing images, 10 classes.
-    FashionMnist,
+/// A data set: the browser runs the grayscale ones (one channel), see [`parse`].
+pub use mtsnn_core::dataset::DatasetKind as Dataset;
+
+/// The data sets the browser runs: those with one channel.
+fn grayscale() -> impl Iterator<Item = Dataset> {
+    Dataset::ALL.into_iter().filter(|d| d.shape().channels == 1)
 }
 
-impl Dataset {
-    /// The name used by the CLI's `--dataset` and by [`FromStr`].
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Mnist => "mnist",
-            Self::FashionMnist => "fashion-mnist",
-        }
-    }
-
-    /// Mean and population standard deviation of pixel/255 over the 60,000 training images.
-    pub fn norm(self) -> (f32, f32) {
-        match self {
-            Self::Mnist => (0.130_660_48, 0.308_107_8),
-            Self::FashionMnist => (0.286_040_6, 0.353_024_24),
-        }
-    }
-
-    /// What each class is.
-    pub fn class_names(self) -> [&'static str; 10] {
-        match self {
-            Self::Mnist => ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"],
-            Self::FashionMnist => [
-                "T-shirt/top",
-                "Trouser",
-                "Pullover",
-                "Dress",
-                "Coat",
-                "Sandal",
-                "Shirt",
-                "Sneaker",
-                "Bag",
-                "Ankle boot",
-            ],
-        }
-    }
-}
-
-impl FromStr for Dataset {
-    type Err = WebError;
-    fn from_str(s: &str) -> Result<Self, WebError> {
-        match s.to_ascii_lowercase().as_str() {
-            "mnist" => Ok(Self::Mnist),
-            "fashion-mnist" => Ok(Self::FashionMnist),
-            _ => Err(WebError::Option(format!(
-                "dataset {s:?} is not one of \"mnist\", \"fashion-mnist\""
-            ))),
-        }
-    }
-}
-
-impl fmt::Display for Dataset {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
+/// The grayscale data set called `name` (any case), as the options of `Model.load` name it.
+pub fn parse(name: &str) -> Result<Dataset, WebError> {
+    grayscale()
+        .find(|d| d.name().eq_ignore_ascii_case(name))
+        .ok_or_else(|| {
+            let names: Vec<String> = grayscale().map(|d| format!("{:?}", d.name())).collect();
+            WebError::Option(format!(
+                "dataset {name:?} is not one of {}",
+                names.join(", ")
+            ))
+        })
 }
 
 /// The data-set facts a loaded model runs with.
@@ -93,9 +47,9 @@ pub struct DataInfo {
 }
 
 impl DataInfo {
-    /// The facts of a data set this crate knows.
+    /// The facts of a grayscale data set (one the browser runs, see [`parse`]).
     pub fn builtin(ds: Dataset) -> Self {
-        let (mean, std) = ds.norm();
+        let Norm { mean, std } = ds.norms()[0];
         Self {
             dataset: ds.name().to_string(),
             mean,
@@ -113,7 +67,7 @@ impl DataInfo {
         classes: usize,
     ) -> Result<Self, WebError> {
         let bad = |what: String| WebError::Model(format!("metadata {what}"));
-        let file_dataset = meta.get("dataset");
+        let file_dataset = meta.get(META_DATASET);
         if let (Some(file), Some(req)) = (file_dataset, requested)
             && file != req.name()
         {
@@ -122,12 +76,12 @@ impl DataInfo {
                 req.name()
             )));
         }
-        let known = requested.or_else(|| file_dataset.and_then(|d| d.parse().ok()));
-        let mut info = Self::builtin(known.unwrap_or_default());
+        let known = requested.or_else(|| file_dataset.and_then(|d| parse(d).ok()));
+        let mut info = Self::builtin(known.unwrap_or(Dataset::Mnist));
         if let Some(name) = file_dataset {
             info.dataset.clone_from(name);
         }
-        match (meta.get("norm_mean"), meta.get("norm_std")) {
+        match (meta.get(META_NORM_MEAN), meta.get(META_NORM_STD)) {
             (Some(mean), Some(std)) => {
                 let one = |key: &str, text: &str| match text.parse::<f32>() {
                     Ok(v) if v.is_finite() => Ok(v),
@@ -135,8 +89,8 @@ impl DataInfo {
                         "{key} = {text:?} is not one number (one channel: grayscale)"
                     ))),
                 };
-                info.mean = one("norm_mean", mean)?;
-                info.std = one("norm_std", std)?;
+                info.mean = one(META_NORM_MEAN, mean)?;
+                info.std = one(META_NORM_STD, std)?;
                 if info.std <= 0.0 {
                     return Err(bad(format!("norm_std = {std:?} is not positive")));
                 }
@@ -150,7 +104,7 @@ impl DataInfo {
             (None, None) => {}
             _ => return Err(bad("has only one of norm_mean and norm_std".into())),
         }
-        if let Some(names) = meta.get("class_names") {
+        if let Some(names) = meta.get(META_CLASS_NAMES) {
             info.class_names = serde_json::from_str(names)
                 .map_err(|e| bad(format!("class_names is not a list of strings ({e})")))?;
         } else if known.is_none() {
@@ -165,7 +119,8 @@ impl DataInfo {
         Ok(info)
     }
 
-    /// Normalises raw intensities in `0..=1` (`p/255` for 8-bit pixels) as the CLI does.
+    /// Normalises raw intensities in `0..=1` (`p/255` for 8-bit pixels) as the CLI does
+    /// ([`Norm::normalise`]).
     ///
     /// For `x = p as f32 / 255.0` the result is bit-identical to the CLI's lookup table.
     pub fn normalise(&self, pixels: &[f32]) -> Result<Vec<f32>, WebError> {
@@ -175,7 +130,11 @@ impl DataInfo {
                 pixels[i]
             )));
         }
-        Ok(pixels.iter().map(|&x| (x - self.mean) / self.std).collect())
+        let norm = Norm {
+            mean: self.mean,
+            std: self.std,
+        };
+        Ok(pixels.iter().map(|&x| norm.normalise(x)).collect())
     }
 }
 
@@ -201,6 +160,7 @@ mod tests {
                 .map(|p| (f32::from(p) / 255.0 - info.mean) / info.std)
                 .collect();
             assert_eq!(info.normalise(&js).unwrap(), cli);
+            assert_eq!(cli, ds.tables()[0], "the CLI's lookup table");
         }
     }
 
@@ -277,11 +237,14 @@ mod tests {
 
     #[test]
     fn names_parse() {
-        assert_eq!(
-            "FASHION-MNIST".parse::<Dataset>().unwrap(),
-            Dataset::FashionMnist
+        assert_eq!(parse("FASHION-MNIST").unwrap(), Dataset::FashionMnist);
+        assert_eq!(parse("mnist").unwrap().to_string(), "mnist");
+        assert!(parse("cifar").is_err());
+        // The browser runs grayscale data sets only.
+        let e = parse("cifar10").unwrap_err().to_string();
+        assert!(
+            e.ends_with(r#"dataset "cifar10" is not one of "mnist", "fashion-mnist""#),
+            "{e}"
         );
-        assert_eq!("mnist".parse::<Dataset>().unwrap().to_string(), "mnist");
-        assert!("cifar".parse::<Dataset>().is_err());
     }
 }

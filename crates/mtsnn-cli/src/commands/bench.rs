@@ -25,7 +25,7 @@ use mtsnn_core::{BackendKind, Hyper, Model, NetSpec, Shape, Surrogate};
 use serde::Serialize;
 
 use super::{make_backend, median_min_max};
-use crate::data::{CLASSES, Dataset, DatasetKind, Part};
+use crate::data::{CLASSES, Dataset, DatasetKind, Files, Part};
 
 /// Options of `mtsnn bench`.
 #[derive(Args, Debug)]
@@ -223,10 +223,7 @@ impl Source {
     /// One batch of random data of the `--input` shape, by default that of the images of `kind`
     /// (the data set the network belongs to).
     fn random(args: &BenchArgs, kind: DatasetKind, why: String) -> Self {
-        let input = args.input.unwrap_or(match kind {
-            DatasetKind::Cifar10 => Shape::new(3, 32, 32),
-            DatasetKind::Mnist | DatasetKind::FashionMnist => Shape::new(1, 28, 28),
-        });
+        let input = args.input.unwrap_or(kind.shape());
         let batch = args.batch as usize;
         let mut rng = Rng::new(args.seed);
         let x = (0..batch * input.len())

@@ -12,7 +12,7 @@ use mtsnn_core::stats::StatsCollector;
 use serde::Serialize;
 
 use super::{check_input, data_source, evaluate_recording, load_model, make_backend};
-use crate::data::{Dataset, DatasetKind, Part};
+use crate::data::{Dataset, DatasetKind, Part, kind_parser};
 use crate::spike_report::SpikeReport;
 
 /// Options of `mtsnn eval`.
@@ -22,7 +22,7 @@ pub struct EvalArgs {
     #[arg(long, value_name = "FILE")]
     model: PathBuf,
     /// Data set whose test part to use [default: the one in the run.json beside the model]
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = kind_parser())]
     dataset: Option<DatasetKind>,
     /// Directory holding t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte (raw or .gz)
     /// [default: the one in the run.json beside the model, else /usr/share/datasets/fashion-mnist for

@@ -9,7 +9,7 @@ use clap::Args;
 use mtsnn_core::checkpoint::write_atomic;
 
 use super::{data_source, load_model};
-use crate::data::DatasetKind;
+use crate::data::{DatasetKind, kind_parser};
 
 /// Options of `mtsnn export`.
 #[derive(Args, Debug)]
@@ -21,7 +21,7 @@ pub struct ExportArgs {
     #[arg(long, value_name = "FILE")]
     out: PathBuf,
     /// Data set the model was trained on [default: the one in the run.json beside the model]
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = kind_parser())]
     dataset: Option<DatasetKind>,
     /// Keep the weights as F32 (default: F16, half the size; spike counts can differ slightly)
     #[arg(long)]
@@ -32,22 +32,9 @@ pub struct ExportArgs {
 pub fn run(args: &ExportArgs) -> Result<()> {
     let model = load_model(&args.model)?;
     let (dataset, _) = data_source(&args.model, args.dataset, None)?;
-    let norms = dataset.norms();
-    let join = |f: fn(&crate::data::Norm) -> f32| {
-        norms
-            .iter()
-            .map(|n| f(n).to_string())
-            .collect::<Vec<_>>()
-            .join(",")
-    };
-    let classes = serde_json::to_string(&dataset.class_names())?;
-    // One mean and standard deviation per channel, comma-separated.
-    let extra = [
-        ("dataset".to_string(), dataset.name().to_string()),
-        ("norm_mean".to_string(), join(|n| n.mean)),
-        ("norm_std".to_string(), join(|n| n.std)),
-        ("class_names".to_string(), classes),
-    ];
+    // The data set's name, normalisation (one mean and standard deviation per channel) and
+    // class names.
+    let extra = dataset.metadata();
     let bytes = model.to_inference_bytes_with(!args.f32, &extra)?;
     write_atomic(&args.out, &bytes)
         .with_context(|| format!("cannot write {}", args.out.display()))?;

@@ -15,7 +15,7 @@ use mtsnn_core::BackendKind;
 use serde::Serialize;
 
 use super::{data_source, load_model, make_backend};
-use crate::data::DatasetKind;
+use crate::data::{DatasetKind, kind_parser};
 
 /// Whether to invert images before classifying them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -39,7 +39,7 @@ pub struct InferArgs {
     images: Vec<PathBuf>,
     /// Data set the model was trained on; decides the normalisation and the class names
     /// [default: the one in the run.json beside the model]
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = kind_parser())]
     dataset: Option<DatasetKind>,
     /// Invert the images: the data sets have light objects on black
     #[arg(long, value_enum, default_value_t = Invert::Auto)]

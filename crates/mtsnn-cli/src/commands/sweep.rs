@@ -21,6 +21,7 @@ use anyhow::{Context, Result, bail, ensure};
 use clap::parser::ValueSource;
 use clap::{ArgMatches, Args, Command, Subcommand};
 use mtsnn_core::Hyper;
+use mtsnn_core::hyper::{S_MAX, TARGET_COUNT};
 
 use super::train::{CHECKPOINT, FINAL_MODEL, METRICS, TrainArgs};
 use crate::command_line::{shell_line, this_command};
@@ -309,9 +310,9 @@ fn common_settings(grid: Grid, flags: &TrainFlags, matches: &ArgMatches) -> Resu
         };
         common.push((id.to_string(), words));
     }
-    for (id, value) in grid.fixed() {
-        if !common.iter().any(|(c, _)| c == id) {
-            common.push((id.to_string(), vec![value.to_string()]));
+    for (param, value) in grid.fixed() {
+        if !common.iter().any(|(c, _)| c == param.name) {
+            common.push((param.name.to_string(), vec![value.to_string()]));
         }
     }
     Ok(common)
@@ -529,10 +530,10 @@ fn get<T: std::str::FromStr>(settings: &[Setting], id: &str) -> Result<Option<T>
 /// allow: where the point's S_max is lower, its target becomes S_max.
 fn cap_target(settings: &mut Vec<Setting>) -> Result<()> {
     let defaults = Hyper::default();
-    let s_max = get::<u32>(settings, "s_max")?.unwrap_or(defaults.s_max);
-    let target = get::<f32>(settings, "target_count")?.unwrap_or(defaults.target_count);
+    let s_max = get::<u32>(settings, S_MAX.name)?.unwrap_or(defaults.s_max);
+    let target = get::<f32>(settings, TARGET_COUNT.name)?.unwrap_or(defaults.target_count);
     if target > s_max as f32 {
-        set(settings, "target_count", &s_max.to_string());
+        set(settings, TARGET_COUNT.name, &s_max.to_string());
     }
     Ok(())
 }

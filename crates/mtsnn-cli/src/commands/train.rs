@@ -12,20 +12,22 @@
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail, ensure};
+use clap::error::ErrorKind;
 use clap::parser::ValueSource;
-use clap::{ArgMatches, Args};
-use mtsnn_core::hyper::{GradMode, InitMean};
+use clap::{Arg, ArgAction, ArgMatches, Args, Command, FromArgMatches};
+use mtsnn_core::hyper::{self, GradMode, InitMean};
 use mtsnn_core::kernel_params::AdamStep;
-use mtsnn_core::lr_schedule::{LrSchedule, ScheduleKind};
+use mtsnn_core::lr_schedule::ScheduleKind;
 use mtsnn_core::rng::Rng;
-use mtsnn_core::{Backend, BackendKind, Hyper, Model, NetSpec, Surrogate};
+use mtsnn_core::{Backend, BackendKind, Hyper, Model, NetSpec};
 use serde::Serialize;
 
 use super::{TestOutcome, check_input, evaluate, load_model, make_backend};
-use crate::data::{Augment, CLASSES, Dataset, DatasetKind, Part};
+use crate::data::{Augment, CLASSES, Dataset, DatasetKind, Part, kind_parser};
 use crate::progress::EpochBar;
 use crate::run_info::{self, Invocation, Resumption, RunInfo, TrainConfig};
 
@@ -44,7 +46,7 @@ pub struct TrainArgs {
     #[arg(long, default_value = "784-400-400-10")]
     net: String,
     /// Data set to train and test on
-    #[arg(long, value_enum, default_value_t = DatasetKind::FashionMnist)]
+    #[arg(long, value_parser = kind_parser(), default_value_t = DatasetKind::FashionMnist)]
     dataset: DatasetKind,
     /// Directory holding train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte and
     /// t10k-labels-idx1-ubyte (raw or .gz) [default: /usr/share/datasets/fashion-mnist for
@@ -54,65 +56,15 @@ pub struct TrainArgs {
     /// Total number of epochs; a resumed run counts the epochs its checkpoint already has
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..))]
     epochs: u32,
-    /// Time steps T per sample
-    #[arg(long, default_value_t = Hyper::default().steps)]
-    steps: usize,
+    /// --steps, the first hyper-parameter: --batch has always come after it.
+    #[command(flatten)]
+    _steps: HyperArgs<0, 1>,
     /// Mini-batch size
     #[arg(long, default_value_t = 128, value_parser = clap::value_parser!(u32).range(1..))]
     batch: u32,
-    /// Adam learning rate (Table I: 0.005 for MNIST and FashionMNIST)
-    #[arg(long, default_value_t = Hyper::default().lr)]
-    lr: f32,
-    /// Learning rate per epoch: constant (the paper's), cosine (epoch e of E trains at
-    /// lr·½(1 + cos(π(e−1)/E)), from lr down towards 0 over the run's --epochs) or step (lr × 0.1
-    /// after each fraction of the run in --lr-decay-at). The schedule spans --epochs, so a resumed
-    /// run keeps its --epochs
-    #[arg(long, value_name = "SCHEDULE", default_value_t = ScheduleKind::Constant)]
-    lr_schedule: ScheduleKind,
-    /// For --lr-schedule step: the fractions of --epochs after which the learning rate is
-    /// multiplied by 0.1, comma-separated and increasing, each rounded to the nearest epoch (0.5,0.75
-    /// of 200 epochs: ×0.1 from epoch 101, ×0.01 from epoch 151)
-    #[arg(long, value_name = "FRACTIONS", default_value = "0.5,0.75")]
-    lr_decay_at: Fractions,
-    /// Adam's ε, added to √v̂ in the update's denominator (Table I's "1 − 10⁻⁸" read as ε = 10⁻⁸)
-    #[arg(long, value_name = "EPS", default_value_t = Hyper::default().eps)]
-    adam_eps: f32,
-    /// Surrogate gradient of the spike function: f1, f2 or f3 (paper eq 14–16)
-    #[arg(long, default_value_t = Hyper::default().surrogate)]
-    surrogate: Surrogate,
-    /// Firing threshold V_th
-    #[arg(long, default_value_t = Hyper::default().v_th)]
-    v_th: f32,
-    /// Membrane time constant τ_m; the leak is 1 − 1/τ_m
-    #[arg(long, default_value_t = Hyper::default().tau_m)]
-    tau_m: f32,
-    /// Most spikes a neuron may emit in one time step, S_max
-    #[arg(long, default_value_t = Hyper::default().s_max)]
-    s_max: u32,
-    /// Height α_H of the surrogate gradient
-    #[arg(long, default_value_t = Hyper::default().alpha_h)]
-    alpha_h: f32,
-    /// Width α_W of the surrogate gradient
-    #[arg(long, default_value_t = Hyper::default().alpha_w)]
-    alpha_w: f32,
-    /// Desired spike count per time step of the true class's output neuron in the loss (the others
-    /// want 0)
-    #[arg(long, default_value_t = Hyper::default().target_count)]
-    target_count: f32,
-    /// Backward pass: paper (eq 9–13) or bptt (backpropagation through the unrolled time steps, for
-    /// comparison)
-    #[arg(long, default_value = "paper")]
-    grad: GradMode,
-    /// Cut the reset path out of the gradient (as SpikingJelly's detach_reset)
-    #[arg(long)]
-    detach_reset: bool,
-    /// The mean V_th / N of the initial weights (eq 17): pre-layer = N is the size of the whole
-    /// previous layer, as the paper words it; fan-in = N is the inputs one neuron sees. The two
-    /// differ for convolutions only: with fan-in every filter starts as the same blob detector, and
-    /// the MNIST and FashionMNIST CNNs learn much more slowly; with pre-layer a deep network such as
-    /// the CIFAR-10 one starts with its upper layers silent (training warns when a layer is)
-    #[arg(long, default_value = "pre-layer")]
-    init: InitMean,
+    /// The other hyper-parameters; holds all of them, as read from the matches.
+    #[command(flatten)]
+    hyper: HyperArgs<1, { hyper::PARAMS.len() }>,
     /// Random-crop augmentation: pad each training image by PAD black pixels and cut it back at a
     /// random offset (0 = off)
     #[arg(long, value_name = "PAD", default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=64))]
@@ -151,22 +103,80 @@ pub struct TrainArgs {
     limit_test: Option<u32>,
 }
 
-/// A comma-separated list of fractions as one command-line word, e.g. `0.5,0.75` (one word, so
-/// that `mtsnn sweep` passes it on as typed).
-#[derive(Clone, Debug, PartialEq)]
-pub struct Fractions(pub Vec<f32>);
+/// The options of the hyper-parameters `PARAMS[FROM..TO]` (those with a help text, see
+/// [`hyper::PARAMS`]): their ids, flags, help, defaults and parsing all come from that declaration.
+/// Read from the matches, it holds every hyper-parameter found there, the others at their defaults.
+#[derive(Clone, Debug)]
+pub struct HyperArgs<const FROM: usize, const TO: usize>(Hyper);
 
-impl std::str::FromStr for Fractions {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        s.split(',')
-            .map(|w| {
-                w.trim()
-                    .parse::<f32>()
-                    .map_err(|_| format!("{w:?} is not a number"))
+/// Each hyper-parameter's long flag, value name and default, as text clap can keep (`'static`).
+fn flag_texts() -> &'static [[String; 3]] {
+    static TEXTS: OnceLock<Vec<[String; 3]>> = OnceLock::new();
+    TEXTS.get_or_init(|| {
+        hyper::PARAMS
+            .iter()
+            .map(|p| {
+                let value_name = p
+                    .value_name
+                    .map_or_else(|| p.name.to_uppercase(), String::from);
+                [p.long(), value_name, p.default_text()]
             })
-            .collect::<Result<Vec<_>, _>>()
-            .map(Fractions)
+            .collect()
+    })
+}
+
+impl<const FROM: usize, const TO: usize> Args for HyperArgs<FROM, TO> {
+    fn augment_args(cmd: Command) -> Command {
+        hyper::PARAMS[FROM..TO]
+            .iter()
+            .zip(&flag_texts()[FROM..TO])
+            .fold(cmd, |cmd, (&param, [long, value_name, default])| {
+                let Some(help) = param.help else { return cmd };
+                let arg = Arg::new(param.name).long(long.as_str()).help(help);
+                cmd.arg(if param.switch {
+                    arg.action(ArgAction::SetTrue)
+                } else {
+                    arg.value_name(value_name.as_str())
+                        .default_value(default.as_str())
+                        .value_parser(move |text: &str| {
+                            param
+                                .set(&mut Hyper::default(), text)
+                                .map(|()| text.to_string())
+                        })
+                })
+            })
+    }
+
+    fn augment_args_for_update(cmd: Command) -> Command {
+        Self::augment_args(cmd)
+    }
+}
+
+impl<const FROM: usize, const TO: usize> FromArgMatches for HyperArgs<FROM, TO> {
+    fn from_arg_matches(matches: &ArgMatches) -> Result<Self, clap::Error> {
+        let mut hyper = Hyper::default();
+        for param in hyper::PARAMS {
+            let text = if param.switch {
+                matches
+                    .try_get_one::<bool>(param.name)
+                    .map(|v| v.map(bool::to_string))
+            } else {
+                matches
+                    .try_get_one::<String>(param.name)
+                    .map(Option::<&String>::cloned)
+            };
+            if let Ok(Some(text)) = text {
+                param
+                    .set(&mut hyper, &text)
+                    .map_err(|e| clap::Error::raw(ErrorKind::ValueValidation, e))?;
+            }
+        }
+        Ok(Self(hyper))
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &ArgMatches) -> Result<(), clap::Error> {
+        *self = Self::from_arg_matches(matches)?;
+        Ok(())
     }
 }
 
@@ -562,11 +572,11 @@ fn epoch_rng(seed: u64, epoch: usize) -> Rng {
 /// Resolves the options against the checkpoint and its run.json (when resuming) and checks the
 /// output directory.
 fn plan(args: &TrainArgs, given: &dyn Fn(&str) -> bool) -> Result<Plan> {
+    let wanted_hyper = args.hyper.0.clone();
     ensure!(
-        !given("lr_decay_at") || args.lr_schedule == ScheduleKind::Step,
+        !given(hyper::LR_DECAY_AT.name) || wanted_hyper.lr_schedule.kind == ScheduleKind::Step,
         "--lr-decay-at belongs to --lr-schedule step"
     );
-    let wanted_hyper = hyper_from(args);
     let Some(ckpt) = &args.resume else {
         let config = config_from(args, given, None);
         let out = args.out.clone().unwrap_or_else(|| {
@@ -613,81 +623,12 @@ fn plan(args: &TrainArgs, given: &dyn Fn(&str) -> bool) -> Result<Plan> {
             );
         }
     }
-    let have = &model.hyper;
-    let pairs = [
-        (
-            "steps",
-            wanted_hyper.steps.to_string(),
-            have.steps.to_string(),
-        ),
-        ("lr", wanted_hyper.lr.to_string(), have.lr.to_string()),
-        (
-            "surrogate",
-            wanted_hyper.surrogate.to_string(),
-            have.surrogate.to_string(),
-        ),
-        ("v_th", wanted_hyper.v_th.to_string(), have.v_th.to_string()),
-        (
-            "tau_m",
-            wanted_hyper.tau_m.to_string(),
-            have.tau_m.to_string(),
-        ),
-        (
-            "s_max",
-            wanted_hyper.s_max.to_string(),
-            have.s_max.to_string(),
-        ),
-        (
-            "alpha_h",
-            wanted_hyper.alpha_h.to_string(),
-            have.alpha_h.to_string(),
-        ),
-        (
-            "alpha_w",
-            wanted_hyper.alpha_w.to_string(),
-            have.alpha_w.to_string(),
-        ),
-        (
-            "target_count",
-            wanted_hyper.target_count.to_string(),
-            have.target_count.to_string(),
-        ),
-        (
-            "grad",
-            wanted_hyper.grad.name().to_string(),
-            have.grad.name().to_string(),
-        ),
-        (
-            "detach_reset",
-            wanted_hyper.detach_reset.to_string(),
-            have.detach_reset.to_string(),
-        ),
-        (
-            "init",
-            wanted_hyper.init.name().to_string(),
-            have.init.name().to_string(),
-        ),
-        (
-            "adam_eps",
-            wanted_hyper.eps.to_string(),
-            have.eps.to_string(),
-        ),
-        (
-            "lr_schedule",
-            wanted_hyper.lr_schedule.kind.to_string(),
-            have.lr_schedule.kind.to_string(),
-        ),
-        (
-            "lr_decay_at",
-            fractions(&wanted_hyper.lr_schedule.decay_at),
-            fractions(&have.lr_schedule.decay_at),
-        ),
-    ];
-    for (id, wanted, has) in pairs {
-        if given(id) && wanted != has {
-            let flag = id.replace('_', "-");
+    for param in hyper::PARAMS {
+        let (wanted, has) = (param.get(&wanted_hyper), param.get(&model.hyper));
+        if given(param.name) && wanted != has {
+            let flag = param.flag();
             bail!(
-                "checkpoint {} was trained with --{flag} {has} but --{flag} says {wanted}; a resumed run \
+                "checkpoint {} was trained with {flag} {has} but {flag} says {wanted}; a resumed run \
                  keeps the checkpoint's hyper-parameters",
                 ckpt.display()
             );
@@ -741,39 +682,6 @@ fn plan(args: &TrainArgs, given: &dyn Fn(&str) -> bool) -> Result<Plan> {
         hyper: model.hyper.clone(),
         resume: Some((ckpt.clone(), model)),
     })
-}
-
-/// The hyper-parameters the options ask for.
-fn hyper_from(args: &TrainArgs) -> Hyper {
-    Hyper {
-        steps: args.steps,
-        lr: args.lr,
-        surrogate: args.surrogate,
-        v_th: args.v_th,
-        tau_m: args.tau_m,
-        s_max: args.s_max,
-        alpha_h: args.alpha_h,
-        alpha_w: args.alpha_w,
-        target_count: args.target_count,
-        grad: args.grad,
-        detach_reset: args.detach_reset,
-        init: args.init,
-        eps: args.adam_eps,
-        lr_schedule: LrSchedule {
-            kind: args.lr_schedule,
-            decay_at: match args.lr_schedule {
-                ScheduleKind::Step => args.lr_decay_at.0.clone(),
-                _ => Vec::new(),
-            },
-            ..LrSchedule::constant()
-        },
-        ..Hyper::default()
-    }
-}
-
-/// Decay fractions as typed: `0.5,0.75`.
-fn fractions(f: &[f32]) -> String {
-    f.iter().map(f32::to_string).collect::<Vec<_>>().join(",")
 }
 
 /// The run settings: each option as given, else from `base` (a resumed run's), else its default.
@@ -955,6 +863,102 @@ fn last_elapsed(path: &Path) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `mtsnn train ARGS` as clap parses it.
+    fn parse(args: &[&str]) -> TrainArgs {
+        let cmd = TrainArgs::augment_args(Command::new("train"));
+        let matches = cmd
+            .try_get_matches_from(std::iter::once("train").chain(args.iter().copied()))
+            .unwrap();
+        TrainArgs::from_arg_matches(&matches).unwrap()
+    }
+
+    /// Every hyper-parameter on the command line reaches the model's `Hyper`, and through it
+    /// run.json and the checkpoint; a parameter declared without an option, or an option that does
+    /// not reach `Hyper`, fails here.
+    #[test]
+    fn every_hyper_parameter_goes_from_its_option_to_run_json_and_the_checkpoint() {
+        let samples = [
+            ("steps", "3"),
+            ("lr", "0.01"),
+            ("lr_schedule", "step"),
+            ("lr_decay_at", "0.25,0.5"),
+            ("adam_eps", "0.0000001"),
+            ("surrogate", "f3"),
+            ("v_th", "8"),
+            ("tau_m", "5"),
+            ("s_max", "7"),
+            ("alpha_h", "2"),
+            ("alpha_w", "10"),
+            ("target_count", "3"),
+            ("grad", "bptt"),
+            ("detach_reset", "true"),
+            ("init", "fan-in"),
+        ];
+        let on_the_command_line: Vec<&hyper::Param> = hyper::PARAMS
+            .iter()
+            .copied()
+            .filter(|p| p.help.is_some())
+            .collect();
+        let flags: Vec<String> = on_the_command_line.iter().map(|p| p.flag()).collect();
+        assert_eq!(
+            flags,
+            [
+                "--steps",
+                "--lr",
+                "--lr-schedule",
+                "--lr-decay-at",
+                "--adam-eps",
+                "--surrogate",
+                "--v-th",
+                "--tau-m",
+                "--s-max",
+                "--alpha-h",
+                "--alpha-w",
+                "--target-count",
+                "--grad",
+                "--detach-reset",
+                "--init"
+            ]
+        );
+        let mut words = Vec::new();
+        for p in &on_the_command_line {
+            let (_, value) = samples
+                .iter()
+                .find(|(n, _)| *n == p.name)
+                .unwrap_or_else(|| panic!("no sample value for {}", p.name));
+            words.push(p.flag());
+            if !p.switch {
+                words.push(value.to_string());
+            }
+        }
+        let args = parse(&words.iter().map(String::as_str).collect::<Vec<_>>());
+        let mut hyper = args.hyper.0.clone();
+        hyper.lr_schedule.epochs = 10;
+        hyper.lr_schedule.updates_per_epoch = 4;
+        let info = RunInfo {
+            invocation: Invocation::now("cpu".into()),
+            net: "784-10".into(),
+            parameters: 7840,
+            hyper: hyper.clone(),
+            config: config_from(&args, &|_| false, None),
+            resumed: Vec::new(),
+        };
+        let json = serde_json::to_string(&info).unwrap();
+        let from_run_json: RunInfo = serde_json::from_str(&json).unwrap();
+        let spec = NetSpec::parse("784-10", mtsnn_core::Shape::flat(784), CLASSES).unwrap();
+        let bytes = Model::init(spec, hyper, 1).unwrap().to_bytes().unwrap();
+        let from_checkpoint = Model::from_bytes(&bytes, Path::new("c")).unwrap().hyper;
+        for (name, value) in samples {
+            let p = hyper::PARAMS.iter().find(|p| p.name == name).unwrap();
+            assert_ne!(p.default_text(), value, "{name}: the sample is the default");
+            assert_eq!(p.get(&args.hyper.0), value, "{name} from its option");
+            assert_eq!(p.get(&from_run_json.hyper), value, "{name} in run.json");
+            assert_eq!(p.get(&from_checkpoint), value, "{name} in the checkpoint");
+        }
+        // Without options, Table I.
+        assert_eq!(parse(&[]).hyper.0, Hyper::default());
+    }
 
     #[test]
     fn epoch_generators_differ_by_seed_and_epoch_and_repeat() {

@@ -1,132 +1,44 @@
-//! The data sets (MNIST, FashionMNIST, CIFAR-10), where they live, and how samples become network
-//! inputs.
+//! The data sets (MNIST, FashionMNIST, CIFAR-10): where their files live, how they are read, and
+//! how samples become network inputs.
 //!
-//! Normalisation: every pixel becomes `(p/255 − mean) / std` with a fixed `mean`/`std` per data set
-//! and channel, computed once over the training images of the real data set (see [`DatasetKind::norms`]).
-//! The constants depend only on the data set's name, so `train`, `eval` and `infer` normalise
-//! identically without storing anything in the checkpoint; a directory given with `--data` is
-//! normalised with the constants of the `--dataset` it claims to be.
+//! What a data set is — its name, sample shape, normalisation constants and class names — is the
+//! core's [`mtsnn_core::dataset`], which the browser reads too, so `train`, `eval`, `infer` and the
+//! page normalise identically without storing anything in the checkpoint; a directory given with
+//! `--data` is normalised with the constants of the `--dataset` it claims to be.
 
 pub mod cifar;
 pub mod crop;
 pub mod idx;
 
-use std::fmt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail, ensure};
-use clap::ValueEnum;
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use mtsnn_core::Shape;
+pub use mtsnn_core::dataset::{CLASSES, DatasetKind};
 use mtsnn_core::rng::Rng;
-use serde::{Deserialize, Serialize};
 
-/// Number of classes of every data set.
-pub const CLASSES: usize = 10;
-
-/// Which data set.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum DatasetKind {
-    /// Handwritten digits 0–9 (LeCun et al.).
-    Mnist,
-    /// Zalando's clothing images, 10 classes (Xiao et al.).
-    FashionMnist,
-    /// 32×32 colour images of 10 object classes (Krizhevsky), binary version.
-    #[value(name = "cifar10")]
-    #[serde(rename = "cifar10")]
-    Cifar10,
+/// The value parser of `--dataset`: the core's data sets, each with its description in `--help`.
+pub fn kind_parser() -> impl TypedValueParser<Value = DatasetKind> {
+    let values = DatasetKind::ALL.map(|d| PossibleValue::new(d.name()).help(d.description()));
+    PossibleValuesParser::new(values).map(|name| {
+        name.parse::<DatasetKind>()
+            .expect("every possible value names a data set")
+    })
 }
 
-/// Mean and standard deviation of pixel/255 over a training set.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Norm {
-    pub mean: f32,
-    pub std: f32,
+/// Where a data set's files are: the CLI's side of a [`DatasetKind`].
+pub trait Files {
+    /// Where the data set is read from when `--data` is not given.
+    fn default_dir(self) -> PathBuf;
+    /// How to get the data set, for error messages.
+    fn how_to_get(self) -> &'static str;
 }
 
-impl Norm {
-    /// The normalised value of every possible pixel.
-    pub fn table(&self) -> [f32; 256] {
-        std::array::from_fn(|p| (p as f32 / 255.0 - self.mean) / self.std)
-    }
-}
-
-impl DatasetKind {
-    /// Name as typed on the command line.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Mnist => "mnist",
-            Self::FashionMnist => "fashion-mnist",
-            Self::Cifar10 => "cifar10",
-        }
-    }
-
-    /// Normalisation of each channel: mean and (population) standard deviation of pixel/255 over
-    /// the training pixels. MNIST 0.130660, 0.308108 and FashionMNIST 0.286041, 0.353024, computed in
-    /// float64 over all 60,000 × 784 training pixels of the files `scripts/fetch-data.sh` installs. CIFAR-10: the usual per-channel mean and population standard
-    /// deviation of the 50,000 training images (R, G, B: 0.4914/0.2470, 0.4822/0.2435, 0.4465/0.2616).
-    pub fn norms(self) -> Vec<Norm> {
-        let one = |mean, std| vec![Norm { mean, std }];
-        match self {
-            Self::Mnist => one(0.130_660_48, 0.308_107_8),
-            Self::FashionMnist => one(0.286_040_6, 0.353_024_24),
-            Self::Cifar10 => vec![
-                Norm {
-                    mean: 0.4914,
-                    std: 0.2470,
-                },
-                Norm {
-                    mean: 0.4822,
-                    std: 0.2435,
-                },
-                Norm {
-                    mean: 0.4465,
-                    std: 0.2616,
-                },
-            ],
-        }
-    }
-
-    /// The lookup table pixel → normalised value of every channel.
-    pub fn tables(self) -> Vec<[f32; 256]> {
-        self.norms().iter().map(Norm::table).collect()
-    }
-
-    /// What each class is.
-    pub fn class_names(self) -> [&'static str; CLASSES] {
-        match self {
-            Self::Mnist => ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"],
-            Self::FashionMnist => [
-                "T-shirt/top",
-                "Trouser",
-                "Pullover",
-                "Dress",
-                "Coat",
-                "Sandal",
-                "Shirt",
-                "Sneaker",
-                "Bag",
-                "Ankle boot",
-            ],
-            Self::Cifar10 => [
-                "airplane",
-                "automobile",
-                "bird",
-                "cat",
-                "deer",
-                "dog",
-                "frog",
-                "horse",
-                "ship",
-                "truck",
-            ],
-        }
-    }
-
-    /// Where the data set is read from when `--data` is not given: FashionMNIST where Debian's
-    /// `dataset-fashion-mnist` installs it, MNIST in `data/mnist` below the working directory (where
-    /// `scripts/fetch-data.sh`, run from the repository root, puts it).
-    pub fn default_dir(self) -> PathBuf {
+impl Files for DatasetKind {
+    /// FashionMNIST where Debian's `dataset-fashion-mnist` installs it, MNIST in `data/mnist` below
+    /// the working directory (where `scripts/fetch-data.sh`, run from the repository root, puts it).
+    fn default_dir(self) -> PathBuf {
         match self {
             Self::Mnist => PathBuf::from("data/mnist"),
             Self::FashionMnist => PathBuf::from("/usr/share/datasets/fashion-mnist"),
@@ -157,12 +69,6 @@ impl DatasetKind {
                  data/cifar-10-batches-bin)"
             }
         }
-    }
-}
-
-impl fmt::Display for DatasetKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
     }
 }
 
@@ -377,17 +283,9 @@ fn find(dir: &Path, stem: &str, kind: DatasetKind) -> Result<PathBuf> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use mtsnn_core::dataset::Norm;
 
-    #[test]
-    fn normalisation_maps_the_mean_to_zero() {
-        for kind in [DatasetKind::Mnist, DatasetKind::FashionMnist] {
-            let n = kind.norms()[0];
-            let t = n.table();
-            assert_eq!(t[0], -n.mean / n.std);
-            assert!((t[255] - (1.0 - n.mean) / n.std).abs() < 1e-6);
-        }
-    }
+    use super::*;
 
     #[test]
     fn batches_normalise_crop_and_label() {

@@ -6,8 +6,7 @@ use std::fmt;
 
 use anyhow::{Result, bail};
 use clap::ValueEnum;
-use mtsnn_core::Surrogate;
-use mtsnn_core::hyper::GradMode;
+use mtsnn_core::hyper::{self, Param};
 use serde::{Deserialize, Serialize};
 
 /// A grid of training runs.
@@ -46,16 +45,21 @@ impl Grid {
         }
     }
 
-    /// The id of the `train` option the grid varies (its flag with `-` for `_`).
-    pub fn option(self) -> &'static str {
+    /// The hyper-parameter the grid varies; `None` for the seed.
+    pub fn param(self) -> Option<&'static Param> {
         match self {
-            Grid::Surrogate => "surrogate",
-            Grid::AlphaW => "alpha_w",
-            Grid::SMax | Grid::ThresholdCount => "s_max",
-            Grid::Steps => "steps",
-            Grid::Grad => "grad",
-            Grid::Seed => "seed",
+            Grid::Surrogate => Some(&hyper::SURROGATE),
+            Grid::AlphaW => Some(&hyper::ALPHA_W),
+            Grid::SMax | Grid::ThresholdCount => Some(&hyper::S_MAX),
+            Grid::Steps => Some(&hyper::STEPS),
+            Grid::Grad => Some(&hyper::GRAD),
+            Grid::Seed => None,
         }
+    }
+
+    /// The id of the `train` option the grid varies (its flag with `_` for `-`).
+    pub fn option(self) -> &'static str {
+        self.param().map_or("seed", |p| p.name)
     }
 
     /// The value's symbol on an axis or in a label.
@@ -97,44 +101,34 @@ impl Grid {
         v.iter().map(|s| s.to_string()).collect()
     }
 
-    /// The `train` settings the paper holds fixed in this experiment, as (option id, value).
-    /// Options given on the command line take precedence.
-    pub fn fixed(self) -> &'static [(&'static str, &'static str)] {
+    /// The hyper-parameters the paper holds fixed in this experiment, with their values. Options
+    /// given on the command line take precedence.
+    pub fn fixed(self) -> &'static [(&'static Param, &'static str)] {
         match self {
             Grid::Surrogate | Grid::Grad | Grid::Seed => &[],
-            Grid::AlphaW => &[("surrogate", "f2"), ("alpha_h", "1"), ("steps", "2")],
-            Grid::SMax => &[("surrogate", "f2"), ("steps", "1")],
-            Grid::Steps => &[("surrogate", "f2"), ("s_max", "1")],
-            Grid::ThresholdCount => &[("steps", "2")],
+            Grid::AlphaW => &[
+                (&hyper::SURROGATE, "f2"),
+                (&hyper::ALPHA_H, "1"),
+                (&hyper::STEPS, "2"),
+            ],
+            Grid::SMax => &[(&hyper::SURROGATE, "f2"), (&hyper::STEPS, "1")],
+            Grid::Steps => &[(&hyper::SURROGATE, "f2"), (&hyper::S_MAX, "1")],
+            Grid::ThresholdCount => &[(&hyper::STEPS, "2")],
         }
     }
 
-    /// Checks one value of the grid and returns it in canonical form (`0.20` → `0.2`).
+    /// Checks one value of the grid and returns it in canonical form (`0.20` → `0.2`): a
+    /// hyper-parameter's value as [`Param::canonical`] has it, a seed as a whole number.
     pub fn parse_value(self, value: &str) -> Result<String> {
         let v = value.trim();
-        let bad = |what: &str| -> Result<String> {
-            bail!("{v:?} is not a value of the {} grid ({what})", self.name())
+        let bad = |why: String| -> Result<String> {
+            bail!("{v:?} is not a value of the {} grid ({why})", self.name())
         };
-        match self {
-            Grid::Surrogate => match v.parse::<Surrogate>() {
-                Ok(s) => Ok(s.name().to_string()),
-                Err(_) => bad("one of f1, f2, f3"),
-            },
-            Grid::Grad => match v.parse::<GradMode>() {
-                Ok(g) => Ok(g.name().to_string()),
-                Err(_) => bad("one of paper, bptt"),
-            },
-            Grid::AlphaW => match v.parse::<f32>() {
-                Ok(x) if x > 0.0 && x.is_finite() => Ok(x.to_string()),
-                _ => bad("a positive number"),
-            },
-            Grid::SMax | Grid::ThresholdCount | Grid::Steps => match v.parse::<u32>() {
-                Ok(n) if n >= 1 => Ok(n.to_string()),
-                _ => bad("a whole number ≥ 1"),
-            },
-            Grid::Seed => match v.parse::<u64>() {
+        match self.param() {
+            Some(param) => param.canonical(v).or_else(|e| bad(e.to_string())),
+            None => match v.parse::<u64>() {
                 Ok(n) => Ok(n.to_string()),
-                _ => bad("a whole number ≥ 0"),
+                _ => bad("a whole number ≥ 0".into()),
             },
         }
     }

@@ -138,7 +138,7 @@ pub fn output_error(
 ///   layer below receives Wᵀ G[t].
 ///
 /// `detach_reset` drops the reset path's factor: 1 + V_th f′ → 1 (paper), 1 − V_th f′ → 1 (BPTT).
-/// Writes `delta` and `g`, `[steps][m]`; [`ScanParams::pass_down`] says which one feeds the layer below.
+/// Writes `delta` and `g`, `[steps][m]`; [`ScanParams::pass_down_g`] says which one feeds the layer below.
 #[allow(clippy::too_many_arguments)]
 pub fn surrogate_g_scan(
     upstream: &[f32],

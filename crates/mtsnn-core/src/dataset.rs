@@ -1,0 +1,241 @@
+//! Data-set metadata: what training, evaluation and the browser must agree on about each data set —
+//! its name, the shape of a sample, how a pixel becomes a network input, and what the classes are.
+//! File formats (IDX, CIFAR-10's binary batches) and where the files live belong to the callers.
+//!
+//! Normalisation: a pixel `p` of channel `c` becomes `(p/255 − mean_c) / std_c` ([`Norm`]), with
+//! constants that depend on the data set's name alone, so a checkpoint needs none of them and every
+//! caller normalises as training did. `mtsnn export` writes them into a model file's metadata under
+//! the keys of [`DatasetKind::metadata`], for readers that do not know the data set.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::spec::Shape;
+
+/// Number of classes of every data set.
+pub const CLASSES: usize = 10;
+
+/// Metadata key of the data set's name in an exported model file.
+pub const META_DATASET: &str = "dataset";
+/// Metadata key of the per-channel means, comma-separated.
+pub const META_NORM_MEAN: &str = "norm_mean";
+/// Metadata key of the per-channel standard deviations, comma-separated.
+pub const META_NORM_STD: &str = "norm_std";
+/// Metadata key of the class names, a JSON list of strings.
+pub const META_CLASS_NAMES: &str = "class_names";
+
+/// Which data set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DatasetKind {
+    /// Handwritten digits 0–9 (LeCun et al.).
+    Mnist,
+    /// Zalando's clothing images, 10 classes (Xiao et al.).
+    FashionMnist,
+    /// 32×32 colour images of 10 object classes (Krizhevsky).
+    #[serde(rename = "cifar10")]
+    Cifar10,
+}
+
+/// Mean and (population) standard deviation of pixel/255 over a training set, for one channel.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Norm {
+    pub mean: f32,
+    pub std: f32,
+}
+
+impl Norm {
+    /// The network input for a raw intensity `x` in `0..=1` (`p/255` for an 8-bit pixel).
+    pub fn normalise(&self, x: f32) -> f32 {
+        (x - self.mean) / self.std
+    }
+
+    /// The normalised value of every possible 8-bit pixel.
+    pub fn table(&self) -> [f32; 256] {
+        std::array::from_fn(|p| self.normalise(p as f32 / 255.0))
+    }
+}
+
+impl DatasetKind {
+    /// Every data set.
+    pub const ALL: [Self; 3] = [Self::Mnist, Self::FashionMnist, Self::Cifar10];
+
+    /// The name users type (`--dataset`) and files record (run.json, exported models).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Mnist => "mnist",
+            Self::FashionMnist => "fashion-mnist",
+            Self::Cifar10 => "cifar10",
+        }
+    }
+
+    /// What the data set is, in a few words.
+    pub fn description(self) -> &'static str {
+        match self {
+            Self::Mnist => "Handwritten digits 0–9 (LeCun et al.)",
+            Self::FashionMnist => "Zalando's clothing images, 10 classes (Xiao et al.)",
+            Self::Cifar10 => {
+                "32×32 colour images of 10 object classes (Krizhevsky), binary version"
+            }
+        }
+    }
+
+    /// The shape of one sample: channels × height × width.
+    pub fn shape(self) -> Shape {
+        match self {
+            Self::Mnist | Self::FashionMnist => Shape::new(1, 28, 28),
+            Self::Cifar10 => Shape::new(3, 32, 32),
+        }
+    }
+
+    /// Normalisation of each channel: mean and (population) standard deviation of pixel/255 over
+    /// the training pixels. MNIST 0.130660, 0.308108 and FashionMNIST 0.286041, 0.353024, computed
+    /// in float64 over all 60,000 × 784 training pixels of the files `scripts/fetch-data.sh`
+    /// installs. CIFAR-10: the usual per-channel mean and population standard deviation of the
+    /// 50,000 training images (R, G, B: 0.4914/0.2470, 0.4822/0.2435, 0.4465/0.2616).
+    pub fn norms(self) -> &'static [Norm] {
+        match self {
+            Self::Mnist => &[Norm {
+                mean: 0.130_660_48,
+                std: 0.308_107_8,
+            }],
+            Self::FashionMnist => &[Norm {
+                mean: 0.286_040_6,
+                std: 0.353_024_24,
+            }],
+            Self::Cifar10 => &[
+                Norm {
+                    mean: 0.4914,
+                    std: 0.2470,
+                },
+                Norm {
+                    mean: 0.4822,
+                    std: 0.2435,
+                },
+                Norm {
+                    mean: 0.4465,
+                    std: 0.2616,
+                },
+            ],
+        }
+    }
+
+    /// The lookup table pixel → normalised value of every channel.
+    pub fn tables(self) -> Vec<[f32; 256]> {
+        self.norms().iter().map(Norm::table).collect()
+    }
+
+    /// What each class is.
+    pub fn class_names(self) -> [&'static str; CLASSES] {
+        match self {
+            Self::Mnist => ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"],
+            Self::FashionMnist => [
+                "T-shirt/top",
+                "Trouser",
+                "Pullover",
+                "Dress",
+                "Coat",
+                "Sandal",
+                "Shirt",
+                "Sneaker",
+                "Bag",
+                "Ankle boot",
+            ],
+            Self::Cifar10 => [
+                "airplane",
+                "automobile",
+                "bird",
+                "cat",
+                "deer",
+                "dog",
+                "frog",
+                "horse",
+                "ship",
+                "truck",
+            ],
+        }
+    }
+
+    /// The model-file metadata entries that describe the data set: its name, the means and
+    /// standard deviations (one per channel, comma-separated) and the class names (JSON).
+    pub fn metadata(self) -> Vec<(String, String)> {
+        let join = |f: fn(&Norm) -> f32| {
+            let each: Vec<String> = self.norms().iter().map(|n| f(n).to_string()).collect();
+            each.join(",")
+        };
+        let classes = serde_json::to_string(&self.class_names()).expect("strings serialise");
+        [
+            (META_DATASET, self.name().to_string()),
+            (META_NORM_MEAN, join(|n| n.mean)),
+            (META_NORM_STD, join(|n| n.std)),
+            (META_CLASS_NAMES, classes),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
+    }
+}
+
+impl fmt::Display for DatasetKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for DatasetKind {
+    type Err = Error;
+    /// A data set by its [`name`](Self::name), in any case.
+    fn from_str(s: &str) -> Result<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|d| d.name().eq_ignore_ascii_case(s))
+            .ok_or_else(|| Error::InvalidParam {
+                name: "dataset",
+                reason: format!(
+                    "{s:?} is not one of {}",
+                    Self::ALL.map(Self::name).join(", ")
+                ),
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_parse_and_serialise_alike() {
+        for d in DatasetKind::ALL {
+            assert_eq!(d.name().to_uppercase().parse::<DatasetKind>().unwrap(), d);
+            let json = serde_json::to_string(&d).unwrap();
+            assert_eq!(json, format!("\"{}\"", d.name()));
+            assert_eq!(serde_json::from_str::<DatasetKind>(&json).unwrap(), d);
+            assert_eq!(d.norms().len(), d.shape().channels);
+        }
+        assert!("cifar".parse::<DatasetKind>().is_err());
+    }
+
+    #[test]
+    fn normalisation_maps_the_mean_to_zero() {
+        for kind in [DatasetKind::Mnist, DatasetKind::FashionMnist] {
+            let n = kind.norms()[0];
+            let t = n.table();
+            assert_eq!(t[0], -n.mean / n.std);
+            assert!((t[255] - (1.0 - n.mean) / n.std).abs() < 1e-6);
+        }
+    }
+
+    #[test]
+    fn metadata_names_the_data_set_its_norms_and_classes() {
+        let meta: std::collections::HashMap<String, String> =
+            DatasetKind::Cifar10.metadata().into_iter().collect();
+        assert_eq!(meta[META_DATASET], "cifar10");
+        assert_eq!(meta[META_NORM_MEAN], "0.4914,0.4822,0.4465");
+        assert_eq!(meta[META_NORM_STD], "0.247,0.2435,0.2616");
+        let names: Vec<String> = serde_json::from_str(&meta[META_CLASS_NAMES]).unwrap();
+        assert_eq!(names[9], "truck");
+    }
+}
