@@ -183,7 +183,8 @@ def _per_channel(given, stored, what):
 
 
 def load(path):
-    """Opens an mtsnn checkpoint or export (`.safetensors`, F32 or F16) as a `SpikingNet`."""
+    """Opens an mtsnn checkpoint or export (`.safetensors`: F32, F16 or 8-bit weights) as a
+    `SpikingNet`."""
     tensors, meta = safetensors_file.read(path)
     if meta.get("format") != FORMAT:
         raise ValueError(f"{path}: format {meta.get('format')!r}, expected {FORMAT!r} (not an mtsnn file?)")
@@ -195,11 +196,18 @@ def load(path):
         name = f"layer{i}.weight"
         if name not in tensors:
             raise ValueError(f"{path}: tensor {name} is missing")
-        if tuple(tensors[name].shape) != tuple(w.shape):
-            raise ValueError(f"{path}: {name} has shape {list(tensors[name].shape)}, the network needs {list(w.shape)}")
-        if not torch.isfinite(tensors[name]).all():
+        values = tensors[name]
+        if tuple(values.shape) != tuple(w.shape):
+            raise ValueError(f"{path}: {name} has shape {list(values.shape)}, the network needs {list(w.shape)}")
+        if values.dtype == torch.int8:
+            # An 8-bit export: codes times one float32 scale per output neuron or filter.
+            scales = tensors.get(f"{name}_scale")
+            if scales is None or tuple(scales.shape) != (w.shape[0],):
+                raise ValueError(f"{path}: {name} is I8 but {name}_scale is missing or misshapen")
+            values = values.to(torch.float32) * scales.reshape(-1, *[1] * (values.dim() - 1))
+        if not torch.isfinite(values).all():
             raise ValueError(f"{path}: {name} holds NaN or infinite values")
-        w.data.copy_(tensors[name])
+        w.data.copy_(values)
     return model
 
 

@@ -2,7 +2,7 @@
 
 Layout: an 8-byte little-endian header length, a JSON header (per tensor: dtype, shape and
 byte offsets into the data; string metadata under "__metadata__"), then the tensors' bytes.
-mtsnn writes F32 (checkpoints) or F16 (exports) tensors, little-endian, row-major.
+mtsnn writes F32 (checkpoints), F16 or I8 (exports) tensors, little-endian, row-major.
 """
 
 import json
@@ -11,14 +11,15 @@ import struct
 
 import torch
 
-_DTYPES = {"F32": torch.float32, "F16": torch.float16}
+_DTYPES = {"F32": torch.float32, "F16": torch.float16, "I8": torch.int8}
 _NAMES = {v: k for k, v in _DTYPES.items()}
 # A header longer than this is not an mtsnn file (theirs are a few kB).
 _MAX_HEADER = 100 * 1024 * 1024
 
 
 def read(path):
-    """Returns (tensors: dict name -> float32 tensor, metadata: dict str -> str)."""
+    """Returns (tensors: dict name -> tensor, F32 and F16 as float32, I8 as int8; metadata: dict
+    str -> str)."""
     with open(path, "rb") as f:
         data = f.read()
     if len(data) < 8:
@@ -33,17 +34,17 @@ def read(path):
     for name, info in header.items():
         dtype = _DTYPES.get(info["dtype"])
         if dtype is None:
-            raise ValueError(f"{path}: tensor {name} is {info['dtype']}; F32 or F16 expected")
+            raise ValueError(f"{path}: tensor {name} is {info['dtype']}; F32, F16 or I8 expected")
         start, end = info["data_offsets"]
         shape = [int(d) for d in info["shape"]]
         count = 1
         for d in shape:
             count *= d
-        if not 0 <= start <= end <= len(body) or end - start != count * (2 if dtype == torch.float16 else 4):
+        if not 0 <= start <= end <= len(body) or end - start != count * dtype.itemsize:
             raise ValueError(f"{path}: tensor {name} has bad data offsets")
         raw = bytearray(body[start:end])
         t = torch.frombuffer(raw, dtype=dtype) if count else torch.empty(0, dtype=dtype)
-        tensors[name] = t.reshape(shape).to(torch.float32)
+        tensors[name] = t.reshape(shape).to(torch.int8 if dtype == torch.int8 else torch.float32)
     return tensors, metadata
 
 

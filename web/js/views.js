@@ -95,7 +95,7 @@ export function drawStats(dl, result, info) {
     ["Synaptic operations", `${fmt(result.synops)} accumulates`],
     ["Backend", info.backendNote ? `${backend} — ${info.backendNote}` : backend],
     ["Inference time", `${(result.micros / 1000).toFixed(2)} ms`],
-    ["Network", `${info.net}, T = ${info.steps}, ${(info.bytes / 1e6).toFixed(2)} MB of F16 weights`],
+    ["Network", `${info.net}, T = ${info.steps}, ${(info.bytes / 1e6).toFixed(2)} MB of weights`],
   ];
   dl.replaceChildren(...rows.flatMap(([k, v]) => [el("dt", "", k), el("dd", "", v)]));
   dl.dataset.backend = result.backend;

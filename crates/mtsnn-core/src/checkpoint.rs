@@ -1,8 +1,9 @@
 //! Checkpoints as safetensors: weights and Adam moments as F32 tensors, the network string and
 //! every hyper-parameter in the header's metadata. Writes are atomic (temporary file + rename).
 //!
-//! An *inference* checkpoint ([`Model::to_inference_bytes`]) holds the weights alone, optionally
-//! as F16 (half the download for the browser); loading it gives a model with fresh Adam moments.
+//! An *inference* checkpoint ([`Model::to_export_bytes`]) holds the weights alone, as F32, F16 (half
+//! the download for the browser) or 8-bit codes with per-row scales ([`WeightFormat`]); loading it
+//! gives a model with fresh Adam moments.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -26,15 +27,19 @@ impl Model {
             ("adam_m", &self.adam.m),
             ("adam_v", &self.adam.v),
         ];
+        let shapes = self.weight_shapes();
         let tensors = groups.iter().flat_map(|(kind, ts)| {
-            ts.iter().enumerate().map(move |(i, t)| {
-                (
-                    format!("layer{i}.{kind}"),
-                    bytemuck::cast_slice::<f32, u8>(t).to_vec(),
-                )
-            })
+            ts.iter()
+                .zip(&shapes)
+                .enumerate()
+                .map(move |(i, (t, shape))| Stored {
+                    name: format!("layer{i}.{kind}"),
+                    dtype: Dtype::F32,
+                    shape: shape.clone(),
+                    data: bytemuck::cast_slice::<f32, u8>(t).to_vec(),
+                })
         });
-        self.serialize(tensors.collect(), Dtype::F32, &[])
+        self.serialize(tensors.collect(), &[])
     }
 
     /// Encodes the weights alone (no optimiser state), as F16 when `half` — for inference only,
@@ -50,41 +55,68 @@ impl Model {
         half: bool,
         extra: &[(String, String)],
     ) -> Result<Vec<u8>> {
-        let dtype = if half { Dtype::F16 } else { Dtype::F32 };
-        let tensors = self.weights.iter().enumerate().map(|(i, t)| {
-            let bytes = if half {
-                t.iter()
-                    .flat_map(|&x| half::f16::from_f32(x).to_le_bytes())
-                    .collect()
-            } else {
-                bytemuck::cast_slice::<f32, u8>(t).to_vec()
-            };
-            (format!("layer{i}.weight"), bytes)
-        });
-        self.serialize(tensors.collect(), dtype, extra)
+        let format = if half {
+            WeightFormat::F16
+        } else {
+            WeightFormat::F32
+        };
+        self.to_export_bytes(format, extra)
     }
 
-    fn serialize(
+    /// The weights alone in `format`, with extra metadata entries: what `mtsnn export` writes.
+    pub fn to_export_bytes(
         &self,
-        tensors: Vec<(String, Vec<u8>)>,
-        dtype: Dtype,
+        format: WeightFormat,
         extra: &[(String, String)],
     ) -> Result<Vec<u8>> {
-        // Never write a checkpoint that a later load would refuse (or that would evaluate to noise).
-        self.check_finite()?;
-        let shapes: Vec<Vec<usize>> = self
-            .spec
+        let mut tensors = Vec::new();
+        for (i, (t, shape)) in self.weights.iter().zip(self.weight_shapes()).enumerate() {
+            let name = format!("layer{i}.weight");
+            let (dtype, data) = match format {
+                WeightFormat::F32 => (Dtype::F32, bytemuck::cast_slice::<f32, u8>(t).to_vec()),
+                WeightFormat::F16 => (
+                    Dtype::F16,
+                    t.iter()
+                        .flat_map(|&x| half::f16::from_f32(x).to_le_bytes())
+                        .collect(),
+                ),
+                WeightFormat::I8 => {
+                    let (q, scales) = quantize_rows(t, shape[0]);
+                    tensors.push(Stored {
+                        name: format!("{name}{SCALE_SUFFIX}"),
+                        dtype: Dtype::F32,
+                        shape: vec![shape[0]],
+                        data: bytemuck::cast_slice::<f32, u8>(&scales).to_vec(),
+                    });
+                    (Dtype::I8, bytemuck::cast_slice::<i8, u8>(&q).to_vec())
+                }
+            };
+            tensors.push(Stored {
+                name,
+                dtype,
+                shape,
+                data,
+            });
+        }
+        self.serialize(tensors, extra)
+    }
+
+    fn weight_shapes(&self) -> Vec<Vec<usize>> {
+        self.spec
             .weighted_layers()
             .map(|l| l.weight_shape())
-            .collect();
+            .collect()
+    }
+
+    fn serialize(&self, tensors: Vec<Stored>, extra: &[(String, String)]) -> Result<Vec<u8>> {
+        // Never write a checkpoint that a later load would refuse (or that would evaluate to noise).
+        self.check_finite()?;
         let views = tensors
             .iter()
-            .enumerate()
-            .map(|(i, (n, data))| {
-                let shape = shapes[i % shapes.len()].clone();
-                let view =
-                    TensorView::new(dtype, shape, data).map_err(|e| Error::Shape(e.to_string()))?;
-                Ok((n.clone(), view))
+            .map(|t| {
+                let view = TensorView::new(t.dtype, t.shape.clone(), &t.data)
+                    .map_err(|e| Error::Shape(e.to_string()))?;
+                Ok((t.name.clone(), view))
             })
             .collect::<Result<Vec<_>>>()?;
         let input = self.spec.input();
@@ -163,9 +195,21 @@ impl Model {
                         )));
                     }
                     match t.dtype() {
-                        Dtype::F32 => Ok(t.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect()),
+                        Dtype::F32 => Ok(f32_values(t.data())),
                         Dtype::F16 => Ok(t.data().chunks_exact(2).map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32()).collect()),
-                        other => Err(bad(format!("tensor {name} is {other:?}; F32 or F16 expected"))),
+                        // An 8-bit export: q·scale with one scale per output neuron or filter.
+                        Dtype::I8 if kind == "weight" => {
+                            let scale_name = format!("{name}{SCALE_SUFFIX}");
+                            let scales = tensors.tensor(&scale_name).map_err(|_| bad(format!("tensor {name} is I8 but {scale_name} is missing")))?;
+                            let rows = l.weight_shape()[0];
+                            if scales.dtype() != Dtype::F32 || scales.shape() != [rows] {
+                                return Err(bad(format!("tensor {scale_name} must be F32 of shape [{rows}]")));
+                            }
+                            let scales = f32_values(scales.data());
+                            let per_row = t.data().len() / rows;
+                            Ok(t.data().iter().enumerate().map(|(j, &q)| f32::from(q as i8) * scales[j / per_row]).collect())
+                        }
+                        other => Err(bad(format!("tensor {name} is {other:?}; F32, F16 or (weights) I8 expected"))),
                     }
                 })
                 .collect::<Result<Vec<_>>>()
@@ -257,6 +301,57 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     })
 }
 
+/// Suffix of the per-row scales that accompany an I8 weight tensor.
+const SCALE_SUFFIX: &str = "_scale";
+
+/// How an inference checkpoint ([`Model::to_export_bytes`]) stores its weights.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WeightFormat {
+    /// 4 bytes per weight, exact.
+    F32,
+    /// 2 bytes per weight (IEEE half precision: relative error ≤ 2⁻¹¹).
+    F16,
+    /// 1 byte per weight: q = round(w / scale) in −127..=127, with one F32 scale per output
+    /// neuron or filter (`layer{i}.weight_scale`, max |w| / 127 of its row); a load gives q·scale.
+    I8,
+}
+
+/// One tensor to write.
+struct Stored {
+    name: String,
+    dtype: Dtype,
+    shape: Vec<usize>,
+    data: Vec<u8>,
+}
+
+/// Little-endian F32 bytes as values.
+fn f32_values(bytes: &[u8]) -> Vec<f32> {
+    bytes
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect()
+}
+
+/// Symmetric 8-bit quantisation of each of the `rows` rows of `w` (an output neuron's or a
+/// filter's weights): the codes and the scale of each row (0 for a row of zeros).
+fn quantize_rows(w: &[f32], rows: usize) -> (Vec<i8>, Vec<f32>) {
+    let per_row = w.len() / rows;
+    let mut codes = Vec::with_capacity(w.len());
+    let mut scales = Vec::with_capacity(rows);
+    for row in w.chunks_exact(per_row) {
+        let scale = row.iter().fold(0.0f32, |m, x| m.max(x.abs())) / 127.0;
+        scales.push(scale);
+        codes.extend(row.iter().map(|&x| {
+            if scale > 0.0 {
+                (x / scale).round().clamp(-127.0, 127.0) as i8
+            } else {
+                0
+            }
+        }));
+    }
+    (codes, scales)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -306,6 +401,40 @@ mod tests {
             }
             assert_eq!(back.hyper, m.hyper);
         }
+    }
+
+    #[test]
+    fn eight_bit_exports_round_to_half_a_step_of_each_rows_scale() {
+        let mut m = model("784-30-10");
+        // Layer 1 is [10, 30]: row 0 partly zero, row 1 all zero (its scale is 0, its codes 0).
+        m.weights[1][..10].fill(0.0);
+        m.weights[1][30..60].fill(0.0);
+        let p = Path::new("m.safetensors");
+        let bytes = m.to_export_bytes(WeightFormat::I8, &[]).unwrap();
+        assert!(bytes.len() < m.to_inference_bytes(true).unwrap().len() * 6 / 10);
+        let back = Model::from_bytes(&bytes, p).unwrap();
+        for ((w, b), l) in m
+            .weights
+            .iter()
+            .zip(&back.weights)
+            .zip(m.spec.weighted_layers())
+        {
+            let per_row = w.len() / l.weight_shape()[0];
+            for (row, brow) in w.chunks_exact(per_row).zip(b.chunks_exact(per_row)) {
+                let step = row.iter().fold(0.0f32, |a, x| a.max(x.abs())) / 127.0;
+                for (x, y) in row.iter().zip(brow) {
+                    assert!((x - y).abs() <= 0.5 * step * (1.0 + 1e-5), "{x} vs {y}");
+                }
+            }
+        }
+        assert!(back.weights[1][30..60].iter().all(|&x| x == 0.0));
+        // The scales must be there, and be one per row.
+        let (n, _) = SafeTensors::read_metadata(&bytes).unwrap();
+        let text = std::str::from_utf8(&bytes[8..8 + n]).unwrap();
+        let without = text.replace("layer1.weight_scale", "layer1.weight_scalX");
+        let broken = [&bytes[..8], without.as_bytes(), &bytes[8 + n..]].concat();
+        let err = Model::from_bytes(&broken, p).unwrap_err().to_string();
+        assert!(err.contains("layer1.weight_scale is missing"), "{err}");
     }
 
     #[test]

@@ -73,7 +73,7 @@ pub struct Model {
 #[wasm_bindgen]
 impl Model {
     /// Reads a model file: a checkpoint of `mtsnn train` (`model.safetensors`,
-    /// `checkpoint.safetensors`) or a weights-only F16/F32 file of `mtsnn export`; then opens
+    /// `checkpoint.safetensors`) or a weights-only F16/F32/I8 file of `mtsnn export`; then opens
     /// WebGPU unless told not to (see `LoadOptions`). Rejects with a clear message when the bytes
     /// are not such a file.
     pub async fn load(

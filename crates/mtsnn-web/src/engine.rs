@@ -19,8 +19,8 @@ pub struct Engine {
     cpu: CpuBackend,
 }
 
-/// Reads a model file written by `mtsnn train` or `mtsnn export` (full, or weights only in F32
-/// or F16) and the data-set facts for it (see [`DataInfo::resolve`]).
+/// Reads a model file written by `mtsnn train` or `mtsnn export` (full, or weights only in F32,
+/// F16 or I8) and the data-set facts for it (see [`DataInfo::resolve`]).
 pub fn read_model(bytes: &[u8], requested: Option<Dataset>) -> Result<(Model, DataInfo), WebError> {
     let origin = Path::new("<uploaded>");
     let model = Model::from_bytes(bytes, origin).map_err(|e| WebError::Model(e.to_string()))?;

@@ -1,4 +1,5 @@
-//! `mtsnn export`: writes an inference-only copy of a model — the weights alone, F16 by default —
+//! `mtsnn export`: writes an inference-only copy of a model — the weights alone, F16 by default,
+//! or F32, or 8-bit codes with per-row scales (`--dtype`) —
 //! with the data set, its normalisation and the class names in the metadata, so that an embedding
 //! app (the browser demo, `mtsnn-web`) needs nothing else to preprocess inputs and label outputs.
 
@@ -6,7 +7,8 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use mtsnn_core::checkpoint::write_atomic;
+use clap::ValueEnum;
+use mtsnn_core::checkpoint::{WeightFormat, write_atomic};
 
 use super::{data_source, load_model};
 use crate::data::{DatasetKind, kind_parser};
@@ -23,9 +25,21 @@ pub struct ExportArgs {
     /// Data set the model was trained on [default: the one in the run.json beside the model]
     #[arg(long, value_parser = kind_parser())]
     dataset: Option<DatasetKind>,
-    /// Keep the weights as F32 (default: F16, half the size; spike counts can differ slightly)
-    #[arg(long)]
+    /// How to store the weights: f16 (half the size of f32; spike counts can differ slightly), f32
+    /// (exact), or i8 (a quarter of f32: 8-bit codes with one scale per output neuron or filter)
+    #[arg(long, value_enum, default_value_t = Dtype::F16)]
+    dtype: Dtype,
+    /// The same as --dtype f32
+    #[arg(long, conflicts_with = "dtype")]
     f32: bool,
+}
+
+/// The weight formats of `--dtype`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Dtype {
+    F16,
+    F32,
+    I8,
 }
 
 /// Runs `mtsnn export`.
@@ -35,15 +49,19 @@ pub fn run(args: &ExportArgs) -> Result<()> {
     // The data set's name, normalisation (one mean and standard deviation per channel) and
     // class names.
     let extra = dataset.metadata();
-    let bytes = model.to_inference_bytes_with(!args.f32, &extra)?;
+    let format = match (args.f32, args.dtype) {
+        (true, _) | (_, Dtype::F32) => WeightFormat::F32,
+        (_, Dtype::F16) => WeightFormat::F16,
+        (_, Dtype::I8) => WeightFormat::I8,
+    };
+    let bytes = model.to_export_bytes(format, &extra)?;
     write_atomic(&args.out, &bytes)
         .with_context(|| format!("cannot write {}", args.out.display()))?;
     eprintln!(
-        "wrote {} ({} bytes, {} weights as {}, {dataset})",
+        "wrote {} ({} bytes, {} weights as {format:?}, {dataset})",
         args.out.display(),
         bytes.len(),
         model.parameter_count(),
-        if args.f32 { "F32" } else { "F16" }
     );
     Ok(())
 }

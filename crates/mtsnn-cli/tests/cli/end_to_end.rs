@@ -164,6 +164,44 @@ fn train_eval_infer_and_resume() {
     );
     assert_ok(&out);
     assert!(stdout(&out).contains("\"class\":3"), "{}", stdout(&out));
+    // An 8-bit export: half the F16 file, and the same class.
+    let exported_i8 = tmp.path().join("small-i8.safetensors");
+    let out = mtsnn_in(
+        tmp.path(),
+        &[
+            "export",
+            "--model",
+            model_s,
+            "--dtype",
+            "i8",
+            "--out",
+            exported_i8.to_str().unwrap(),
+        ],
+    );
+    assert_ok(&out);
+    let tiny = std::fs::read(&exported_i8).unwrap();
+    assert!(
+        tiny.len() * 10 < small.len() * 6,
+        "{} vs {}",
+        tiny.len(),
+        small.len()
+    );
+    let out = mtsnn_in(
+        tmp.path(),
+        &[
+            "infer",
+            "--model",
+            exported_i8.to_str().unwrap(),
+            "--dataset",
+            "mnist",
+            "--backend",
+            "cpu",
+            "--json",
+            &paths[0],
+        ],
+    );
+    assert_ok(&out);
+    assert!(stdout(&out).contains("\"class\":3"), "{}", stdout(&out));
 
     // Resume from the checkpoint to epoch 2: settings from run.json, metrics appended.
     let ckpt = run.join("checkpoint.safetensors");
