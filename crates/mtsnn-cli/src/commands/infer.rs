@@ -4,7 +4,7 @@
 //! grayscale, resized to the network's input (28×28), inverted if needed so that the object is light
 //! on a dark background like MNIST and FashionMNIST, and normalised exactly as in training.
 
-use std::io::Write;
+use std::io::{Cursor, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
@@ -85,10 +85,12 @@ pub fn run(args: &InferArgs) -> Result<()> {
     let mut x = Vec::with_capacity(args.images.len() * shape.len());
     let mut inverted = Vec::new();
     for path in &args.images {
+        let bytes =
+            std::fs::read(path).with_context(|| format!("cannot open {}", path.display()))?;
         let (pixels, inv) = if shape.channels == 3 {
-            (load_colour_image(path, width, height)?, false)
+            (colour_pixels(&bytes, path, width, height)?, false)
         } else {
-            load_image(path, width, height, args.invert)?
+            gray_pixels(&bytes, path, width, height, args.invert)?
         };
         for (plane, table) in pixels.chunks_exact(shape.height * shape.width).zip(&tables) {
             x.extend(plane.iter().map(|&p| table[usize::from(p)]));
@@ -153,10 +155,16 @@ fn print_text(out: &mut impl Write, p: &Prediction, dataset: DatasetKind) -> Res
     Ok(())
 }
 
-/// Reads an image as `width`×`height` grayscale pixels, light object on dark ground; returns the
-/// pixels and whether they were inverted.
-fn load_image(path: &Path, width: u32, height: u32, invert: Invert) -> Result<(Vec<u8>, bool)> {
-    let image = decode(path)?;
+/// Decodes the bytes of an image file (`path` names it in errors) as `width`×`height` grayscale
+/// pixels, light object on dark ground; returns the pixels and whether they were inverted.
+pub fn gray_pixels(
+    bytes: &[u8],
+    path: &Path,
+    width: u32,
+    height: u32,
+    invert: Invert,
+) -> Result<(Vec<u8>, bool)> {
+    let image = decode(bytes, path)?;
     // Transparent pixels count as white paper.
     let gray_alpha = image.to_luma_alpha8();
     let gray = GrayImage::from_fn(gray_alpha.width(), gray_alpha.height(), |x, y| {
@@ -180,10 +188,9 @@ fn load_image(path: &Path, width: u32, height: u32, invert: Invert) -> Result<(V
     Ok((resized.into_raw(), invert))
 }
 
-/// Reads an image file of any format the `image` crate knows.
-fn decode(path: &Path) -> Result<image::DynamicImage> {
-    ImageReader::open(path)
-        .with_context(|| format!("cannot open {}", path.display()))?
+/// Decodes the bytes of an image file of any format the `image` crate knows.
+fn decode(bytes: &[u8], path: &Path) -> Result<image::DynamicImage> {
+    ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
         .with_context(|| format!("cannot read {}", path.display()))?
         .decode()
@@ -195,9 +202,10 @@ fn decode(path: &Path) -> Result<image::DynamicImage> {
         })
 }
 
-/// A colour image resized to `width`×`height`, as planes `[R][G][B]` (CIFAR-10's layout).
-fn load_colour_image(path: &Path, width: u32, height: u32) -> Result<Vec<u8>> {
-    let rgb = decode(path)?.to_rgb8();
+/// The bytes of a colour image file decoded and resized to `width`×`height`, as planes `[R][G][B]`
+/// (CIFAR-10's layout).
+pub fn colour_pixels(bytes: &[u8], path: &Path, width: u32, height: u32) -> Result<Vec<u8>> {
+    let rgb = decode(bytes, path)?.to_rgb8();
     let rgb = if rgb.dimensions() == (width, height) {
         rgb
     } else {

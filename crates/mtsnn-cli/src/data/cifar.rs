@@ -16,6 +16,11 @@ pub const RECORD: usize = 1 + CHANNELS * SIDE * SIDE;
 /// Reads one batch file: `(pixels [n][3][32][32], labels [n])`.
 pub fn read(path: &Path) -> Result<(Vec<u8>, Vec<u32>)> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    parse(&bytes, path)
+}
+
+/// Parses the bytes of one batch file (see [`read`]); `path` names the file in errors.
+pub fn parse(bytes: &[u8], path: &Path) -> Result<(Vec<u8>, Vec<u32>)> {
     ensure!(!bytes.is_empty(), "{}: the file is empty", path.display());
     if bytes.len() % RECORD != 0 {
         bail!(
