@@ -188,18 +188,37 @@ pub fn gray_pixels(
     Ok((resized.into_raw(), invert))
 }
 
-/// Decodes the bytes of an image file of any format the `image` crate knows.
+/// The widest and tallest image `infer` reads (a 12-megapixel photo fits): decoding time and
+/// memory grow with the size a file claims, which a few hundred bytes can set to billions of pixels.
+const MAX_SIDE: u32 = 4096;
+
+/// Decodes the bytes of an image file of any format the `image` crate knows, at most
+/// [`MAX_SIDE`] pixels wide and tall.
 fn decode(bytes: &[u8], path: &Path) -> Result<image::DynamicImage> {
-    ImageReader::new(Cursor::new(bytes))
-        .with_guessed_format()
-        .with_context(|| format!("cannot read {}", path.display()))?
-        .decode()
-        .with_context(|| {
-            format!(
-                "{} is not an image this program can read (PNG, JPEG or BMP)",
-                path.display()
-            )
-        })
+    let reader = || {
+        ImageReader::new(Cursor::new(bytes))
+            .with_guessed_format()
+            .with_context(|| format!("cannot read {}", path.display()))
+    };
+    let not_an_image = || {
+        format!(
+            "{} is not an image this program can read (PNG, JPEG or BMP)",
+            path.display()
+        )
+    };
+    let (width, height) = reader()?.into_dimensions().with_context(not_an_image)?;
+    if width > MAX_SIDE || height > MAX_SIDE {
+        bail!(
+            "{}: {width}×{height} pixels; images up to {MAX_SIDE}×{MAX_SIDE} are read",
+            path.display()
+        );
+    }
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(MAX_SIDE);
+    limits.max_image_height = Some(MAX_SIDE);
+    let mut reader = reader()?;
+    reader.limits(limits);
+    reader.decode().with_context(not_an_image)
 }
 
 /// The bytes of a colour image file decoded and resized to `width`×`height`, as planes `[R][G][B]`
