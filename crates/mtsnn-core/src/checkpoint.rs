@@ -509,6 +509,24 @@ mod tests {
     }
 
     #[test]
+    fn absurd_input_shapes_in_the_metadata_are_errors() {
+        // Found by fuzzing (fuzz/): an input shape whose size overflowed `usize` panicked (debug)
+        // or wrapped around (release) instead of being refused.
+        let good = model("784-30-10").to_inference_bytes(false).unwrap();
+        let (_, header) = SafeTensors::read_metadata(&good).unwrap();
+        let tensors = SafeTensors::deserialize(&good).unwrap().tensors();
+        for input in ["4294967296x4294967296x1", "18446744073709551615x2x1"] {
+            let mut meta = header.metadata().clone().unwrap();
+            meta.insert("input".into(), input.into());
+            let bytes = safetensors::serialize(tensors.clone(), Some(meta)).unwrap();
+            let e = Model::from_bytes(&bytes, Path::new("x"))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("too many values"), "{e}");
+        }
+    }
+
+    #[test]
     fn corrupt_bytes_are_errors() {
         let bytes = model("784-30-10").to_bytes().unwrap();
         let p = Path::new("x.safetensors");

@@ -142,6 +142,18 @@ pub struct NetSpec {
 /// The paper's MNIST CNN, built without padding by TSSL-BP.
 const UNPADDED_PAPER_NETS: &[&str] = &["15C5-P2-40C5-P2-300"];
 
+/// The most values one layer may output and the most weights it may have (2^32): far beyond any
+/// network this engine trains, and so far below `usize::MAX` that sizes computed from them never
+/// overflow — an input shape read from a file may claim anything.
+const MAX_SIZE: usize = 1 << 32;
+
+/// The product of `dims`, when it is at most [`MAX_SIZE`].
+fn bounded_size(dims: &[usize]) -> Option<usize> {
+    dims.iter()
+        .try_fold(1usize, |n, &d| n.checked_mul(d))
+        .filter(|&n| n <= MAX_SIZE)
+}
+
 impl NetSpec {
     /// Parses `text` for inputs of shape `input` and `classes` output classes.
     pub fn parse(text: &str, input: Shape, classes: usize) -> Result<Self> {
@@ -153,11 +165,31 @@ impl NetSpec {
         if text.is_empty() {
             return Err(err("empty string; try e.g. 784-800-10".into()));
         }
-        if classes == 0 || input.is_empty() {
+        if classes == 0 || [input.channels, input.height, input.width].contains(&0) {
             return Err(err(
                 "the input and the number of classes must be non-empty".into()
             ));
         }
+        if bounded_size(&[input.channels, input.height, input.width]).is_none()
+            || classes > MAX_SIZE
+        {
+            return Err(err(format!(
+                "the input {input} or the {classes} classes are too many values (more than {MAX_SIZE})"
+            )));
+        }
+        // Every layer's output and weights are bounded before the next layer uses its size.
+        let bounded = |layer: Layer| {
+            let out = layer.output;
+            if bounded_size(&[out.channels, out.height, out.width]).is_none()
+                || bounded_size(&layer.weight_shape()).is_none()
+            {
+                return Err(err(format!(
+                    "a layer of {out} values with weights {:?} is too large (more than {MAX_SIZE})",
+                    layer.weight_shape()
+                )));
+            }
+            Ok(layer)
+        };
         let default_pad_zero = UNPADDED_PAPER_NETS.contains(&text);
         let mut layers = Vec::new();
         let mut shape = input;
@@ -183,11 +215,11 @@ impl NetSpec {
                         inputs: shape.len(),
                         outputs: n,
                     };
-                    layers.push(Layer {
+                    layers.push(bounded(Layer {
                         kind,
                         input: shape,
                         output: out,
-                    });
+                    })?);
                     shape = out;
                 }
                 Token::Conv {
@@ -212,11 +244,11 @@ impl NetSpec {
                         kernel,
                         padding,
                     };
-                    layers.push(Layer {
+                    layers.push(bounded(Layer {
                         kind,
                         input: shape,
                         output: out,
-                    });
+                    })?);
                     shape = out;
                 }
                 Token::Pool { kernel: k, max } => {
@@ -241,14 +273,14 @@ impl NetSpec {
         let ends_with_output = matches!(layers.last(), Some(Layer { kind: LayerKind::Dense { outputs, .. }, .. }) if *outputs == classes);
         if !ends_with_output {
             let out = Shape::flat(classes);
-            layers.push(Layer {
+            layers.push(bounded(Layer {
                 kind: LayerKind::Dense {
                     inputs: shape.len(),
                     outputs: classes,
                 },
                 input: shape,
                 output: out,
-            });
+            })?);
         }
         Ok(Self {
             text: text.to_string(),
@@ -334,10 +366,13 @@ enum Token {
     },
 }
 
+/// The largest number a token may hold.
+const MAX_NUMBER: usize = 1 << 24;
+
 fn number(s: &str, what: &str) -> std::result::Result<usize, String> {
     match s.parse::<usize>() {
         Ok(0) => Err(format!("{what} must be positive")),
-        Ok(n) if n > 1 << 24 => Err(format!("{what} {n} is too large")),
+        Ok(n) if n > MAX_NUMBER => Err(format!("{what} {n} is too large")),
         Ok(n) => Ok(n),
         Err(_) => Err(format!("{what} {s:?} is not a number")),
     }
@@ -360,9 +395,11 @@ fn parse_token(tok: &str) -> std::result::Result<Token, String> {
     if let Some((filters, rest)) = lower.split_once('c') {
         let (kernel, padding) = match rest.split_once('p') {
             Some((k, p)) => {
-                let p = p
-                    .parse::<usize>()
-                    .map_err(|_| format!("padding {p:?} is not a number"))?;
+                let p = match p.parse::<usize>() {
+                    Ok(p) if p > MAX_NUMBER => return Err(format!("padding {p} is too large")),
+                    Ok(p) => p,
+                    Err(_) => return Err(format!("padding {p:?} is not a number")),
+                };
                 (k, Some(p))
             }
             None => (rest, None),
@@ -509,10 +546,34 @@ mod tests {
             "8C5-M2",
             "8C5-PM2",
             "784-10-MP2",
+            // Found by fuzzing (fuzz/): sizes that overflowed `usize` instead of being refused.
+            "16C3p18446744073709551615-P2-32C5p2-MP2-100",
+            "16C3p0-P2-32C5p222222222-MP2-100",
+            "16777216C3p16777216-16777216C3",
+            "16777216C3-16777216",
         ] {
             let e = NetSpec::parse(bad, MNIST, 10).unwrap_err();
             assert!(matches!(e, Error::InvalidSpec { .. }), "{bad}: {e}");
             assert!(e.to_string().contains("invalid network string"), "{e}");
         }
+    }
+
+    #[test]
+    fn absurd_input_shapes_and_class_counts_are_refused() {
+        // An input shape or class count read from a checkpoint's metadata may claim anything; found
+        // by fuzzing (fuzz/), they overflowed `usize` instead of being refused.
+        let huge = usize::MAX / 2;
+        for (input, classes) in [
+            (Shape::new(huge, huge, 1), 10),
+            (Shape::new(3_333_333_333, 32, 32), 10),
+            (Shape::new(1, 28, 28), huge),
+            (Shape::new(1 << 20, 1 << 20, 1), 10),
+        ] {
+            let e = NetSpec::parse("8C3-P2-100", input, classes).unwrap_err();
+            assert!(e.to_string().contains("too"), "{input} {classes}: {e}");
+        }
+        // The largest sizes still parse.
+        let big = NetSpec::parse("P4-P4", Shape::new(1, 1 << 16, 1 << 16), 10).unwrap();
+        assert_eq!(big.layers()[2].weight_len(), 10 << 24);
     }
 }

@@ -4,7 +4,7 @@
 //! grayscale, resized to the network's input (28×28), inverted if needed so that the object is light
 //! on a dark background like MNIST and FashionMNIST, and normalised exactly as in training.
 
-use std::io::Write;
+use std::io::{Cursor, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
@@ -85,10 +85,12 @@ pub fn run(args: &InferArgs) -> Result<()> {
     let mut x = Vec::with_capacity(args.images.len() * shape.len());
     let mut inverted = Vec::new();
     for path in &args.images {
+        let bytes =
+            std::fs::read(path).with_context(|| format!("cannot open {}", path.display()))?;
         let (pixels, inv) = if shape.channels == 3 {
-            (load_colour_image(path, width, height)?, false)
+            (colour_pixels(&bytes, path, width, height)?, false)
         } else {
-            load_image(path, width, height, args.invert)?
+            gray_pixels(&bytes, path, width, height, args.invert)?
         };
         for (plane, table) in pixels.chunks_exact(shape.height * shape.width).zip(&tables) {
             x.extend(plane.iter().map(|&p| table[usize::from(p)]));
@@ -153,10 +155,16 @@ fn print_text(out: &mut impl Write, p: &Prediction, dataset: DatasetKind) -> Res
     Ok(())
 }
 
-/// Reads an image as `width`×`height` grayscale pixels, light object on dark ground; returns the
-/// pixels and whether they were inverted.
-fn load_image(path: &Path, width: u32, height: u32, invert: Invert) -> Result<(Vec<u8>, bool)> {
-    let image = decode(path)?;
+/// Decodes the bytes of an image file (`path` names it in errors) as `width`×`height` grayscale
+/// pixels, light object on dark ground; returns the pixels and whether they were inverted.
+pub fn gray_pixels(
+    bytes: &[u8],
+    path: &Path,
+    width: u32,
+    height: u32,
+    invert: Invert,
+) -> Result<(Vec<u8>, bool)> {
+    let image = decode(bytes, path)?;
     // Transparent pixels count as white paper.
     let gray_alpha = image.to_luma_alpha8();
     let gray = GrayImage::from_fn(gray_alpha.width(), gray_alpha.height(), |x, y| {
@@ -180,24 +188,43 @@ fn load_image(path: &Path, width: u32, height: u32, invert: Invert) -> Result<(V
     Ok((resized.into_raw(), invert))
 }
 
-/// Reads an image file of any format the `image` crate knows.
-fn decode(path: &Path) -> Result<image::DynamicImage> {
-    ImageReader::open(path)
-        .with_context(|| format!("cannot open {}", path.display()))?
-        .with_guessed_format()
-        .with_context(|| format!("cannot read {}", path.display()))?
-        .decode()
-        .with_context(|| {
-            format!(
-                "{} is not an image this program can read (PNG, JPEG or BMP)",
-                path.display()
-            )
-        })
+/// The widest and tallest image `infer` reads (a 12-megapixel photo fits): decoding time and
+/// memory grow with the size a file claims, which a few hundred bytes can set to billions of pixels.
+const MAX_SIDE: u32 = 4096;
+
+/// Decodes the bytes of an image file of any format the `image` crate knows, at most
+/// [`MAX_SIDE`] pixels wide and tall.
+fn decode(bytes: &[u8], path: &Path) -> Result<image::DynamicImage> {
+    let reader = || {
+        ImageReader::new(Cursor::new(bytes))
+            .with_guessed_format()
+            .with_context(|| format!("cannot read {}", path.display()))
+    };
+    let not_an_image = || {
+        format!(
+            "{} is not an image this program can read (PNG, JPEG or BMP)",
+            path.display()
+        )
+    };
+    let (width, height) = reader()?.into_dimensions().with_context(not_an_image)?;
+    if width > MAX_SIDE || height > MAX_SIDE {
+        bail!(
+            "{}: {width}×{height} pixels; images up to {MAX_SIDE}×{MAX_SIDE} are read",
+            path.display()
+        );
+    }
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(MAX_SIDE);
+    limits.max_image_height = Some(MAX_SIDE);
+    let mut reader = reader()?;
+    reader.limits(limits);
+    reader.decode().with_context(not_an_image)
 }
 
-/// A colour image resized to `width`×`height`, as planes `[R][G][B]` (CIFAR-10's layout).
-fn load_colour_image(path: &Path, width: u32, height: u32) -> Result<Vec<u8>> {
-    let rgb = decode(path)?.to_rgb8();
+/// The bytes of a colour image file decoded and resized to `width`×`height`, as planes `[R][G][B]`
+/// (CIFAR-10's layout).
+pub fn colour_pixels(bytes: &[u8], path: &Path, width: u32, height: u32) -> Result<Vec<u8>> {
+    let rgb = decode(bytes, path)?.to_rgb8();
     let rgb = if rgb.dimensions() == (width, height) {
         rgb
     } else {

@@ -16,8 +16,13 @@ pub const RECORD: usize = 1 + CHANNELS * SIDE * SIDE;
 /// Reads one batch file: `(pixels [n][3][32][32], labels [n])`.
 pub fn read(path: &Path) -> Result<(Vec<u8>, Vec<u32>)> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    parse(&bytes, path)
+}
+
+/// Parses the bytes of one batch file (see [`read`]); `path` names the file in errors.
+pub fn parse(bytes: &[u8], path: &Path) -> Result<(Vec<u8>, Vec<u32>)> {
     ensure!(!bytes.is_empty(), "{}: the file is empty", path.display());
-    if bytes.len() % RECORD != 0 {
+    if !bytes.len().is_multiple_of(RECORD) {
         bail!(
             "{}: {} bytes is not a whole number of {RECORD}-byte CIFAR-10 records (label + 3×32×32 \
              pixels); the file is truncated or not the binary version of CIFAR-10",

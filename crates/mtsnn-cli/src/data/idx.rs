@@ -35,6 +35,12 @@ pub fn read(path: &Path, ndim: usize) -> Result<Idx> {
     file.take(MAX_BYTES + 1)
         .read_to_end(&mut raw)
         .with_context(|| format!("cannot read {}", path.display()))?;
+    decode(raw, ndim, path)
+}
+
+/// Parses the bytes of an IDX file, gzip or raw (told apart by the gzip magic), with `ndim`
+/// dimensions; `path` names the file in errors.
+pub fn decode(raw: Vec<u8>, ndim: usize, path: &Path) -> Result<Idx> {
     let bytes = if raw.starts_with(&GZIP_MAGIC) {
         gunzip(&raw).with_context(|| format!("{}: not a valid gzip file", path.display()))?
     } else {

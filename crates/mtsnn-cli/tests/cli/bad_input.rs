@@ -277,6 +277,26 @@ fn non_image_for_infer() {
 }
 
 #[test]
+fn huge_image_for_infer() {
+    // Found by fuzzing (fuzz/): a 600-byte JPEG claiming 8192×8192 pixels took seconds and
+    // hundreds of MB to decode. Images wider or taller than 4096 pixels are refused up front.
+    let tmp = TempDir::new("infer-huge");
+    checkpoint("784-16-10", &tmp.join("m.safetensors"));
+    let mut jpeg = std::io::Cursor::new(Vec::new());
+    image::DynamicImage::from(image::RgbImage::new(8, 8))
+        .write_to(&mut jpeg, image::ImageFormat::Jpeg)
+        .unwrap();
+    let mut jpeg = jpeg.into_inner();
+    // The frame header (SOF0): marker, length, precision, then height and width.
+    let sof = jpeg.windows(2).position(|w| w == [0xff, 0xc0]).unwrap();
+    jpeg[sof + 5..sof + 9].copy_from_slice(&[0x20, 0x00, 0x20, 0x00]);
+    std::fs::write(tmp.join("huge.jpg"), &jpeg).unwrap();
+    let args = ["infer", "--model", "m.safetensors", "--dataset", "mnist"];
+    let out = mtsnn_in(tmp.path(), &[&args[..], &["huge.jpg"]].concat());
+    assert_fails(&out, &["huge.jpg", "8192×8192 pixels", "up to 4096×4096"]);
+}
+
+#[test]
 fn existing_run_is_not_overwritten() {
     let tmp = TempDir::new("existing");
     let data = dataset(&tmp);
