@@ -3,6 +3,33 @@
 //! the paper's backward pass on a CPU backend or a wgpu (WGSL) backend.
 //!
 //! The engine trains on tensors: data-set formats live with the callers.
+//!
+//! # How a batch runs
+//!
+//! - [`spec`] parses a network string; [`plan`] derives what each layer computes.
+//! - [`schedule`] turns that, the hyper-parameters, a batch size and a [`Mode`] (inference,
+//!   gradients, training) into one ordered list of kernel launches ([`schedule::Step`]) over
+//!   numbered buffers whose sizes it computes: the only place that knows the order of layers,
+//!   time steps and passes.
+//! - An [`Executor`] runs such a list with its own kernels: [`CpuExecutor`] directly,
+//!   [`GpuExecutor`] recorded once per schedule (per batch size) and replayed for every batch.
+//! - [`Runner`] is the one [`Backend`] on any executor ([`CpuBackend`], [`GpuBackend`]): it picks
+//!   the schedule, loads the batch, splits or refuses batches larger than the device holds, and
+//!   turns what comes back into losses, predictions and gradients. [`create_backend`] chooses one.
+//!
+//! # How to add a kernel
+//!
+//! 1. The CPU kernel, the reference: a function in `cpu/kernels.rs` (or `cpu/conv.rs`).
+//! 2. Its WGSL twin in `shaders/`, registered in `gpu/shaders.rs`, with a launcher in
+//!    `gpu/kernels.rs` taking the CPU kernel's sizes.
+//! 3. A [`schedule::Step`] variant naming its buffers and sizes, its buffers' lengths in
+//!    [`schedule::Step::buffers`], and the place in [`schedule::NetSchedule::new`] that emits it.
+//! 4. One match arm in each executor: `CpuExecutor::step` (`cpu/mod.rs`) calls the CPU kernel,
+//!    `record` (`gpu/executor.rs`) the launcher.
+//! 5. A test running the one-step schedule on both executors against each other
+//!    (`tests/src/kernel.rs`, as `tests/tests/gpu_kernels.rs` does).
+//!
+//! Buffer allocation, recording and replay, read-back and the backends need no change.
 
 pub mod backend;
 pub mod checkpoint;
