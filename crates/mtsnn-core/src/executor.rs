@@ -317,7 +317,7 @@ impl<E: Executor> Backend for Runner<E> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cpu::{CpuBackend, CpuExecutor};
+    use crate::cpu::{Bindings, CpuBackend, CpuExecutor};
     use crate::hyper::Hyper;
     use crate::rng::Rng;
     use crate::spec::Shape;
@@ -329,18 +329,23 @@ mod tests {
     }
 
     impl Executor for Small {
-        type Prepared = ();
+        type Prepared = Bindings;
         fn name(&self) -> String {
             "small".into()
         }
         fn max_values(&self) -> usize {
             self.max_values
         }
-        fn prepare<'a>(&'a mut self, schedule: &'a Schedule) -> Task<'a, ()> {
+        fn prepare<'a>(&'a mut self, schedule: &'a Schedule) -> Task<'a, Bindings> {
             self.cpu.prepare(schedule)
         }
-        fn run<'a>(&'a mut self, schedule: &'a Schedule, _: &'a (), job: Job<'a>) -> Task<'a, Ran> {
-            self.cpu.run(schedule, &(), job)
+        fn run<'a>(
+            &'a mut self,
+            schedule: &'a Schedule,
+            bindings: &'a Bindings,
+            job: Job<'a>,
+        ) -> Task<'a, Ran> {
+            self.cpu.run(schedule, bindings, job)
         }
         fn read<'a>(&'a mut self, params: &'a [Buf]) -> Task<'a, Vec<Vec<f32>>> {
             self.cpu.read(params)

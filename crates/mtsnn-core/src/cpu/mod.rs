@@ -78,36 +78,43 @@ impl CpuExecutor {
             .collect()
     }
 
-    /// The first `len` values of each buffer in `needs`, which must be distinct.
-    fn bind(&mut self, needs: &[(Buf, usize)]) -> Result<std::vec::IntoIter<&mut [f32]>> {
-        let mut free: Vec<Option<&mut Vec<f32>>> = self.store.iter_mut().map(Some).collect();
-        let slices = needs
-            .iter()
-            .map(|&(b, len)| {
-                let values = free.get_mut(b.0).and_then(Option::take).ok_or_else(|| {
-                    Error::Shape(format!("buffer {} is missing or bound twice", b.0))
-                })?;
-                let have = values.len();
-                values.get_mut(..len).ok_or_else(|| {
-                    Error::Shape(format!(
-                        "buffer {}: {have} values where {len} are needed",
-                        b.0
-                    ))
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        Ok(slices.into_iter())
+    /// The first `len` values of each buffer in `needs`, which must be `N` distinct buffers.
+    fn bind<const N: usize>(&mut self, needs: &[(Buf, usize)]) -> Result<[&mut [f32]; N]> {
+        let needs: &[(Buf, usize); N] = needs.try_into().map_err(|_| {
+            Error::Shape(format!("{} buffers where a kernel takes {N}", needs.len()))
+        })?;
+        let values = self
+            .store
+            .get_disjoint_mut(needs.map(|(b, _)| b.0))
+            .map_err(|e| Error::Shape(format!("buffers {needs:?}: {e}")))?;
+        for (v, (b, len)) in values.iter().zip(needs) {
+            if v.len() < *len {
+                return Err(Error::Shape(format!(
+                    "buffer {}: {} values where {len} are needed",
+                    b.0,
+                    v.len()
+                )));
+            }
+        }
+        let mut lens = needs.iter().map(|(_, len)| *len);
+        Ok(values.map(|v| &mut v[..lens.next().unwrap_or(0)]))
     }
 
-    /// Runs one step; returns the batch loss of an output-error step.
-    fn step(&mut self, step: &Step, adam: Option<&AdamStep>) -> Result<Option<f32>> {
-        let mut bound = self.bind(&step.buffers()?)?;
-        // The step's buffers, in the order of its fields (as `Step::buffers` lists them).
-        let mut next = || bound.next().expect("one slice per buffer of the step");
+    /// Runs one step on its buffers `needs` (as [`Step::buffers`] lists them); returns the batch
+    /// loss of an output-error step.
+    fn step(
+        &mut self,
+        step: &Step,
+        needs: &[(Buf, usize)],
+        adam: Option<&AdamStep>,
+    ) -> Result<Option<f32>> {
         match *step {
             Step::Matmul {
                 m, n, k, a_t, b_t, ..
-            } => kernels::matmul(next(), next(), next(), m, n, k, a_t, b_t),
+            } => {
+                let [a, b, c] = self.bind(needs)?;
+                kernels::matmul(a, b, c, m, n, k, a_t, b_t)
+            }
             Step::LifForward {
                 constant,
                 steps,
@@ -115,78 +122,76 @@ impl CpuExecutor {
                 lambda,
                 sp,
                 ..
-            } => kernels::lif_forward(next(), constant, steps, m, lambda, &sp, next(), next()),
+            } => {
+                let [current, v, s] = self.bind(needs)?;
+                kernels::lif_forward(current, constant, steps, m, lambda, &sp, v, s)
+            }
             Step::OutputError {
                 steps,
                 classes,
                 target,
                 ..
             } => {
-                let (s, labels, upstream) = (next(), next(), next());
+                let [s, labels, upstream, _] = self.bind(needs)?;
                 let labels = bytemuck::cast_slice(labels);
                 let loss = kernels::output_error(s, labels, steps, classes, target, upstream);
                 return Ok(Some(loss));
             }
             Step::SurrogateGScan { steps, m, scan, .. } => {
-                kernels::surrogate_g_scan(next(), next(), steps, m, &scan, next(), next())
+                let [upstream, v, delta, g] = self.bind(needs)?;
+                kernels::surrogate_g_scan(upstream, v, steps, m, &scan, delta, g)
             }
-            Step::SumSteps { steps, m, .. } => kernels::sum_steps(next(), steps, m, next()),
+            Step::SumSteps { steps, m, .. } => {
+                let [x, out] = self.bind(needs)?;
+                kernels::sum_steps(x, steps, m, out)
+            }
             Step::Adam { .. } => {
                 let step = adam.ok_or_else(|| Error::InvalidParam {
                     name: "adam",
                     reason: "a schedule with Adam steps ran without their constants".into(),
                 })?;
-                kernels::adam_update(next(), next(), next(), next(), step)
+                let [w, grad, m, v] = self.bind(needs)?;
+                kernels::adam_update(w, grad, m, v, step)
             }
             Step::ConvForward { images, geom, .. } => {
-                conv::conv_forward(next(), next(), next(), images, &geom)
+                let [input, w, out] = self.bind(needs)?;
+                conv::conv_forward(input, w, out, images, &geom)
             }
             Step::ConvInputGrad { images, geom, .. } => {
-                conv::conv_input_grad(next(), next(), next(), images, &geom)
+                let [grad_out, w, grad_in] = self.bind(needs)?;
+                conv::conv_input_grad(grad_out, w, grad_in, images, &geom)
             }
             Step::ConvWeightGrad { images, geom, .. } => {
-                conv::conv_weight_grad(next(), next(), next(), images, &geom)
+                let [input, grad_out, grad_w] = self.bind(needs)?;
+                conv::conv_weight_grad(input, grad_out, grad_w, images, &geom)
             }
-            Step::AvgPoolForward { pool, .. } => conv::avg_pool_forward(
-                next(),
-                next(),
-                pool.maps,
-                pool.height,
-                pool.width,
-                pool.kernel,
-            ),
-            Step::AvgPoolBackward { pool, .. } => conv::avg_pool_backward(
-                next(),
-                next(),
-                pool.maps,
-                pool.height,
-                pool.width,
-                pool.kernel,
-            ),
-            Step::MaxPoolForward { pool, .. } => conv::max_pool_forward(
-                next(),
-                next(),
-                pool.maps,
-                pool.height,
-                pool.width,
-                pool.kernel,
-            ),
-            Step::MaxPoolBackward { pool, .. } => conv::max_pool_backward(
-                next(),
-                next(),
-                next(),
-                pool.maps,
-                pool.height,
-                pool.width,
-                pool.kernel,
-            ),
+            Step::AvgPoolForward { pool: p, .. } => {
+                let [input, out] = self.bind(needs)?;
+                conv::avg_pool_forward(input, out, p.maps, p.height, p.width, p.kernel)
+            }
+            Step::AvgPoolBackward { pool: p, .. } => {
+                let [grad_out, grad_in] = self.bind(needs)?;
+                conv::avg_pool_backward(grad_out, grad_in, p.maps, p.height, p.width, p.kernel)
+            }
+            Step::MaxPoolForward { pool: p, .. } => {
+                let [input, out] = self.bind(needs)?;
+                conv::max_pool_forward(input, out, p.maps, p.height, p.width, p.kernel)
+            }
+            Step::MaxPoolBackward { pool: p, .. } => {
+                let [input, grad_out, grad_in] = self.bind(needs)?;
+                let (maps, h, w, k) = (p.maps, p.height, p.width, p.kernel);
+                conv::max_pool_backward(input, grad_out, grad_in, maps, h, w, k)
+            }
         }
         Ok(None)
     }
 }
 
+/// Per step of a schedule, its buffers and the values it uses of each.
+pub type Bindings = Vec<Vec<(Buf, usize)>>;
+
 impl Executor for CpuExecutor {
-    type Prepared = ();
+    type Prepared = Bindings;
 
     fn name(&self) -> String {
         format!(
@@ -200,11 +205,17 @@ impl Executor for CpuExecutor {
         usize::MAX
     }
 
-    fn prepare<'a>(&'a mut self, _: &'a Schedule) -> Task<'a, ()> {
-        Box::pin(async { Ok(()) })
+    /// The buffers of each step, with the values it uses of each.
+    fn prepare<'a>(&'a mut self, schedule: &'a Schedule) -> Task<'a, Bindings> {
+        Box::pin(async move { schedule.steps.iter().map(Step::buffers).collect() })
     }
 
-    fn run<'a>(&'a mut self, schedule: &'a Schedule, _: &'a (), job: Job<'a>) -> Task<'a, Ran> {
+    fn run<'a>(
+        &'a mut self,
+        schedule: &'a Schedule,
+        bindings: &'a Bindings,
+        job: Job<'a>,
+    ) -> Task<'a, Ran> {
         Box::pin(async move {
             self.fit(schedule);
             for (b, data) in job.loads {
@@ -220,8 +231,9 @@ impl Executor for CpuExecutor {
                 values.copy_from_slice(data);
             }
             let mut loss = None;
-            for step in &schedule.steps[job.steps] {
-                if let Some(l) = self.step(step, job.adam.as_ref())? {
+            let steps = schedule.steps[job.steps.clone()].iter();
+            for (step, needs) in steps.zip(&bindings[job.steps]) {
+                if let Some(l) = self.step(step, needs, job.adam.as_ref())? {
                     loss = Some(l);
                 }
             }
