@@ -380,4 +380,67 @@ mod tests {
             );
         }
     }
+
+    /// The CPU executor with a device's limit on buffer sizes.
+    struct Small {
+        cpu: CpuExecutor,
+        max_values: usize,
+    }
+
+    impl Executor for Small {
+        type Prepared = Bindings;
+        fn name(&self) -> String {
+            "small".into()
+        }
+        fn max_values(&self) -> usize {
+            self.max_values
+        }
+        fn prepare<'a>(&'a mut self, schedule: &'a Schedule) -> Task<'a, Bindings> {
+            self.cpu.prepare(schedule)
+        }
+        fn run<'a>(
+            &'a mut self,
+            schedule: &'a Schedule,
+            bindings: &'a Bindings,
+            job: Job<'a>,
+        ) -> Task<'a, Ran> {
+            self.cpu.run(schedule, bindings, job)
+        }
+        fn read<'a>(&'a mut self, params: &'a [Buf]) -> Task<'a, Vec<Vec<f32>>> {
+            self.cpu.read(params)
+        }
+    }
+
+    /// Inference splits a batch larger than the executor holds, and the pieces join into what
+    /// one run gives; training refuses it, naming the largest batch that fits.
+    #[test]
+    fn large_batches_are_split_for_inference_and_refused_for_training() {
+        let spec = NetSpec::parse("P2-3C3p0-P2-4", Shape::new(1, 10, 10), 4).unwrap();
+        let h = Hyper {
+            steps: 3,
+            ..Hyper::default()
+        };
+        let model = Model::init(spec, h, 3).unwrap();
+        let (_, _, per_sample) =
+            NetSchedule::max_batch(&model.spec, &model.hyper, Mode::Training, usize::MAX).unwrap();
+        let params = model_buffers(&model).into_iter().map(|(_, v)| v).collect();
+        let small = Small {
+            cpu: CpuExecutor::new(params),
+            max_values: 2 * per_sample,
+        };
+        let mut small = Runner::on(small, &model).unwrap();
+        assert_eq!(small.max_batch(Mode::Training), 2);
+        assert!(small.max_batch(Mode::Inference) < 5);
+
+        let mut rng = Rng::new(4);
+        let x: Vec<f32> = (0..5 * 100).map(|_| (rng.uniform() * 3.0) as f32).collect();
+        let whole = CpuBackend::new(&model).unwrap().infer(&x, true).unwrap();
+        assert_eq!(small.infer_all(&x, true).unwrap(), whole);
+        assert!(matches!(small.infer(&x, true), Err(Error::Gpu(_))));
+        let err = small.train_batch(&x, &[0, 1, 2, 3, 0]).unwrap_err();
+        assert!(
+            err.to_string().contains("the largest batch that fits is 2"),
+            "{err}"
+        );
+    }
 }
