@@ -25,6 +25,16 @@ pub struct Job<'a> {
     pub reads: Vec<Buf>,
 }
 
+impl Job<'_> {
+    /// The constants of the Adam steps, which a job that runs any must give.
+    pub fn adam_step(&self) -> Result<&AdamStep> {
+        self.adam.as_ref().ok_or_else(|| Error::InvalidParam {
+            name: "adam",
+            reason: "a schedule with Adam steps ran without their constants".into(),
+        })
+    }
+}
+
 /// What a run returns.
 #[derive(Debug)]
 pub struct Ran {

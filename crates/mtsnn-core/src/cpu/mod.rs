@@ -21,7 +21,6 @@ pub mod simd;
 use crate::backend::Task;
 use crate::error::{Error, Result};
 use crate::executor::{Executor, Job, Ran, Runner, model_buffers};
-use crate::kernel_params::AdamStep;
 use crate::model::Model;
 use crate::schedule::{Buf, Schedule, Step};
 
@@ -102,12 +101,7 @@ impl CpuExecutor {
 
     /// Runs one step on its buffers `needs` (as [`Step::buffers`] lists them); returns the batch
     /// loss of an output-error step.
-    fn step(
-        &mut self,
-        step: &Step,
-        needs: &[(Buf, usize)],
-        adam: Option<&AdamStep>,
-    ) -> Result<Option<f32>> {
+    fn step(&mut self, step: &Step, needs: &[(Buf, usize)], job: &Job) -> Result<Option<f32>> {
         match *step {
             Step::Matmul {
                 m, n, k, a_t, b_t, ..
@@ -146,10 +140,7 @@ impl CpuExecutor {
                 kernels::sum_steps(x, steps, m, out)
             }
             Step::Adam { .. } => {
-                let step = adam.ok_or_else(|| Error::InvalidParam {
-                    name: "adam",
-                    reason: "a schedule with Adam steps ran without their constants".into(),
-                })?;
+                let step = job.adam_step()?;
                 let [w, grad, m, v] = self.bind(needs)?;
                 kernels::adam_update(w, grad, m, v, step)
             }
@@ -218,7 +209,7 @@ impl Executor for CpuExecutor {
     ) -> Task<'a, Ran> {
         Box::pin(async move {
             self.fit(schedule);
-            for (b, data) in job.loads {
+            for &(b, data) in &job.loads {
                 let values = self.store.get_mut(b.0).filter(|v| v.len() == data.len());
                 let Some(values) = values else {
                     return Err(Error::Shape(format!(
@@ -232,8 +223,8 @@ impl Executor for CpuExecutor {
             }
             let mut loss = None;
             let steps = schedule.steps[job.steps.clone()].iter();
-            for (step, needs) in steps.zip(&bindings[job.steps]) {
-                if let Some(l) = self.step(step, needs, job.adam.as_ref())? {
+            for (step, needs) in steps.zip(&bindings[job.steps.clone()]) {
+                if let Some(l) = self.step(step, needs, &job)? {
                     loss = Some(l);
                 }
             }

@@ -268,7 +268,7 @@ impl Executor for GpuExecutor {
     ) -> Task<'a, Ran> {
         Box::pin(async move {
             let ctx = &*self.ctx;
-            for (b, data) in job.loads {
+            for &(b, data) in &job.loads {
                 match rec.tensors.get(b.0) {
                     Some(t) if t.len() == data.len() => ctx.write(t, data)?,
                     _ => {
@@ -284,11 +284,7 @@ impl Executor for GpuExecutor {
             let launches = &rec.launches[job.steps.clone()];
             for launch in launches {
                 if let Launch::Adam(update) = launch {
-                    let step = job.adam.as_ref().ok_or_else(|| Error::InvalidParam {
-                        name: "adam",
-                        reason: "a schedule with Adam steps ran without their constants".into(),
-                    })?;
-                    update.set_step(ctx, step)?;
+                    update.set_step(ctx, job.adam_step()?)?;
                 }
             }
             // The per-sample losses, read last and summed here.
