@@ -111,8 +111,8 @@ pub trait Backend {
     /// The network it runs.
     fn spec(&self) -> &NetSpec;
 
-    /// The largest batch one call in `mode` accepts (`usize::MAX` on the CPU): every buffer of
-    /// the batch must fit one storage binding of the device.
+    /// The largest batch one call in `mode` accepts: every buffer of the batch must fit one
+    /// storage binding of the device (no limit in practice on the CPU).
     fn max_batch(&self, mode: Mode) -> usize;
 
     /// One step of training: forward, the paper's backward pass (eq 9–13), one Adam update.
@@ -157,7 +157,8 @@ pub trait Backend {
     /// Forward pass of any number of samples: [`Self::infer`] on pieces of at most
     /// [`Self::max_batch`] samples, joined into one [`Inference`].
     fn infer_all(&mut self, x: &[f32], record_layers: bool) -> Result<Inference> {
-        let piece = self.spec().input().len() * self.max_batch(Mode::Inference).max(1);
+        let piece =
+            (self.spec().input().len()).saturating_mul(self.max_batch(Mode::Inference).max(1));
         if x.len() <= piece {
             return self.infer(x, record_layers);
         }

@@ -37,7 +37,7 @@ impl CpuBackend {
 }
 
 /// Runs schedules with the kernels of [`kernels`] and [`conv`], one step after the other.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct CpuExecutor {
     /// Every buffer, `Buf(i)` at `i`: the model's, then those of the schedule that ran last.
     store: Vec<Vec<f32>>,
