@@ -7,6 +7,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use image::{ImageFormat, Rgb, RgbImage, Rgba, RgbaImage};
+use mtsnn_core::checkpoint::WeightFormat;
 use mtsnn_core::{Hyper, Model, NetSpec, Shape};
 
 type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error>>;
@@ -73,6 +74,10 @@ fn main() -> Result {
             cnn.to_inference_bytes_with(true, &extra)?,
         ),
         ("f32-export.safetensors", mlp.to_inference_bytes(false)?),
+        (
+            "i8-export.safetensors",
+            cnn.to_export_bytes(WeightFormat::I8, &extra)?,
+        ),
     ];
     for (name, bytes) in &files {
         write(&out, "checkpoint", name, bytes)?;

@@ -2,4 +2,5 @@
 
 pub mod compare;
 pub mod gpu;
+pub mod kernel;
 pub mod lockstep;

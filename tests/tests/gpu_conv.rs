@@ -1,5 +1,5 @@
-//! Convolution and pooling on the GPU: each kernel against its CPU twin (`mtsnn_core::gpu::host`
-//! vs `mtsnn_core::cpu::conv`) on random inputs of awkward sizes, and the GPU backend against the
+//! Convolution and pooling on the GPU: each kernel against its CPU twin (a one-step schedule on
+//! the GPU executor, `mtsnn_tests::kernel`, vs `mtsnn_core::cpu::conv`) on random inputs of awkward sizes, and the GPU backend against the
 //! CPU backend on small CNNs (gradients in both modes, weights after training), on the reference
 //! CNN case, on a short training run, and on a batch too large for the device. Needs a GPU adapter
 //! (lavapipe will do); see `mtsnn_tests::gpu`.
@@ -11,15 +11,17 @@
 use std::sync::Arc;
 
 use mtsnn_core::cpu::conv as cpu;
-use mtsnn_core::gpu::host as gpu;
 use mtsnn_core::hyper::{GradMode, InitMean};
 use mtsnn_core::plan::ConvGeom;
 use mtsnn_core::rng::Rng;
+use mtsnn_core::schedule::{Buf, Pool, Step};
 use mtsnn_core::{
-    Backend, CpuBackend, Error, GpuBackend, GpuContext, Hyper, Model, NetSpec, Shape, Surrogate,
+    Backend, CpuBackend, Error, GpuBackend, GpuContext, Hyper, Mode, Model, NetSpec, Shape,
+    Surrogate,
 };
 use mtsnn_tests::compare::{assert_close, worst_relative};
 use mtsnn_tests::gpu::gpu_context;
+use mtsnn_tests::kernel::{On, gpu_step, run_step};
 use mtsnn_tests::lockstep::{train_in_lockstep, weight_step};
 use serde_json::Value;
 
@@ -50,6 +52,87 @@ fn geom(
         padding,
         height,
         width,
+    }
+}
+
+/// The three conv kernels, each on buffers 0, 1, 2 in the order of its CPU twin's arguments.
+fn conv_forward(images: usize, geom: ConvGeom) -> Step {
+    let (input, w, out) = (Buf(0), Buf(1), Buf(2));
+    Step::ConvForward {
+        input,
+        w,
+        out,
+        images,
+        geom,
+    }
+}
+
+fn conv_input_grad(images: usize, geom: ConvGeom) -> Step {
+    let (grad_out, w, grad_in) = (Buf(0), Buf(1), Buf(2));
+    Step::ConvInputGrad {
+        grad_out,
+        w,
+        grad_in,
+        images,
+        geom,
+    }
+}
+
+fn conv_weight_grad(images: usize, geom: ConvGeom) -> Step {
+    let (input, grad_out, grad_w) = (Buf(0), Buf(1), Buf(2));
+    Step::ConvWeightGrad {
+        input,
+        grad_out,
+        grad_w,
+        images,
+        geom,
+    }
+}
+
+/// The pooling kernels, on buffers 0, 1 (, 2) in the order of their CPU twins' arguments.
+fn pool(maps: usize, height: usize, width: usize, kernel: usize) -> Pool {
+    Pool {
+        maps,
+        height,
+        width,
+        kernel,
+    }
+}
+
+fn avg_pool_forward(p: Pool) -> Step {
+    let (input, out) = (Buf(0), Buf(1));
+    Step::AvgPoolForward {
+        input,
+        out,
+        pool: p,
+    }
+}
+
+fn avg_pool_backward(p: Pool) -> Step {
+    let (grad_out, grad_in) = (Buf(0), Buf(1));
+    Step::AvgPoolBackward {
+        grad_out,
+        grad_in,
+        pool: p,
+    }
+}
+
+fn max_pool_forward(p: Pool) -> Step {
+    let (input, out) = (Buf(0), Buf(1));
+    Step::MaxPoolForward {
+        input,
+        out,
+        pool: p,
+    }
+}
+
+fn max_pool_backward(p: Pool) -> Step {
+    let (input, grad_out, grad_in) = (Buf(0), Buf(1), Buf(2));
+    Step::MaxPoolBackward {
+        input,
+        grad_out,
+        grad_in,
+        pool: p,
     }
 }
 
@@ -86,6 +169,7 @@ fn conv_kernels_match_their_cpu_twins() {
     let Some(ctx) = gpu_context("conv_kernels_match_their_cpu_twins") else {
         return;
     };
+    let ctx = Arc::new(ctx);
     let mut rng = Rng::new(21);
     for (g, images) in geoms() {
         let input = counts(&mut rng, images * g.in_len());
@@ -97,20 +181,30 @@ fn conv_kernels_match_their_cpu_twins() {
 
         let mut want = vec![0.0; images * g.out_len()];
         cpu::conv_forward(&input, &w, &mut want, images, &g);
-        let mut got = vec![f32::NAN; want.len()];
-        gpu::conv_forward(&ctx, &input, &w, &mut got, images, &g).unwrap();
+        let got = vec![f32::NAN; want.len()];
+        let got = gpu_step(&ctx, conv_forward(images, g), &[&input, &w, &got])
+            .unwrap()
+            .remove(2);
         assert_close(&format!("{g:?} conv_forward"), &got, &want, 1.0);
 
         let mut want = vec![0.0; images * g.in_len()];
         cpu::conv_input_grad(&grad_out, &w, &mut want, images, &g);
-        let mut got = vec![f32::NAN; want.len()];
-        gpu::conv_input_grad(&ctx, &grad_out, &w, &mut got, images, &g).unwrap();
+        let got = vec![f32::NAN; want.len()];
+        let got = gpu_step(&ctx, conv_input_grad(images, g), &[&grad_out, &w, &got])
+            .unwrap()
+            .remove(2);
         assert_close(&format!("{g:?} conv_input_grad"), &got, &want, 1.0);
 
         let mut want = vec![0.0; w.len()];
         cpu::conv_weight_grad(&input, &grad_out, &mut want, images, &g);
-        let mut got = vec![f32::NAN; w.len()];
-        gpu::conv_weight_grad(&ctx, &input, &grad_out, &mut got, images, &g).unwrap();
+        let got = vec![f32::NAN; w.len()];
+        let got = gpu_step(
+            &ctx,
+            conv_weight_grad(images, g),
+            &[&input, &grad_out, &got],
+        )
+        .unwrap()
+        .remove(2);
         assert_close(&format!("{g:?} conv_weight_grad"), &got, &want, 1.0);
         println!(
             "{g:?} ×{images}: worst relative weight-gradient difference {:e}",
@@ -124,21 +218,30 @@ fn pool_kernels_match_their_cpu_twins() {
     let Some(ctx) = gpu_context("pool_kernels_match_their_cpu_twins") else {
         return;
     };
+    let ctx = Arc::new(ctx);
     let mut rng = Rng::new(22);
     // Heights and widths that windows do not divide (the remainder is dropped), k = 1..3.
     for (maps, h, w, k) in [(7, 5, 4, 2), (3, 9, 7, 3), (11, 3, 5, 1), (5, 8, 8, 2)] {
         let input = counts(&mut rng, maps * h * w);
         let mut want = vec![0.0; maps * (h / k) * (w / k)];
         cpu::avg_pool_forward(&input, &mut want, maps, h, w, k);
-        let mut got = vec![f32::NAN; want.len()];
-        gpu::avg_pool_forward(&ctx, &input, &mut got, maps, h, w, k).unwrap();
+        let got = vec![f32::NAN; want.len()];
+        let got = gpu_step(&ctx, avg_pool_forward(pool(maps, h, w, k)), &[&input, &got])
+            .unwrap()
+            .remove(1);
         assert_close(&format!("pool {maps}×{h}×{w} k{k}"), &got, &want, 1.0);
 
         let grad_out = normal(&mut rng, want.len());
         let mut want = vec![0.0; input.len()];
         cpu::avg_pool_backward(&grad_out, &mut want, maps, h, w, k);
-        let mut got = vec![f32::NAN; want.len()];
-        gpu::avg_pool_backward(&ctx, &grad_out, &mut got, maps, h, w, k).unwrap();
+        let got = vec![f32::NAN; want.len()];
+        let got = gpu_step(
+            &ctx,
+            avg_pool_backward(pool(maps, h, w, k)),
+            &[&grad_out, &got],
+        )
+        .unwrap()
+        .remove(1);
         assert_close(
             &format!("pool backward {maps}×{h}×{w} k{k}"),
             &got,
@@ -155,6 +258,7 @@ fn max_pool_kernels_match_their_cpu_twins() {
     let Some(ctx) = gpu_context("max_pool_kernels_match_their_cpu_twins") else {
         return;
     };
+    let ctx = Arc::new(ctx);
     let mut rng = Rng::new(24);
     for (maps, h, w, k) in [
         (7, 5, 4, 2),
@@ -173,15 +277,20 @@ fn max_pool_kernels_match_their_cpu_twins() {
         let what = format!("max pool {maps}×{h}×{w} k{k}");
         let mut want = vec![0.0; maps * (h / k) * (w / k)];
         cpu::max_pool_forward(&input, &mut want, maps, h, w, k);
-        let mut got = vec![f32::NAN; want.len()];
-        gpu::max_pool_forward(&ctx, &input, &mut got, maps, h, w, k).unwrap();
+        let got = vec![f32::NAN; want.len()];
+        let got = gpu_step(&ctx, max_pool_forward(pool(maps, h, w, k)), &[&input, &got])
+            .unwrap()
+            .remove(1);
         assert_eq!(got, want, "{what}");
 
         let grad_out = normal(&mut rng, want.len());
         let mut want = vec![0.0; input.len()];
         cpu::max_pool_backward(&input, &grad_out, &mut want, maps, h, w, k);
-        let mut got = vec![f32::NAN; want.len()];
-        gpu::max_pool_backward(&ctx, &input, &grad_out, &mut got, maps, h, w, k).unwrap();
+        let got = vec![f32::NAN; want.len()];
+        let step = max_pool_backward(pool(maps, h, w, k));
+        let got = gpu_step(&ctx, step, &[&input, &grad_out, &got])
+            .unwrap()
+            .remove(2);
         assert_eq!(got, want, "{what} backward");
         // Every window's gradient lands exactly once.
         let sum = |v: &[f32]| v.iter().map(|&x| f64::from(x)).sum::<f64>();
@@ -204,6 +313,7 @@ fn kernels_beyond_65535_workgroups_match_cpu() {
     let Some(ctx) = gpu_context("kernels_beyond_65535_workgroups_match_cpu") else {
         return;
     };
+    let ctx = Arc::new(ctx);
     let mut rng = Rng::new(23);
     let wide = 67_200 * 16;
     // 1×1 maps, 1×1 kernels: 1 input channel and `wide` outputs for the forward pass and the
@@ -215,20 +325,30 @@ fn kernels_beyond_65535_workgroups_match_cpu() {
     let grad_out = normal(&mut rng, images * g.out_len());
     let mut want = vec![0.0; images * g.out_len()];
     cpu::conv_forward(&input, &w, &mut want, images, &g);
-    let mut got = vec![f32::NAN; want.len()];
-    gpu::conv_forward(&ctx, &input, &w, &mut got, images, &g).unwrap();
+    let got = vec![f32::NAN; want.len()];
+    let got = gpu_step(&ctx, conv_forward(images, g), &[&input, &w, &got])
+        .unwrap()
+        .remove(2);
     assert_close("1,075,200-channel conv_forward", &got, &want, 1.0);
     let mut want = vec![0.0; wide];
     cpu::conv_weight_grad(&input, &grad_out, &mut want, images, &g);
-    let mut got = vec![f32::NAN; want.len()];
-    gpu::conv_weight_grad(&ctx, &input, &grad_out, &mut got, images, &g).unwrap();
+    let got = vec![f32::NAN; want.len()];
+    let got = gpu_step(
+        &ctx,
+        conv_weight_grad(images, g),
+        &[&input, &grad_out, &got],
+    )
+    .unwrap()
+    .remove(2);
     assert_close("1,075,200-channel conv_weight_grad", &got, &want, 1.0);
     let g = geom(wide, 1, 1, 0, 1, 1);
     let grad_out = normal(&mut rng, images * g.out_len());
     let mut want = vec![0.0; images * g.in_len()];
     cpu::conv_input_grad(&grad_out, &w, &mut want, images, &g);
-    let mut got = vec![f32::NAN; want.len()];
-    gpu::conv_input_grad(&ctx, &grad_out, &w, &mut got, images, &g).unwrap();
+    let got = vec![f32::NAN; want.len()];
+    let got = gpu_step(&ctx, conv_input_grad(images, g), &[&grad_out, &w, &got])
+        .unwrap()
+        .remove(2);
     assert_close("1,075,200-channel conv_input_grad", &got, &want, 1.0);
 
     let g = geom(60, 70, 4, 0, 5, 4);
@@ -236,23 +356,38 @@ fn kernels_beyond_65535_workgroups_match_cpu() {
     let grad_out = normal(&mut rng, images * g.out_len());
     let mut want = vec![0.0; 70 * 60 * 16];
     cpu::conv_weight_grad(&input, &grad_out, &mut want, images, &g);
-    let mut got = vec![f32::NAN; want.len()];
-    gpu::conv_weight_grad(&ctx, &input, &grad_out, &mut got, images, &g).unwrap();
+    let got = vec![f32::NAN; want.len()];
+    let got = gpu_step(
+        &ctx,
+        conv_weight_grad(images, g),
+        &[&input, &grad_out, &got],
+    )
+    .unwrap()
+    .remove(2);
     assert_close("67,200-weight conv_weight_grad", &got, &want, 1.0);
 
     let (maps, h, w, k) = (4200, 32, 32, 2);
     let grad_out = normal(&mut rng, maps * 16 * 16);
     let mut want = vec![0.0; maps * h * w];
     cpu::avg_pool_backward(&grad_out, &mut want, maps, h, w, k);
-    let mut got = vec![f32::NAN; want.len()];
-    gpu::avg_pool_backward(&ctx, &grad_out, &mut got, maps, h, w, k).unwrap();
+    let got = vec![f32::NAN; want.len()];
+    let got = gpu_step(
+        &ctx,
+        avg_pool_backward(pool(maps, h, w, k)),
+        &[&grad_out, &got],
+    )
+    .unwrap()
+    .remove(1);
     assert_close("4.3 M-value avg_pool_backward", &got, &want, 1.0);
 
     let input = counts(&mut rng, maps * h * w);
     let mut want = vec![0.0; maps * h * w];
     cpu::max_pool_backward(&input, &grad_out, &mut want, maps, h, w, k);
-    let mut got = vec![f32::NAN; want.len()];
-    gpu::max_pool_backward(&ctx, &input, &grad_out, &mut got, maps, h, w, k).unwrap();
+    let got = vec![f32::NAN; want.len()];
+    let step = max_pool_backward(pool(maps, h, w, k));
+    let got = gpu_step(&ctx, step, &[&input, &grad_out, &got])
+        .unwrap()
+        .remove(2);
     assert_eq!(got, want, "4.3 M-value max_pool_backward");
 }
 
@@ -261,31 +396,34 @@ fn wrong_sizes_are_shape_errors() {
     let Some(ctx) = gpu_context("wrong_sizes_are_shape_errors") else {
         return;
     };
+    let ctx = Arc::new(ctx);
     let g = geom(2, 3, 3, 1, 5, 5);
     let (input, w) = (vec![0.0; 2 * g.in_len()], vec![0.0; 3 * 2 * 9]);
-    let mut out = vec![0.0; 2 * g.out_len()];
-    assert!(matches!(
-        gpu::conv_forward(&ctx, &input[1..], &w, &mut out, 2, &g),
-        Err(Error::Shape(_))
-    ));
-    assert!(matches!(
-        gpu::conv_forward(&ctx, &input, &w, &mut out, 2, &geom(2, 3, 9, 0, 5, 5)),
-        Err(Error::Shape(_))
-    ));
-    let mut pooled = vec![0.0; 4];
-    assert!(matches!(
-        gpu::avg_pool_forward(&ctx, &input[..16], &mut pooled, 1, 4, 4, 5),
-        Err(Error::Shape(_))
-    ));
-    assert!(matches!(
-        gpu::max_pool_forward(&ctx, &input[..16], &mut pooled, 1, 4, 4, 5),
-        Err(Error::Shape(_))
-    ));
-    let mut grad_in = vec![0.0; 16];
-    assert!(matches!(
-        gpu::max_pool_backward(&ctx, &input[..15], &pooled, &mut grad_in, 1, 4, 4, 2),
-        Err(Error::Shape(_))
-    ));
+    let out = vec![0.0; 2 * g.out_len()];
+    let (pooled, grad_in) = (vec![0.0; 4], vec![0.0; 16]);
+    for on in [On::Cpu, On::Gpu(&ctx)] {
+        let shape_error = |step: Step, buffers: &[&[f32]]| {
+            matches!(run_step(on, step, buffers, None), Err(Error::Shape(_)))
+        };
+        assert!(shape_error(conv_forward(2, g), &[&input[1..], &w, &out]));
+        assert!(shape_error(
+            conv_forward(2, geom(2, 3, 9, 0, 5, 5)),
+            &[&input, &w, &out]
+        ));
+        let too_wide = pool(1, 4, 4, 5);
+        assert!(shape_error(
+            avg_pool_forward(too_wide),
+            &[&input[..16], &pooled]
+        ));
+        assert!(shape_error(
+            max_pool_forward(too_wide),
+            &[&input[..16], &pooled]
+        ));
+        assert!(shape_error(
+            max_pool_backward(pool(1, 4, 4, 2)),
+            &[&input[..15], &pooled, &grad_in]
+        ));
+    }
 }
 
 /// A random CNN by eq 17's initialisation, and a batch of maps in [0, 3).
@@ -560,7 +698,7 @@ fn cifar_net_at_too_large_a_batch_is_a_clear_error() {
     let model = Model::init(spec, hyper, 1).unwrap();
     let ctx: Arc<GpuContext> = Arc::new(ctx);
     let mut gpu = GpuBackend::new(Arc::clone(&ctx), &model).unwrap();
-    let max = gpu.max_batch();
+    let max = gpu.max_batch(Mode::Training);
     let widest = 2 * 256 * 32 * 32;
     assert_eq!(
         max,

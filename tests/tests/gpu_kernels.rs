@@ -1,17 +1,20 @@
-//! Every GPU kernel against its CPU twin on the same random input (`mtsnn_core::gpu::host` vs
-//! `mtsnn_core::cpu::kernels`), with the one tolerance of `mtsnn_tests::compare`:
+//! Every GPU kernel against its CPU twin on the same random input (a one-step schedule on the GPU
+//! executor, `mtsnn_tests::kernel`, vs `mtsnn_core::cpu::kernels`), with the one tolerance of `mtsnn_tests::compare`:
 //! |x−y| ≤ max(r·|x+y|, r·RMS(cpu)), r = 1e-5; spike counts exact except within 1e-5 of a
 //! multiple of V_th. Needs a GPU adapter (lavapipe will do); see `mtsnn_tests::gpu`.
 
+use std::sync::Arc;
+
 use mtsnn_core::cpu::kernels as cpu;
-use mtsnn_core::gpu::host as gpu;
 use mtsnn_core::gpu::{MatmulPath, wgpu};
 use mtsnn_core::hyper::GradMode;
 use mtsnn_core::kernel_params::{AdamStep, ScanParams};
 use mtsnn_core::rng::Rng;
-use mtsnn_core::{Error, Surrogate, SurrogateParams};
+use mtsnn_core::schedule::{Buf, Step};
+use mtsnn_core::{Error, GpuContext, Surrogate, SurrogateParams};
 use mtsnn_tests::compare::{assert_close, near_threshold, worst_relative};
 use mtsnn_tests::gpu::gpu_context;
+use mtsnn_tests::kernel::{On, gpu_step, run_step};
 
 fn normal(rng: &mut Rng, n: usize, scale: f32) -> Vec<f32> {
     (0..n).map(|_| scale * rng.normal() as f32).collect()
@@ -83,7 +86,7 @@ fn matmul_matches_cpu_for_all_transposes_paths_and_ragged_sizes() {
         let Some(ctx) = gpu_context(&test) else {
             return;
         };
-        let ctx = ctx.with_matmul_path(path);
+        let ctx = Arc::new(ctx.with_matmul_path(path));
         let mut worst = 0.0f32;
         for (m, n, k) in sizes {
             let a = normal(&mut rng, m * k, 1.0);
@@ -91,8 +94,9 @@ fn matmul_matches_cpu_for_all_transposes_paths_and_ragged_sizes() {
             for (a_t, b_t) in [(false, false), (true, false), (false, true), (true, true)] {
                 let mut want = vec![f32::NAN; m * n];
                 cpu::matmul(&a, &b, &mut want, m, n, k, a_t, b_t);
-                let mut got = vec![f32::NAN; m * n];
-                gpu::matmul(&ctx, &a, &b, &mut got, m, n, k, a_t, b_t).unwrap();
+                let step = matmul(m, n, k, a_t, b_t);
+                let got = vec![f32::NAN; m * n];
+                let got = gpu_step(&ctx, step, &[&a, &b, &got]).unwrap().remove(2);
                 assert_close(
                     &format!("matmul {path:?} {m}x{n}x{k} a_t={a_t} b_t={b_t}"),
                     &got,
@@ -106,6 +110,30 @@ fn matmul_matches_cpu_for_all_transposes_paths_and_ragged_sizes() {
     }
 }
 
+/// C = op(A)·op(B) with A, B, C in buffers 0, 1, 2.
+fn matmul(m: usize, n: usize, k: usize, a_t: bool, b_t: bool) -> Step {
+    Step::Matmul {
+        a: Buf(0),
+        b: Buf(1),
+        c: Buf(2),
+        m,
+        n,
+        k,
+        a_t,
+        b_t,
+    }
+}
+
+/// Σ_t x[t] from buffer 0 into buffer 1.
+fn sum_steps(steps: usize, m: usize) -> Step {
+    Step::SumSteps {
+        x: Buf(0),
+        steps,
+        m,
+        out: Buf(1),
+    }
+}
+
 /// More workgroups than one grid dimension holds (65,535): the 2-D grid must cover them all.
 #[test]
 fn matmul_and_elementwise_kernels_cover_more_than_65535_workgroups() {
@@ -113,12 +141,15 @@ fn matmul_and_elementwise_kernels_cover_more_than_65535_workgroups() {
     else {
         return;
     };
+    let ctx = Arc::new(ctx);
     let mut rng = Rng::new(12);
     // 1 × n × 1 with n just past 65,536 tiles of 256 lanes.
     let n = 256 * 65_536 + 3;
     let b = normal(&mut rng, n, 1.0);
-    let mut got = vec![0.0; n];
-    gpu::matmul(&ctx, &[2.0], &b, &mut got, 1, n, 1, false, false).unwrap();
+    let got = vec![0.0; n];
+    let got = gpu_step(&ctx, matmul(1, n, 1, false, false), &[&[2.0], &b, &got])
+        .unwrap()
+        .remove(2);
     assert!(
         got.iter().zip(&b).all(|(g, b)| *g == 2.0 * b),
         "matmul past 65,535 tiles"
@@ -126,8 +157,10 @@ fn matmul_and_elementwise_kernels_cover_more_than_65535_workgroups() {
     // sum_steps over 65,537 workgroups of 64.
     let m = 64 * 65_536 + 37;
     let x = normal(&mut rng, m, 1.0);
-    let mut sum = vec![0.0; m];
-    gpu::sum_steps(&ctx, &x, 1, m, &mut sum).unwrap();
+    let sum = vec![0.0; m];
+    let sum = gpu_step(&ctx, sum_steps(1, m), &[&x, &sum])
+        .unwrap()
+        .remove(1);
     assert_eq!(sum, x, "sum_steps past 65,535 workgroups");
 }
 
@@ -135,7 +168,7 @@ fn matmul_and_elementwise_kernels_cover_more_than_65535_workgroups() {
 /// potential lies within 1e-5 of a multiple of V_th may differ from that step on (after a
 /// different count its later potentials differ by V_th); potentials with the tolerance.
 fn compare_lif(
-    ctx: &mtsnn_core::GpuContext,
+    ctx: &Arc<GpuContext>,
     current: &[f32],
     constant: bool,
     steps: usize,
@@ -147,11 +180,19 @@ fn compare_lif(
     cpu::lif_forward(
         current, constant, steps, m, lambda, sp, &mut v_cpu, &mut s_cpu,
     );
-    let (mut v_gpu, mut s_gpu) = (vec![f32::NAN; steps * m], vec![f32::NAN; steps * m]);
-    gpu::lif_forward(
-        ctx, current, constant, steps, m, lambda, sp, &mut v_gpu, &mut s_gpu,
-    )
-    .unwrap();
+    let step = Step::LifForward {
+        current: Buf(0),
+        constant,
+        steps,
+        m,
+        lambda,
+        sp: *sp,
+        v: Buf(1),
+        s: Buf(2),
+    };
+    let unset = vec![f32::NAN; steps * m];
+    let mut out = gpu_step(ctx, step, &[current, &unset, &unset]).unwrap();
+    let (s_gpu, v_gpu) = (out.remove(2), out.remove(1));
     let mut diverged = vec![false; m];
     let mut exceptions = 0;
     for t in 0..steps {
@@ -185,6 +226,7 @@ fn lif_forward_matches_cpu_at_and_near_thresholds_saturation_and_below_zero() {
     else {
         return;
     };
+    let ctx = Arc::new(ctx);
     let mut rng = Rng::new(13);
     let mut exceptions = 0;
     let mut neurons = 0;
@@ -261,6 +303,7 @@ fn surrogate_g_scan_matches_cpu_for_all_surrogates_and_gradient_modes() {
     else {
         return;
     };
+    let ctx = Arc::new(ctx);
     let mut rng = Rng::new(14);
     let modes = [
         (GradMode::Paper, false),
@@ -285,12 +328,18 @@ fn surrogate_g_scan_matches_cpu_for_all_surrogates_and_gradient_modes() {
                     let upstream = normal(&mut rng, steps * m, 0.1);
                     let (mut d_cpu, mut g_cpu) = (vec![0.0; steps * m], vec![0.0; steps * m]);
                     cpu::surrogate_g_scan(&upstream, &v, steps, m, &p, &mut d_cpu, &mut g_cpu);
-                    let (mut d_gpu, mut g_gpu) =
-                        (vec![f32::NAN; steps * m], vec![f32::NAN; steps * m]);
-                    gpu::surrogate_g_scan(
-                        &ctx, &upstream, &v, steps, m, &p, &mut d_gpu, &mut g_gpu,
-                    )
-                    .unwrap();
+                    let step = Step::SurrogateGScan {
+                        upstream: Buf(0),
+                        v: Buf(1),
+                        steps,
+                        m,
+                        scan: p,
+                        delta: Buf(2),
+                        g: Buf(3),
+                    };
+                    let unset = vec![f32::NAN; steps * m];
+                    let mut out = gpu_step(&ctx, step, &[&upstream, &v, &unset, &unset]).unwrap();
+                    let (g_gpu, d_gpu) = (out.remove(3), out.remove(2));
                     let what = format!(
                         "{kind} v_th={} {mode:?} detach_reset={detach_reset} steps={steps}",
                         sp.v_th
@@ -335,6 +384,7 @@ fn output_error_matches_cpu() {
     let Some(ctx) = gpu_context("output_error_matches_cpu") else {
         return;
     };
+    let ctx = Arc::new(ctx);
     let mut rng = Rng::new(15);
     for (steps, batch, classes, target) in [(1, 1, 1, 5.0f32), (2, 130, 10, 5.0), (3, 67, 7, 4.5)] {
         let s: Vec<f32> = (0..steps * batch * classes)
@@ -343,10 +393,27 @@ fn output_error_matches_cpu() {
         let labels: Vec<u32> = (0..batch).map(|_| rng.below(classes) as u32).collect();
         let mut up_cpu = vec![0.0; s.len()];
         let loss_cpu = cpu::output_error(&s, &labels, steps, classes, target, &mut up_cpu);
-        let mut up_gpu = vec![f32::NAN; s.len()];
-        let loss_gpu =
-            gpu::output_error(&ctx, &s, &labels, steps, classes, target, &mut up_gpu).unwrap();
-        assert_close("output_error upstream", &up_gpu, &up_cpu, 1.0);
+        let step = Step::OutputError {
+            s: Buf(0),
+            labels: Buf(1),
+            steps,
+            batch,
+            classes,
+            target,
+            upstream: Buf(2),
+            loss: Buf(3),
+        };
+        let (unset, losses) = (vec![f32::NAN; s.len()], vec![f32::NAN; batch]);
+        let labels_bits: Vec<f32> = labels.iter().map(|&l| f32::from_bits(l)).collect();
+        let ran = run_step(
+            On::Gpu(&ctx),
+            step,
+            &[&s, &labels_bits, &unset, &losses],
+            None,
+        )
+        .unwrap();
+        let (loss_gpu, up_gpu) = (ran.loss.unwrap(), &ran.values[2]);
+        assert_close("output_error upstream", up_gpu, &up_cpu, 1.0);
         assert_close("output_error loss", &[loss_gpu], &[loss_cpu], 1.0);
     }
 }
@@ -356,13 +423,16 @@ fn sum_steps_is_bit_identical_to_cpu() {
     let Some(ctx) = gpu_context("sum_steps_is_bit_identical_to_cpu") else {
         return;
     };
+    let ctx = Arc::new(ctx);
     let mut rng = Rng::new(16);
     for (steps, m) in [(1, 1), (2, 1000 + 37), (7, 333)] {
         let x = normal(&mut rng, steps * m, 1.0);
         let mut want = vec![0.0; m];
         cpu::sum_steps(&x, steps, m, &mut want);
-        let mut got = vec![f32::NAN; m];
-        gpu::sum_steps(&ctx, &x, steps, m, &mut got).unwrap();
+        let got = vec![f32::NAN; m];
+        let got = gpu_step(&ctx, sum_steps(steps, m), &[&x, &got])
+            .unwrap()
+            .remove(1);
         assert_eq!(got, want, "sum_steps steps={steps} m={m}");
     }
 }
@@ -372,6 +442,7 @@ fn adam_update_matches_cpu() {
     let Some(ctx) = gpu_context("adam_update_matches_cpu") else {
         return;
     };
+    let ctx = Arc::new(ctx);
     let mut rng = Rng::new(17);
     let n = 5000 + 3;
     for step in [1, 2, 1000] {
@@ -388,13 +459,22 @@ fn adam_update_matches_cpu() {
         };
         let (mut w_cpu, mut m_cpu, mut v_cpu) = (w.clone(), m.clone(), v.clone());
         cpu::adam_update(&mut w_cpu, &grad, &mut m_cpu, &mut v_cpu, &p);
-        let (mut w_gpu, mut m_gpu, mut v_gpu) = (w.clone(), m.clone(), v.clone());
-        gpu::adam_update(&ctx, &mut w_gpu, &grad, &mut m_gpu, &mut v_gpu, &p).unwrap();
-        assert_close("adam m", &m_gpu, &m_cpu, 1.0);
-        assert_close("adam v", &v_gpu, &v_cpu, 1.0);
+        let step = Step::Adam {
+            w: Buf(0),
+            grad: Buf(1),
+            m: Buf(2),
+            v: Buf(3),
+            len: n,
+        };
+        let ran = run_step(On::Gpu(&ctx), step, &[&w, &grad, &m, &v], Some(p)).unwrap();
+        let [w_gpu, _, m_gpu, v_gpu] = &ran.values[..] else {
+            panic!("four buffers")
+        };
+        assert_close("adam m", m_gpu, &m_cpu, 1.0);
+        assert_close("adam v", v_gpu, &v_cpu, 1.0);
         // Compare the step taken, w − w₀, not w itself (|w| ≫ |Δw| would hide errors in Δw).
         let dw = |w1: &[f32]| w1.iter().zip(&w).map(|(a, b)| a - b).collect::<Vec<_>>();
-        assert_close("adam Δw", &dw(&w_gpu), &dw(&w_cpu), 1.0);
+        assert_close("adam Δw", &dw(w_gpu), &dw(&w_cpu), 1.0);
     }
 }
 
@@ -403,9 +483,13 @@ fn wrong_sizes_and_oversized_buffers_are_errors_not_panics() {
     let Some(ctx) = gpu_context("wrong_sizes_and_oversized_buffers_are_errors_not_panics") else {
         return;
     };
-    let mut c = vec![0.0; 4];
-    let err = gpu::matmul(&ctx, &[1.0; 3], &[1.0; 2], &mut c, 2, 2, 1, false, false).unwrap_err();
-    assert!(matches!(err, Error::Shape(_)), "{err}");
+    let ctx = Arc::new(ctx);
+    let c = vec![0.0; 4];
+    for on in [On::Cpu, On::Gpu(&ctx)] {
+        let step = matmul(2, 2, 1, false, false);
+        let err = run_step(on, step, &[&[1.0; 3], &[1.0; 2], &c], None).unwrap_err();
+        assert!(matches!(err, Error::Shape(_)), "{on:?}: {err}");
+    }
     let limit = ctx
         .limits()
         .max_storage_buffer_binding_size
@@ -432,9 +516,10 @@ fn uncaptured_wgpu_errors_surface_as_gpu_errors() {
         usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::STORAGE,
         mapped_at_creation: false,
     });
-    let mut out = vec![0.0; 2];
-    let err = gpu::sum_steps(&ctx, &[1.0, 2.0], 1, 2, &mut out).unwrap_err();
+    let ctx = Arc::new(ctx);
+    let out = vec![0.0; 2];
+    let err = gpu_step(&ctx, sum_steps(1, 2), &[&[1.0, 2.0], &out]).unwrap_err();
     assert!(matches!(err, Error::Gpu(_)), "{err}");
-    gpu::sum_steps(&ctx, &[1.0, 2.0], 1, 2, &mut out).unwrap();
-    assert_eq!(out, [1.0, 2.0]);
+    let out = gpu_step(&ctx, sum_steps(1, 2), &[&[1.0, 2.0], &out]).unwrap();
+    assert_eq!(out[1], [1.0, 2.0]);
 }

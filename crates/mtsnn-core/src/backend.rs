@@ -1,12 +1,12 @@
-//! The interface both backends implement, and how a backend is chosen.
+//! The interface every backend offers, and what it returns.
 
-use std::fmt;
-use std::str::FromStr;
-use std::sync::Arc;
+use std::future::Future;
+use std::pin::Pin;
 
 use crate::error::{Error, Result};
-use crate::gpu::{AdapterPolicy, GpuBackend, GpuContext};
 use crate::model::Model;
+use crate::schedule::Mode;
+use crate::spec::NetSpec;
 
 /// Loss and hits of one training batch.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -48,6 +48,39 @@ impl Inference {
             .map(argmax)
             .collect()
     }
+
+    /// How many samples were predicted as their label.
+    pub fn correct(&self, labels: &[u32]) -> usize {
+        self.predictions()
+            .iter()
+            .zip(labels)
+            .filter(|(p, l)| **p == **l as usize)
+            .count()
+    }
+
+    /// Forward passes of consecutive pieces of a batch as one: each buffer's steps interleaved.
+    fn join(parts: &[Inference]) -> Inference {
+        let (steps, classes) = (parts[0].steps, parts[0].classes);
+        let interleave = |pick: &dyn Fn(&Inference) -> &[f32]| {
+            let mut out = Vec::new();
+            for t in 0..steps {
+                for p in parts {
+                    let per_step = pick(p).len() / steps;
+                    out.extend_from_slice(&pick(p)[t * per_step..][..per_step]);
+                }
+            }
+            out
+        };
+        Inference {
+            steps,
+            batch: parts.iter().map(|p| p.batch).sum(),
+            classes,
+            output: interleave(&|p| &p.output),
+            layers: (0..parts[0].layers.len())
+                .map(|l| interleave(&|p| &p.layers[l]))
+                .collect(),
+        }
+    }
 }
 
 /// Index of the largest value, the first one on ties.
@@ -61,61 +94,79 @@ pub fn argmax(xs: &[f32]) -> usize {
     best
 }
 
+/// A future that a backend's work returns: awaited in browsers, blocked on by the synchronous
+/// methods elsewhere. Not `Send`: WebGPU's futures are not.
+pub type Task<'a, T> = Pin<Box<dyn Future<Output = Result<T>> + 'a>>;
+
 /// A place where the network lives and runs: the CPU or a GPU.
 ///
 /// A backend holds the current weights and optimiser state; [`Backend::read_state`] copies them back.
-/// Inputs are `[batch][input_len]` row-major, normalised; labels are class indices.
+/// Inputs are `[batch][input_len]` row-major, normalised; labels are class indices. Every method
+/// exists twice: `*_async` for callers that must not block (browsers), and a blocking one that
+/// waits for it. Wrong sizes are [`Error::Shape`] on every backend.
 pub trait Backend {
     /// A human-readable name, e.g. `cpu (2 threads, avx512)` or `gpu: NVIDIA H200 (Vulkan)`.
     fn name(&self) -> String;
 
+    /// The network it runs.
+    fn spec(&self) -> &NetSpec;
+
+    /// The largest batch one call in `mode` accepts: every buffer of the batch must fit one
+    /// storage binding of the device (no limit in practice on the CPU).
+    fn max_batch(&self, mode: Mode) -> usize;
+
     /// One step of training: forward, the paper's backward pass (eq 9–13), one Adam update.
-    fn train_batch(&mut self, x: &[f32], labels: &[u32]) -> Result<BatchStats>;
+    /// A batch over [`Self::max_batch`] is refused with [`Error::Gpu`] naming the largest that fits.
+    fn train_batch_async<'a>(&'a mut self, x: &'a [f32], labels: &'a [u32])
+    -> Task<'a, BatchStats>;
 
     /// The paper-mode gradient of the batch loss for every weighted layer, without updating.
-    fn gradients(&mut self, x: &[f32], labels: &[u32]) -> Result<(f32, Vec<Vec<f32>>)>;
+    fn gradients_async<'a>(
+        &'a mut self,
+        x: &'a [f32],
+        labels: &'a [u32],
+    ) -> Task<'a, (f32, Vec<Vec<f32>>)>;
 
-    /// Forward pass only; with `record_layers` the spike counts of every weighted layer too.
-    fn infer(&mut self, x: &[f32], record_layers: bool) -> Result<Inference>;
+    /// Forward pass of at most [`Self::max_batch`] samples; with `record_layers` the spike counts
+    /// of every weighted layer too.
+    fn infer_async<'a>(&'a mut self, x: &'a [f32], record_layers: bool) -> Task<'a, Inference>;
 
     /// Copies the current weights and Adam state into `model`.
-    fn read_state(&mut self, model: &mut Model) -> Result<()>;
-}
+    fn read_state_async<'a>(&'a mut self, model: &'a mut Model) -> Task<'a, ()>;
 
-/// Which backend to run on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum BackendKind {
-    /// Plain Rust on all CPU cores.
-    Cpu,
-    /// wgpu; software adapters (lavapipe, SwiftShader) included.
-    Gpu,
-    /// A hardware GPU when one exists, else the CPU.
-    #[default]
-    Auto,
-}
-
-impl FromStr for BackendKind {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self> {
-        match s.to_ascii_lowercase().as_str() {
-            "cpu" => Ok(Self::Cpu),
-            "gpu" => Ok(Self::Gpu),
-            "auto" => Ok(Self::Auto),
-            _ => Err(Error::InvalidParam {
-                name: "backend",
-                reason: format!("{s:?} is not one of cpu, gpu, auto"),
-            }),
-        }
+    /// [`Self::train_batch_async`], waited for.
+    fn train_batch(&mut self, x: &[f32], labels: &[u32]) -> Result<BatchStats> {
+        pollster::block_on(self.train_batch_async(x, labels))
     }
-}
 
-impl fmt::Display for BackendKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Cpu => "cpu",
-            Self::Gpu => "gpu",
-            Self::Auto => "auto",
-        })
+    /// [`Self::gradients_async`], waited for.
+    fn gradients(&mut self, x: &[f32], labels: &[u32]) -> Result<(f32, Vec<Vec<f32>>)> {
+        pollster::block_on(self.gradients_async(x, labels))
+    }
+
+    /// [`Self::infer_async`], waited for.
+    fn infer(&mut self, x: &[f32], record_layers: bool) -> Result<Inference> {
+        pollster::block_on(self.infer_async(x, record_layers))
+    }
+
+    /// [`Self::read_state_async`], waited for.
+    fn read_state(&mut self, model: &mut Model) -> Result<()> {
+        pollster::block_on(self.read_state_async(model))
+    }
+
+    /// Forward pass of any number of samples: [`Self::infer`] on pieces of at most
+    /// [`Self::max_batch`] samples, joined into one [`Inference`].
+    fn infer_all(&mut self, x: &[f32], record_layers: bool) -> Result<Inference> {
+        let piece =
+            (self.spec().input().len()).saturating_mul(self.max_batch(Mode::Inference).max(1));
+        if x.len() <= piece {
+            return self.infer(x, record_layers);
+        }
+        let parts = x
+            .chunks(piece)
+            .map(|part| self.infer(part, record_layers))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Inference::join(&parts))
     }
 }
 
@@ -144,28 +195,4 @@ pub(crate) fn check_batch(model: &Model, x: &[f32], labels: Option<&[u32]>) -> R
         }
     }
     Ok(batch)
-}
-
-/// Builds the backend `kind` holding `model`. `Gpu` takes the best adapter, software ones
-/// (lavapipe, SwiftShader) included. `Auto` takes a hardware GPU when one exists and the GPU
-/// backend runs the network, and the CPU otherwise. wgpu's `WGPU_BACKEND` and
-/// `WGPU_ADAPTER_NAME` variables narrow the search ([`GpuContext::new_async`]).
-pub fn create_backend(kind: BackendKind, model: &Model) -> Result<Box<dyn Backend>> {
-    let cpu = || -> Result<Box<dyn Backend>> { Ok(Box::new(crate::cpu::CpuBackend::new(model)?)) };
-    match kind {
-        BackendKind::Cpu => cpu(),
-        BackendKind::Gpu => Ok(Box::new(GpuBackend::new(
-            Arc::new(GpuContext::new(AdapterPolicy::Any)?),
-            model,
-        )?)),
-        BackendKind::Auto => match GpuContext::new(AdapterPolicy::Hardware) {
-            Ok(ctx) => match GpuBackend::new(Arc::new(ctx), model) {
-                Ok(gpu) => Ok(Box::new(gpu)),
-                Err(Error::Unsupported(_)) => cpu(),
-                Err(e) => Err(e),
-            },
-            Err(Error::NoAdapter(_)) => cpu(),
-            Err(e) => Err(e),
-        },
-    }
 }

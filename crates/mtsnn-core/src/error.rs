@@ -8,9 +8,6 @@ pub enum Error {
     /// A network string such as `784-800-10` that does not parse or does not fit the input.
     #[error("invalid network string {spec:?}: {reason}")]
     InvalidSpec { spec: String, reason: String },
-    /// A feature that exists in the paper but not (yet) in this engine.
-    #[error("not supported yet: {0}")]
-    Unsupported(String),
     /// A hyper-parameter out of its meaningful range.
     #[error("invalid parameter {name}: {reason}")]
     InvalidParam { name: &'static str, reason: String },

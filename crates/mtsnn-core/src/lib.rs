@@ -4,12 +4,41 @@
 //!
 //! The engine trains on tensors: data-set file formats live with the callers, the facts they must
 //! agree on (names, shapes, normalisation, class names) in [`dataset`].
+//!
+//! # How a batch runs
+//!
+//! - [`spec`] parses a network string; [`plan`] derives what each layer computes.
+//! - [`schedule`] turns that, the hyper-parameters, a batch size and a [`Mode`] (inference,
+//!   gradients, training) into one ordered list of kernel launches ([`schedule::Step`]) over
+//!   numbered buffers whose sizes it computes: the only place that knows the order of layers,
+//!   time steps and passes.
+//! - An [`Executor`] runs such a list with its own kernels: [`CpuExecutor`] directly,
+//!   [`GpuExecutor`] recorded once per schedule (per batch size) and replayed for every batch.
+//! - [`Runner`] is the one [`Backend`] on any executor ([`CpuBackend`], [`GpuBackend`]): it picks
+//!   the schedule, loads the batch, splits or refuses batches larger than the device holds, and
+//!   turns what comes back into losses, predictions and gradients. [`create_backend`] chooses one.
+//!
+//! # How to add a kernel
+//!
+//! 1. The CPU kernel, the reference: a function in `cpu/kernels.rs` (or `cpu/conv.rs`).
+//! 2. Its WGSL twin in `shaders/`, registered in `gpu/shaders.rs`, with a launcher in
+//!    `gpu/kernels.rs` taking the CPU kernel's sizes.
+//! 3. A [`schedule::Step`] variant naming its buffers and sizes, its buffers' lengths in
+//!    [`schedule::Step::buffers`], and the place in [`schedule::NetSchedule::new`] that emits it.
+//! 4. One match arm in each executor: `CpuExecutor::step` (`cpu/mod.rs`) calls the CPU kernel,
+//!    `record` (`gpu/executor.rs`) the launcher.
+//! 5. A test running the one-step schedule on both executors against each other
+//!    (`tests/src/kernel.rs`, as `tests/tests/gpu_kernels.rs` does).
+//!
+//! Buffer allocation, recording and replay, read-back and the backends need no change.
 
 pub mod backend;
 pub mod checkpoint;
 pub mod cpu;
 pub mod dataset;
 pub mod error;
+pub mod executor;
+pub mod factory;
 pub mod gpu;
 pub mod hyper;
 pub mod kernel_params;
@@ -17,15 +46,19 @@ pub mod lr_schedule;
 pub mod model;
 pub mod plan;
 pub mod rng;
+pub mod schedule;
 pub mod spec;
 pub mod stats;
 pub mod surrogate;
 
-pub use backend::{Backend, BackendKind, BatchStats, Inference, argmax, create_backend};
-pub use cpu::CpuBackend;
+pub use backend::{Backend, BatchStats, Inference, Task, argmax};
+pub use cpu::{CpuBackend, CpuExecutor};
 pub use error::{Error, Result};
-pub use gpu::{AdapterPolicy, GpuBackend, GpuContext};
+pub use executor::{Executor, Runner};
+pub use factory::{BackendKind, create_backend};
+pub use gpu::{AdapterPolicy, GpuBackend, GpuContext, GpuExecutor};
 pub use hyper::Hyper;
 pub use model::{AdamState, Model};
+pub use schedule::Mode;
 pub use spec::{Layer, LayerKind, NetSpec, Shape};
 pub use surrogate::{Surrogate, SurrogateParams};

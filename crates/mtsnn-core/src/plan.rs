@@ -1,7 +1,8 @@
-//! The layer pipeline both backends run, derived from a [`NetSpec`]: what each layer computes, the
-//! size of its output and whether that output is the same at every time step. Backend-free; the CPU
-//! and GPU backends each execute it with their own kernels.
+//! The layer pipeline, derived from a [`NetSpec`]: what each layer computes, the size of its
+//! output and whether that output is the same at every time step. Backend-free;
+//! [`crate::schedule`] turns it into kernel launches.
 
+use crate::error::{Error, Result};
 use crate::spec::{LayerKind, NetSpec};
 
 /// Sizes of one convolution layer (stride 1, zero padding).
@@ -35,6 +36,26 @@ impl ConvGeom {
     /// Values of one output image.
     pub fn out_len(&self) -> usize {
         self.out_channels * self.out_height() * self.out_width()
+    }
+
+    /// Weights, `[out_ch][in_ch][k][k]`.
+    pub fn weight_len(&self) -> usize {
+        self.out_channels * self.in_channels * self.kernel * self.kernel
+    }
+
+    /// Fails with [`Error::Shape`] for a geometry with no output pixel (kernel wider than the
+    /// padded map).
+    pub fn check(&self) -> Result<()> {
+        if self.kernel == 0 || self.kernel > self.height.min(self.width) + 2 * self.padding {
+            return Err(Error::Shape(format!(
+                "a {k}×{k} kernel with padding {p} on {h}×{w} maps",
+                k = self.kernel,
+                p = self.padding,
+                h = self.height,
+                w = self.width
+            )));
+        }
+        Ok(())
     }
 }
 

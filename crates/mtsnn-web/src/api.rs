@@ -12,7 +12,7 @@ use crate::error::WebError;
 use crate::outcome::{Outcome, layer_infos};
 use crate::prepare;
 use crate::turns::Turns;
-use crate::webgpu::GpuRunner;
+use crate::webgpu;
 
 #[wasm_bindgen(typescript_custom_section)]
 const TYPES: &str = r#"
@@ -62,9 +62,9 @@ extern "C" {
 #[wasm_bindgen]
 pub struct Model {
     engine: RefCell<Engine>,
-    /// The WebGPU path, when the model runs there.
-    gpu: Option<RefCell<GpuRunner>>,
-    /// Serialises `infer` calls: the WebGPU path holds its runner across awaits.
+    /// `"webgpu"` or `"cpu"`.
+    backend: &'static str,
+    /// Serialises `infer` calls: they hold the engine across awaits.
     turns: Turns,
     /// Why the model runs where it runs.
     note: String,
@@ -92,16 +92,16 @@ impl Model {
             .into());
         }
         let (model, data) = read_model(&bytes, requested)?;
-        let engine = Engine::new(&model, data)?;
-        let (gpu, note) = match choice.as_str() {
-            "cpu" => (None, "asked for the CPU".to_string()),
-            _ => match GpuRunner::open(&model).await {
-                Ok(Some(gpu)) => {
-                    let note = gpu.adapter().to_string();
-                    (Some(RefCell::new(gpu)), note)
+        let mut engine = Engine::new(&model, data)?;
+        let (backend, note) = match choice.as_str() {
+            "cpu" => ("cpu", "asked for the CPU".to_string()),
+            _ => match webgpu::open(&model).await {
+                Ok(Some((gpu, adapter))) => {
+                    engine.run_on(Box::new(gpu));
+                    ("webgpu", adapter)
                 }
                 Ok(None) if choice == "auto" => {
-                    (None, "no WebGPU adapter in this browser".to_string())
+                    ("cpu", "no WebGPU adapter in this browser".to_string())
                 }
                 Ok(None) => {
                     return Err(WebError::Gpu(
@@ -109,13 +109,13 @@ impl Model {
                     )
                     .into());
                 }
-                Err(e) if choice == "auto" => (None, format!("fell back from {e}")),
+                Err(e) if choice == "auto" => ("cpu", format!("fell back from {e}")),
                 Err(e) => return Err(e.into()),
             },
         };
         Ok(Model {
             engine: RefCell::new(engine),
-            gpu,
+            backend,
             turns: Turns::default(),
             note,
         })
@@ -127,21 +127,14 @@ impl Model {
     #[wasm_bindgen(unchecked_return_type = "InferResult")]
     #[expect(
         clippy::await_holding_refcell_ref,
-        reason = "calls take turns (`self.turns`), so nothing else borrows the runner meanwhile"
+        reason = "calls take turns (`self.turns`), so nothing else borrows the engine meanwhile"
     )]
     pub async fn infer(&self, pixels: Vec<f32>) -> Result<JsValue, JsError> {
         let _turn = self.turns.wait().await;
         let start = performance_now();
-        let outcome = match &self.gpu {
-            None => self.engine.borrow_mut().infer_cpu(&pixels)?,
-            Some(gpu) => {
-                let x = self.engine.borrow().normalise(&pixels)?;
-                let inf = gpu.borrow_mut().infer(&x).await?;
-                self.engine.borrow().outcome(&inf)?
-            }
-        };
+        let outcome = self.engine.borrow_mut().infer(&pixels).await?;
         let micros = (performance_now() - start) * 1000.0;
-        to_js(&outcome, self.backend_name(), micros)
+        to_js(&outcome, self.backend, micros)
     }
 
     /// The network string, e.g. `784-800-10`.
@@ -183,7 +176,7 @@ impl Model {
     /// Where inferences run: `"webgpu"` or `"cpu"`.
     #[wasm_bindgen(getter)]
     pub fn backend(&self) -> String {
-        self.backend_name().to_string()
+        self.backend.to_string()
     }
 
     /// Why the model runs where it runs: the adapter for WebGPU, the reason for the CPU.
@@ -211,12 +204,6 @@ impl Model {
             list.push(&layer);
         }
         Ok(list)
-    }
-}
-
-impl Model {
-    fn backend_name(&self) -> &'static str {
-        if self.gpu.is_some() { "webgpu" } else { "cpu" }
     }
 }
 

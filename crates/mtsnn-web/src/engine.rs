@@ -1,22 +1,22 @@
-//! A loaded model with its CPU backend: the part of the JavaScript API that needs no JavaScript,
-//! so native unit tests cover it.
+//! A loaded model with the backend it runs on (the CPU, or WebGPU through [`crate::webgpu`]): the
+//! part of the JavaScript API that needs no JavaScript, so native unit tests cover it.
 
 use std::path::Path;
 
 use mtsnn_core::checkpoint::read_metadata;
-use mtsnn_core::{Backend, CpuBackend, Inference, Model, NetSpec};
+use mtsnn_core::{Backend, CpuBackend, Model, NetSpec};
 
 use crate::dataset::{DataInfo, Dataset};
 use crate::error::WebError;
 use crate::outcome::Outcome;
 
-/// A model ready to classify single images on the CPU.
+/// A model ready to classify single images.
 pub struct Engine {
     spec: NetSpec,
     s_max: u32,
     steps: usize,
     data: DataInfo,
-    cpu: CpuBackend,
+    backend: Box<dyn Backend>,
 }
 
 /// Reads a model file written by `mtsnn train` or `mtsnn export` (full, or weights only in F32,
@@ -36,7 +36,7 @@ impl Engine {
         Self::new(&model, data)
     }
 
-    /// Takes a model already in memory, with the facts of its data set.
+    /// Takes a model already in memory, with the facts of its data set, onto the CPU.
     pub fn new(model: &Model, data: DataInfo) -> Result<Self, WebError> {
         let input = model.spec.input();
         if input.channels != 1 {
@@ -50,8 +50,13 @@ impl Engine {
             s_max: model.hyper.s_max,
             steps: model.hyper.steps,
             data,
-            cpu: CpuBackend::new(model).map_err(|e| WebError::Model(e.to_string()))?,
+            backend: Box::new(CpuBackend::new(model).map_err(|e| WebError::Model(e.to_string()))?),
         })
+    }
+
+    /// Runs every later inference on `backend`, which must hold the same model.
+    pub fn run_on(&mut self, backend: Box<dyn Backend>) {
+        self.backend = backend;
     }
 
     /// The network.
@@ -89,16 +94,11 @@ impl Engine {
         self.data.normalise(pixels)
     }
 
-    /// Arranges a forward pass of one sample, run with `record_layers` on any backend.
-    pub fn outcome(&self, inf: &Inference) -> Result<Outcome, WebError> {
-        Outcome::new(&self.spec, self.s_max, inf)
-    }
-
-    /// Classifies one image of raw `0..=1` pixels on the CPU.
-    pub fn infer_cpu(&mut self, pixels: &[f32]) -> Result<Outcome, WebError> {
+    /// Classifies one image of raw `0..=1` pixels, recording every layer's spikes.
+    pub async fn infer(&mut self, pixels: &[f32]) -> Result<Outcome, WebError> {
         let x = self.normalise(pixels)?;
-        let inf = self.cpu.infer(&x, true)?;
-        self.outcome(&inf)
+        let inf = self.backend.infer_async(&x, true).await?;
+        Outcome::new(&self.spec, self.s_max, &inf)
     }
 }
 
@@ -123,7 +123,7 @@ mod tests {
         );
         assert_eq!(e.data(), &DataInfo::builtin(Dataset::Mnist));
         let pixels: Vec<f32> = (0..784).map(|i| ((i * 37) % 256) as f32 / 255.0).collect();
-        let out = e.infer_cpu(&pixels).unwrap();
+        let out = pollster::block_on(e.infer(&pixels)).unwrap();
         // The same input through the engine directly, with the loaded (F16-rounded) weights.
         let loaded = Model::from_bytes(&bytes, Path::new("m")).unwrap();
         let x = DataInfo::builtin(Dataset::Mnist)
@@ -185,7 +185,10 @@ mod tests {
     #[test]
     fn inputs_of_the_wrong_size_are_refused() {
         let mut e = Engine::new(&model(), DataInfo::builtin(Dataset::FashionMnist)).unwrap();
-        let err = e.infer_cpu(&[0.0; 100]).err().unwrap().to_string();
+        let err = pollster::block_on(e.infer(&[0.0; 100]))
+            .err()
+            .unwrap()
+            .to_string();
         assert_eq!(
             err,
             "bad input: the network takes 784 pixels (28×28, row-major), got 100"

@@ -5,47 +5,29 @@
 
 use std::sync::Arc;
 
-use mtsnn_core::{AdapterPolicy, Error, GpuBackend, GpuContext, Inference, Model};
+use mtsnn_core::{AdapterPolicy, Backend, Error, GpuBackend, GpuContext, Model};
 
 use crate::error::WebError;
 
-/// A model on a GPU device.
-pub struct GpuRunner {
-    backend: GpuBackend,
-    adapter: String,
-}
-
-impl GpuRunner {
-    /// Opens the browser's GPU (any adapter, software ones included), uploads the model and runs
-    /// it once.
-    ///
-    /// `Ok(None)` when there is no adapter (no `navigator.gpu`, or the browser offers none), so
-    /// the caller can fall back to the CPU; errors of an adapter that exists are `Err`.
-    pub async fn open(model: &Model) -> Result<Option<Self>, WebError> {
-        let ctx = match GpuContext::new_async(AdapterPolicy::Any).await {
-            Ok(ctx) => Arc::new(ctx),
-            Err(Error::NoAdapter(_)) => return Ok(None),
-            Err(e) => return Err(WebError::Gpu(e.to_string())),
-        };
-        let adapter = describe(&ctx);
-        let failed = |e: Error| WebError::Gpu(format!("{adapter}: {e}"));
-        let mut backend = GpuBackend::new_async(ctx, model).await.map_err(failed)?;
-        // A first inference compiles the kernels and proves the device works, so that a broken
-        // WebGPU fails here, where the caller can still choose the CPU, not at the first answer.
-        let blank = vec![0.0; model.spec.input().len()];
-        backend.infer_async(&blank, true).await.map_err(failed)?;
-        Ok(Some(Self { backend, adapter }))
-    }
-
-    /// What the adapter calls itself (browsers may hide it).
-    pub fn adapter(&self) -> &str {
-        &self.adapter
-    }
-
-    /// Forward pass of normalised inputs, recording every layer's spikes.
-    pub async fn infer(&mut self, x: &[f32]) -> Result<Inference, WebError> {
-        Ok(self.backend.infer_async(x, true).await?)
-    }
+/// Opens the browser's GPU (any adapter, software ones included), uploads the model and runs it
+/// once; returns the backend with the adapter's description.
+///
+/// `Ok(None)` when there is no adapter (no `navigator.gpu`, or the browser offers none), so the
+/// caller can fall back to the CPU; errors of an adapter that exists are `Err`.
+pub async fn open(model: &Model) -> Result<Option<(GpuBackend, String)>, WebError> {
+    let ctx = match GpuContext::new_async(AdapterPolicy::Any).await {
+        Ok(ctx) => Arc::new(ctx),
+        Err(Error::NoAdapter(_)) => return Ok(None),
+        Err(e) => return Err(WebError::Gpu(e.to_string())),
+    };
+    let adapter = describe(&ctx);
+    let failed = |e: Error| WebError::Gpu(format!("{adapter}: {e}"));
+    let mut backend = GpuBackend::new_async(ctx, model).await.map_err(failed)?;
+    // A first inference compiles the kernels and proves the device works, so that a broken
+    // WebGPU fails here, where the caller can still choose the CPU, not at the first answer.
+    let blank = vec![0.0; model.spec.input().len()];
+    backend.infer_async(&blank, true).await.map_err(failed)?;
+    Ok(Some((backend, adapter)))
 }
 
 /// The adapter's name as the browser reports it, or a placeholder; marked when it is software.

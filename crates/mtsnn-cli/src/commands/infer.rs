@@ -98,7 +98,7 @@ pub fn run(args: &InferArgs) -> Result<()> {
         inverted.push(inv);
     }
     let mut backend = make_backend(args.backend, &model)?;
-    let out = backend.infer(&x, false).context("inference failed")?;
+    let out = backend.infer_all(&x, false).context("inference failed")?;
     let names = dataset.class_names();
     let mut stdout = std::io::stdout().lock();
     for (b, (path, class)) in args.images.iter().zip(out.predictions()).enumerate() {

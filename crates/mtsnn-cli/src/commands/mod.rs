@@ -17,7 +17,7 @@ use mtsnn_core::{Backend, BackendKind, Model, create_backend};
 use crate::data::{Dataset, DatasetKind};
 use crate::run_info::RunInfo;
 
-/// Samples per `infer` call when evaluating a data set.
+/// Samples per batch when evaluating a data set (split further where the device holds fewer).
 pub const EVAL_BATCH: usize = 1000;
 
 /// Loads a checkpoint or final model.
@@ -120,8 +120,8 @@ impl TestOutcome {
     }
 }
 
-/// Correctly classified test samples of `data`, in batches of [`EVAL_BATCH`], and how the output
-/// neurons behaved.
+/// Correctly classified test samples of `data`, in batches of [`EVAL_BATCH`] (or of
+/// [`Backend::max_batch`] where that is smaller), and how the output neurons behaved.
 pub fn evaluate(
     backend: &mut dyn Backend,
     model: &Model,
@@ -153,7 +153,7 @@ pub fn evaluate_recording(
     for chunk in indices.chunks(EVAL_BATCH) {
         data.batch(chunk, &tables, None, &mut x, &mut y);
         let out = backend
-            .infer(&x, stats.is_some())
+            .infer_all(&x, stats.is_some())
             .context("inference failed")?;
         if let Some(stats) = stats.as_deref_mut() {
             stats.add(&out).context("collecting spike statistics")?;
@@ -164,12 +164,7 @@ pub fn evaluate_recording(
                 outcome.saturated[c] += usize::from(n >= full);
             }
         }
-        outcome.correct += out
-            .predictions()
-            .iter()
-            .zip(&y)
-            .filter(|(p, l)| **p == **l as usize)
-            .count();
+        outcome.correct += out.correct(&y);
     }
     Ok(outcome)
 }

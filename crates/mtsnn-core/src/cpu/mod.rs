@@ -18,303 +18,172 @@ pub mod elementwise;
 pub mod kernels;
 pub mod simd;
 
-use crate::backend::{Backend, BatchStats, Inference, check_batch};
-use crate::error::Result;
-use crate::kernel_params::{AdamStep, ScanParams};
+use crate::backend::Task;
+use crate::error::{Error, Result};
+use crate::executor::{Executor, Job, Ran, Runner, model_buffers};
 use crate::model::Model;
-use crate::plan::{Op, layer_ops};
-use conv::{
-    avg_pool_backward, avg_pool_forward, conv_forward, conv_input_grad, conv_weight_grad,
-    max_pool_backward, max_pool_forward,
-};
-use kernels::{adam_update, lif_forward, matmul, output_error, sum_steps, surrogate_g_scan};
+use crate::schedule::{Buf, Schedule, Step};
 
-/// One layer and its per-batch buffers, `[steps][batch][values]` (`[batch][values]` when constant).
-struct LayerState {
-    op: Op,
-    out_len: usize,
-    constant: bool,
-    /// Pre-reset membrane potentials (the backward pass needs f′(v)); empty for pooling.
-    v: Vec<f32>,
-    /// Spike counts (pooled averages for pooling).
-    s: Vec<f32>,
-}
-
-/// The network on the CPU.
-pub struct CpuBackend {
-    model: Model,
-    layers: Vec<LayerState>,
-    /// Scratch: input currents, upstream gradients ∂L/∂s, δ, G and Σ_t G.
-    current: Vec<f32>,
-    upstream: Vec<f32>,
-    upstream_below: Vec<f32>,
-    delta: Vec<f32>,
-    g: Vec<f32>,
-    gsum: Vec<f32>,
-    grads: Vec<Vec<f32>>,
-}
+/// The network on the CPU: schedules run by [`CpuExecutor`].
+pub type CpuBackend = Runner<CpuExecutor>;
 
 impl CpuBackend {
     /// Takes the model (weights and optimiser state) onto the CPU.
     pub fn new(model: &Model) -> Result<Self> {
         model.check_shapes()?;
-        let layers = layer_ops(&model.spec)
-            .into_iter()
-            .map(|l| LayerState {
-                op: l.op,
-                out_len: l.out_len,
-                constant: l.constant,
-                v: Vec::new(),
-                s: Vec::new(),
-            })
-            .collect();
-        let grads = model.weights.iter().map(|w| vec![0.0; w.len()]).collect();
-        Ok(Self {
-            model: model.clone(),
-            layers,
-            current: Vec::new(),
-            upstream: Vec::new(),
-            upstream_below: Vec::new(),
-            delta: Vec::new(),
-            g: Vec::new(),
-            gsum: Vec::new(),
-            grads,
-        })
-    }
-
-    /// Forward pass (eq 3–5) of a batch, leaving v and s of every layer in `self.layers`.
-    ///
-    /// A layer whose input is the same at every step (layer 1 under direct encoding) computes its
-    /// current once; otherwise all T steps run as one GEMM/convolution over `T·B` rows.
-    fn forward(&mut self, x: &[f32], batch: usize) {
-        let h = &self.model.hyper;
-        let (steps, lambda, sp) = (h.steps, h.lambda(), h.surrogate_params());
-        for li in 0..self.layers.len() {
-            let (before, rest) = self.layers.split_at_mut(li);
-            let layer = &mut rest[0];
-            let (input, in_constant) = match before.last() {
-                Some(prev) => (&prev.s[..], prev.constant),
-                None => (x, true),
-            };
-            let rows = if in_constant { batch } else { steps * batch };
-            let out = layer.out_len;
-            match layer.op {
-                Op::Pool {
-                    channels,
-                    height,
-                    width,
-                    kernel,
-                    max,
-                } => {
-                    layer.s.resize(rows * out, 0.0);
-                    let pool = if max {
-                        max_pool_forward
-                    } else {
-                        avg_pool_forward
-                    };
-                    pool(input, &mut layer.s, rows * channels, height, width, kernel);
-                    continue;
-                }
-                Op::Dense {
-                    inputs,
-                    outputs,
-                    weight,
-                } => {
-                    self.current.resize(rows * out, 0.0);
-                    matmul(
-                        input,
-                        &self.model.weights[weight],
-                        &mut self.current,
-                        rows,
-                        outputs,
-                        inputs,
-                        false,
-                        true,
-                    );
-                }
-                Op::Conv { geom, weight } => {
-                    self.current.resize(rows * out, 0.0);
-                    conv_forward(
-                        input,
-                        &self.model.weights[weight],
-                        &mut self.current,
-                        rows,
-                        &geom,
-                    );
-                }
-            }
-            layer.v.resize(steps * batch * out, 0.0);
-            layer.s.resize(steps * batch * out, 0.0);
-            lif_forward(
-                &self.current,
-                in_constant,
-                steps,
-                batch * out,
-                lambda,
-                &sp,
-                &mut layer.v,
-                &mut layer.s,
-            );
-        }
-    }
-
-    /// Backward pass (eq 6, 9–13) after [`Self::forward`]; fills `self.grads`, returns the loss.
-    fn backward(&mut self, x: &[f32], labels: &[u32]) -> f32 {
-        let h = &self.model.hyper;
-        let steps = h.steps;
-        let scan = ScanParams::of(h);
-        let batch = labels.len();
-        let last = self.layers.len() - 1;
-        let classes = self.layers[last].out_len;
-        self.upstream.resize(steps * batch * classes, 0.0);
-        let loss = output_error(
-            &self.layers[last].s,
-            labels,
-            steps,
-            classes,
-            h.target_count,
-            &mut self.upstream,
-        );
-        for li in (0..self.layers.len()).rev() {
-            let (before, rest) = self.layers.split_at(li);
-            let layer = &rest[0];
-            let (input, in_constant) = match before.last() {
-                Some(prev) => (&prev.s[..], prev.constant),
-                None => (x, true),
-            };
-            // Only layers that feed a weighted layer need ∂L/∂s passed down.
-            let pass_down = !in_constant;
-            let m = batch * layer.out_len;
-            let rows = steps * batch;
-            let weight = match layer.op {
-                Op::Pool {
-                    channels,
-                    height,
-                    width,
-                    kernel,
-                    max,
-                } => {
-                    if pass_down {
-                        self.upstream_below
-                            .resize(rows * channels * height * width, 0.0);
-                        if max {
-                            // The pool's input is the layer below's spikes, [steps][batch][…].
-                            max_pool_backward(
-                                input,
-                                &self.upstream,
-                                &mut self.upstream_below,
-                                rows * channels,
-                                height,
-                                width,
-                                kernel,
-                            );
-                        } else {
-                            avg_pool_backward(
-                                &self.upstream,
-                                &mut self.upstream_below,
-                                rows * channels,
-                                height,
-                                width,
-                                kernel,
-                            );
-                        }
-                        std::mem::swap(&mut self.upstream, &mut self.upstream_below);
-                    }
-                    continue;
-                }
-                Op::Dense { weight, .. } | Op::Conv { weight, .. } => weight,
-            };
-            self.delta.resize(steps * m, 0.0);
-            self.g.resize(steps * m, 0.0);
-            surrogate_g_scan(
-                &self.upstream,
-                &layer.v,
-                steps,
-                m,
-                &scan,
-                &mut self.delta,
-                &mut self.g,
-            );
-            // What the layer below receives: Wᵀ δ (eq 9) or, in BPTT, Wᵀ G.
-            let down = if scan.pass_down_g() {
-                &self.g
-            } else {
-                &self.delta
-            };
-            // ∂L/∂W = Σ_t G[t]ᵀ s_in[t]: one GEMM over the stacked (t, b) rows, or (Σ_t G[t])ᵀ s_in
-            // when the input is the same at every step.
-            let (g, grad_rows) = if in_constant {
-                self.gsum.resize(m, 0.0);
-                sum_steps(&self.g, steps, m, &mut self.gsum);
-                (&self.gsum, batch)
-            } else {
-                (&self.g, rows)
-            };
-            let w = &self.model.weights[weight];
-            let grad = &mut self.grads[weight];
-            match layer.op {
-                Op::Dense {
-                    inputs, outputs, ..
-                } => {
-                    matmul(g, input, grad, outputs, inputs, grad_rows, true, false);
-                    if pass_down {
-                        // Eq 9: the layer below receives (W^l)ᵀ δ^l[t].
-                        self.upstream_below.resize(rows * inputs, 0.0);
-                        matmul(
-                            down,
-                            w,
-                            &mut self.upstream_below,
-                            rows,
-                            inputs,
-                            outputs,
-                            false,
-                            false,
-                        );
-                    }
-                }
-                Op::Conv { geom, .. } => {
-                    conv_weight_grad(input, g, grad, grad_rows, &geom);
-                    if pass_down {
-                        self.upstream_below.resize(rows * geom.in_len(), 0.0);
-                        conv_input_grad(down, w, &mut self.upstream_below, rows, &geom);
-                    }
-                }
-                Op::Pool { .. } => unreachable!("pooling has no weights"),
-            }
-            std::mem::swap(&mut self.upstream, &mut self.upstream_below);
-        }
-        loss
-    }
-
-    /// Forward and backward pass of a labelled batch: the loss, with `self.grads` filled.
-    fn forward_backward(&mut self, x: &[f32], labels: &[u32]) -> Result<f32> {
-        let batch = check_batch(&self.model, x, Some(labels))?;
-        self.forward(x, batch);
-        Ok(self.backward(x, labels))
-    }
-
-    fn output(&self, batch: usize, record_layers: bool) -> Inference {
-        let last = self.layers.last().expect("a network has an output layer");
-        let layers = if record_layers {
-            self.layers
-                .iter()
-                .filter(|l| !matches!(l.op, Op::Pool { .. }))
-                .map(|l| l.s.clone())
-                .collect()
-        } else {
-            Vec::new()
-        };
-        Inference {
-            steps: self.model.hyper.steps,
-            batch,
-            classes: last.out_len,
-            output: last.s.clone(),
-            layers,
-        }
+        let params = model_buffers(model).into_iter().map(|(_, v)| v).collect();
+        Runner::on(CpuExecutor::new(params), model)
     }
 }
 
-impl Backend for CpuBackend {
+/// Runs schedules with the kernels of [`kernels`] and [`conv`], one step after the other.
+#[derive(Debug)]
+pub struct CpuExecutor {
+    /// Every buffer, `Buf(i)` at `i`: the model's, then those of the schedule that ran last.
+    store: Vec<Vec<f32>>,
+}
+
+impl CpuExecutor {
+    /// An executor holding the model's buffers `params` (`Buf(0)`, `Buf(1)`, …).
+    pub fn new(params: Vec<Vec<f32>>) -> Self {
+        Self { store: params }
+    }
+
+    /// Sizes the per-batch buffers for `schedule` (the model's keep their values).
+    fn fit(&mut self, schedule: &Schedule) {
+        if self.store.len() < schedule.buffers.len() {
+            self.store.resize_with(schedule.buffers.len(), Vec::new);
+        }
+        for (values, b) in self.store.iter_mut().zip(&schedule.buffers) {
+            if !b.param {
+                values.resize(b.len, 0.0);
+            }
+        }
+    }
+
+    /// Copies of the first `len` values of each buffer in `needs`.
+    fn read_prefixes(&self, needs: &[(Buf, usize)]) -> Result<Vec<Vec<f32>>> {
+        needs
+            .iter()
+            .map(|&(b, len)| {
+                self.store
+                    .get(b.0)
+                    .and_then(|v| v.get(..len))
+                    .map(<[f32]>::to_vec)
+                    .ok_or_else(|| {
+                        Error::Shape(format!("buffer {} holds fewer than {len} values", b.0))
+                    })
+            })
+            .collect()
+    }
+
+    /// The first `len` values of each buffer in `needs`, which must be `N` distinct buffers.
+    fn bind<const N: usize>(&mut self, needs: &[(Buf, usize)]) -> Result<[&mut [f32]; N]> {
+        let needs: &[(Buf, usize); N] = needs.try_into().map_err(|_| {
+            Error::Shape(format!("{} buffers where a kernel takes {N}", needs.len()))
+        })?;
+        let values = self
+            .store
+            .get_disjoint_mut(needs.map(|(b, _)| b.0))
+            .map_err(|e| Error::Shape(format!("buffers {needs:?}: {e}")))?;
+        for (v, (b, len)) in values.iter().zip(needs) {
+            if v.len() < *len {
+                return Err(Error::Shape(format!(
+                    "buffer {}: {} values where {len} are needed",
+                    b.0,
+                    v.len()
+                )));
+            }
+        }
+        let mut lens = needs.iter().map(|(_, len)| *len);
+        Ok(values.map(|v| &mut v[..lens.next().unwrap_or(0)]))
+    }
+
+    /// Runs one step on its buffers `needs` (as [`Step::buffers`] lists them); returns the batch
+    /// loss of an output-error step.
+    fn step(&mut self, step: &Step, needs: &[(Buf, usize)], job: &Job) -> Result<Option<f32>> {
+        match *step {
+            Step::Matmul {
+                m, n, k, a_t, b_t, ..
+            } => {
+                let [a, b, c] = self.bind(needs)?;
+                kernels::matmul(a, b, c, m, n, k, a_t, b_t)
+            }
+            Step::LifForward {
+                constant,
+                steps,
+                m,
+                lambda,
+                sp,
+                ..
+            } => {
+                let [current, v, s] = self.bind(needs)?;
+                kernels::lif_forward(current, constant, steps, m, lambda, &sp, v, s)
+            }
+            Step::OutputError {
+                steps,
+                classes,
+                target,
+                ..
+            } => {
+                let [s, labels, upstream, _] = self.bind(needs)?;
+                let labels = bytemuck::cast_slice(labels);
+                let loss = kernels::output_error(s, labels, steps, classes, target, upstream);
+                return Ok(Some(loss));
+            }
+            Step::SurrogateGScan { steps, m, scan, .. } => {
+                let [upstream, v, delta, g] = self.bind(needs)?;
+                kernels::surrogate_g_scan(upstream, v, steps, m, &scan, delta, g)
+            }
+            Step::SumSteps { steps, m, .. } => {
+                let [x, out] = self.bind(needs)?;
+                kernels::sum_steps(x, steps, m, out)
+            }
+            Step::Adam { .. } => {
+                let step = job.adam_step()?;
+                let [w, grad, m, v] = self.bind(needs)?;
+                kernels::adam_update(w, grad, m, v, step)
+            }
+            Step::ConvForward { images, geom, .. } => {
+                let [input, w, out] = self.bind(needs)?;
+                conv::conv_forward(input, w, out, images, &geom)
+            }
+            Step::ConvInputGrad { images, geom, .. } => {
+                let [grad_out, w, grad_in] = self.bind(needs)?;
+                conv::conv_input_grad(grad_out, w, grad_in, images, &geom)
+            }
+            Step::ConvWeightGrad { images, geom, .. } => {
+                let [input, grad_out, grad_w] = self.bind(needs)?;
+                conv::conv_weight_grad(input, grad_out, grad_w, images, &geom)
+            }
+            Step::AvgPoolForward { pool: p, .. } => {
+                let [input, out] = self.bind(needs)?;
+                conv::avg_pool_forward(input, out, p.maps, p.height, p.width, p.kernel)
+            }
+            Step::AvgPoolBackward { pool: p, .. } => {
+                let [grad_out, grad_in] = self.bind(needs)?;
+                conv::avg_pool_backward(grad_out, grad_in, p.maps, p.height, p.width, p.kernel)
+            }
+            Step::MaxPoolForward { pool: p, .. } => {
+                let [input, out] = self.bind(needs)?;
+                conv::max_pool_forward(input, out, p.maps, p.height, p.width, p.kernel)
+            }
+            Step::MaxPoolBackward { pool: p, .. } => {
+                let [input, grad_out, grad_in] = self.bind(needs)?;
+                let (maps, h, w, k) = (p.maps, p.height, p.width, p.kernel);
+                conv::max_pool_backward(input, grad_out, grad_in, maps, h, w, k)
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// Per step of a schedule, its buffers and the values it uses of each.
+pub type Bindings = Vec<Vec<(Buf, usize)>>;
+
+impl Executor for CpuExecutor {
+    type Prepared = Bindings;
+
     fn name(&self) -> String {
         format!(
             "cpu ({} threads, {})",
@@ -323,47 +192,67 @@ impl Backend for CpuBackend {
         )
     }
 
-    fn train_batch(&mut self, x: &[f32], labels: &[u32]) -> Result<BatchStats> {
-        let loss = self.forward_backward(x, labels)?;
-        let predictions = self.output(labels.len(), false).predictions();
-        let correct = predictions
-            .iter()
-            .zip(labels)
-            .filter(|(p, l)| **p == **l as usize)
-            .count();
-        let h = &self.model.hyper;
-        self.model.adam.step += 1;
-        let step = AdamStep::of(h, self.model.adam.step);
-        let adam = &mut self.model.adam;
-        for (li, w) in self.model.weights.iter_mut().enumerate() {
-            adam_update(w, &self.grads[li], &mut adam.m[li], &mut adam.v[li], &step);
-        }
-        Ok(BatchStats { loss, correct })
+    fn max_values(&self) -> usize {
+        usize::MAX
     }
 
-    fn gradients(&mut self, x: &[f32], labels: &[u32]) -> Result<(f32, Vec<Vec<f32>>)> {
-        let loss = self.forward_backward(x, labels)?;
-        Ok((loss, self.grads.clone()))
+    /// The buffers of each step, with the values it uses of each.
+    fn prepare<'a>(&'a mut self, schedule: &'a Schedule) -> Task<'a, Bindings> {
+        Box::pin(async move { schedule.steps.iter().map(Step::buffers).collect() })
     }
 
-    fn infer(&mut self, x: &[f32], record_layers: bool) -> Result<Inference> {
-        let batch = check_batch(&self.model, x, None)?;
-        self.forward(x, batch);
-        Ok(self.output(batch, record_layers))
+    fn run<'a>(
+        &'a mut self,
+        schedule: &'a Schedule,
+        bindings: &'a Bindings,
+        job: Job<'a>,
+    ) -> Task<'a, Ran> {
+        Box::pin(async move {
+            self.fit(schedule);
+            for &(b, data) in &job.loads {
+                let values = self.store.get_mut(b.0).filter(|v| v.len() == data.len());
+                let Some(values) = values else {
+                    return Err(Error::Shape(format!(
+                        "{} values loaded into buffer {} of {}",
+                        data.len(),
+                        b.0,
+                        schedule.len_of(b)
+                    )));
+                };
+                values.copy_from_slice(data);
+            }
+            let mut loss = None;
+            let steps = schedule.steps[job.steps.clone()].iter();
+            for (step, needs) in steps.zip(&bindings[job.steps.clone()]) {
+                if let Some(l) = self.step(step, needs, &job)? {
+                    loss = Some(l);
+                }
+            }
+            let needs: Vec<(Buf, usize)> =
+                job.reads.iter().map(|&b| (b, schedule.len_of(b))).collect();
+            let values = self.read_prefixes(&needs)?;
+            Ok(Ran { loss, values })
+        })
     }
 
-    fn read_state(&mut self, model: &mut Model) -> Result<()> {
-        model.weights.clone_from(&self.model.weights);
-        model.adam.clone_from(&self.model.adam);
-        Ok(())
+    fn read<'a>(&'a mut self, params: &'a [Buf]) -> Task<'a, Vec<Vec<f32>>> {
+        Box::pin(async move {
+            let needs: Vec<(Buf, usize)> = params
+                .iter()
+                .map(|&b| (b, self.store.get(b.0).map_or(0, Vec::len)))
+                .collect();
+            self.read_prefixes(&needs)
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backend::Backend;
     use crate::hyper::Hyper;
     use crate::rng::Rng;
+    use crate::schedule::{Mode, NetSchedule};
     use crate::spec::{NetSpec, Shape};
     use crate::surrogate::Surrogate;
 
@@ -393,6 +282,11 @@ mod tests {
             let labels: Vec<u32> = (0..batch as u32).map(|b| b % 3).collect();
             let mut cpu = CpuBackend::new(&model).unwrap();
             let (_, grads) = cpu.gradients(&x, &labels).unwrap();
+            // Potentials and spikes of every layer, where the run left them.
+            let run = NetSchedule::new(&model.spec, &hyper, batch, Mode::Gradients).unwrap();
+            let store = &cpu.executor().store;
+            let v_of = |li: usize| &store[run.potentials[li].unwrap().0];
+            let s_of = |li: usize| &store[run.spikes[li].0];
 
             let (steps, lambda, sp) =
                 (hyper.steps, hyper.lambda() as f64, hyper.surrogate_params());
@@ -405,14 +299,13 @@ mod tests {
             let at = |li: usize, t: usize, b: usize, j: usize| {
                 t * batch * sizes[li].1 + b * sizes[li].1 + j
             };
-            let f = |li: usize, t: usize, b: usize, j: usize| {
-                sp.eval(cpu.layers[li].v[at(li, t, b, j)]) as f64
-            };
+            let f =
+                |li: usize, t: usize, b: usize, j: usize| sp.eval(v_of(li)[at(li, t, b, j)]) as f64;
             let s_in = |li: usize, t: usize, b: usize, i: usize| {
                 if li == 0 {
                     x[b * 6 + i] as f64
                 } else {
-                    cpu.layers[li - 1].s[at(li - 1, t, b, i)] as f64
+                    s_of(li - 1)[at(li - 1, t, b, i)] as f64
                 }
             };
             // δ per layer, [t][b][j].
@@ -429,7 +322,7 @@ mod tests {
                         } else {
                             0.0
                         };
-                        let s = cpu.layers[n - 1].s[at(n - 1, t, b, j)] as f64;
+                        let s = s_of(n - 1)[at(n - 1, t, b, j)] as f64;
                         delta[n - 1][at(n - 1, t, b, j)] =
                             (s - y) / batch as f64 * f(n - 1, t, b, j);
                     }
@@ -477,5 +370,68 @@ mod tests {
                 "{surrogate}: a layer got no gradient"
             );
         }
+    }
+
+    /// The CPU executor with a device's limit on buffer sizes.
+    struct Small {
+        cpu: CpuExecutor,
+        max_values: usize,
+    }
+
+    impl Executor for Small {
+        type Prepared = Bindings;
+        fn name(&self) -> String {
+            "small".into()
+        }
+        fn max_values(&self) -> usize {
+            self.max_values
+        }
+        fn prepare<'a>(&'a mut self, schedule: &'a Schedule) -> Task<'a, Bindings> {
+            self.cpu.prepare(schedule)
+        }
+        fn run<'a>(
+            &'a mut self,
+            schedule: &'a Schedule,
+            bindings: &'a Bindings,
+            job: Job<'a>,
+        ) -> Task<'a, Ran> {
+            self.cpu.run(schedule, bindings, job)
+        }
+        fn read<'a>(&'a mut self, params: &'a [Buf]) -> Task<'a, Vec<Vec<f32>>> {
+            self.cpu.read(params)
+        }
+    }
+
+    /// Inference splits a batch larger than the executor holds, and the pieces join into what
+    /// one run gives; training refuses it, naming the largest batch that fits.
+    #[test]
+    fn large_batches_are_split_for_inference_and_refused_for_training() {
+        let spec = NetSpec::parse("P2-3C3p0-P2-4", Shape::new(1, 10, 10), 4).unwrap();
+        let h = Hyper {
+            steps: 3,
+            ..Hyper::default()
+        };
+        let model = Model::init(spec, h, 3).unwrap();
+        let (_, _, per_sample) =
+            NetSchedule::max_batch(&model.spec, &model.hyper, Mode::Training, usize::MAX).unwrap();
+        let params = model_buffers(&model).into_iter().map(|(_, v)| v).collect();
+        let small = Small {
+            cpu: CpuExecutor::new(params),
+            max_values: 2 * per_sample,
+        };
+        let mut small = Runner::on(small, &model).unwrap();
+        assert_eq!(small.max_batch(Mode::Training), 2);
+        assert!(small.max_batch(Mode::Inference) < 5);
+
+        let mut rng = Rng::new(4);
+        let x: Vec<f32> = (0..5 * 100).map(|_| (rng.uniform() * 3.0) as f32).collect();
+        let whole = CpuBackend::new(&model).unwrap().infer(&x, true).unwrap();
+        assert_eq!(small.infer_all(&x, true).unwrap(), whole);
+        assert!(matches!(small.infer(&x, true), Err(Error::Gpu(_))));
+        let err = small.train_batch(&x, &[0, 1, 2, 3, 0]).unwrap_err();
+        assert!(
+            err.to_string().contains("the largest batch that fits is 2"),
+            "{err}"
+        );
     }
 }

@@ -6,8 +6,9 @@
 //!   pipeline cache; injected into everything else.
 //! - [`kernels`]: a launcher per kernel on device tensors ([`GpuTensor`]), returning a
 //!   [`Dispatch`] to run with [`GpuContext::execute`].
-//! - [`host`]: the same kernels on host slices, with the CPU twins' signatures (tests, timing).
-//! - [`GpuBackend`]: the [`crate::Backend`] that trains with all data on the device.
+//! - [`GpuExecutor`]: runs a [`crate::schedule::Schedule`] with those launchers, recorded once
+//!   per schedule and replayed; [`GpuBackend`] is the [`crate::Backend`] on it, with all data on
+//!   the device.
 //!
 //! Agreement with the CPU backend: the same operations in the same order, so spike counts agree
 //! exactly except where a potential lies within a few ULP of a multiple of V_th. Other values
@@ -17,18 +18,17 @@
 //!
 //! Async: every operation that waits for the device is an `async fn` (`*_async`, or
 //! [`GpuContext::execute`]) that awaits `map_async`, as browsers require; the synchronous
-//! [`crate::Backend`] methods and the [`host`] functions run them with `pollster::block_on`.
+//! [`crate::Backend`] methods run them with `pollster::block_on`.
 
-mod backend;
 mod context;
-pub mod host;
+mod executor;
 pub mod kernels;
 mod shaders;
 mod submit;
 mod tensor;
 
-pub use backend::GpuBackend;
 pub use context::{AdapterPolicy, GpuContext, MatmulPath};
+pub use executor::{GpuBackend, GpuExecutor, Recorded};
 pub use shaders::Kernel;
 pub use submit::Dispatch;
 pub use tensor::{GpuTensor, Word};

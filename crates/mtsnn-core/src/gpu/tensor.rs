@@ -10,8 +10,8 @@ use crate::error::{Error, Result};
 /// invocations: no tensor holds more values than this.
 const MAX_VALUES: u64 = u32::MAX as u64 - 1024;
 
-/// A storage buffer of `len` 32-bit values, bindable to every kernel.
-#[derive(Debug)]
+/// A storage buffer of `len` 32-bit values, bindable to every kernel. Clones share the buffer.
+#[derive(Clone, Debug)]
 pub struct GpuTensor {
     pub(crate) buffer: wgpu::Buffer,
     len: usize,

@@ -1,0 +1,325 @@
+//! Running schedules: the [`Executor`] interface that the CPU ([`crate::cpu::CpuExecutor`]) and
+//! the GPU ([`crate::gpu::GpuExecutor`]) implement, and [`Runner`], the one [`Backend`] built on
+//! any executor. The runner chooses the schedule of each call, loads the batch, and turns what
+//! the executor read back into losses, predictions and gradients; executors only run steps.
+
+use std::ops::Range;
+
+use crate::backend::{Backend, BatchStats, Inference, Task, check_batch};
+use crate::error::{Error, Result};
+use crate::kernel_params::AdamStep;
+use crate::model::{AdamState, Model};
+use crate::schedule::{Buf, Mode, NetSchedule, Params, Schedule};
+use crate::spec::NetSpec;
+
+/// One run of a prepared schedule.
+#[derive(Debug)]
+pub struct Job<'a> {
+    /// The steps to run, `schedule.steps[steps]`.
+    pub steps: Range<usize>,
+    /// Values written into buffers first; each fills its buffer exactly.
+    pub loads: Vec<(Buf, &'a [f32])>,
+    /// The constants of the [`crate::schedule::Step::Adam`] steps, if any run.
+    pub adam: Option<AdamStep>,
+    /// Buffers read back afterwards, whole.
+    pub reads: Vec<Buf>,
+}
+
+impl Job<'_> {
+    /// The constants of the Adam steps, which a job that runs any must give.
+    pub fn adam_step(&self) -> Result<&AdamStep> {
+        self.adam.as_ref().ok_or_else(|| Error::InvalidParam {
+            name: "adam",
+            reason: "a schedule with Adam steps ran without their constants".into(),
+        })
+    }
+}
+
+/// What a run returns.
+#[derive(Debug)]
+pub struct Ran {
+    /// The batch loss of eq 6, when an output-error step ran.
+    pub loss: Option<f32>,
+    /// The values of [`Job::reads`], in order.
+    pub values: Vec<Vec<f32>>,
+}
+
+/// Something that runs schedules with its own kernels.
+///
+/// An executor is made holding the model's tensors (the [`crate::schedule::Buffer::param`]
+/// buffers, numbered as [`Params::of`] says); every other buffer belongs to one schedule.
+pub trait Executor {
+    /// What the executor keeps per schedule between runs: the GPU's buffers and recorded launches.
+    type Prepared;
+
+    /// A human-readable name, e.g. `cpu (2 threads, avx512)`.
+    fn name(&self) -> String;
+
+    /// The most values one buffer may hold.
+    fn max_values(&self) -> usize;
+
+    /// Makes ready to run `schedule` any number of times.
+    fn prepare<'a>(&'a mut self, schedule: &'a Schedule) -> Task<'a, Self::Prepared>;
+
+    /// Loads, runs the steps and reads back, as `job` says.
+    fn run<'a>(
+        &'a mut self,
+        schedule: &'a Schedule,
+        prepared: &'a Self::Prepared,
+        job: Job<'a>,
+    ) -> Task<'a, Ran>;
+
+    /// The values of the model's buffers `params`.
+    fn read<'a>(&'a mut self, params: &'a [Buf]) -> Task<'a, Vec<Vec<f32>>>;
+}
+
+/// The model's buffers with their names and contents, in buffer order: per weighted layer its
+/// weights, a zero gradient and Adam's two moments.
+pub fn model_buffers(model: &Model) -> Vec<(String, Vec<f32>)> {
+    let mut out = Vec::new();
+    for (i, w) in model.weights.iter().enumerate() {
+        let values = [
+            w.clone(),
+            vec![0.0; w.len()],
+            model.adam.m[i].clone(),
+            model.adam.v[i].clone(),
+        ];
+        out.extend(Params::names(i).into_iter().zip(values));
+    }
+    out
+}
+
+/// Schedules kept (training, the last short batch of an epoch, evaluation).
+const KEPT_PLANS: usize = 3;
+
+/// A network on an executor: the [`Backend`] of every executor.
+pub struct Runner<E: Executor> {
+    executor: E,
+    /// Spec, hyper-parameters and Adam's step count; the tensors live in the executor, and these
+    /// vectors are left empty.
+    model: Model,
+    /// Per mode: the largest batch, and the widest buffer with its values per sample.
+    limits: Vec<(usize, String, usize)>,
+    /// Prepared schedules, most recently used last; at most one per batch size.
+    plans: Vec<(NetSchedule, E::Prepared)>,
+}
+
+impl<E: Executor> Runner<E> {
+    /// Runs `model` on `executor`, which holds its tensors ([`model_buffers`]).
+    pub(crate) fn on(executor: E, model: &Model) -> Result<Self> {
+        let max_values = executor.max_values();
+        let limits = [Mode::Inference, Mode::Gradients, Mode::Training]
+            .into_iter()
+            .map(|mode| NetSchedule::max_batch(&model.spec, &model.hyper, mode, max_values))
+            .collect::<Result<_>>()?;
+        let model = Model {
+            weights: Vec::new(),
+            adam: AdamState {
+                step: model.adam.step,
+                m: Vec::new(),
+                v: Vec::new(),
+            },
+            ..model.clone()
+        };
+        Ok(Self {
+            executor,
+            model,
+            limits,
+            plans: Vec::new(),
+        })
+    }
+
+    /// The executor.
+    pub fn executor(&self) -> &E {
+        &self.executor
+    }
+
+    /// Fails with [`Error::Gpu`] naming the largest batch that fits when one of `batch`'s buffers
+    /// would exceed what the executor holds in one buffer (checked before anything is allocated).
+    fn check_fits(&self, batch: usize, mode: Mode) -> Result<()> {
+        let (max, name, per_sample) = &self.limits[mode as usize];
+        if batch <= *max {
+            return Ok(());
+        }
+        let mib = |values: usize| values as f64 * 4.0 / (1u64 << 20) as f64;
+        Err(Error::Gpu(format!(
+            "a batch of {batch} does not fit {}: {name} ({} at T={}) needs {:.1} MiB in one buffer, \
+             and the device binds at most {:.1} MiB; the largest batch that fits is {max} \
+             (split larger batches)",
+            self.executor.name(),
+            self.model.spec.text(),
+            self.model.hyper.steps,
+            mib(batch * per_sample),
+            mib(self.executor.max_values()),
+        )))
+    }
+
+    /// Index in `self.plans` of a prepared schedule for `batch` that runs `mode` (built if
+    /// needed, replacing one of a lower mode), moved to the most-recent end.
+    async fn plan(&mut self, batch: usize, mode: Mode) -> Result<usize> {
+        self.check_fits(batch, mode)?;
+        let found = self.plans.iter().position(|(s, _)| s.batch == batch);
+        let plan = match found {
+            Some(i) if self.plans[i].0.mode >= mode => self.plans.remove(i),
+            _ => {
+                // A plan of a lower mode goes first, so that its buffers are freed.
+                if let Some(i) = found {
+                    self.plans.remove(i);
+                }
+                let s = NetSchedule::new(&self.model.spec, &self.model.hyper, batch, mode)?;
+                let prepared = self.executor.prepare(&s.schedule).await?;
+                (s, prepared)
+            }
+        };
+        self.plans.push(plan);
+        if self.plans.len() > KEPT_PLANS {
+            self.plans.remove(0);
+        }
+        Ok(self.plans.len() - 1)
+    }
+
+    /// Runs `mode` on a batch and reads back what `reads` picks; returns the batch size too.
+    async fn run(
+        &mut self,
+        x: &[f32],
+        labels: Option<&[u32]>,
+        mode: Mode,
+        adam: Option<AdamStep>,
+        reads: impl Fn(&NetSchedule) -> Vec<Buf>,
+    ) -> Result<(usize, Ran)> {
+        let batch = check_batch(&self.model, x, labels)?;
+        let i = self.plan(batch, mode).await?;
+        let (s, prepared) = &self.plans[i];
+        let mut loads = vec![(s.input, x)];
+        if let Some(labels) = labels {
+            loads.push((s.labels, bytemuck::cast_slice(labels)));
+        }
+        let job = Job {
+            steps: s.steps(mode),
+            loads,
+            adam,
+            reads: reads(s),
+        };
+        Ok((batch, self.executor.run(&s.schedule, prepared, job).await?))
+    }
+
+    /// The output spikes, and with `record_layers` every weighted layer's.
+    fn spike_reads(s: &NetSchedule, record_layers: bool) -> Vec<Buf> {
+        let mut reads: Vec<Buf> = if record_layers {
+            s.spikes
+                .iter()
+                .zip(&s.potentials)
+                .filter(|(_, v)| v.is_some())
+                .map(|(s, _)| *s)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        reads.extend(s.spikes.last());
+        reads
+    }
+
+    /// The [`Inference`] of a batch from the values of [`Self::spike_reads`].
+    fn inference(&self, batch: usize, mut values: Vec<Vec<f32>>) -> Result<Inference> {
+        let output = values
+            .pop()
+            .ok_or_else(|| Error::Shape("no output spikes were read".into()))?;
+        Ok(Inference {
+            steps: self.model.hyper.steps,
+            batch,
+            classes: self.model.spec.classes(),
+            output,
+            layers: values,
+        })
+    }
+}
+
+fn loss_of(ran: &Ran) -> Result<f32> {
+    ran.loss
+        .ok_or_else(|| Error::Shape("the schedule computed no loss".into()))
+}
+
+impl<E: Executor> Backend for Runner<E> {
+    fn name(&self) -> String {
+        self.executor.name()
+    }
+
+    fn spec(&self) -> &NetSpec {
+        &self.model.spec
+    }
+
+    fn max_batch(&self, mode: Mode) -> usize {
+        self.limits[mode as usize].0
+    }
+
+    fn train_batch_async<'a>(
+        &'a mut self,
+        x: &'a [f32],
+        labels: &'a [u32],
+    ) -> Task<'a, BatchStats> {
+        Box::pin(async move {
+            let step = AdamStep::of(&self.model.hyper, self.model.adam.step + 1);
+            let (batch, ran) = self
+                .run(x, Some(labels), Mode::Training, Some(step), |s| {
+                    Self::spike_reads(s, false)
+                })
+                .await?;
+            self.model.adam.step += 1;
+            let loss = loss_of(&ran)?;
+            let correct = self.inference(batch, ran.values)?.correct(labels);
+            Ok(BatchStats { loss, correct })
+        })
+    }
+
+    fn gradients_async<'a>(
+        &'a mut self,
+        x: &'a [f32],
+        labels: &'a [u32],
+    ) -> Task<'a, (f32, Vec<Vec<f32>>)> {
+        Box::pin(async move {
+            let (_, ran) = self
+                .run(x, Some(labels), Mode::Gradients, None, |s| {
+                    s.params.iter().map(|p| p.grad).collect()
+                })
+                .await?;
+            Ok((loss_of(&ran)?, ran.values))
+        })
+    }
+
+    fn infer_async<'a>(&'a mut self, x: &'a [f32], record_layers: bool) -> Task<'a, Inference> {
+        Box::pin(async move {
+            let (batch, ran) = self
+                .run(x, None, Mode::Inference, None, |s| {
+                    Self::spike_reads(s, record_layers)
+                })
+                .await?;
+            self.inference(batch, ran.values)
+        })
+    }
+
+    fn read_state_async<'a>(&'a mut self, model: &'a mut Model) -> Task<'a, ()> {
+        Box::pin(async move {
+            let weighted = self.model.spec.weighted_layers().count();
+            let bufs: Vec<Buf> = (0..weighted)
+                .flat_map(|i| {
+                    let p = Params::of(i);
+                    [p.w, p.m, p.v]
+                })
+                .collect();
+            let mut values = self.executor.read(&bufs).await?.into_iter();
+            let (mut w, mut m, mut v) = (Vec::new(), Vec::new(), Vec::new());
+            while let (Some(a), Some(b), Some(c)) = (values.next(), values.next(), values.next()) {
+                w.push(a);
+                m.push(b);
+                v.push(c);
+            }
+            model.weights = w;
+            model.adam = AdamState {
+                step: self.model.adam.step,
+                m,
+                v,
+            };
+            Ok(())
+        })
+    }
+}
