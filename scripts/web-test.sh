@@ -1,26 +1,13 @@
 #!/usr/bin/env bash
 # Browser tests of the demo page (web/tests/browser.test.mjs): installs what they need when missing
-# (Debian `chromium`, npm `playwright-core` as locked in web/package-lock.json, the wasm32 target,
+# (`scripts/web.sh deps`: Debian `chromium`, npm `playwright-core`; the wasm32 target and
 # wasm-bindgen-cli at the pinned version), builds the wasm package and the native `mtsnn`, serves
 # web/ on 127.0.0.1 and runs headless Chromium with and without WebGPU.
 # Screenshots and timings go to target/web-artifacts/. Ends with `N passed, M failed`; exits 1 on failure.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-sudo=()
-if [[ "$(id -u)" -ne 0 ]]; then
-    sudo=(sudo)
-fi
-if [[ ! -x /usr/bin/chromium ]]; then
-    echo "web-test: installing chromium"
-    "${sudo[@]}" apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq chromium
-fi
-want="$(sed -n 's/.*"playwright-core": "\(.*\)".*/\1/p' web/package.json)"
-if [[ "$(node -p 'require("./web/node_modules/playwright-core/package.json").version' 2>/dev/null)" != "$want" ]]; then
-    (cd web && npm ci --no-audit --no-fund)
-fi
-
+scripts/web.sh deps
 scripts/web.sh build
 cargo build --release -p mtsnn-cli
 

@@ -6,7 +6,7 @@
 import { Engine, Latest } from "./engine.js";
 import { Pad } from "./pad.js";
 import { drawThumbnails, intensities, loadSamples } from "./samples.js";
-import { drawBars, drawHeat, drawInput, drawStats } from "./views.js";
+import { drawInput, drawStats } from "./views.js";
 
 const params = new URLSearchParams(location.search);
 const $ = (id) => document.getElementById(id);
@@ -18,9 +18,13 @@ const NOTES = {
   sample: (dataset, name) => `A ${dataset === "mnist" ? "MNIST" : "FashionMNIST"} test image (true class: ${name}), as is.`,
 };
 
-const engine = new Engine();
+/** The canvases the engine draws the spikes on (from its worker: model.drawSpikes). */
+const spikes = { heat: document.createElement("canvas"), bars: document.createElement("canvas") };
+$("heat").append(spikes.heat);
+$("bars").append(spikes.bars);
+const engine = new Engine(spikes.heat.transferControlToOffscreen(), spikes.bars.transferControlToOffscreen());
 /** What the page currently shows; tests read it. */
-const state = { dataset: null, info: null, samples: null, sample: -1, input: null, result: null, source: null, error: null };
+const state = { dataset: null, info: null, samples: null, sample: -1, input: null, result: null, layout: null, source: null, error: null };
 
 function status(text, isError = false) {
   $("status").textContent = text;
@@ -29,27 +33,27 @@ function status(text, isError = false) {
 }
 
 /** Shows one answer: the input the network saw, the output spikes, the hidden layers, the numbers. */
-function show({ input, result }, source) {
-  Object.assign(state, { input, result, source });
+function show({ input, result, layout }, source) {
+  Object.assign(state, { input, result, layout, source });
   const names = state.info.classNames;
   drawInput($("seen"), input);
   $("seen-note").textContent = source.kind === "sample" ? NOTES.sample(state.dataset, names[source.label]) : NOTES.drawing;
   $("label").textContent = state.dataset === "mnist" ? names[result.label] : String(result.label);
   $("label-name").textContent = state.dataset === "mnist" ? "" : names[result.label];
-  drawBars($("bars"), result.outputCounts, names, result.label, state.info.sMax);
-  drawHeat($("heat"), state.info, result.layerCounts, state.info.sMax);
+  for (const canvas of Object.values(spikes)) canvas.style.visibility = "visible";
   drawStats($("stats"), result, state.info);
   document.querySelectorAll("#samples canvas").forEach((c, i) => c.classList.toggle("current", source.kind === "sample" && i === source.index));
 }
 
 /** Blanks the answer. */
 function reset() {
-  Object.assign(state, { input: null, result: null, source: null });
+  Object.assign(state, { input: null, result: null, layout: null, source: null });
   drawInput($("seen"), new Float32Array(784));
   $("seen-note").textContent = "";
   $("label").textContent = "–";
   $("label-name").textContent = "";
-  for (const id of ["bars", "heat", "stats"]) $(id).replaceChildren();
+  for (const canvas of Object.values(spikes)) canvas.style.visibility = "hidden";
+  $("stats").replaceChildren();
 }
 
 /** Runs the latest drawing through the network (at most one at a time, newest first). */

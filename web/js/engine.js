@@ -1,8 +1,10 @@
 // The page's side of the engine worker (worker.js): request/reply over postMessage.
 
-/** A worker running the wasm engine; every call returns a promise of the worker's reply. */
+/** A worker running the wasm engine; every call returns a promise of the worker's reply. It draws
+ *  the spikes of every answer on two offscreen canvases: the hidden layers' heat maps, the
+ *  output bars. */
 export class Engine {
-  constructor() {
+  constructor(heat, bars) {
     this.worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
     this.nextId = 1;
     this.waiting = new Map();
@@ -17,6 +19,7 @@ export class Engine {
       for (const pending of this.waiting.values()) pending.reject(error);
       this.waiting.clear();
     };
+    this.call({ type: "canvases", heat, bars }, [heat, bars]);
   }
 
   /** Sends `msg` (with `transfer`able buffers) and resolves with the reply. */

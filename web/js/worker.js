@@ -1,15 +1,32 @@
 // The engine's thread: loads the wasm module and a model, turns drawings into 28×28 inputs and
 // runs inferences, so that the page never waits on them.
 //
-// Messages in:  {id, type: "load", url, dataset, backend}
+// Every answer's spikes are drawn on the page's two canvases (model.drawSpikes).
+//
+// Messages in:  {id, type: "canvases", heat: OffscreenCanvas, bars: OffscreenCanvas}
+//               {id, type: "load", url, dataset, backend}
 //               {id, type: "infer", pixels: Float32Array(784)}
 //               {id, type: "draw", ink: Float32Array(w·h), width, height}
-// Messages out: {id, ok: true, info} after "load"; {id, ok: true, input, result} after the others;
-//               {id, ok: false, error} on failure.
+// Messages out: {id, ok: true, info} after "load"; {id, ok: true, input, result, layout} after
+//               "infer" and "draw" (layout: where drawSpikes drew, {heat, bars});
+//               {id, ok: true} after "canvases"; {id, ok: false, error} on failure.
 import init, { Model, mnistify } from "../pkg/mtsnn_web.js";
 
 const ready = init();
 let model = null;
+let canvases = null;
+/** The demo's look: its font; heat maps and bars on separate canvases. */
+const FONT = "13px system-ui, sans-serif";
+
+/** Classifies `input`, draws the answer's spikes; the reply of "infer" and "draw". */
+async function answer(input) {
+  const result = await model.infer(input);
+  const layout = canvases && {
+    heat: model.drawSpikes(canvases.heat, result, { parts: "layers", font: FONT }),
+    bars: model.drawSpikes(canvases.bars, result, { parts: "output", font: FONT, barWidth: 200 }),
+  };
+  return { input, result, layout };
+}
 
 /** What the page shows about a loaded model. */
 function describe(m, bytes, millis) {
@@ -31,6 +48,10 @@ function describe(m, bytes, millis) {
 async function handle(msg) {
   await ready;
   switch (msg.type) {
+    case "canvases": {
+      canvases = { heat: msg.heat, bars: msg.bars };
+      return {};
+    }
     case "load": {
       const start = performance.now();
       const response = await fetch(msg.url);
@@ -43,12 +64,11 @@ async function handle(msg) {
     }
     case "infer": {
       if (!model) throw new Error("no model loaded");
-      return { input: msg.pixels, result: await model.infer(msg.pixels) };
+      return answer(msg.pixels);
     }
     case "draw": {
       if (!model) throw new Error("no model loaded");
-      const input = mnistify(msg.ink, msg.width, msg.height);
-      return { input, result: await model.infer(input) };
+      return answer(mnistify(msg.ink, msg.width, msg.height));
     }
     default:
       throw new Error(`unknown message ${msg.type}`);

@@ -1,7 +1,7 @@
-// Browser tests of the demo page: headless Chromium (Debian's, driven by playwright-core) against
-// the page served on 127.0.0.1, once with WebGPU (--enable-unsafe-webgpu: SwiftShader) and once
-// without (no adapter: the CPU fallback). Every answer's output spike counts are compared with
-// those of the native CLI (`mtsnn infer --json`) on the same 28×28 input.
+// Browser tests of the demo page: headless Chromium (harness.mjs) against the page served on
+// 127.0.0.1, once with WebGPU (--enable-unsafe-webgpu: SwiftShader) and once without (no adapter:
+// the CPU fallback). Every answer's output spike counts are compared with those of the native CLI
+// (`mtsnn infer --json`) on the same 28×28 input.
 //
 // Run by scripts/web-test.sh, which builds everything and sets:
 //   BASE_URL     the served page, e.g. http://127.0.0.1:8123/
@@ -12,49 +12,16 @@
 import { mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { chromium } from "playwright-core";
 
+import { LAUNCHES, assert, assertEqual, finish, openBrowser, test } from "./harness.mjs";
 import { cliPredictions, writeGrayPng } from "./native.mjs";
 import { drawDigit } from "./strokes.mjs";
 
 const BASE_URL = process.env.BASE_URL ?? "http://127.0.0.1:8080/";
 const MTSNN_BIN = process.env.MTSNN_BIN ?? "target/release/mtsnn";
 const ARTIFACTS = process.env.ARTIFACTS ?? "target/web-artifacts";
-const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
-const FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
 
-/** The two launches, and the backend each must give. */
-const LAUNCHES = [
-  { name: "webgpu", flags: ["--enable-unsafe-webgpu"], backend: "webgpu" },
-  { name: "no-webgpu", flags: [], backend: "cpu" },
-];
-
-let passed = 0;
-let failed = 0;
 const timings = [];
-
-/** Runs one named test and records its outcome. */
-async function test(name, body) {
-  const start = Date.now();
-  try {
-    await body();
-    passed++;
-    console.log(`ok   ${name} (${Date.now() - start} ms)`);
-  } catch (e) {
-    failed++;
-    console.log(`FAIL ${name}: ${e.stack ?? e}`);
-  }
-}
-
-function assert(cond, message) {
-  if (!cond) throw new Error(message);
-}
-
-function assertEqual(actual, expected, what) {
-  const a = JSON.stringify(actual);
-  const b = JSON.stringify(expected);
-  assert(a === b, `${what}: got ${a}, expected ${b}`);
-}
 
 /** The 28×28 input the page last showed, as 8-bit pixels. */
 const toBytes = (input) => Uint8Array.from(input, (v) => Math.round(v * 255));
@@ -71,6 +38,7 @@ async function snapshot(page) {
       source: s.source,
       labels: s.samples?.labels,
       input: Array.from(s.input ?? []),
+      layout: s.layout,
       result: s.result && { ...s.result, layerCounts: s.result.layerCounts.map((l) => l.map((step) => Array.from(step))) },
     };
   });
@@ -102,18 +70,7 @@ function compareWithCli(answers, dataset, scratch, tag) {
 }
 
 async function runLaunch(launch, scratch) {
-  const userDataDir = mkdtempSync(join(scratch, `profile-${launch.name}-`));
-  const context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [...FLAGS, ...launch.flags],
-    viewport: { width: 1180, height: 1100 },
-  });
-  const page = context.pages()[0] ?? (await context.newPage());
-  const consoleErrors = [];
-  page.on("console", (m) => m.type() === "error" && consoleErrors.push(m.text()));
-  page.on("pageerror", (e) => consoleErrors.push(String(e)));
-  page.on("response", (r) => r.status() >= 400 && consoleErrors.push(`HTTP ${r.status()} for ${r.url()}`));
+  const { context, page, errors: consoleErrors } = await openBrowser(launch, scratch, { width: 1180, height: 1100 });
   const tag = launch.name;
   try {
     await test(`[${tag}] the page loads the MNIST model on ${launch.backend}`, async () => {
@@ -124,6 +81,7 @@ async function runLaunch(launch, scratch) {
       assertEqual(s.info.net, "784-800-10", "network");
       assertEqual(s.info.backend, launch.backend, `backend (${s.info.backendNote})`);
       assertEqual(s.result.backend, launch.backend, "backend of the first answer");
+      assertEqual([s.layout.heat.layers.length, s.layout.bars.bars.width], [1, 200], "the spikes drawn by model.drawSpikes");
     });
 
     await test(`[${tag}] shipped MNIST test digits: labels and spike counts equal mtsnn infer`, async () => {
@@ -235,6 +193,77 @@ async function runLaunch(launch, scratch) {
       assertEqual(r.auto, r.cpu, `spike counts of every layer, ${launch.backend} vs cpu`);
     });
 
+    await test(`[${tag}] drawSpikes: heat maps and bars where the spikes are, on a canvas and an OffscreenCanvas`, async () => {
+      const r = await page.evaluate(async () => {
+        const { default: init, Model } = await import("/pkg/mtsnn_web.js");
+        await init();
+        const bytes = new Uint8Array(await (await fetch("/models/fashion-mnist.safetensors")).arrayBuffer());
+        const m = await Model.load(bytes);
+        const samples = await (await fetch("/samples/fashion-mnist.json")).json();
+        const digit = Float32Array.from(atob(samples.pixels).slice(0, 784), (c) => c.charCodeAt(0) / 255);
+        const result = await m.infer(digit);
+        /** Pixels at the centre of the first cell with spikes and the first without, per layer and step. */
+        const cells = (ctx, layout) =>
+          layout.layers.map((L, l) =>
+            L.steps.map(([x, y], t) => {
+              const at = (i) => Array.from(ctx.getImageData(x + (i % L.cols) * L.cell + (L.cell >> 1), y + Math.floor(i / L.cols) * L.cell + (L.cell >> 1), 1, 1).data);
+              const counts = Array.from(result.layerCounts[l][t]);
+              return { on: at(counts.findIndex((n) => n > 0)), off: at(counts.indexOf(0)) };
+            }),
+          );
+        const canvas = document.createElement("canvas");
+        const ctx = canvas.getContext("2d");
+        const blank = ctx.getImageData(0, 0, canvas.width, canvas.height).data.every((v) => v === 0);
+        const layout = m.drawSpikes(canvas, result);
+        const totals = result.outputCounts[0].map((_, c) => result.outputCounts.reduce((s, step) => s + step[c], 0));
+        const bar = (c) => Array.from(ctx.getImageData(layout.bars.x + 1, layout.bars.y + c * layout.bars.pitch + (layout.bars.height >> 1), 1, 1).data);
+        const off = new OffscreenCanvas(1, 1);
+        const offLayout = m.drawSpikes(off, result, { parts: "layers", cell: 3, text: false });
+        const errors = [];
+        for (const f of [() => m.drawSpikes({}, result), () => m.drawSpikes(canvas, { ...result, outputCounts: [] }), () => m.drawSpikes(canvas, result, { parts: "all of it" })]) {
+          try {
+            f();
+            errors.push("no error");
+          } catch (e) {
+            errors.push(e.message);
+          }
+        }
+        const out = {
+          backend: m.backend,
+          blank,
+          size: [canvas.width, canvas.height, layout.width, layout.height],
+          cells: cells(ctx, layout),
+          firstStep: result.outputCounts[0][result.label],
+          winner: bar(result.label),
+          silentClass: totals.indexOf(0),
+          silent: bar(totals.indexOf(0)),
+          offLayout,
+          offCells: cells(off.getContext("2d"), offLayout),
+          errors,
+        };
+        m.free();
+        return out;
+      });
+      assertEqual(r.backend, launch.backend, "backend");
+      assert(r.blank, "the canvas was not blank before");
+      assertEqual(r.size.slice(0, 2), r.size.slice(2), "canvas size vs layout");
+      const silentCell = [0, 0, 4, 255]; // the colour ramp at 0
+      for (const cells of [r.cells, r.offCells]) {
+        assertEqual(cells.length, 2, "hidden layers drawn");
+        for (const { on, off } of cells.flat()) {
+          assertEqual(off, silentCell, "a neuron without spikes");
+          assert(on[3] === 255 && JSON.stringify(on) !== JSON.stringify(silentCell), `a neuron with spikes is drawn ${on}`);
+        }
+      }
+      assertEqual(r.winner, r.firstStep > 0 ? [76, 201, 240, 255] : [247, 37, 133, 255], "the winning class's bar starts with its first step's colour");
+      assert(r.silentClass >= 0, "some class has no spikes");
+      assertEqual(r.silent, [17, 21, 27, 255], "the bar of a class without spikes is empty");
+      assertEqual([r.offLayout.layers[0].cell, r.offLayout.bars], [3, undefined], "options of the offscreen drawing");
+      assert(/HTMLCanvasElement or OffscreenCanvas/.test(r.errors[0]), r.errors[0]);
+      assert(/not an answer of this model/.test(r.errors[1]), r.errors[1]);
+      assert(/bad option: parts/.test(r.errors[2]), r.errors[2]);
+    });
+
     // SwiftShader runs WebGPU in software and slowly: fewer rounds there.
     const rounds = launch.backend === "cpu" ? 200 : 20;
     await test(`[${tag}] timing: ${rounds} inferences of one digit through the wasm API`, async () => {
@@ -281,5 +310,4 @@ mkdirSync(ARTIFACTS, { recursive: true });
 const report = timings.map((t) => ({ launch: t.launch, what: t.what, ...summary(t.micros) }));
 writeFileSync(join(ARTIFACTS, "timings.json"), JSON.stringify(report, null, 2) + "\n");
 for (const r of report) console.log(`time ${r.launch.padEnd(9)} ${r.what}: median ${r.medianMs.toFixed(3)} ms, p90 ${r.p90Ms.toFixed(3)} ms (n=${r.n})`);
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+finish();

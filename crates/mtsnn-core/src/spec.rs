@@ -142,10 +142,14 @@ pub struct NetSpec {
 /// The paper's MNIST CNN, built without padding by TSSL-BP.
 const UNPADDED_PAPER_NETS: &[&str] = &["15C5-P2-40C5-P2-300"];
 
-/// The most values one layer may output and the most weights it may have (2^32): far beyond any
-/// network this engine trains, and so far below `usize::MAX` that sizes computed from them never
-/// overflow — an input shape read from a file may claim anything.
-const MAX_SIZE: usize = 1 << 32;
+/// The most values one layer may output and the most weights it may have: 2^32 (2^26 where `usize`
+/// has 32 bits, as in wasm32) — far beyond any network this engine trains, and so far below
+/// `usize::MAX` that sizes computed from them never overflow; an input shape read from a file may
+/// claim anything.
+const MAX_SIZE: usize = {
+    let cap = (usize::MAX >> 6) as u64;
+    (if cap < 1 << 32 { cap + 1 } else { 1 << 32 }) as usize
+};
 
 /// The product of `dims`, when it is at most [`MAX_SIZE`].
 fn bounded_size(dims: &[usize]) -> Option<usize> {

@@ -7,6 +7,7 @@ use js_sys::{Array, Object, Reflect, Uint32Array};
 use wasm_bindgen::prelude::*;
 
 use crate::dataset;
+use crate::draw::{self, Options, Spikes};
 use crate::engine::{Engine, read_model};
 use crate::error::WebError;
 use crate::outcome::{Outcome, layer_infos};
@@ -48,6 +49,31 @@ export interface InferResult {
   backend: "webgpu" | "cpu";
   /** Time of this inference in microseconds, normalisation and read-back included. */
   micros: number;
+}
+/** Options of `model.drawSpikes`. */
+export interface DrawOptions {
+  /** What to draw: the hidden layers' heat maps, the output bars, or both (the default). */
+  parts?: "all" | "layers" | "output";
+  /** Pixels per neuron (or channel) of the heat maps; default: about 240 pixels per map. */
+  cell?: number;
+  /** Length in pixels of a full output bar (S_max spikes in every step); default 240. */
+  barWidth?: number;
+  /** Captions, class names and counts as text (default true). */
+  text?: boolean;
+  /** The CSS font of the text; default "13px sans-serif". */
+  font?: string;
+}
+/** Where `model.drawSpikes` drew, in canvas pixels. */
+export interface SpikeLayout {
+  /** The size the canvas was given. */
+  width: number;
+  height: number;
+  /** Hidden layers: each step's map has its top left corner at `steps[t]`; neuron (or channel)
+   *  `i` is the `cell`×`cell` square `i % cols` cells right and `⌊i / cols⌋` cells down. */
+  layers: { steps: [number, number][]; cols: number; rows: number; cell: number }[];
+  /** Output bars: class `c`'s spans `x .. x + width`, `y + c·pitch .. + height`; step 1's
+   *  spikes are its first segment. Absent with `parts: "layers"`. */
+  bars?: { x: number; y: number; width: number; height: number; pitch: number };
 }
 "#;
 
@@ -95,6 +121,15 @@ impl Model {
         let mut engine = Engine::new(&model, data)?;
         let (backend, note) = match choice.as_str() {
             "cpu" => ("cpu", "asked for the CPU".to_string()),
+            // Without `navigator.gpu` (Node, older browsers) there is no adapter to ask for.
+            _ if !has_navigator_gpu() => match choice.as_str() {
+                "auto" => ("cpu", "no WebGPU here (navigator.gpu is missing)".to_string()),
+                _ => {
+                    return Err(
+                        WebError::Gpu("no adapter (navigator.gpu is missing)".into()).into(),
+                    );
+                }
+            },
             _ => match webgpu::open(&model).await {
                 Ok(Some((gpu, adapter))) => {
                     engine.run_on(Box::new(gpu));
@@ -135,6 +170,35 @@ impl Model {
         let outcome = self.engine.borrow_mut().infer(&pixels).await?;
         let micros = (performance_now() - start) * 1000.0;
         to_js(&outcome, self.backend, micros)
+    }
+
+    /// Draws the spikes of `result` (an answer of this model's `infer`) onto `canvas`, an
+    /// `HTMLCanvasElement` or `OffscreenCanvas` that it resizes to the picture: a heat map per
+    /// hidden layer and time step (a cell per neuron, or per channel of a convolution; colour √ of
+    /// the count over its most), and a bar per class whose segments are the output spikes of each
+    /// step. Returns where it drew (`SpikeLayout`).
+    #[wasm_bindgen(js_name = drawSpikes, unchecked_return_type = "SpikeLayout")]
+    pub fn draw_spikes(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "HTMLCanvasElement | OffscreenCanvas")]
+        canvas: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "InferResult")] result: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "DrawOptions")] options: Option<Object>,
+    ) -> Result<JsValue, JsError> {
+        let options = options.map_or(JsValue::UNDEFINED, JsValue::from);
+        let opts = Options::from_js(&options)?;
+        let engine = self.engine.borrow();
+        let infos = layer_infos(engine.spec());
+        let spikes = Spikes::from_js(&result, &infos, engine.steps())?;
+        let class_names = &engine.data().class_names;
+        Ok(draw::draw(
+            &canvas,
+            &spikes,
+            &infos,
+            class_names,
+            engine.s_max(),
+            &opts,
+        )?)
     }
 
     /// The network string, e.g. `784-800-10`.
@@ -214,6 +278,16 @@ impl Model {
 #[wasm_bindgen]
 pub fn mnistify(ink: Vec<f32>, width: usize, height: usize) -> Result<Vec<f32>, JsError> {
     Ok(prepare::mnistify(&ink, width, height)?)
+}
+
+/// Whether the JavaScript environment has `navigator.gpu`. wgpu must not be asked otherwise: it
+/// panics outside windows and workers (in Node, say) instead of reporting no adapter.
+fn has_navigator_gpu() -> bool {
+    Reflect::get(&js_sys::global(), &"navigator".into())
+        .ok()
+        .filter(JsValue::is_object)
+        .and_then(|navigator| Reflect::get(&navigator, &"gpu".into()).ok())
+        .is_some_and(|gpu| !gpu.is_undefined() && !gpu.is_null())
 }
 
 /// `options[key]` as a string, `None` when `options` or the key is absent.

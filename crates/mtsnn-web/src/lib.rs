@@ -8,12 +8,14 @@
 //! const model = await Model.load(bytes, { dataset: "mnist" }); // a checkpoint of `mtsnn train`
 //! const r = await model.infer(pixels); // 784 intensities in 0..1, row-major
 //! r.label; r.outputCounts; r.layerCounts; r.totalSpikes; r.synops; r.backend; r.micros;
+//! model.drawSpikes(canvas, r); // heat maps of the hidden layers and the output spikes
 //! ```
 //!
 //! Everything but the JavaScript boundary ([`api`]) is plain Rust and tested natively.
 
 pub mod api;
 pub mod dataset;
+pub mod draw;
 pub mod engine;
 pub mod error;
 pub mod outcome;
