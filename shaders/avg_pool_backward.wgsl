@@ -3,7 +3,7 @@
 // to the conv layer below, as eq 9 passes it through a weight matrix). CPU twin:
 // `cpu::conv::avg_pool_backward`. `grad_out` is `[maps][h/k][w/k]`, `grad_in` `[maps][h][w]`.
 
-override WG: u32;
+#include elementwise
 
 struct Params {
     maps: u32,
@@ -17,12 +17,8 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> grad_in: array<f32>;
 
 @compute @workgroup_size(WG)
-fn main(
-    @builtin(workgroup_id) wid: vec3<u32>,
-    @builtin(num_workgroups) nwg: vec3<u32>,
-    @builtin(local_invocation_index) lid: u32,
-) {
-    let i = (wid.y * nwg.x + wid.x) * WG + lid;
+fn main(grid: Grid) {
+    let i = element_index(grid);
     let plane = p.height * p.width;
     if i >= p.maps * plane {
         return;

@@ -2,7 +2,7 @@
 // with stride k; rows and columns past the last whole window are dropped. CPU twin:
 // `cpu::conv::avg_pool_forward`. `input` is `[maps][h][w]`, `out` `[maps][h/k][w/k]`.
 
-override WG: u32;
+#include elementwise
 
 struct Params {
     maps: u32,
@@ -16,12 +16,8 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 
 @compute @workgroup_size(WG)
-fn main(
-    @builtin(workgroup_id) wid: vec3<u32>,
-    @builtin(num_workgroups) nwg: vec3<u32>,
-    @builtin(local_invocation_index) lid: u32,
-) {
-    let i = (wid.y * nwg.x + wid.x) * WG + lid;
+fn main(grid: Grid) {
+    let i = element_index(grid);
     let k = p.kernel;
     let oh = p.height / k;
     let ow = p.width / k;

@@ -5,7 +5,7 @@
 // are `[maps][h][w]`, `grad_out` `[maps][h/k][w/k]`. One invocation per input value: it
 // recomputes its window's argmax, so no atomics are needed.
 
-override WG: u32;
+#include elementwise
 
 struct Params {
     maps: u32,
@@ -20,12 +20,8 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> grad_in: array<f32>;
 
 @compute @workgroup_size(WG)
-fn main(
-    @builtin(workgroup_id) wid: vec3<u32>,
-    @builtin(num_workgroups) nwg: vec3<u32>,
-    @builtin(local_invocation_index) lid: u32,
-) {
-    let i = (wid.y * nwg.x + wid.x) * WG + lid;
+fn main(grid: Grid) {
+    let i = element_index(grid);
     let plane = p.height * p.width;
     if i >= p.maps * plane {
         return;

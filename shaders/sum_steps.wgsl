@@ -2,7 +2,7 @@
 // same input at every step). CPU twin: `cpu::kernels::sum_steps`; the same order of additions,
 // so the result is bit-identical.
 
-override WG: u32;
+#include elementwise
 
 struct Params {
     m: u32,
@@ -16,12 +16,8 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 
 @compute @workgroup_size(WG)
-fn main(
-    @builtin(workgroup_id) wid: vec3<u32>,
-    @builtin(num_workgroups) nwg: vec3<u32>,
-    @builtin(local_invocation_index) lid: u32,
-) {
-    let j = (wid.y * nwg.x + wid.x) * WG + lid;
+fn main(grid: Grid) {
+    let j = element_index(grid);
     if j >= p.m {
         return;
     }

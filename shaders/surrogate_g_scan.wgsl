@@ -22,7 +22,7 @@ override LAMBDA: f32;
 // `GradMode::Bptt` (else the paper's mode) and `Hyper::detach_reset`.
 override BPTT: bool;
 override DETACH_RESET: bool;
-override WG: u32;
+#include elementwise
 
 struct Params {
     // Neurons: batch × layer width.
@@ -83,12 +83,8 @@ fn surrogate(x: f32) -> f32 {
 }
 
 @compute @workgroup_size(WG)
-fn main(
-    @builtin(workgroup_id) wid: vec3<u32>,
-    @builtin(num_workgroups) nwg: vec3<u32>,
-    @builtin(local_invocation_index) lid: u32,
-) {
-    let j = (wid.y * nwg.x + wid.x) * WG + lid;
+fn main(grid: Grid) {
+    let j = element_index(grid);
     if j >= p.m {
         return;
     }

@@ -3,3 +3,4 @@
 pub mod compare;
 pub mod gpu;
 pub mod lockstep;
+pub mod params;

@@ -4,9 +4,13 @@
 //! [`Dispatch`] to record with [`GpuContext::execute`].
 
 use super::context::{GpuContext, MatmulPath};
-use super::shaders::Kernel;
+use super::shaders::{
+    AdamParams, ConvParams, Kernel, LifForwardParams, MatmulParams, OutputErrorParams, Params,
+    PoolParams, StepsParams,
+};
 use super::submit::Dispatch;
 use super::tensor::GpuTensor;
+use super::tile::{TILE_L, TILE_U};
 use crate::error::{Error, Result};
 use crate::hyper::GradMode;
 use crate::kernel_params::{AdamStep, ScanParams};
@@ -15,10 +19,6 @@ use crate::surrogate::{GAUSS_CUTOFF, SurrogateParams};
 
 /// Invocations per workgroup of the one-thread-per-element kernels (WGSL override `WG`).
 const WG: u32 = 64;
-/// The tile of C one `matmul.wgsl` workgroup computes: 16 along its uniform side, 256 along its lanes
-/// (also the tile of the conv kernels' implicit GEMMs).
-const MATMUL_TILE_U: usize = 16;
-const MATMUL_TILE_L: usize = 256;
 
 /// A size as the u32 the kernels take.
 fn u32_of(what: &str, n: usize) -> Result<u32> {
@@ -47,22 +47,29 @@ fn grid(ctx: &GpuContext, count: usize) -> Result<[u32; 3]> {
 }
 
 /// The launch of `kernel` with uniform parameters `params` at binding 0 and `tensors` at
-/// bindings 1, 2, … in order.
-async fn dispatch(
+/// bindings 1, 2, … in order. Panics if `P` is not the parameter struct the registry declares
+/// for `kernel` (a bug that every GPU test of the kernel would show).
+async fn dispatch<P: Params>(
     ctx: &GpuContext,
     kernel: Kernel,
     constants: &[(&'static str, f64)],
-    params: &[u8],
+    params: &P,
     tensors: &[&GpuTensor],
     workgroups: [u32; 3],
 ) -> Result<Dispatch> {
+    assert_eq!(
+        kernel.params().name,
+        P::LAYOUT.name,
+        "the parameters of {}",
+        kernel.file_name()
+    );
     let pipeline = ctx.pipeline(kernel, constants).await?;
     let scope = ctx.scope();
     let uniform = wgpu::util::DeviceExt::create_buffer_init(
         &ctx.device,
         &wgpu::util::BufferInitDescriptor {
             label: Some(kernel.file_name()),
-            contents: params,
+            contents: bytemuck::bytes_of(params),
             usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
         },
     );
@@ -116,10 +123,6 @@ fn flag(b: bool) -> f64 {
     f64::from(u8::from(b))
 }
 
-fn words(values: &[u32]) -> Vec<u8> {
-    bytemuck::cast_slice(values).to_vec()
-}
-
 /// C = op(A)·op(B) with C `[m][n]` (`shaders/matmul.wgsl`); the layouts of
 /// [`crate::cpu::kernels::matmul`]: op(A) is A `[m][k]` or, with `a_t`, Aᵀ of an A stored `[k][m]`;
 /// op(B) is B `[k][n]` or, with `b_t`, Bᵀ of a B stored `[n][k]`.
@@ -141,13 +144,13 @@ pub async fn matmul(
     // Lanes along the longer side of C, so that a narrow C (10 classes) still fills them.
     let lanes_on_rows = m > n;
     let (u_len, l_len) = if lanes_on_rows { (n, m) } else { (m, n) };
-    let tiles_l = l_len.div_ceil(MATMUL_TILE_L);
-    let params = words(&[
-        u32_of("m", m)?,
-        u32_of("n", n)?,
-        u32_of("k", k)?,
-        u32_of("tiles", tiles_l)?,
-    ]);
+    let tiles_l = l_len.div_ceil(TILE_L);
+    let params = MatmulParams {
+        m: u32_of("m", m)?,
+        n: u32_of("n", n)?,
+        k: u32_of("k", k)?,
+        tiles_l: u32_of("tiles", tiles_l)?,
+    };
     let constants = [
         ("TRANS_A", flag(a_t)),
         ("TRANS_B", flag(b_t)),
@@ -157,7 +160,7 @@ pub async fn matmul(
             flag(ctx.matmul_path() == MatmulPath::WorkgroupTiles),
         ),
     ];
-    let workgroups = grid(ctx, u_len.div_ceil(MATMUL_TILE_U) * tiles_l)?;
+    let workgroups = grid(ctx, u_len.div_ceil(TILE_U) * tiles_l)?;
     dispatch(
         ctx,
         Kernel::Matmul,
@@ -187,12 +190,12 @@ pub async fn lif_forward(
     current.check_holds("lif_forward current", if constant { m } else { steps * m })?;
     v.check_holds("lif_forward v", steps * m)?;
     s.check_holds("lif_forward s", steps * m)?;
-    let params = words(&[
-        u32_of("m", m)?,
-        u32_of("steps", steps)?,
-        u32::from(constant),
-        0,
-    ]);
+    let params = LifForwardParams {
+        m: u32_of("m", m)?,
+        steps: u32_of("steps", steps)?,
+        constant: u32::from(constant),
+        _pad: 0,
+    };
     let [v_th, s_max, lam] = neuron_constants(lambda, sp);
     let constants = [v_th, s_max, lam, ("WG", WG as f64)];
     let workgroups = grid(ctx, m.div_ceil(WG as usize))?;
@@ -227,12 +230,12 @@ pub async fn output_error(
     labels.check_holds("output_error labels", batch)?;
     upstream.check_holds("output_error upstream", steps * batch * classes)?;
     loss.check_holds("output_error loss", batch)?;
-    let params = words(&[
-        u32_of("batch", batch)?,
-        u32_of("steps", steps)?,
-        u32_of("classes", classes)?,
-        target.to_bits(),
-    ]);
+    let params = OutputErrorParams {
+        batch: u32_of("batch", batch)?,
+        steps: u32_of("steps", steps)?,
+        classes: u32_of("classes", classes)?,
+        target_count: target,
+    };
     let workgroups = grid(ctx, batch.div_ceil(WG as usize))?;
     dispatch(
         ctx,
@@ -263,7 +266,7 @@ pub async fn surrogate_g_scan(
     for (what, t) in [("upstream", upstream), ("v", v), ("delta", delta), ("g", g)] {
         t.check_holds(&format!("surrogate_g_scan {what}"), steps * m)?;
     }
-    let params = words(&[u32_of("m", m)?, u32_of("steps", steps)?, 0, 0]);
+    let params = steps_params(steps, m)?;
     let sp = &p.sp;
     let [v_th, s_max, lam] = neuron_constants(p.lambda, sp);
     let constants = [
@@ -291,6 +294,16 @@ pub async fn surrogate_g_scan(
     .await
 }
 
+/// The parameters of a kernel on a `[steps][m]` buffer.
+fn steps_params(steps: usize, m: usize) -> Result<StepsParams> {
+    Ok(StepsParams {
+        m: u32_of("m", m)?,
+        steps: u32_of("steps", steps)?,
+        _pad0: 0,
+        _pad1: 0,
+    })
+}
+
 /// Σ_t x[t] of a `[steps][m]` tensor into `out` `[m]` (`shaders/sum_steps.wgsl`), as
 /// [`crate::cpu::kernels::sum_steps`].
 pub async fn sum_steps(
@@ -302,7 +315,7 @@ pub async fn sum_steps(
 ) -> Result<Dispatch> {
     x.check_holds("sum_steps x", steps * m)?;
     out.check_holds("sum_steps out", m)?;
-    let params = words(&[u32_of("m", m)?, u32_of("steps", steps)?, 0, 0]);
+    let params = steps_params(steps, m)?;
     let workgroups = grid(ctx, m.div_ceil(WG as usize))?;
     dispatch(
         ctx,
@@ -359,44 +372,46 @@ impl AdamUpdate {
 
     /// Sets the learning rate, β's, ε and bias corrections of `step`, for submissions after this call.
     pub fn set_step(&self, ctx: &GpuContext, step: &AdamStep) -> Result<()> {
-        ctx.queue
-            .write_buffer(&self.dispatch.params, 0, &adam_params(self.n, step)?);
+        ctx.queue.write_buffer(
+            &self.dispatch.params,
+            0,
+            bytemuck::bytes_of(&adam_params(self.n, step)?),
+        );
         Ok(())
     }
 }
 
-fn adam_params(n: usize, p: &AdamStep) -> Result<Vec<u8>> {
+fn adam_params(n: usize, p: &AdamStep) -> Result<AdamParams> {
     let (c1, c2) = p.corrections();
-    let f = f32::to_bits;
-    Ok(words(&[
-        u32_of("weights", n)?,
-        f(p.lr),
-        f(p.beta1),
-        f(p.beta2),
-        f(p.eps),
-        f(c1),
-        f(c2),
-        0,
-    ]))
+    Ok(AdamParams {
+        n: u32_of("weights", n)?,
+        lr: p.lr,
+        beta1: p.beta1,
+        beta2: p.beta2,
+        eps: p.eps,
+        c1,
+        c2,
+        _pad: 0,
+    })
 }
 
 /// The uniform parameters shared by the three convolution kernels; `tiles_l` is the number of
 /// tiles along the lane side of the kernel's implicit GEMM.
-fn conv_params(images: usize, g: &ConvGeom, tiles_l: usize) -> Result<Vec<u8>> {
-    Ok(words(&[
-        u32_of("images", images)?,
-        u32_of("in_channels", g.in_channels)?,
-        u32_of("out_channels", g.out_channels)?,
-        u32_of("kernel", g.kernel)?,
-        u32_of("padding", g.padding)?,
-        u32_of("height", g.height)?,
-        u32_of("width", g.width)?,
-        u32_of("out_height", g.out_height())?,
-        u32_of("out_width", g.out_width())?,
-        u32_of("tiles", tiles_l)?,
-        0,
-        0,
-    ]))
+fn conv_params(images: usize, g: &ConvGeom, tiles_l: usize) -> Result<ConvParams> {
+    Ok(ConvParams {
+        images: u32_of("images", images)?,
+        in_ch: u32_of("in_channels", g.in_channels)?,
+        out_ch: u32_of("out_channels", g.out_channels)?,
+        kernel: u32_of("kernel", g.kernel)?,
+        padding: u32_of("padding", g.padding)?,
+        height: u32_of("height", g.height)?,
+        width: u32_of("width", g.width)?,
+        out_h: u32_of("out_height", g.out_height())?,
+        out_w: u32_of("out_width", g.out_width())?,
+        tiles_l: u32_of("tiles", tiles_l)?,
+        _pad0: 0,
+        _pad1: 0,
+    })
 }
 
 /// Fails with [`Error::Shape`] for a geometry with no output pixel (kernel wider than the padded map).
@@ -417,8 +432,8 @@ fn check_geom(g: &ConvGeom) -> Result<()> {
 /// [`crate::cpu::conv::conv_forward`]: `input` `[images][in_ch][h][w]`, `w`
 /// `[out_ch][in_ch][k][k]`, `out` `[images][out_ch][oh][ow]`.
 ///
-/// The three conv kernels are implicit GEMMs on `matmul.wgsl`'s register tiles (a workgroup of 64
-/// computes 16 channels × 256 pixels or patch positions, 16 × 4 sums per invocation), with the
+/// The three conv kernels are implicit GEMMs on matmul's register tile (`gpu/tile.rs`: a
+/// workgroup of 64 computes 16 channels × 256 pixels or patch positions), with the
 /// im2col index computed on the fly: no column buffer (k² times the layer's input, which soon
 /// outgrows a 128 MiB binding such as lavapipe's). Measured on lavapipe (Mesa 22.3, 2 cores,
 /// both busy with two CPU trainings), device time per launch, two runs of
@@ -453,9 +468,9 @@ pub async fn conv_forward(
         g.out_channels * g.in_channels * g.kernel * g.kernel,
     )?;
     out.check_holds("conv_forward out", images * g.out_len())?;
-    // Tiles of 16 output channels × 256 output pixels (over all images).
-    let tiles_l = (images * g.out_height() * g.out_width()).div_ceil(MATMUL_TILE_L);
-    let workgroups = grid(ctx, g.out_channels.div_ceil(MATMUL_TILE_U) * tiles_l)?;
+    // Tiles of TILE_U output channels × TILE_L output pixels (over all images).
+    let tiles_l = (images * g.out_height() * g.out_width()).div_ceil(TILE_L);
+    let workgroups = grid(ctx, g.out_channels.div_ceil(TILE_U) * tiles_l)?;
     dispatch(
         ctx,
         Kernel::ConvForward,
@@ -485,9 +500,9 @@ pub async fn conv_input_grad(
         g.out_channels * g.in_channels * g.kernel * g.kernel,
     )?;
     grad_in.check_holds("conv_input_grad grad_in", images * g.in_len())?;
-    // Tiles of 16 input channels × 256 input pixels (over all images).
-    let tiles_l = (images * g.height * g.width).div_ceil(MATMUL_TILE_L);
-    let workgroups = grid(ctx, g.in_channels.div_ceil(MATMUL_TILE_U) * tiles_l)?;
+    // Tiles of TILE_U input channels × TILE_L input pixels (over all images).
+    let tiles_l = (images * g.height * g.width).div_ceil(TILE_L);
+    let workgroups = grid(ctx, g.in_channels.div_ceil(TILE_U) * tiles_l)?;
     dispatch(
         ctx,
         Kernel::ConvInputGrad,
@@ -500,12 +515,12 @@ pub async fn conv_input_grad(
 }
 
 /// The number of groups (1, 2, 4 or 8) into which `conv_weight_grad.wgsl` divides a workgroup,
-/// each taking a share of the images for a tile of 256/groups patch positions: the one that pads
+/// each taking a share of the images for a tile of TILE_L/groups patch positions: the one that pads
 /// `patch` (in_ch·k·k) the least, the fewest groups among equals.
 fn weight_grad_split(patch: usize) -> usize {
     [1, 2, 4, 8]
         .into_iter()
-        .min_by_key(|&s| patch.div_ceil(MATMUL_TILE_L / s) * (MATMUL_TILE_L / s))
+        .min_by_key(|&s| patch.div_ceil(TILE_L / s) * (TILE_L / s))
         .expect("four candidates")
 }
 
@@ -525,10 +540,10 @@ pub async fn conv_weight_grad(
     input.check_holds("conv_weight_grad input", images * g.in_len())?;
     grad_out.check_holds("conv_weight_grad grad_out", images * g.out_len())?;
     grad_w.check_holds("conv_weight_grad grad_w", g.out_channels * patch)?;
-    // Tiles of 16 output channels × 256/split patch positions.
+    // Tiles of TILE_U output channels × TILE_L/split patch positions.
     let split = weight_grad_split(patch);
-    let tiles_l = patch.div_ceil(MATMUL_TILE_L / split);
-    let workgroups = grid(ctx, g.out_channels.div_ceil(MATMUL_TILE_U) * tiles_l)?;
+    let tiles_l = patch.div_ceil(TILE_L / split);
+    let workgroups = grid(ctx, g.out_channels.div_ceil(TILE_U) * tiles_l)?;
     dispatch(
         ctx,
         Kernel::ConvWeightGrad,
@@ -541,18 +556,18 @@ pub async fn conv_weight_grad(
 }
 
 /// The uniform parameters of the pooling kernels, after checking the window.
-fn pool_params(maps: usize, h: usize, w: usize, k: usize) -> Result<Vec<u8>> {
+fn pool_params(maps: usize, h: usize, w: usize, k: usize) -> Result<PoolParams> {
     if k == 0 || k > h.min(w) {
         return Err(Error::Shape(format!(
             "a {k}×{k} pooling window on {h}×{w} maps"
         )));
     }
-    Ok(words(&[
-        u32_of("maps", maps)?,
-        u32_of("height", h)?,
-        u32_of("width", w)?,
-        u32_of("kernel", k)?,
-    ]))
+    Ok(PoolParams {
+        maps: u32_of("maps", maps)?,
+        height: u32_of("height", h)?,
+        width: u32_of("width", w)?,
+        kernel: u32_of("kernel", k)?,
+    })
 }
 
 /// k×k average pooling, stride k (`shaders/avg_pool_forward.wgsl`), as

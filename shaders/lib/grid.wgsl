@@ -1,0 +1,13 @@
+// The grid prologue of every kernel. The host launches workgroups over a 2-D grid (`gpu::kernels`'
+// `grid`: at most 65,535 per dimension, WebGPU's limit) and numbers them y·x_count + x; those
+// past the last one it needs have nothing to do. A kernel's entry point is `fn main(g: Grid)`.
+struct Grid {
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(local_invocation_index) lid: u32,
+}
+
+// The number of this invocation's workgroup.
+fn workgroup_index(g: Grid) -> u32 {
+    return g.wid.y * g.nwg.x + g.wid.x;
+}
