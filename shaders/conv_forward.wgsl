@@ -18,25 +18,9 @@
 // output pixel and block of 4 channels) and 0.28–0.30 s for matmul.wgsl on the same GEMM with a
 // stored im2col (`gpu::kernels::conv_forward` has the table, `examples/gpu_conv.rs` the program).
 
-#include register_tile
+#include conv
 
-struct Params {
-    images: u32,
-    in_ch: u32,
-    out_ch: u32,
-    kernel: u32,
-    padding: u32,
-    height: u32,
-    width: u32,
-    out_h: u32,
-    out_w: u32,
-    // Tiles along the lane side: ceil(images·out_h·out_w / TL).
-    tiles_l: u32,
-    _pad0: u32,
-    _pad1: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
+// The tiles along the lane side: p.tiles_l = ceil(images·out_h·out_w / TL).
 @group(0) @binding(1) var<storage, read> input: array<f32>;
 @group(0) @binding(2) var<storage, read> w: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
@@ -52,22 +36,18 @@ fn main(grid: Grid) {
     let l_len = p.images * pixels;
     let k = p.kernel;
     let patch_len = p.in_ch * k * k;
-    let tile = tile_at(grid, p.out_ch, p.tiles_l, TL);
+    let tile = tile_at(grid, p.out_ch, l_len, p.tiles_l, TL);
     if !tile.live {
         return;
     }
-    let u0 = tile.u0;
-    let u_last = p.out_ch - 1u;
-    let lane = lane_indices(tile.l0 + grid.lid, LANES);
-    let inside = lane < vec4<u32>(l_len);
-    let l = min(lane, vec4<u32>(l_len - 1u));
+    let l = tile.lanes;
     let n = l / pixels;
     let pix = l % pixels;
     let oy = pix / p.out_w;
     let ox = pix % p.out_w;
     // Input offset of (n, 0, oy, ox), and the weight rows of the TU channels.
     let base = n * (p.in_ch * plane) + oy * p.width + ox;
-    #for u in TILE_U: let w${u} = min(u0 + ${u}u, u_last) * patch_len;
+    #for u in TILE_U: let w${u} = tile_row(tile, ${u}u) * patch_len;
 
     #for u in TILE_U: var acc${u} = vec4<f32>();
     // Offsets below use u32 arithmetic, which wraps: a pixel left of or above the map gives a
@@ -95,5 +75,5 @@ fn main(grid: Grid) {
 
     // Output offset of (n, 0, pix).
     let at = n * (p.out_ch * pixels) + pix;
-    #for u in TILE_U: store_row(u0 + ${u}u, p.out_ch, at, pixels, inside, acc${u});
+    #for u in TILE_U: store_row(tile, ${u}u, at, pixels, acc${u});
 }

@@ -21,25 +21,9 @@
 // (2.25× the multiply-adds here), took 0.44 s in one run where the forward pass took 0.21 s
 // (`gpu::kernels::conv_forward` has the table, `examples/gpu_conv.rs` the program).
 
-#include register_tile
+#include conv
 
-struct Params {
-    images: u32,
-    in_ch: u32,
-    out_ch: u32,
-    kernel: u32,
-    padding: u32,
-    height: u32,
-    width: u32,
-    out_h: u32,
-    out_w: u32,
-    // Tiles along the lane side: ceil(images·height·width / TL).
-    tiles_l: u32,
-    _pad0: u32,
-    _pad1: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
+// The tiles along the lane side: p.tiles_l = ceil(images·height·width / TL).
 @group(0) @binding(1) var<storage, read> grad_out: array<f32>;
 @group(0) @binding(2) var<storage, read> w: array<f32>;
 @group(0) @binding(3) var<storage, read_write> grad_in: array<f32>;
@@ -55,16 +39,12 @@ fn main(grid: Grid) {
     let l_len = p.images * plane;
     let k = p.kernel;
     let kk = k * k;
-    let tile = tile_at(grid, p.in_ch, p.tiles_l, TL);
+    let tile = tile_at(grid, p.in_ch, l_len, p.tiles_l, TL);
     if !tile.live {
         return;
     }
-    let u0 = tile.u0;
     let l0 = tile.l0;
-    let u_last = p.in_ch - 1u;
-    let lane = lane_indices(l0 + grid.lid, LANES);
-    let inside = lane < vec4<u32>(l_len);
-    let l = min(lane, vec4<u32>(l_len - 1u));
+    let l = tile.lanes;
     // Lanes run pixel-major, image-minor: with 256 images or more a tile holds one or two pixel
     // positions, so the kernel offsets that reach the output map are nearly the same for all of
     // its lanes and the loops below skip the others (with padding 0, most of them at the border).
@@ -88,7 +68,7 @@ fn main(grid: Grid) {
     // grad_out offset of (n, 0, y, x) (before the kernel offsets), and W[0][ci][0][0] of the TU
     // channels.
     let base = n * (p.out_ch * pixels) + y * p.out_w + x;
-    #for u in TILE_U: let w${u} = min(u0 + ${u}u, u_last) * kk;
+    #for u in TILE_U: let w${u} = tile_row(tile, ${u}u) * kk;
 
     #for u in TILE_U: var acc${u} = vec4<f32>();
     // Offsets below use u32 arithmetic, which wraps: an output pixel left of or above the map
@@ -116,5 +96,5 @@ fn main(grid: Grid) {
 
     // grad_in offset of (n, 0, pix).
     let at = n * (p.in_ch * plane) + pix;
-    #for u in TILE_U: store_row(u0 + ${u}u, p.in_ch, at, plane, inside, acc${u});
+    #for u in TILE_U: store_row(tile, ${u}u, at, plane, acc${u});
 }

@@ -26,25 +26,9 @@
 // invocations, a SIMD row on lavapipe, so its loops stay uniform within one).
 override SPLIT: u32;
 
-#include register_tile
+#include conv
 
-struct Params {
-    images: u32,
-    in_ch: u32,
-    out_ch: u32,
-    kernel: u32,
-    padding: u32,
-    height: u32,
-    width: u32,
-    out_h: u32,
-    out_w: u32,
-    // Tiles along the lane side: ceil(in_ch·k·k / (TL/SPLIT)).
-    tiles_l: u32,
-    _pad0: u32,
-    _pad1: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
+// The tiles along the lane side: p.tiles_l = ceil(in_ch·k·k / (TL/SPLIT)).
 @group(0) @binding(1) var<storage, read> input: array<f32>;
 @group(0) @binding(2) var<storage, read> grad_out: array<f32>;
 @group(0) @binding(3) var<storage, read_write> grad_w: array<f32>;
@@ -63,20 +47,15 @@ fn main(grid: Grid) {
     let k = p.kernel;
     let kk = k * k;
     let patch_len = p.in_ch * kk;
-    // Invocations per group, and the lane side of the tile.
+    // Invocations per group; the lane side of the tile is 4 per invocation of a group.
     let per_group = LANES / SPLIT;
-    let tl = 4u * per_group;
-    let tile = tile_at(grid, p.out_ch, p.tiles_l, tl);
+    let tile = tile_at(grid, p.out_ch, patch_len, p.tiles_l, 4u * per_group);
     if !tile.live {
         return;
     }
-    let u0 = tile.u0;
     let group = grid.lid / per_group;
     let r = grid.lid % per_group;
-    let u_last = p.out_ch - 1u;
-    let lane = lane_indices(tile.l0 + r, per_group);
-    let inside = lane < vec4<u32>(patch_len);
-    let l = min(lane, vec4<u32>(patch_len - 1u));
+    let l = tile.lanes;
     let ci = l / kk;
     let ky = (l % kk) / k;
     let kx = l % k;
@@ -87,7 +66,7 @@ fn main(grid: Grid) {
     // Input offset of (0, ci, ky − pad, kx − pad), and grad_out's of (0, co, 0, 0) for the TU
     // channels.
     let base = ci * plane + dy * p.width + dx;
-    #for u in TILE_U: let g${u} = min(u0 + ${u}u, u_last) * pixels;
+    #for u in TILE_U: let g${u} = tile_row(tile, ${u}u) * pixels;
 
     #for u in TILE_U: var acc${u} = vec4<f32>();
     // Every group runs the same number of image steps (a uniform trip count); group g takes
@@ -133,5 +112,5 @@ fn main(grid: Grid) {
     if group > 0u {
         return;
     }
-    #for u in TILE_U: store_row(u0 + ${u}u, p.out_ch, l, patch_len, inside, acc${u});
+    #for u in TILE_U: store_row(tile, ${u}u, l, patch_len, acc${u});
 }

@@ -25,6 +25,8 @@ override WORKGROUP_TILES: bool;
 // that stores walking along p spread over the memory banks).
 const TK: u32 = 8u;
 const L_STRIDE: u32 = TL + 1u;
+// `stage` fills each tile in whole rounds of LANES values.
+const_assert TK * TU % LANES == 0u;
 
 struct Params {
     m: u32,
@@ -85,7 +87,7 @@ fn uniform_contiguous() -> bool {
 
 // Fills the workgroup-memory tiles with steps k0..k0 + TK (clamped to the last step and to the
 // last row/column: those copies are never used in a sum that is stored).
-fn stage(k0: u32, u0: u32, l0: u32, li: u32, u_last: u32, l_last: u32) {
+fn stage(k0: u32, t: Tile, li: u32, l_last: u32) {
     let p_last = dims.k - 1u;
     for (var e = 0u; e < TK * TL / LANES; e++) {
         let idx = e * LANES + li;
@@ -95,7 +97,7 @@ fn stage(k0: u32, u0: u32, l0: u32, li: u32, u_last: u32, l_last: u32) {
             kk = idx % TK;
             l = idx / TK;
         }
-        l_tile[kk * L_STRIDE + l] = lane_operand(min(k0 + kk, p_last), min(l0 + l, l_last));
+        l_tile[kk * L_STRIDE + l] = lane_operand(min(k0 + kk, p_last), min(t.l0 + l, l_last));
     }
     for (var e = 0u; e < TK * TU / LANES; e++) {
         let idx = e * LANES + li;
@@ -105,17 +107,17 @@ fn stage(k0: u32, u0: u32, l0: u32, li: u32, u_last: u32, l_last: u32) {
             kk = idx % TK;
             u = idx / TK;
         }
-        u_tile[kk * TU + u] = uniform_operand(min(k0 + kk, p_last), min(u0 + u, u_last));
+        u_tile[kk * TU + u] = uniform_operand(min(k0 + kk, p_last), tile_row(t, u));
     }
 }
 
 // The uniform operand at step p (= k0 + kk) for uniform index u0 + i, and the lane operand at step
-// p for lane index `l` (= l0 + j·64 + lane; `lt` is its offset in the tile).
-fn uniform_value(p: u32, kk: u32, i: u32, u0: u32, u_last: u32) -> f32 {
+// p for lane index `l` (= l0 + j·LANES + lane; `lt` is its offset in the tile).
+fn uniform_value(p: u32, kk: u32, i: u32, t: Tile) -> f32 {
     if WORKGROUP_TILES {
         return u_tile[kk * TU + i];
     }
-    return uniform_operand(p, min(u0 + i, u_last));
+    return uniform_operand(p, tile_row(t, i));
 }
 
 fn lane_value(p: u32, kk: u32, lt: u32, l: u32) -> f32 {
@@ -134,21 +136,16 @@ fn main(grid: Grid) {
     let li = grid.lid;
     let u_len = select(dims.m, dims.n, LANES_ON_ROWS);
     let l_len = select(dims.n, dims.m, LANES_ON_ROWS);
-    let tile = tile_at(grid, u_len, dims.tiles_l, TL);
+    let tile = tile_at(grid, u_len, l_len, dims.tiles_l, TL);
     if !tile.live {
         return;
     }
-    let u0 = tile.u0;
-    let l0 = tile.l0;
-    let u_last = u_len - 1u;
-    let l_last = l_len - 1u;
-    let lane = lane_indices(l0 + li, LANES);
-    let l = min(lane, vec4<u32>(l_last));
+    let l = tile.lanes;
 
     #for u in TILE_U: var acc${u} = vec4<f32>();
     for (var k0 = 0u; k0 < dims.k; k0 += TK) {
         if WORKGROUP_TILES {
-            stage(k0, u0, l0, li, u_last, l_last);
+            stage(k0, tile, li, l_len - 1u);
             workgroupBarrier();
         }
         let steps = min(TK, dims.k - k0);
@@ -160,7 +157,7 @@ fn main(grid: Grid) {
                 lane_value(p, kk, li + 2u * LANES, l[2]),
                 lane_value(p, kk, li + 3u * LANES, l[3]),
             );
-            #for u in TILE_U: acc${u} += uniform_value(p, kk, ${u}u, u0, u_last) * lv;
+            #for u in TILE_U: acc${u} += uniform_value(p, kk, ${u}u, tile) * lv;
         }
         if WORKGROUP_TILES {
             workgroupBarrier();
@@ -169,6 +166,5 @@ fn main(grid: Grid) {
 
     // C[u][l] at u·n + l, or C[l][u] at l·n + u.
     let strides = select(vec2<u32>(dims.n, 1u), vec2<u32>(1u, dims.n), LANES_ON_ROWS);
-    let inside = lane < vec4<u32>(l_len);
-    #for u in TILE_U: store_row(u0 + ${u}u, u_len, lane * strides.y, strides.x, inside, acc${u});
+    #for u in TILE_U: store_row(tile, ${u}u, l * strides.y, strides.x, acc${u});
 }

@@ -2,16 +2,8 @@
 // same input at every step). CPU twin: `cpu::kernels::sum_steps`; the same order of additions,
 // so the result is bit-identical.
 
-#include elementwise
+#include steps
 
-struct Params {
-    m: u32,
-    steps: u32,
-    _pad0: u32,
-    _pad1: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 

@@ -22,17 +22,9 @@ override LAMBDA: f32;
 // `GradMode::Bptt` (else the paper's mode) and `Hyper::detach_reset`.
 override BPTT: bool;
 override DETACH_RESET: bool;
-#include elementwise
 
-struct Params {
-    // Neurons: batch × layer width.
-    m: u32,
-    steps: u32,
-    _pad0: u32,
-    _pad1: u32,
-}
+#include steps
 
-@group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> upstream: array<f32>;
 @group(0) @binding(2) var<storage, read> v: array<f32>;
 @group(0) @binding(3) var<storage, read_write> delta: array<f32>;

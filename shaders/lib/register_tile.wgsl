@@ -17,36 +17,55 @@ const LANES: u32 = ${TILE_LANES}u;
 // The tile: TU (uniform side) × TL (lane side, 4 per invocation).
 const TU: u32 = ${TILE_U}u;
 const TL: u32 = ${TILE_L}u;
+const_assert TL == 4u * LANES;
 
-// Where a workgroup's tile starts; `live` is false for the workgroups past the last tile. Tiles
-// run lane side first: `tiles_l` of `tl` lanes each per TU rows of the `u_len` of C. Uniform
-// across the workgroup, so barriers after the test stay in uniform control flow.
+// A workgroup's tile, and an invocation's 4 lanes in it. Tiles run lane side first: `tiles_l` tiles
+// of `tl` lanes (TL, or less where groups of invocations share a tile) per TU rows of C, which
+// has `u_len` rows and `l_len` lanes. `live` is false for the workgroups past the last tile; it is
+// uniform across the workgroup, so barriers after the test stay in uniform control flow.
 struct Tile {
+    live: bool,
+    // The first row and lane of the tile, and C's last row.
     u0: u32,
     l0: u32,
-    live: bool,
+    u_last: u32,
+    // The invocation's lanes, clamped to C's last lane, and which of them are inside C.
+    lanes: vec4<u32>,
+    inside: vec4<bool>,
 }
 
-fn tile_at(g: Grid, u_len: u32, tiles_l: u32, tl: u32) -> Tile {
+fn tile_at(g: Grid, u_len: u32, l_len: u32, tiles_l: u32, tl: u32) -> Tile {
     let tile = workgroup_index(g);
     let tiles_u = (u_len + TU - 1u) / TU;
-    return Tile((tile / tiles_l) * TU, (tile % tiles_l) * tl, tile < tiles_u * tiles_l);
+    let l0 = (tile % tiles_l) * tl;
+    // Invocations lid, lid + tl/4, ... share a tile: lanes (lid mod tl/4) + (tl/4)·j of it.
+    let stride = tl / 4u;
+    let lane = vec4<u32>(l0 + g.lid % stride) + vec4<u32>(0u, 1u, 2u, 3u) * stride;
+    return Tile(
+        tile < tiles_u * tiles_l,
+        (tile / tiles_l) * TU,
+        l0,
+        u_len - 1u,
+        min(lane, vec4<u32>(l_len - 1u)),
+        lane < vec4<u32>(l_len),
+    );
 }
 
-// The 4 lane-side indices of an invocation: first, first + stride, first + 2·stride, first + 3·stride.
-fn lane_indices(first: u32, stride: u32) -> vec4<u32> {
-    return vec4<u32>(first) + vec4<u32>(0u, 1u, 2u, 3u) * stride;
+// Row u0 + u of C, or its last row past the end: the row whose operand sum `u` of the tile reads.
+fn tile_row(t: Tile, u: u32) -> u32 {
+    return min(t.u0 + u, t.u_last);
 }
 
-// Stores row u of the tile (u < u_len) through the kernel's `store_c(offset, value)`: the lanes
-// whose offsets in C are `at` + u·u_stride, those `inside` C.
-fn store_row(u: u32, u_len: u32, at: vec4<u32>, u_stride: u32, inside: vec4<bool>, sums: vec4<f32>) {
-    if u >= u_len {
+// Stores sum `u` of the tile (row u0 + u of C, if there is one) through the kernel's
+// `store_c(offset, value)`: the lanes inside C, whose offsets are `at` + (u0 + u)·u_stride.
+fn store_row(t: Tile, u: u32, at: vec4<u32>, u_stride: u32, sums: vec4<f32>) {
+    let row = t.u0 + u;
+    if row > t.u_last {
         return;
     }
-    let o = at + vec4<u32>(u * u_stride);
+    let o = at + vec4<u32>(row * u_stride);
     for (var j = 0u; j < 4u; j++) {
-        if inside[j] {
+        if t.inside[j] {
             store_c(o[j], sums[j]);
         }
     }

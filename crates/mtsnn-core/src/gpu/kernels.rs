@@ -109,6 +109,22 @@ fn bind(
     })
 }
 
+/// The launch of an element-wise kernel (`shaders/lib/elementwise.wgsl`) over `n` elements: one
+/// invocation each, in workgroups of [`WG`], as [`dispatch`] otherwise.
+async fn dispatch_elementwise<P: Params>(
+    ctx: &GpuContext,
+    kernel: Kernel,
+    constants: &[(&'static str, f64)],
+    params: &P,
+    tensors: &[&GpuTensor],
+    n: usize,
+) -> Result<Dispatch> {
+    let mut constants = constants.to_vec();
+    constants.push(("WG", f64::from(WG)));
+    let workgroups = grid(ctx, n.div_ceil(WG as usize))?;
+    dispatch(ctx, kernel, &constants, params, tensors, workgroups).await
+}
+
 /// The override constants of the LIF neuron.
 fn neuron_constants(lambda: f32, sp: &SurrogateParams) -> [(&'static str, f64); 3] {
     [
@@ -197,15 +213,14 @@ pub async fn lif_forward(
         _pad: 0,
     };
     let [v_th, s_max, lam] = neuron_constants(lambda, sp);
-    let constants = [v_th, s_max, lam, ("WG", WG as f64)];
-    let workgroups = grid(ctx, m.div_ceil(WG as usize))?;
-    dispatch(
+    let constants = [v_th, s_max, lam];
+    dispatch_elementwise(
         ctx,
         Kernel::LifForward,
         &constants,
         &params,
         &[current, v, s],
-        workgroups,
+        m,
     )
     .await
 }
@@ -236,14 +251,13 @@ pub async fn output_error(
         classes: u32_of("classes", classes)?,
         target_count: target,
     };
-    let workgroups = grid(ctx, batch.div_ceil(WG as usize))?;
-    dispatch(
+    dispatch_elementwise(
         ctx,
         Kernel::OutputError,
-        &[("WG", WG as f64)],
+        &[],
         &params,
         &[s, labels, upstream, loss],
-        workgroups,
+        batch,
     )
     .await
 }
@@ -280,16 +294,14 @@ pub async fn surrogate_g_scan(
         ("RADIUS", (sp.alpha_w * GAUSS_CUTOFF).sqrt() as f64),
         ("BPTT", flag(p.mode == GradMode::Bptt)),
         ("DETACH_RESET", flag(p.detach_reset)),
-        ("WG", WG as f64),
     ];
-    let workgroups = grid(ctx, m.div_ceil(WG as usize))?;
-    dispatch(
+    dispatch_elementwise(
         ctx,
         Kernel::SurrogateGScan,
         &constants,
         &params,
         &[upstream, v, delta, g],
-        workgroups,
+        m,
     )
     .await
 }
@@ -316,16 +328,7 @@ pub async fn sum_steps(
     x.check_holds("sum_steps x", steps * m)?;
     out.check_holds("sum_steps out", m)?;
     let params = steps_params(steps, m)?;
-    let workgroups = grid(ctx, m.div_ceil(WG as usize))?;
-    dispatch(
-        ctx,
-        Kernel::SumSteps,
-        &[("WG", WG as f64)],
-        &params,
-        &[x, out],
-        workgroups,
-    )
-    .await
+    dispatch_elementwise(ctx, Kernel::SumSteps, &[], &params, &[x, out], m).await
 }
 
 /// One Adam update of `w` with its moments `m`, `v` from `grad` (`shaders/adam.wgsl`), as
@@ -344,16 +347,8 @@ pub async fn adam_update(
         t.check_holds(&format!("adam_update {what}"), n)?;
     }
     let params = adam_params(n, step)?;
-    let workgroups = grid(ctx, n.div_ceil(WG as usize))?;
-    let dispatch = dispatch(
-        ctx,
-        Kernel::Adam,
-        &[("WG", WG as f64)],
-        &params,
-        &[grad, w, m, v],
-        workgroups,
-    )
-    .await?;
+    let dispatch =
+        dispatch_elementwise(ctx, Kernel::Adam, &[], &params, &[grad, w, m, v], n).await?;
     Ok(AdamUpdate { dispatch, n })
 }
 
@@ -596,16 +591,7 @@ async fn pool_forward(
     let out_len = maps * (h / k) * (w / k);
     input.check_holds("pool input", maps * h * w)?;
     out.check_holds("pool out", out_len)?;
-    let workgroups = grid(ctx, out_len.div_ceil(WG as usize))?;
-    dispatch(
-        ctx,
-        kernel,
-        &[("WG", WG as f64)],
-        &params,
-        &[input, out],
-        workgroups,
-    )
-    .await
+    dispatch_elementwise(ctx, kernel, &[], &params, &[input, out], out_len).await
 }
 
 /// The transpose of [`avg_pool_forward`] (`shaders/avg_pool_backward.wgsl`), as
@@ -622,14 +608,13 @@ pub async fn avg_pool_backward(
     let params = pool_params(maps, h, w, k)?;
     grad_out.check_holds("avg_pool_backward grad_out", maps * (h / k) * (w / k))?;
     grad_in.check_holds("avg_pool_backward grad_in", maps * h * w)?;
-    let workgroups = grid(ctx, (maps * h * w).div_ceil(WG as usize))?;
-    dispatch(
+    dispatch_elementwise(
         ctx,
         Kernel::AvgPoolBackward,
-        &[("WG", WG as f64)],
+        &[],
         &params,
         &[grad_out, grad_in],
-        workgroups,
+        maps * h * w,
     )
     .await
 }
@@ -667,14 +652,13 @@ pub async fn max_pool_backward(
     input.check_holds("max_pool_backward input", maps * h * w)?;
     grad_out.check_holds("max_pool_backward grad_out", maps * (h / k) * (w / k))?;
     grad_in.check_holds("max_pool_backward grad_in", maps * h * w)?;
-    let workgroups = grid(ctx, (maps * h * w).div_ceil(WG as usize))?;
-    dispatch(
+    dispatch_elementwise(
         ctx,
         Kernel::MaxPoolBackward,
-        &[("WG", WG as f64)],
+        &[],
         &params,
         &[input, grad_out, grad_in],
-        workgroups,
+        maps * h * w,
     )
     .await
 }
