@@ -62,7 +62,7 @@ fn probing_values(rng: &mut Rng, sp: &SurrogateParams, n_random: usize) -> Vec<f
 
 /// Both ways of feeding matmul's register tiles (straight from the buffers, or staged in
 /// workgroup memory), both orientations of its lanes (m > n puts them on rows), every transpose,
-/// and sizes that leave partial tiles on every side (tiles are 8 × 256, staged 8 steps deep).
+/// and sizes that leave partial tiles on every side (tiles are 16 × 256, staged 8 steps deep).
 #[test]
 fn matmul_matches_cpu_for_all_transposes_paths_and_ragged_sizes() {
     let mut rng = Rng::new(11);
