@@ -9,10 +9,11 @@
 
 fn pool(o: u32) -> f32 {
     let k = p.kernel;
+    let at = window_origin(o);
     var sum = 0.0;
     for (var dy = 0u; dy < k; dy++) {
         for (var dx = 0u; dx < k; dx++) {
-            sum += input[window_at(o, dy, dx)];
+            sum += input[at + dy * p.width + dx];
         }
     }
     return sum * (1.0 / f32(k * k));

@@ -10,6 +10,7 @@ override V_TH: f32;
 override S_MAX: u32;
 // λ = 1 − 1/τ_m, computed by the host in f32 exactly as the CPU does.
 override LAMBDA: f32;
+
 #include elementwise
 
 struct Params {

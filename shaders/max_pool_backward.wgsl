@@ -13,11 +13,12 @@
 
 // grad_out[o] if i is the first maximum of o's window, else 0.
 fn window_grad(o: u32, i: u32) -> f32 {
-    var arg = window_at(o, 0u, 0u);
+    let origin = window_origin(o);
+    var arg = origin;
     var best = input[arg];
     for (var dy = 0u; dy < p.kernel; dy++) {
         for (var dx = 0u; dx < p.kernel; dx++) {
-            let at = window_at(o, dy, dx);
+            let at = origin + dy * p.width + dx;
             if input[at] > best {
                 best = input[at];
                 arg = at;

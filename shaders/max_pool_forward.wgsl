@@ -8,10 +8,11 @@
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 
 fn pool(o: u32) -> f32 {
-    var best = input[window_at(o, 0u, 0u)];
+    let at = window_origin(o);
+    var best = input[at];
     for (var dy = 0u; dy < p.kernel; dy++) {
         for (var dx = 0u; dx < p.kernel; dx++) {
-            best = max(best, input[window_at(o, dy, dx)]);
+            best = max(best, input[at + dy * p.width + dx]);
         }
     }
     return best;

@@ -17,13 +17,14 @@ fn pooled_len() -> u32 {
     return p.maps * (p.height / p.kernel) * (p.width / p.kernel);
 }
 
-// The offset in the input maps of row dy, column dx of pooled value o's window.
-fn window_at(o: u32, dy: u32, dx: u32) -> u32 {
+// The offset in the input maps of the first value of pooled value o's window: its row dy, column
+// dx is at + dy·width + dx.
+fn window_origin(o: u32) -> u32 {
     let ow = p.width / p.kernel;
     let oh = p.height / p.kernel;
     let ox = o % ow;
     let oy = (o / ow) % oh;
-    return (o / (oh * ow)) * p.height * p.width + (oy * p.kernel + dy) * p.width + ox * p.kernel + dx;
+    return (o / (oh * ow)) * p.height * p.width + oy * p.kernel * p.width + ox * p.kernel;
 }
 
 // The pooled value whose window holds input value i, or NO_WINDOW for a pixel in a dropped row or

@@ -8,8 +8,8 @@
 // for 4·TU multiply-adds. The sums are named vec4 variables acc0, acc1, …, one `#for u in
 // TILE_U:` line each, not an array: an array indexed by a loop counter anywhere stays in memory
 // on some compilers (lavapipe: half the speed). Sums past the end of C read the last row or column
-// instead: computed, never stored, and the inner loop needs no branch. The tile size is
-// `gpu::tile`'s, which also sizes the host's grids.
+// instead: computed, never stored, and the inner loop needs no branch. The tile size is set in
+// crates/mtsnn-core/src/gpu/tile.rs, which also sizes the host's grids.
 #include grid
 
 // Invocations per workgroup.

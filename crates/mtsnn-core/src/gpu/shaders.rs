@@ -1,11 +1,14 @@
-//! The registry of WGSL kernels: one declaration per kernel (in [`kernels!`] below) gives its
+//! The registry of WGSL kernels: one declaration per kernel (in `kernels!` below) gives its
 //! name, its source, its entry point and the `#[repr(C)]` twin of its `struct Params`.
 //!
 //! A kernel is `shaders/NAME.wgsl` in the workspace, composed at build time (`build.rs`, with the
 //! snippets of `shaders/lib/`) and embedded from `$OUT_DIR`. Its uniform parameters (binding 0)
-//! are a Rust struct declared with [`params!`], which records each member's name, offset and WGSL
+//! are a Rust struct declared with `params!`, which records each member's name, offset and WGSL
 //! type; `tests/tests/shaders.rs` checks that record against the composed module's `struct Params`
 //! as naga lays it out, so a member added, moved or retyped on one side only fails the tests.
+//!
+//! A new kernel is its `.wgsl` file, a line in `kernels!` (and a `params!` struct if none of those
+//! below fits) and its launcher in [`super::kernels`]; the tests find it through [`Kernel::ALL`].
 
 /// A WGSL scalar that a `struct Params` member can be.
 pub trait Scalar: bytemuck::Pod {
