@@ -22,8 +22,8 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> v: array<f32>;
 
 @compute @workgroup_size(WG)
-fn main(grid: Grid) {
-    let i = element_index(grid);
+fn main(grid: Grid, @builtin(local_invocation_index) lid: u32) {
+    let i = element_index(grid, lid);
     if i >= p.n {
         return;
     }

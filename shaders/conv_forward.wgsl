@@ -30,17 +30,18 @@ fn store_c(at: u32, value: f32) {
 }
 
 @compute @workgroup_size(LANES)
-fn main(grid: Grid) {
+fn main(grid: Grid, @builtin(local_invocation_index) lid: u32) {
     let pixels = p.out_h * p.out_w;
     let plane = p.height * p.width;
     let l_len = p.images * pixels;
     let k = p.kernel;
     let patch_len = p.in_ch * k * k;
-    let tile = tile_at(grid, p.out_ch, l_len, p.tiles_l, TL);
+    let tile = tile_at(grid, p.out_ch, p.tiles_l, TL);
     if !tile.live {
         return;
     }
-    let l = tile.lanes;
+    let lanes = lanes_of(tile, lid, l_len);
+    let l = lanes.at;
     let n = l / pixels;
     let pix = l % pixels;
     let oy = pix / p.out_w;
@@ -75,5 +76,5 @@ fn main(grid: Grid) {
 
     // Output offset of (n, 0, pix).
     let at = n * (p.out_ch * pixels) + pix;
-    #for u in TILE_U: store_row(tile, ${u}u, at, pixels, acc${u});
+    #for u in TILE_U: store_row(tile, lanes, ${u}u, at, pixels, acc${u});
 }

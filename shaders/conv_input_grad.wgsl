@@ -33,18 +33,19 @@ fn store_c(at: u32, value: f32) {
 }
 
 @compute @workgroup_size(LANES)
-fn main(grid: Grid) {
+fn main(grid: Grid, @builtin(local_invocation_index) lid: u32) {
     let pixels = p.out_h * p.out_w;
     let plane = p.height * p.width;
     let l_len = p.images * plane;
     let k = p.kernel;
     let kk = k * k;
-    let tile = tile_at(grid, p.in_ch, l_len, p.tiles_l, TL);
+    let tile = tile_at(grid, p.in_ch, p.tiles_l, TL);
     if !tile.live {
         return;
     }
     let l0 = tile.l0;
-    let l = tile.lanes;
+    let lanes = lanes_of(tile, lid, l_len);
+    let l = lanes.at;
     // Lanes run pixel-major, image-minor: with 256 images or more a tile holds one or two pixel
     // positions, so the kernel offsets that reach the output map are nearly the same for all of
     // its lanes and the loops below skip the others (with padding 0, most of them at the border).
@@ -96,5 +97,5 @@ fn main(grid: Grid) {
 
     // grad_in offset of (n, 0, pix).
     let at = n * (p.in_ch * plane) + pix;
-    #for u in TILE_U: store_row(tile, ${u}u, at, plane, acc${u});
+    #for u in TILE_U: store_row(tile, lanes, ${u}u, at, plane, acc${u});
 }

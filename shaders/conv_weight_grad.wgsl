@@ -41,7 +41,7 @@ fn store_c(at: u32, value: f32) {
 }
 
 @compute @workgroup_size(LANES)
-fn main(grid: Grid) {
+fn main(grid: Grid, @builtin(local_invocation_index) lid: u32) {
     let pixels = p.out_h * p.out_w;
     let plane = p.height * p.width;
     let k = p.kernel;
@@ -49,13 +49,14 @@ fn main(grid: Grid) {
     let patch_len = p.in_ch * kk;
     // Invocations per group; the lane side of the tile is 4 per invocation of a group.
     let per_group = LANES / SPLIT;
-    let tile = tile_at(grid, p.out_ch, patch_len, p.tiles_l, 4u * per_group);
+    let tile = tile_at(grid, p.out_ch, p.tiles_l, 4u * per_group);
     if !tile.live {
         return;
     }
-    let group = grid.lid / per_group;
-    let r = grid.lid % per_group;
-    let l = tile.lanes;
+    let group = lid / per_group;
+    let r = lid % per_group;
+    let lanes = lanes_of(tile, lid, patch_len);
+    let l = lanes.at;
     let ci = l / kk;
     let ky = (l % kk) / k;
     let kx = l % k;
@@ -112,5 +113,5 @@ fn main(grid: Grid) {
     if group > 0u {
         return;
     }
-    #for u in TILE_U: store_row(tile, ${u}u, l, patch_len, acc${u});
+    #for u in TILE_U: store_row(tile, lanes, ${u}u, l, patch_len, acc${u});
 }

@@ -39,8 +39,8 @@ fn spike_count(x: f32) -> f32 {
 }
 
 @compute @workgroup_size(WG)
-fn main(grid: Grid) {
-    let j = element_index(grid);
+fn main(grid: Grid, @builtin(local_invocation_index) lid: u32) {
+    let j = element_index(grid, lid);
     if j >= p.m {
         return;
     }

@@ -132,15 +132,15 @@ fn store_c(at: u32, value: f32) {
 }
 
 @compute @workgroup_size(LANES)
-fn main(grid: Grid) {
-    let li = grid.lid;
+fn main(grid: Grid, @builtin(local_invocation_index) li: u32) {
     let u_len = select(dims.m, dims.n, LANES_ON_ROWS);
     let l_len = select(dims.n, dims.m, LANES_ON_ROWS);
-    let tile = tile_at(grid, u_len, l_len, dims.tiles_l, TL);
+    let tile = tile_at(grid, u_len, dims.tiles_l, TL);
     if !tile.live {
         return;
     }
-    let l = tile.lanes;
+    let lanes = lanes_of(tile, li, l_len);
+    let l = lanes.at;
 
     #for u in TILE_U: var acc${u} = vec4<f32>();
     for (var k0 = 0u; k0 < dims.k; k0 += TK) {
@@ -166,5 +166,5 @@ fn main(grid: Grid) {
 
     // C[u][l] at u·n + l, or C[l][u] at l·n + u.
     let strides = select(vec2<u32>(dims.n, 1u), vec2<u32>(1u, dims.n), LANES_ON_ROWS);
-    #for u in TILE_U: store_row(tile, ${u}u, l * strides.y, strides.x, acc${u});
+    #for u in TILE_U: store_row(tile, lanes, ${u}u, l * strides.y, strides.x, acc${u});
 }

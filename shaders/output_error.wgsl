@@ -21,8 +21,8 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> loss: array<f32>;
 
 @compute @workgroup_size(WG)
-fn main(grid: Grid) {
-    let b = element_index(grid);
+fn main(grid: Grid, @builtin(local_invocation_index) lid: u32) {
+    let b = element_index(grid, lid);
     if b >= p.batch {
         return;
     }

@@ -4,8 +4,8 @@
 #include pool
 
 @compute @workgroup_size(WG)
-fn main(grid: Grid) {
-    let i = element_index(grid);
+fn main(grid: Grid, @builtin(local_invocation_index) lid: u32) {
+    let i = element_index(grid, lid);
     if i >= p.maps * p.height * p.width {
         return;
     }

@@ -3,8 +3,8 @@
 #include pool
 
 @compute @workgroup_size(WG)
-fn main(grid: Grid) {
-    let o = element_index(grid);
+fn main(grid: Grid, @builtin(local_invocation_index) lid: u32) {
+    let o = element_index(grid, lid);
     if o < pooled_len() {
         out[o] = pool(o);
     }
