@@ -125,6 +125,30 @@ async fn dispatch_elementwise<P: Params>(
     dispatch(ctx, kernel, &constants, params, tensors, workgroups).await
 }
 
+/// The launch of a kernel on the register tile (`shaders/lib/register_tile.wgsl`), as
+/// [`dispatch`] otherwise: C has `u_len` rows and `l_len` lanes, computed in tiles of [`TILE_U`]
+/// rows × `tl` lanes, one workgroup each; `params` receives the number of tiles along the lanes.
+async fn dispatch_tiles<P: Params>(
+    ctx: &GpuContext,
+    kernel: Kernel,
+    constants: &[(&'static str, f64)],
+    tensors: &[&GpuTensor],
+    [u_len, l_len, tl]: [usize; 3],
+    params: impl FnOnce(usize) -> Result<P>,
+) -> Result<Dispatch> {
+    let tiles_l = l_len.div_ceil(tl);
+    let workgroups = grid(ctx, u_len.div_ceil(TILE_U) * tiles_l)?;
+    dispatch(
+        ctx,
+        kernel,
+        constants,
+        &params(tiles_l)?,
+        tensors,
+        workgroups,
+    )
+    .await
+}
+
 /// The override constants of the LIF neuron.
 fn neuron_constants(lambda: f32, sp: &SurrogateParams) -> [(&'static str, f64); 3] {
     [
@@ -160,13 +184,6 @@ pub async fn matmul(
     // Lanes along the longer side of C, so that a narrow C (10 classes) still fills them.
     let lanes_on_rows = m > n;
     let (u_len, l_len) = if lanes_on_rows { (n, m) } else { (m, n) };
-    let tiles_l = l_len.div_ceil(TILE_L);
-    let params = MatmulParams {
-        m: u32_of("m", m)?,
-        n: u32_of("n", n)?,
-        k: u32_of("k", k)?,
-        tiles_l: u32_of("tiles", tiles_l)?,
-    };
     let constants = [
         ("TRANS_A", flag(a_t)),
         ("TRANS_B", flag(b_t)),
@@ -176,14 +193,20 @@ pub async fn matmul(
             flag(ctx.matmul_path() == MatmulPath::WorkgroupTiles),
         ),
     ];
-    let workgroups = grid(ctx, u_len.div_ceil(TILE_U) * tiles_l)?;
-    dispatch(
+    dispatch_tiles(
         ctx,
         Kernel::Matmul,
         &constants,
-        &params,
         &[a, b, c],
-        workgroups,
+        [u_len, l_len, TILE_L],
+        |tiles_l| {
+            Ok(MatmulParams {
+                m: u32_of("m", m)?,
+                n: u32_of("n", n)?,
+                k: u32_of("k", k)?,
+                tiles_l: u32_of("tiles", tiles_l)?,
+            })
+        },
     )
     .await
 }
@@ -409,6 +432,11 @@ fn conv_params(images: usize, g: &ConvGeom, tiles_l: usize) -> Result<ConvParams
     })
 }
 
+/// The weights per output channel, in_ch·k·k: a row of the implicit GEMMs' weight matrix.
+fn patch_len(g: &ConvGeom) -> usize {
+    g.in_channels * g.kernel * g.kernel
+}
+
 /// Fails with [`Error::Shape`] for a geometry with no output pixel (kernel wider than the padded map).
 fn check_geom(g: &ConvGeom) -> Result<()> {
     if g.kernel == 0 || g.kernel > g.height.min(g.width) + 2 * g.padding {
@@ -458,21 +486,21 @@ pub async fn conv_forward(
 ) -> Result<Dispatch> {
     check_geom(g)?;
     input.check_holds("conv_forward input", images * g.in_len())?;
-    w.check_holds(
-        "conv_forward w",
-        g.out_channels * g.in_channels * g.kernel * g.kernel,
-    )?;
+    w.check_holds("conv_forward w", g.out_channels * patch_len(g))?;
     out.check_holds("conv_forward out", images * g.out_len())?;
-    // Tiles of TILE_U output channels × TILE_L output pixels (over all images).
-    let tiles_l = (images * g.out_height() * g.out_width()).div_ceil(TILE_L);
-    let workgroups = grid(ctx, g.out_channels.div_ceil(TILE_U) * tiles_l)?;
-    dispatch(
+    // Output channels × output pixels (over all images).
+    let c = [
+        g.out_channels,
+        images * g.out_height() * g.out_width(),
+        TILE_L,
+    ];
+    dispatch_tiles(
         ctx,
         Kernel::ConvForward,
         &[],
-        &conv_params(images, g, tiles_l)?,
         &[input, w, out],
-        workgroups,
+        c,
+        |tiles_l| conv_params(images, g, tiles_l),
     )
     .await
 }
@@ -490,22 +518,14 @@ pub async fn conv_input_grad(
 ) -> Result<Dispatch> {
     check_geom(g)?;
     grad_out.check_holds("conv_input_grad grad_out", images * g.out_len())?;
-    w.check_holds(
-        "conv_input_grad w",
-        g.out_channels * g.in_channels * g.kernel * g.kernel,
-    )?;
+    w.check_holds("conv_input_grad w", g.out_channels * patch_len(g))?;
     grad_in.check_holds("conv_input_grad grad_in", images * g.in_len())?;
-    // Tiles of TILE_U input channels × TILE_L input pixels (over all images).
-    let tiles_l = (images * g.height * g.width).div_ceil(TILE_L);
-    let workgroups = grid(ctx, g.in_channels.div_ceil(TILE_U) * tiles_l)?;
-    dispatch(
-        ctx,
-        Kernel::ConvInputGrad,
-        &[],
-        &conv_params(images, g, tiles_l)?,
-        &[grad_out, w, grad_in],
-        workgroups,
-    )
+    // Input channels × input pixels (over all images).
+    let c = [g.in_channels, images * g.height * g.width, TILE_L];
+    let tensors = [grad_out, w, grad_in];
+    dispatch_tiles(ctx, Kernel::ConvInputGrad, &[], &tensors, c, |tiles_l| {
+        conv_params(images, g, tiles_l)
+    })
     .await
 }
 
@@ -531,21 +551,22 @@ pub async fn conv_weight_grad(
     g: &ConvGeom,
 ) -> Result<Dispatch> {
     check_geom(g)?;
-    let patch = g.in_channels * g.kernel * g.kernel;
+    let patch = patch_len(g);
     input.check_holds("conv_weight_grad input", images * g.in_len())?;
     grad_out.check_holds("conv_weight_grad grad_out", images * g.out_len())?;
     grad_w.check_holds("conv_weight_grad grad_w", g.out_channels * patch)?;
-    // Tiles of TILE_U output channels × TILE_L/split patch positions.
+    // Output channels × patch positions, TILE_L/split of them per tile.
     let split = weight_grad_split(patch);
-    let tiles_l = patch.div_ceil(TILE_L / split);
-    let workgroups = grid(ctx, g.out_channels.div_ceil(TILE_U) * tiles_l)?;
-    dispatch(
+    let c = [g.out_channels, patch, TILE_L / split];
+    let tensors = [input, grad_out, grad_w];
+    let constants = [("SPLIT", split as f64)];
+    dispatch_tiles(
         ctx,
         Kernel::ConvWeightGrad,
-        &[("SPLIT", split as f64)],
-        &conv_params(images, g, tiles_l)?,
-        &[input, grad_out, grad_w],
-        workgroups,
+        &constants,
+        &tensors,
+        c,
+        |tiles_l| conv_params(images, g, tiles_l),
     )
     .await
 }
