@@ -35,6 +35,8 @@ override SPLIT: u32;
 
 // The sums of groups 1..SPLIT: TU vec4 per invocation, at most 7/8 of the invocations (SPLIT = 8).
 var<workgroup> partial: array<vec4<f32>, TU * (LANES - LANES / 8u)>;
+// Within the 16 KiB of workgroup memory that every WebGPU device has.
+const_assert 16u * TU * (LANES - LANES / 8u) <= 16384u;
 
 fn store_c(at: u32, value: f32) {
     grad_w[at] = value;

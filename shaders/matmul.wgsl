@@ -45,6 +45,8 @@ struct Params {
 // u_tile[kk·TU + u] = uniform operand at (k0 + kk, u0 + u).
 var<workgroup> l_tile: array<f32, TK * L_STRIDE>;
 var<workgroup> u_tile: array<f32, TK * TU>;
+// Within the 16 KiB of workgroup memory that every WebGPU device has.
+const_assert 4u * TK * (L_STRIDE + TU) <= 16384u;
 
 // op(A)[i][p] and op(B)[p][j].
 fn op_a(i: u32, p: u32) -> f32 {
