@@ -2,7 +2,7 @@
 //   m ← β₁m + (1−β₁)g;  v ← β₂v + (1−β₂)g²;  w ← w − η·(m / c₁) / (sqrt(v / c₂) + ε)
 // with the bias corrections c₁ = 1 − β₁ᵗ, c₂ = 1 − β₂ᵗ computed by the host (`AdamStep::corrections`).
 
-override WG: u32;
+#include elementwise
 
 struct Params {
     n: u32,
@@ -22,12 +22,8 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> v: array<f32>;
 
 @compute @workgroup_size(WG)
-fn main(
-    @builtin(workgroup_id) wid: vec3<u32>,
-    @builtin(num_workgroups) nwg: vec3<u32>,
-    @builtin(local_invocation_index) lid: u32,
-) {
-    let i = (wid.y * nwg.x + wid.x) * WG + lid;
+fn main(grid: Grid, @builtin(local_invocation_index) lid: u32) {
+    let i = element_index(grid, lid);
     if i >= p.n {
         return;
     }

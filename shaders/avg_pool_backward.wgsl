@@ -3,40 +3,11 @@
 // to the conv layer below, as eq 9 passes it through a weight matrix). CPU twin:
 // `cpu::conv::avg_pool_backward`. `grad_out` is `[maps][h/k][w/k]`, `grad_in` `[maps][h][w]`.
 
-override WG: u32;
+#include pool_backward
 
-struct Params {
-    maps: u32,
-    height: u32,
-    width: u32,
-    kernel: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> grad_out: array<f32>;
 @group(0) @binding(2) var<storage, read_write> grad_in: array<f32>;
 
-@compute @workgroup_size(WG)
-fn main(
-    @builtin(workgroup_id) wid: vec3<u32>,
-    @builtin(num_workgroups) nwg: vec3<u32>,
-    @builtin(local_invocation_index) lid: u32,
-) {
-    let i = (wid.y * nwg.x + wid.x) * WG + lid;
-    let plane = p.height * p.width;
-    if i >= p.maps * plane {
-        return;
-    }
-    let k = p.kernel;
-    let oh = p.height / k;
-    let ow = p.width / k;
-    let x = i % p.width;
-    let y = (i / p.width) % p.height;
-    let oy = y / k;
-    let ox = x / k;
-    var g = 0.0;
-    if oy < oh && ox < ow {
-        g = grad_out[(i / plane) * oh * ow + oy * ow + ox] * (1.0 / f32(k * k));
-    }
-    grad_in[i] = g;
+fn window_grad(o: u32, i: u32) -> f32 {
+    return grad_out[o] * (1.0 / f32(p.kernel * p.kernel));
 }

@@ -1,41 +1,20 @@
-// Average pooling of spike maps (the `Pk` layers of the network strings; no neuron), k×k windows
-// with stride k; rows and columns past the last whole window are dropped. CPU twin:
+// Average pooling of spike maps (the `Pk` layers of the network strings; no neuron): the mean of
+// each window (lib/pool.wgsl), one invocation per pooled value. CPU twin:
 // `cpu::conv::avg_pool_forward`. `input` is `[maps][h][w]`, `out` `[maps][h/k][w/k]`.
 
-override WG: u32;
+#include pool_forward
 
-struct Params {
-    maps: u32,
-    height: u32,
-    width: u32,
-    kernel: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> input: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 
-@compute @workgroup_size(WG)
-fn main(
-    @builtin(workgroup_id) wid: vec3<u32>,
-    @builtin(num_workgroups) nwg: vec3<u32>,
-    @builtin(local_invocation_index) lid: u32,
-) {
-    let i = (wid.y * nwg.x + wid.x) * WG + lid;
+fn pool(o: u32) -> f32 {
     let k = p.kernel;
-    let oh = p.height / k;
-    let ow = p.width / k;
-    if i >= p.maps * oh * ow {
-        return;
-    }
-    let ox = i % ow;
-    let oy = (i / ow) % oh;
-    let base = (i / (oh * ow)) * p.height * p.width;
+    let at = window_origin(o);
     var sum = 0.0;
     for (var dy = 0u; dy < k; dy++) {
         for (var dx = 0u; dx < k; dx++) {
-            sum += input[base + (oy * k + dy) * p.width + ox * k + dx];
+            sum += input[at + dy * p.width + dx];
         }
     }
-    out[i] = sum * (1.0 / f32(k * k));
+    return sum * (1.0 / f32(k * k));
 }

@@ -10,7 +10,8 @@ override V_TH: f32;
 override S_MAX: u32;
 // λ = 1 − 1/τ_m, computed by the host in f32 exactly as the CPU does.
 override LAMBDA: f32;
-override WG: u32;
+
+#include elementwise
 
 struct Params {
     // Neurons: batch × layer width.
@@ -38,13 +39,8 @@ fn spike_count(x: f32) -> f32 {
 }
 
 @compute @workgroup_size(WG)
-fn main(
-    @builtin(workgroup_id) wid: vec3<u32>,
-    @builtin(num_workgroups) nwg: vec3<u32>,
-    @builtin(local_invocation_index) lid: u32,
-) {
-    // 2-D grid of 1-D workgroups: x holds at most 65,535 of them (gpu/kernels.rs).
-    let j = (wid.y * nwg.x + wid.x) * WG + lid;
+fn main(grid: Grid, @builtin(local_invocation_index) lid: u32) {
+    let j = element_index(grid, lid);
     if j >= p.m {
         return;
     }

@@ -5,55 +5,25 @@
 // are `[maps][h][w]`, `grad_out` `[maps][h/k][w/k]`. One invocation per input value: it
 // recomputes its window's argmax, so no atomics are needed.
 
-override WG: u32;
+#include pool_backward
 
-struct Params {
-    maps: u32,
-    height: u32,
-    width: u32,
-    kernel: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> input: array<f32>;
 @group(0) @binding(2) var<storage, read> grad_out: array<f32>;
 @group(0) @binding(3) var<storage, read_write> grad_in: array<f32>;
 
-@compute @workgroup_size(WG)
-fn main(
-    @builtin(workgroup_id) wid: vec3<u32>,
-    @builtin(num_workgroups) nwg: vec3<u32>,
-    @builtin(local_invocation_index) lid: u32,
-) {
-    let i = (wid.y * nwg.x + wid.x) * WG + lid;
-    let plane = p.height * p.width;
-    if i >= p.maps * plane {
-        return;
-    }
-    let k = p.kernel;
-    let oh = p.height / k;
-    let ow = p.width / k;
-    let x = i % p.width;
-    let y = (i / p.width) % p.height;
-    let oy = y / k;
-    let ox = x / k;
-    var g = 0.0;
-    if oy < oh && ox < ow {
-        let base = (i / plane) * plane;
-        var best = input[base + oy * k * p.width + ox * k];
-        var arg = 0u;
-        for (var dy = 0u; dy < k; dy++) {
-            for (var dx = 0u; dx < k; dx++) {
-                let v = input[base + (oy * k + dy) * p.width + ox * k + dx];
-                if v > best {
-                    best = v;
-                    arg = dy * k + dx;
-                }
+// grad_out[o] if i is the first maximum of o's window, else 0.
+fn window_grad(o: u32, i: u32) -> f32 {
+    let origin = window_origin(o);
+    var arg = origin;
+    var best = input[arg];
+    for (var dy = 0u; dy < p.kernel; dy++) {
+        for (var dx = 0u; dx < p.kernel; dx++) {
+            let at = origin + dy * p.width + dx;
+            if input[at] > best {
+                best = input[at];
+                arg = at;
             }
         }
-        if arg == (y - oy * k) * k + (x - ox * k) {
-            g = grad_out[(i / plane) * oh * ow + oy * ow + ox];
-        }
     }
-    grad_in[i] = g;
+    return select(0.0, grad_out[o], arg == i);
 }

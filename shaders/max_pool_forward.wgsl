@@ -1,42 +1,19 @@
-// Max pooling of spike maps (the `MPk` layers of the network strings; no neuron), k×k windows with
-// stride k; rows and columns past the last whole window are dropped. CPU twin:
+// Max pooling of spike maps (the `MPk` layers of the network strings; no neuron): the maximum of
+// each window (lib/pool.wgsl), one invocation per pooled value. CPU twin:
 // `cpu::conv::max_pool_forward`. `input` is `[maps][h][w]`, `out` `[maps][h/k][w/k]`.
-// One invocation per output value.
 
-override WG: u32;
+#include pool_forward
 
-struct Params {
-    maps: u32,
-    height: u32,
-    width: u32,
-    kernel: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> input: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 
-@compute @workgroup_size(WG)
-fn main(
-    @builtin(workgroup_id) wid: vec3<u32>,
-    @builtin(num_workgroups) nwg: vec3<u32>,
-    @builtin(local_invocation_index) lid: u32,
-) {
-    let i = (wid.y * nwg.x + wid.x) * WG + lid;
-    let k = p.kernel;
-    let oh = p.height / k;
-    let ow = p.width / k;
-    if i >= p.maps * oh * ow {
-        return;
-    }
-    let ox = i % ow;
-    let oy = (i / ow) % oh;
-    let base = (i / (oh * ow)) * p.height * p.width;
-    var best = input[base + oy * k * p.width + ox * k];
-    for (var dy = 0u; dy < k; dy++) {
-        for (var dx = 0u; dx < k; dx++) {
-            best = max(best, input[base + (oy * k + dy) * p.width + ox * k + dx]);
+fn pool(o: u32) -> f32 {
+    let at = window_origin(o);
+    var best = input[at];
+    for (var dy = 0u; dy < p.kernel; dy++) {
+        for (var dx = 0u; dx < p.kernel; dx++) {
+            best = max(best, input[at + dy * p.width + dx]);
         }
     }
-    out[i] = best;
+    return best;
 }

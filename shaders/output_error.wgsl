@@ -5,7 +5,7 @@
 //   upstream[t][b][i] = (s − y) / B                  (∂L/∂s; the batch mean is part of L)
 //   loss[b]           = Σ_t ½ Σ_i (y_i − s_i[t])²     (eq 6 for one sample; the host sums over b)
 
-override WG: u32;
+#include elementwise
 
 struct Params {
     batch: u32,
@@ -21,12 +21,8 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> loss: array<f32>;
 
 @compute @workgroup_size(WG)
-fn main(
-    @builtin(workgroup_id) wid: vec3<u32>,
-    @builtin(num_workgroups) nwg: vec3<u32>,
-    @builtin(local_invocation_index) lid: u32,
-) {
-    let b = (wid.y * nwg.x + wid.x) * WG + lid;
+fn main(grid: Grid, @builtin(local_invocation_index) lid: u32) {
+    let b = element_index(grid, lid);
     if b >= p.batch {
         return;
     }

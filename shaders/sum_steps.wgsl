@@ -2,26 +2,14 @@
 // same input at every step). CPU twin: `cpu::kernels::sum_steps`; the same order of additions,
 // so the result is bit-identical.
 
-override WG: u32;
+#include steps
 
-struct Params {
-    m: u32,
-    steps: u32,
-    _pad0: u32,
-    _pad1: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 
 @compute @workgroup_size(WG)
-fn main(
-    @builtin(workgroup_id) wid: vec3<u32>,
-    @builtin(num_workgroups) nwg: vec3<u32>,
-    @builtin(local_invocation_index) lid: u32,
-) {
-    let j = (wid.y * nwg.x + wid.x) * WG + lid;
+fn main(grid: Grid, @builtin(local_invocation_index) lid: u32) {
+    let j = element_index(grid, lid);
     if j >= p.m {
         return;
     }

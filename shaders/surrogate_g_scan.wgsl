@@ -22,17 +22,9 @@ override LAMBDA: f32;
 // `GradMode::Bptt` (else the paper's mode) and `Hyper::detach_reset`.
 override BPTT: bool;
 override DETACH_RESET: bool;
-override WG: u32;
 
-struct Params {
-    // Neurons: batch × layer width.
-    m: u32,
-    steps: u32,
-    _pad0: u32,
-    _pad1: u32,
-}
+#include steps
 
-@group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> upstream: array<f32>;
 @group(0) @binding(2) var<storage, read> v: array<f32>;
 @group(0) @binding(3) var<storage, read_write> delta: array<f32>;
@@ -83,12 +75,8 @@ fn surrogate(x: f32) -> f32 {
 }
 
 @compute @workgroup_size(WG)
-fn main(
-    @builtin(workgroup_id) wid: vec3<u32>,
-    @builtin(num_workgroups) nwg: vec3<u32>,
-    @builtin(local_invocation_index) lid: u32,
-) {
-    let j = (wid.y * nwg.x + wid.x) * WG + lid;
+fn main(grid: Grid, @builtin(local_invocation_index) lid: u32) {
+    let j = element_index(grid, lid);
     if j >= p.m {
         return;
     }

@@ -4,3 +4,4 @@ pub mod compare;
 pub mod gpu;
 pub mod kernel;
 pub mod lockstep;
+pub mod params;

@@ -1,20 +1,15 @@
-//! Every WGSL kernel in `shaders/` parsed and validated by naga (as naga's own
-//! `tests/example_wgsl.rs` does), with no GPU: shader bugs surface here, not at run time.
-//! The folder is listed, so new files are covered; each must also be a kernel the engine embeds.
+//! Every WGSL kernel, as composed from `shaders/` and embedded in the engine, parsed and validated
+//! by naga (as naga's own `tests/example_wgsl.rs` does), with no GPU: shader bugs surface here,
+//! not at run time. The folder is listed, so new files are covered; each must also be a kernel
+//! the engine declares, and its `struct Params` must match the Rust struct the engine uploads.
 
 use std::path::PathBuf;
 
-use mtsnn_core::gpu::Kernel;
+use mtsnn_core::gpu::{Kernel, WGSL_CONSTANTS};
+use mtsnn_tests::params::params_mismatches;
 
-fn shader_files() -> Vec<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shaders");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|entry| entry.expect("directory entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "wgsl"))
-        .collect();
-    files.sort();
-    files
+fn shaders_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shaders")
 }
 
 /// Parses and validates one module. Override constants need no values here: naga validates
@@ -23,7 +18,7 @@ fn shader_files() -> Vec<PathBuf> {
 fn validate(name: &str, source: &str) -> naga::Module {
     let module = naga::front::wgsl::parse_str(source).unwrap_or_else(|e| {
         panic!(
-            "{name} does not parse:\n{}",
+            "{name} (composed) does not parse:\n{}",
             e.emit_to_string_with_path(source, name)
         )
     });
@@ -33,7 +28,7 @@ fn validate(name: &str, source: &str) -> naga::Module {
     );
     if let Err(e) = validator.validate(&module) {
         panic!(
-            "{name} does not validate:\n{}",
+            "{name} (composed) does not validate:\n{}",
             e.emit_to_string_with_path(source, name)
         );
     }
@@ -42,15 +37,9 @@ fn validate(name: &str, source: &str) -> naga::Module {
 
 #[test]
 fn every_shader_parses_and_validates() {
-    let files = shader_files();
-    assert!(!files.is_empty(), "no .wgsl files found");
-    for path in &files {
-        let name = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .expect("a UTF-8 file name");
-        let source = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{name}: {e}"));
-        let module = validate(name, &source);
+    for k in Kernel::ALL {
+        let name = k.file_name();
+        let module = validate(name, k.source());
         let entry: Vec<&str> = module
             .entry_points
             .iter()
@@ -58,7 +47,7 @@ fn every_shader_parses_and_validates() {
             .collect();
         assert_eq!(
             entry,
-            ["main"],
+            [k.entry_point()],
             "{name}: one compute entry point named main"
         );
         assert_eq!(
@@ -77,35 +66,40 @@ fn every_shader_parses_and_validates() {
 }
 
 #[test]
+fn every_params_struct_matches_its_shader() {
+    for k in Kernel::ALL {
+        let name = k.file_name();
+        let module = validate(name, k.source());
+        let mismatches = params_mismatches(&module, &k.params());
+        assert!(
+            mismatches.is_empty(),
+            "{name}: struct Params and {} differ:\n{}",
+            k.params().name,
+            mismatches.join("\n")
+        );
+    }
+}
+
+#[test]
 fn every_shader_file_is_an_embedded_kernel_and_back() {
-    let files: Vec<String> = shader_files()
-        .iter()
-        .map(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .expect("UTF-8")
-                .to_string()
-        })
-        .collect();
-    let mut kernels: Vec<String> = Kernel::ALL
-        .iter()
-        .map(|k| k.file_name().to_string())
-        .collect();
+    let composed = mtsnn_wgsl::compose_dir(&shaders_dir(), &WGSL_CONSTANTS)
+        .unwrap_or_else(|e| panic!("composing shaders/: {e}"));
+    let files: Vec<&str> = composed.iter().map(|(name, _)| name.as_str()).collect();
+    let mut kernels: Vec<&str> = Kernel::ALL.iter().map(|k| k.file_name()).collect();
     kernels.sort();
     assert_eq!(
         files, kernels,
         "shaders/ and gpu::Kernel::ALL list different files"
     );
-    for k in Kernel::ALL {
-        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../shaders")
-            .join(k.file_name());
-        let on_disk = std::fs::read_to_string(&path).expect("readable");
+    for (name, wgsl) in &composed {
+        let k = Kernel::ALL
+            .into_iter()
+            .find(|k| k.file_name() == name)
+            .expect("listed above");
         assert_eq!(
-            on_disk,
+            wgsl,
             k.source(),
-            "{}: the embedded source is stale (rebuild mtsnn-core)",
-            k.file_name()
+            "{name}: the embedded source is stale (rebuild mtsnn-core)"
         );
     }
 }

@@ -4,9 +4,13 @@
 //! [`Dispatch`] to record with [`GpuContext::execute`].
 
 use super::context::{GpuContext, MatmulPath};
-use super::shaders::Kernel;
+use super::shaders::{
+    AdamParams, ConvParams, Kernel, LifForwardParams, MatmulParams, OutputErrorParams, Params,
+    PoolParams, StepsParams,
+};
 use super::submit::Dispatch;
 use super::tensor::GpuTensor;
+use super::tile::{TILE_L, TILE_U};
 use crate::error::{Error, Result};
 use crate::hyper::GradMode;
 use crate::kernel_params::{AdamStep, ScanParams};
@@ -15,10 +19,6 @@ use crate::surrogate::{GAUSS_CUTOFF, SurrogateParams};
 
 /// Invocations per workgroup of the one-thread-per-element kernels (WGSL override `WG`).
 const WG: u32 = 64;
-/// The tile of C one `matmul.wgsl` workgroup computes: 16 along its uniform side, 256 along its lanes
-/// (also the tile of the conv kernels' implicit GEMMs).
-const MATMUL_TILE_U: usize = 16;
-const MATMUL_TILE_L: usize = 256;
 
 /// A size as the u32 the kernels take.
 fn u32_of(what: &str, n: usize) -> Result<u32> {
@@ -47,22 +47,29 @@ fn grid(ctx: &GpuContext, count: usize) -> Result<[u32; 3]> {
 }
 
 /// The launch of `kernel` with uniform parameters `params` at binding 0 and `tensors` at
-/// bindings 1, 2, … in order.
-async fn dispatch(
+/// bindings 1, 2, … in order. Panics if `P` is not the parameter struct the registry declares
+/// for `kernel` (a bug that every GPU test of the kernel would show).
+async fn dispatch<P: Params>(
     ctx: &GpuContext,
     kernel: Kernel,
     constants: &[(&'static str, f64)],
-    params: &[u8],
+    params: &P,
     tensors: &[&GpuTensor],
     workgroups: [u32; 3],
 ) -> Result<Dispatch> {
+    assert_eq!(
+        kernel.params().name,
+        P::LAYOUT.name,
+        "the parameters of {}",
+        kernel.file_name()
+    );
     let pipeline = ctx.pipeline(kernel, constants).await?;
     let scope = ctx.scope();
     let uniform = wgpu::util::DeviceExt::create_buffer_init(
         &ctx.device,
         &wgpu::util::BufferInitDescriptor {
             label: Some(kernel.file_name()),
-            contents: params,
+            contents: bytemuck::bytes_of(params),
             usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
         },
     );
@@ -102,6 +109,46 @@ fn bind(
     })
 }
 
+/// The launch of an element-wise kernel (`shaders/lib/elementwise.wgsl`) over `n` elements: one
+/// invocation each, in workgroups of [`WG`], as [`dispatch`] otherwise.
+async fn dispatch_elementwise<P: Params>(
+    ctx: &GpuContext,
+    kernel: Kernel,
+    constants: &[(&'static str, f64)],
+    params: &P,
+    tensors: &[&GpuTensor],
+    n: usize,
+) -> Result<Dispatch> {
+    let mut constants = constants.to_vec();
+    constants.push(("WG", f64::from(WG)));
+    let workgroups = grid(ctx, n.div_ceil(WG as usize))?;
+    dispatch(ctx, kernel, &constants, params, tensors, workgroups).await
+}
+
+/// The launch of a kernel on the register tile (`shaders/lib/register_tile.wgsl`), as
+/// [`dispatch`] otherwise: C has `u_len` rows and `l_len` lanes, computed in tiles of [`TILE_U`]
+/// rows × `tl` lanes, one workgroup each; `params` receives the number of tiles along the lanes.
+async fn dispatch_tiles<P: Params>(
+    ctx: &GpuContext,
+    kernel: Kernel,
+    constants: &[(&'static str, f64)],
+    tensors: &[&GpuTensor],
+    [u_len, l_len, tl]: [usize; 3],
+    params: impl FnOnce(usize) -> Result<P>,
+) -> Result<Dispatch> {
+    let tiles_l = l_len.div_ceil(tl);
+    let workgroups = grid(ctx, u_len.div_ceil(TILE_U) * tiles_l)?;
+    dispatch(
+        ctx,
+        kernel,
+        constants,
+        &params(tiles_l)?,
+        tensors,
+        workgroups,
+    )
+    .await
+}
+
 /// The override constants of the LIF neuron.
 fn neuron_constants(lambda: f32, sp: &SurrogateParams) -> [(&'static str, f64); 3] {
     [
@@ -114,10 +161,6 @@ fn neuron_constants(lambda: f32, sp: &SurrogateParams) -> [(&'static str, f64); 
 /// A bool override constant.
 fn flag(b: bool) -> f64 {
     f64::from(u8::from(b))
-}
-
-fn words(values: &[u32]) -> Vec<u8> {
-    bytemuck::cast_slice(values).to_vec()
 }
 
 /// C = op(A)·op(B) with C `[m][n]` (`shaders/matmul.wgsl`); the layouts of
@@ -141,13 +184,6 @@ pub async fn matmul(
     // Lanes along the longer side of C, so that a narrow C (10 classes) still fills them.
     let lanes_on_rows = m > n;
     let (u_len, l_len) = if lanes_on_rows { (n, m) } else { (m, n) };
-    let tiles_l = l_len.div_ceil(MATMUL_TILE_L);
-    let params = words(&[
-        u32_of("m", m)?,
-        u32_of("n", n)?,
-        u32_of("k", k)?,
-        u32_of("tiles", tiles_l)?,
-    ]);
     let constants = [
         ("TRANS_A", flag(a_t)),
         ("TRANS_B", flag(b_t)),
@@ -157,14 +193,20 @@ pub async fn matmul(
             flag(ctx.matmul_path() == MatmulPath::WorkgroupTiles),
         ),
     ];
-    let workgroups = grid(ctx, u_len.div_ceil(MATMUL_TILE_U) * tiles_l)?;
-    dispatch(
+    dispatch_tiles(
         ctx,
         Kernel::Matmul,
         &constants,
-        &params,
         &[a, b, c],
-        workgroups,
+        [u_len, l_len, TILE_L],
+        |tiles_l| {
+            Ok(MatmulParams {
+                m: u32_of("m", m)?,
+                n: u32_of("n", n)?,
+                k: u32_of("k", k)?,
+                tiles_l: u32_of("tiles", tiles_l)?,
+            })
+        },
     )
     .await
 }
@@ -187,22 +229,21 @@ pub async fn lif_forward(
     current.check_holds("lif_forward current", if constant { m } else { steps * m })?;
     v.check_holds("lif_forward v", steps * m)?;
     s.check_holds("lif_forward s", steps * m)?;
-    let params = words(&[
-        u32_of("m", m)?,
-        u32_of("steps", steps)?,
-        u32::from(constant),
-        0,
-    ]);
+    let params = LifForwardParams {
+        m: u32_of("m", m)?,
+        steps: u32_of("steps", steps)?,
+        constant: u32::from(constant),
+        _pad: 0,
+    };
     let [v_th, s_max, lam] = neuron_constants(lambda, sp);
-    let constants = [v_th, s_max, lam, ("WG", WG as f64)];
-    let workgroups = grid(ctx, m.div_ceil(WG as usize))?;
-    dispatch(
+    let constants = [v_th, s_max, lam];
+    dispatch_elementwise(
         ctx,
         Kernel::LifForward,
         &constants,
         &params,
         &[current, v, s],
-        workgroups,
+        m,
     )
     .await
 }
@@ -227,20 +268,19 @@ pub async fn output_error(
     labels.check_holds("output_error labels", batch)?;
     upstream.check_holds("output_error upstream", steps * batch * classes)?;
     loss.check_holds("output_error loss", batch)?;
-    let params = words(&[
-        u32_of("batch", batch)?,
-        u32_of("steps", steps)?,
-        u32_of("classes", classes)?,
-        target.to_bits(),
-    ]);
-    let workgroups = grid(ctx, batch.div_ceil(WG as usize))?;
-    dispatch(
+    let params = OutputErrorParams {
+        batch: u32_of("batch", batch)?,
+        steps: u32_of("steps", steps)?,
+        classes: u32_of("classes", classes)?,
+        target_count: target,
+    };
+    dispatch_elementwise(
         ctx,
         Kernel::OutputError,
-        &[("WG", WG as f64)],
+        &[],
         &params,
         &[s, labels, upstream, loss],
-        workgroups,
+        batch,
     )
     .await
 }
@@ -263,7 +303,7 @@ pub async fn surrogate_g_scan(
     for (what, t) in [("upstream", upstream), ("v", v), ("delta", delta), ("g", g)] {
         t.check_holds(&format!("surrogate_g_scan {what}"), steps * m)?;
     }
-    let params = words(&[u32_of("m", m)?, u32_of("steps", steps)?, 0, 0]);
+    let params = steps_params(steps, m)?;
     let sp = &p.sp;
     let [v_th, s_max, lam] = neuron_constants(p.lambda, sp);
     let constants = [
@@ -277,18 +317,26 @@ pub async fn surrogate_g_scan(
         ("RADIUS", (sp.alpha_w * GAUSS_CUTOFF).sqrt() as f64),
         ("BPTT", flag(p.mode == GradMode::Bptt)),
         ("DETACH_RESET", flag(p.detach_reset)),
-        ("WG", WG as f64),
     ];
-    let workgroups = grid(ctx, m.div_ceil(WG as usize))?;
-    dispatch(
+    dispatch_elementwise(
         ctx,
         Kernel::SurrogateGScan,
         &constants,
         &params,
         &[upstream, v, delta, g],
-        workgroups,
+        m,
     )
     .await
+}
+
+/// The parameters of a kernel on a `[steps][m]` buffer.
+fn steps_params(steps: usize, m: usize) -> Result<StepsParams> {
+    Ok(StepsParams {
+        m: u32_of("m", m)?,
+        steps: u32_of("steps", steps)?,
+        _pad0: 0,
+        _pad1: 0,
+    })
 }
 
 /// Σ_t x[t] of a `[steps][m]` tensor into `out` `[m]` (`shaders/sum_steps.wgsl`), as
@@ -302,17 +350,8 @@ pub async fn sum_steps(
 ) -> Result<Dispatch> {
     x.check_holds("sum_steps x", steps * m)?;
     out.check_holds("sum_steps out", m)?;
-    let params = words(&[u32_of("m", m)?, u32_of("steps", steps)?, 0, 0]);
-    let workgroups = grid(ctx, m.div_ceil(WG as usize))?;
-    dispatch(
-        ctx,
-        Kernel::SumSteps,
-        &[("WG", WG as f64)],
-        &params,
-        &[x, out],
-        workgroups,
-    )
-    .await
+    let params = steps_params(steps, m)?;
+    dispatch_elementwise(ctx, Kernel::SumSteps, &[], &params, &[x, out], m).await
 }
 
 /// One Adam update of `w` with its moments `m`, `v` from `grad` (`shaders/adam.wgsl`), as
@@ -331,16 +370,8 @@ pub async fn adam_update(
         t.check_holds(&format!("adam_update {what}"), n)?;
     }
     let params = adam_params(n, step)?;
-    let workgroups = grid(ctx, n.div_ceil(WG as usize))?;
-    let dispatch = dispatch(
-        ctx,
-        Kernel::Adam,
-        &[("WG", WG as f64)],
-        &params,
-        &[grad, w, m, v],
-        workgroups,
-    )
-    .await?;
+    let dispatch =
+        dispatch_elementwise(ctx, Kernel::Adam, &[], &params, &[grad, w, m, v], n).await?;
     Ok(AdamUpdate { dispatch, n })
 }
 
@@ -359,44 +390,51 @@ impl AdamUpdate {
 
     /// Sets the learning rate, β's, ε and bias corrections of `step`, for submissions after this call.
     pub fn set_step(&self, ctx: &GpuContext, step: &AdamStep) -> Result<()> {
-        ctx.queue
-            .write_buffer(&self.dispatch.params, 0, &adam_params(self.n, step)?);
+        ctx.queue.write_buffer(
+            &self.dispatch.params,
+            0,
+            bytemuck::bytes_of(&adam_params(self.n, step)?),
+        );
         Ok(())
     }
 }
 
-fn adam_params(n: usize, p: &AdamStep) -> Result<Vec<u8>> {
+fn adam_params(n: usize, p: &AdamStep) -> Result<AdamParams> {
     let (c1, c2) = p.corrections();
-    let f = f32::to_bits;
-    Ok(words(&[
-        u32_of("weights", n)?,
-        f(p.lr),
-        f(p.beta1),
-        f(p.beta2),
-        f(p.eps),
-        f(c1),
-        f(c2),
-        0,
-    ]))
+    Ok(AdamParams {
+        n: u32_of("weights", n)?,
+        lr: p.lr,
+        beta1: p.beta1,
+        beta2: p.beta2,
+        eps: p.eps,
+        c1,
+        c2,
+        _pad: 0,
+    })
 }
 
 /// The uniform parameters shared by the three convolution kernels; `tiles_l` is the number of
 /// tiles along the lane side of the kernel's implicit GEMM.
-fn conv_params(images: usize, g: &ConvGeom, tiles_l: usize) -> Result<Vec<u8>> {
-    Ok(words(&[
-        u32_of("images", images)?,
-        u32_of("in_channels", g.in_channels)?,
-        u32_of("out_channels", g.out_channels)?,
-        u32_of("kernel", g.kernel)?,
-        u32_of("padding", g.padding)?,
-        u32_of("height", g.height)?,
-        u32_of("width", g.width)?,
-        u32_of("out_height", g.out_height())?,
-        u32_of("out_width", g.out_width())?,
-        u32_of("tiles", tiles_l)?,
-        0,
-        0,
-    ]))
+fn conv_params(images: usize, g: &ConvGeom, tiles_l: usize) -> Result<ConvParams> {
+    Ok(ConvParams {
+        images: u32_of("images", images)?,
+        in_ch: u32_of("in_channels", g.in_channels)?,
+        out_ch: u32_of("out_channels", g.out_channels)?,
+        kernel: u32_of("kernel", g.kernel)?,
+        padding: u32_of("padding", g.padding)?,
+        height: u32_of("height", g.height)?,
+        width: u32_of("width", g.width)?,
+        out_h: u32_of("out_height", g.out_height())?,
+        out_w: u32_of("out_width", g.out_width())?,
+        tiles_l: u32_of("tiles", tiles_l)?,
+        _pad0: 0,
+        _pad1: 0,
+    })
+}
+
+/// The weights per output channel, in_ch·k·k: a row of the implicit GEMMs' weight matrix.
+fn patch_len(g: &ConvGeom) -> usize {
+    g.in_channels * g.kernel * g.kernel
 }
 
 /// Fails with [`Error::Shape`] for a geometry with no output pixel (kernel wider than the padded map).
@@ -417,8 +455,8 @@ fn check_geom(g: &ConvGeom) -> Result<()> {
 /// [`crate::cpu::conv::conv_forward`]: `input` `[images][in_ch][h][w]`, `w`
 /// `[out_ch][in_ch][k][k]`, `out` `[images][out_ch][oh][ow]`.
 ///
-/// The three conv kernels are implicit GEMMs on `matmul.wgsl`'s register tiles (a workgroup of 64
-/// computes 16 channels × 256 pixels or patch positions, 16 × 4 sums per invocation), with the
+/// The three conv kernels are implicit GEMMs on matmul's register tile (`gpu/tile.rs`: a
+/// workgroup of 64 computes 16 channels × 256 pixels or patch positions), with the
 /// im2col index computed on the fly: no column buffer (k² times the layer's input, which soon
 /// outgrows a 128 MiB binding such as lavapipe's). Measured on lavapipe (Mesa 22.3, 2 cores,
 /// both busy with two CPU trainings), device time per launch, two runs of
@@ -448,21 +486,21 @@ pub async fn conv_forward(
 ) -> Result<Dispatch> {
     check_geom(g)?;
     input.check_holds("conv_forward input", images * g.in_len())?;
-    w.check_holds(
-        "conv_forward w",
-        g.out_channels * g.in_channels * g.kernel * g.kernel,
-    )?;
+    w.check_holds("conv_forward w", g.out_channels * patch_len(g))?;
     out.check_holds("conv_forward out", images * g.out_len())?;
-    // Tiles of 16 output channels × 256 output pixels (over all images).
-    let tiles_l = (images * g.out_height() * g.out_width()).div_ceil(MATMUL_TILE_L);
-    let workgroups = grid(ctx, g.out_channels.div_ceil(MATMUL_TILE_U) * tiles_l)?;
-    dispatch(
+    // Output channels × output pixels (over all images).
+    let c = [
+        g.out_channels,
+        images * g.out_height() * g.out_width(),
+        TILE_L,
+    ];
+    dispatch_tiles(
         ctx,
         Kernel::ConvForward,
         &[],
-        &conv_params(images, g, tiles_l)?,
         &[input, w, out],
-        workgroups,
+        c,
+        |tiles_l| conv_params(images, g, tiles_l),
     )
     .await
 }
@@ -480,32 +518,24 @@ pub async fn conv_input_grad(
 ) -> Result<Dispatch> {
     check_geom(g)?;
     grad_out.check_holds("conv_input_grad grad_out", images * g.out_len())?;
-    w.check_holds(
-        "conv_input_grad w",
-        g.out_channels * g.in_channels * g.kernel * g.kernel,
-    )?;
+    w.check_holds("conv_input_grad w", g.out_channels * patch_len(g))?;
     grad_in.check_holds("conv_input_grad grad_in", images * g.in_len())?;
-    // Tiles of 16 input channels × 256 input pixels (over all images).
-    let tiles_l = (images * g.height * g.width).div_ceil(MATMUL_TILE_L);
-    let workgroups = grid(ctx, g.in_channels.div_ceil(MATMUL_TILE_U) * tiles_l)?;
-    dispatch(
-        ctx,
-        Kernel::ConvInputGrad,
-        &[],
-        &conv_params(images, g, tiles_l)?,
-        &[grad_out, w, grad_in],
-        workgroups,
-    )
+    // Input channels × input pixels (over all images).
+    let c = [g.in_channels, images * g.height * g.width, TILE_L];
+    let tensors = [grad_out, w, grad_in];
+    dispatch_tiles(ctx, Kernel::ConvInputGrad, &[], &tensors, c, |tiles_l| {
+        conv_params(images, g, tiles_l)
+    })
     .await
 }
 
 /// The number of groups (1, 2, 4 or 8) into which `conv_weight_grad.wgsl` divides a workgroup,
-/// each taking a share of the images for a tile of 256/groups patch positions: the one that pads
+/// each taking a share of the images for a tile of TILE_L/groups patch positions: the one that pads
 /// `patch` (in_ch·k·k) the least, the fewest groups among equals.
 fn weight_grad_split(patch: usize) -> usize {
     [1, 2, 4, 8]
         .into_iter()
-        .min_by_key(|&s| patch.div_ceil(MATMUL_TILE_L / s) * (MATMUL_TILE_L / s))
+        .min_by_key(|&s| patch.div_ceil(TILE_L / s) * (TILE_L / s))
         .expect("four candidates")
 }
 
@@ -521,38 +551,39 @@ pub async fn conv_weight_grad(
     g: &ConvGeom,
 ) -> Result<Dispatch> {
     check_geom(g)?;
-    let patch = g.in_channels * g.kernel * g.kernel;
+    let patch = patch_len(g);
     input.check_holds("conv_weight_grad input", images * g.in_len())?;
     grad_out.check_holds("conv_weight_grad grad_out", images * g.out_len())?;
     grad_w.check_holds("conv_weight_grad grad_w", g.out_channels * patch)?;
-    // Tiles of 16 output channels × 256/split patch positions.
+    // Output channels × patch positions, TILE_L/split of them per tile.
     let split = weight_grad_split(patch);
-    let tiles_l = patch.div_ceil(MATMUL_TILE_L / split);
-    let workgroups = grid(ctx, g.out_channels.div_ceil(MATMUL_TILE_U) * tiles_l)?;
-    dispatch(
+    let c = [g.out_channels, patch, TILE_L / split];
+    let tensors = [input, grad_out, grad_w];
+    let constants = [("SPLIT", split as f64)];
+    dispatch_tiles(
         ctx,
         Kernel::ConvWeightGrad,
-        &[("SPLIT", split as f64)],
-        &conv_params(images, g, tiles_l)?,
-        &[input, grad_out, grad_w],
-        workgroups,
+        &constants,
+        &tensors,
+        c,
+        |tiles_l| conv_params(images, g, tiles_l),
     )
     .await
 }
 
 /// The uniform parameters of the pooling kernels, after checking the window.
-fn pool_params(maps: usize, h: usize, w: usize, k: usize) -> Result<Vec<u8>> {
+fn pool_params(maps: usize, h: usize, w: usize, k: usize) -> Result<PoolParams> {
     if k == 0 || k > h.min(w) {
         return Err(Error::Shape(format!(
             "a {k}×{k} pooling window on {h}×{w} maps"
         )));
     }
-    Ok(words(&[
-        u32_of("maps", maps)?,
-        u32_of("height", h)?,
-        u32_of("width", w)?,
-        u32_of("kernel", k)?,
-    ]))
+    Ok(PoolParams {
+        maps: u32_of("maps", maps)?,
+        height: u32_of("height", h)?,
+        width: u32_of("width", w)?,
+        kernel: u32_of("kernel", k)?,
+    })
 }
 
 /// k×k average pooling, stride k (`shaders/avg_pool_forward.wgsl`), as
@@ -581,16 +612,7 @@ async fn pool_forward(
     let out_len = maps * (h / k) * (w / k);
     input.check_holds("pool input", maps * h * w)?;
     out.check_holds("pool out", out_len)?;
-    let workgroups = grid(ctx, out_len.div_ceil(WG as usize))?;
-    dispatch(
-        ctx,
-        kernel,
-        &[("WG", WG as f64)],
-        &params,
-        &[input, out],
-        workgroups,
-    )
-    .await
+    dispatch_elementwise(ctx, kernel, &[], &params, &[input, out], out_len).await
 }
 
 /// The transpose of [`avg_pool_forward`] (`shaders/avg_pool_backward.wgsl`), as
@@ -607,14 +629,13 @@ pub async fn avg_pool_backward(
     let params = pool_params(maps, h, w, k)?;
     grad_out.check_holds("avg_pool_backward grad_out", maps * (h / k) * (w / k))?;
     grad_in.check_holds("avg_pool_backward grad_in", maps * h * w)?;
-    let workgroups = grid(ctx, (maps * h * w).div_ceil(WG as usize))?;
-    dispatch(
+    dispatch_elementwise(
         ctx,
         Kernel::AvgPoolBackward,
-        &[("WG", WG as f64)],
+        &[],
         &params,
         &[grad_out, grad_in],
-        workgroups,
+        maps * h * w,
     )
     .await
 }
@@ -652,14 +673,13 @@ pub async fn max_pool_backward(
     input.check_holds("max_pool_backward input", maps * h * w)?;
     grad_out.check_holds("max_pool_backward grad_out", maps * (h / k) * (w / k))?;
     grad_in.check_holds("max_pool_backward grad_in", maps * h * w)?;
-    let workgroups = grid(ctx, (maps * h * w).div_ceil(WG as usize))?;
-    dispatch(
+    dispatch_elementwise(
         ctx,
         Kernel::MaxPoolBackward,
-        &[("WG", WG as f64)],
+        &[],
         &params,
         &[input, grad_out, grad_in],
-        workgroups,
+        maps * h * w,
     )
     .await
 }

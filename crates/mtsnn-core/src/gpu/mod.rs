@@ -26,11 +26,13 @@ pub mod kernels;
 mod shaders;
 mod submit;
 mod tensor;
+mod tile;
 
 pub use context::{AdapterPolicy, GpuContext, MatmulPath};
 pub use executor::{GpuBackend, GpuExecutor, Recorded};
-pub use shaders::Kernel;
+pub use shaders::{Field, Kernel, ParamsLayout};
 pub use submit::Dispatch;
 pub use tensor::{GpuTensor, Word};
+pub use tile::WGSL_CONSTANTS;
 /// The wgpu this engine is built with, for callers that use [`GpuContext::device`] directly.
 pub use wgpu;

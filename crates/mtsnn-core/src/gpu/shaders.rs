@@ -1,98 +1,198 @@
-//! The WGSL kernels, one per file in the workspace's `shaders/` folder.
+//! The registry of WGSL kernels: one declaration per kernel (in `kernels!` below) gives its
+//! name, its source, its entry point and the `#[repr(C)]` twin of its `struct Params`.
 //!
-//! They are embedded at build time by `include_str!` of a path relative to this file
-//! (`../../../../shaders/`). A crate cannot publish files outside its own folder, so this works
-//! because `mtsnn-core` is built only inside this workspace and is not published on its own.
+//! A kernel is `shaders/NAME.wgsl` in the workspace, composed at build time (`build.rs`, with the
+//! snippets of `shaders/lib/`) and embedded from `$OUT_DIR`. Its uniform parameters (binding 0)
+//! are a Rust struct declared with `params!`, which records each member's name, offset and WGSL
+//! type; `tests/tests/shaders.rs` checks that record against the composed module's `struct Params`
+//! as naga lays it out, so a member added, moved or retyped on one side only fails the tests.
+//!
+//! A new kernel is its `.wgsl` file, a line in `kernels!` (and a `params!` struct if none of those
+//! below fits) and its launcher in [`super::kernels`]; the tests find it through [`Kernel::ALL`].
 
-/// One compute kernel: a `.wgsl` file with a `main` entry point, and its CPU twin in
-/// [`crate::cpu::kernels`] or [`crate::cpu::conv`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Kernel {
+/// A WGSL scalar that a `struct Params` member can be.
+pub trait Scalar: bytemuck::Pod {
+    /// Its WGSL name.
+    const WGSL: &'static str;
+}
+
+impl Scalar for u32 {
+    const WGSL: &'static str = "u32";
+}
+
+impl Scalar for f32 {
+    const WGSL: &'static str = "f32";
+}
+
+/// One member of a parameter struct, as Rust lays it out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Field {
+    pub name: &'static str,
+    /// Bytes from the start of the struct.
+    pub offset: usize,
+    /// The WGSL scalar type: `u32` or `f32`.
+    pub wgsl: &'static str,
+}
+
+/// The layout of a kernel's uniform parameters in Rust, which must be that of its WGSL
+/// `struct Params`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ParamsLayout {
+    /// The Rust struct's name.
+    pub name: &'static str,
+    /// Its size in bytes.
+    pub size: usize,
+    pub fields: &'static [Field],
+}
+
+/// A kernel's uniform parameters: a `#[repr(C)]` struct of WGSL scalars, uploaded as its bytes.
+pub trait Params: bytemuck::Pod {
+    const LAYOUT: ParamsLayout;
+}
+
+/// Declares a parameter struct (`#[repr(C)]`, `Pod`, public fields) and its [`Params`] layout.
+macro_rules! params {
+    ($(#[$doc:meta])* $name:ident { $($field:ident: $ty:ty),* $(,)? }) => {
+        $(#[$doc])*
+        #[repr(C)]
+        #[derive(Clone, Copy, Debug, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]
+        pub struct $name {
+            $(pub $field: $ty),*
+        }
+
+        impl Params for $name {
+            const LAYOUT: ParamsLayout = ParamsLayout {
+                name: stringify!($name),
+                size: size_of::<$name>(),
+                fields: &[$(Field {
+                    name: stringify!($field),
+                    offset: std::mem::offset_of!($name, $field),
+                    wgsl: <$ty as Scalar>::WGSL,
+                }),*],
+            };
+        }
+    };
+}
+
+params! {
+    /// `matmul.wgsl`'s: C is `[m][n]`, the inner dimension `k`; `tiles_l` tiles along the lane side.
+    MatmulParams { m: u32, n: u32, k: u32, tiles_l: u32 }
+}
+
+params! {
+    /// `lif_forward.wgsl`'s: `m` neurons over `steps` steps; `constant` = 1 when the current is the
+    /// same at every step.
+    LifForwardParams { m: u32, steps: u32, constant: u32, _pad: u32 }
+}
+
+params! {
+    /// `output_error.wgsl`'s: the desired spike count of the labelled class is `target_count`.
+    OutputErrorParams { batch: u32, steps: u32, classes: u32, target_count: f32 }
+}
+
+params! {
+    /// `surrogate_g_scan.wgsl`'s and `sum_steps.wgsl`'s: a `[steps][m]` buffer.
+    StepsParams { m: u32, steps: u32, _pad0: u32, _pad1: u32 }
+}
+
+params! {
+    /// `adam.wgsl`'s: `n` weights, the step's constants and bias corrections `c1`, `c2`.
+    AdamParams { n: u32, lr: f32, beta1: f32, beta2: f32, eps: f32, c1: f32, c2: f32, _pad: u32 }
+}
+
+params! {
+    /// The three convolution kernels': the geometry, and `tiles_l` tiles along the lane side of
+    /// the implicit GEMM.
+    ConvParams {
+        images: u32,
+        in_ch: u32,
+        out_ch: u32,
+        kernel: u32,
+        padding: u32,
+        height: u32,
+        width: u32,
+        out_h: u32,
+        out_w: u32,
+        tiles_l: u32,
+        _pad0: u32,
+        _pad1: u32,
+    }
+}
+
+params! {
+    /// The four pooling kernels': `maps` maps of `height` × `width`, `kernel` × `kernel` windows.
+    PoolParams { maps: u32, height: u32, width: u32, kernel: u32 }
+}
+
+/// Declares [`Kernel`]: one line per kernel, `Variant: "file name without .wgsl", ParamsType;`.
+macro_rules! kernels {
+    ($($(#[$doc:meta])* $kernel:ident: $file:literal, $params:ty;)*) => {
+        /// One compute kernel: a `.wgsl` file with a `main` entry point, and its CPU twin in
+        /// [`crate::cpu::kernels`] or [`crate::cpu::conv`].
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum Kernel {
+            $($(#[$doc])* $kernel,)*
+        }
+
+        impl Kernel {
+            /// Every kernel, in no particular order.
+            pub const ALL: [Kernel; [$($file),*].len()] = [$(Kernel::$kernel),*];
+
+            /// The file's name inside `shaders/`.
+            pub fn file_name(self) -> &'static str {
+                match self {
+                    $(Kernel::$kernel => concat!($file, ".wgsl"),)*
+                }
+            }
+
+            /// The composed WGSL source, as embedded at build time.
+            pub fn source(self) -> &'static str {
+                match self {
+                    $(Kernel::$kernel => include_str!(concat!(env!("OUT_DIR"), "/", $file, ".wgsl")),)*
+                }
+            }
+
+            /// The Rust layout of its `struct Params`.
+            pub fn params(self) -> ParamsLayout {
+                match self {
+                    $(Kernel::$kernel => <$params as Params>::LAYOUT,)*
+                }
+            }
+        }
+    };
+}
+
+kernels! {
     /// C = op(A)·op(B) with optional transposes.
-    Matmul,
+    Matmul: "matmul", MatmulParams;
     /// Eq 3–5: membrane potentials and multi-threshold spike counts.
-    LifForward,
+    LifForward: "lif_forward", LifForwardParams;
     /// Eq 6 and the first factor of eq 10.
-    OutputError,
+    OutputError: "output_error", OutputErrorParams;
     /// Eq 9–13 with the surrogates of eq 14–16: δ and the backward trace G.
-    SurrogateGScan,
+    SurrogateGScan: "surrogate_g_scan", StepsParams;
     /// Σ_t over the steps of a `[steps][m]` buffer.
-    SumSteps,
+    SumSteps: "sum_steps", StepsParams;
     /// One Adam update.
-    Adam,
+    Adam: "adam", AdamParams;
     /// Eq 3's I = W ∗ s_in for a conv layer (stride 1, zero padding).
-    ConvForward,
+    ConvForward: "conv_forward", ConvParams;
     /// Eq 9's (W^{l+1})ᵀ δ^{l+1} for a conv layer: the transposed convolution.
-    ConvInputGrad,
+    ConvInputGrad: "conv_input_grad", ConvParams;
     /// Eq 13's ∂L/∂W for a conv layer.
-    ConvWeightGrad,
+    ConvWeightGrad: "conv_weight_grad", ConvParams;
     /// k×k average pooling of spike maps.
-    AvgPoolForward,
+    AvgPoolForward: "avg_pool_forward", PoolParams;
     /// The transpose of average pooling.
-    AvgPoolBackward,
+    AvgPoolBackward: "avg_pool_backward", PoolParams;
     /// k×k max pooling of spike maps.
-    MaxPoolForward,
+    MaxPoolForward: "max_pool_forward", PoolParams;
     /// The gradient of max pooling, to the first maximum of each window.
-    MaxPoolBackward,
+    MaxPoolBackward: "max_pool_backward", PoolParams;
 }
 
 impl Kernel {
-    /// Every kernel, in no particular order.
-    pub const ALL: [Kernel; 13] = [
-        Kernel::Matmul,
-        Kernel::LifForward,
-        Kernel::OutputError,
-        Kernel::SurrogateGScan,
-        Kernel::SumSteps,
-        Kernel::Adam,
-        Kernel::ConvForward,
-        Kernel::ConvInputGrad,
-        Kernel::ConvWeightGrad,
-        Kernel::AvgPoolForward,
-        Kernel::AvgPoolBackward,
-        Kernel::MaxPoolForward,
-        Kernel::MaxPoolBackward,
-    ];
-
-    /// The file's name inside `shaders/`.
-    pub fn file_name(self) -> &'static str {
-        match self {
-            Kernel::Matmul => "matmul.wgsl",
-            Kernel::LifForward => "lif_forward.wgsl",
-            Kernel::OutputError => "output_error.wgsl",
-            Kernel::SurrogateGScan => "surrogate_g_scan.wgsl",
-            Kernel::SumSteps => "sum_steps.wgsl",
-            Kernel::Adam => "adam.wgsl",
-            Kernel::ConvForward => "conv_forward.wgsl",
-            Kernel::ConvInputGrad => "conv_input_grad.wgsl",
-            Kernel::ConvWeightGrad => "conv_weight_grad.wgsl",
-            Kernel::AvgPoolForward => "avg_pool_forward.wgsl",
-            Kernel::AvgPoolBackward => "avg_pool_backward.wgsl",
-            Kernel::MaxPoolForward => "max_pool_forward.wgsl",
-            Kernel::MaxPoolBackward => "max_pool_backward.wgsl",
-        }
-    }
-
-    /// The WGSL source, as embedded at build time.
-    pub fn source(self) -> &'static str {
-        match self {
-            Kernel::Matmul => include_str!("../../../../shaders/matmul.wgsl"),
-            Kernel::LifForward => include_str!("../../../../shaders/lif_forward.wgsl"),
-            Kernel::OutputError => include_str!("../../../../shaders/output_error.wgsl"),
-            Kernel::SurrogateGScan => include_str!("../../../../shaders/surrogate_g_scan.wgsl"),
-            Kernel::SumSteps => include_str!("../../../../shaders/sum_steps.wgsl"),
-            Kernel::Adam => include_str!("../../../../shaders/adam.wgsl"),
-            Kernel::ConvForward => include_str!("../../../../shaders/conv_forward.wgsl"),
-            Kernel::ConvInputGrad => include_str!("../../../../shaders/conv_input_grad.wgsl"),
-            Kernel::ConvWeightGrad => include_str!("../../../../shaders/conv_weight_grad.wgsl"),
-            Kernel::AvgPoolForward => include_str!("../../../../shaders/avg_pool_forward.wgsl"),
-            Kernel::AvgPoolBackward => include_str!("../../../../shaders/avg_pool_backward.wgsl"),
-            Kernel::MaxPoolForward => include_str!("../../../../shaders/max_pool_forward.wgsl"),
-            Kernel::MaxPoolBackward => include_str!("../../../../shaders/max_pool_backward.wgsl"),
-        }
-    }
-
-    /// The name of the entry point.
+    /// The name of the entry point: `main` in every kernel (`tests/tests/shaders.rs` checks).
     pub fn entry_point(self) -> &'static str {
         "main"
     }

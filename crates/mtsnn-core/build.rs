@@ -1,0 +1,22 @@
+//! Composes the WGSL kernels of the workspace's `shaders/` folder (mtsnn-wgsl: `#include`s of
+//! `shaders/lib/`, `#for` lines, the register tile's size from `src/gpu/tile.rs`) into `$OUT_DIR`,
+//! where `src/gpu/shaders.rs` embeds them. A crate cannot publish files outside its own folder, so
+//! this works because mtsnn-core is built only inside this workspace and is not published alone.
+
+#[path = "src/gpu/tile.rs"]
+mod tile;
+
+use std::path::{Path, PathBuf};
+
+fn main() {
+    let shaders = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shaders");
+    println!("cargo::rerun-if-changed={}", shaders.display());
+    println!("cargo::rerun-if-changed=src/gpu/tile.rs");
+    let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
+    let kernels = mtsnn_wgsl::compose_dir(&shaders, &tile::WGSL_CONSTANTS)
+        .unwrap_or_else(|e| panic!("composing shaders/: {e}"));
+    for (name, wgsl) in kernels {
+        let path = out.join(&name);
+        std::fs::write(&path, wgsl).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    }
+}
