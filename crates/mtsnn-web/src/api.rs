@@ -123,7 +123,10 @@ impl Model {
             "cpu" => ("cpu", "asked for the CPU".to_string()),
             // Without `navigator.gpu` (Node, older browsers) there is no adapter to ask for.
             _ if !has_navigator_gpu() => match choice.as_str() {
-                "auto" => ("cpu", "no WebGPU here (navigator.gpu is missing)".to_string()),
+                "auto" => (
+                    "cpu",
+                    "no WebGPU here (navigator.gpu is missing)".to_string(),
+                ),
                 _ => {
                     return Err(
                         WebError::Gpu("no adapter (navigator.gpu is missing)".into()).into(),
