@@ -286,7 +286,7 @@ impl Step {
 
 impl Pool {
     /// Fails with [`Error::Shape`] unless a window fits the maps.
-    fn check(&self) -> Result<()> {
+    pub fn check(&self) -> Result<()> {
         if self.kernel == 0 || self.kernel > self.height.min(self.width) {
             return Err(Error::Shape(format!(
                 "a {k}×{k} pooling window on {h}×{w} maps",

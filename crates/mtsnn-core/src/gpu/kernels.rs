@@ -15,6 +15,7 @@ use crate::error::{Error, Result};
 use crate::hyper::GradMode;
 use crate::kernel_params::{AdamStep, ScanParams};
 use crate::plan::ConvGeom;
+use crate::schedule::Pool;
 use crate::surrogate::{GAUSS_CUTOFF, SurrogateParams};
 
 /// Invocations per workgroup of the one-thread-per-element kernels (WGSL override `WG`).
@@ -437,20 +438,6 @@ fn patch_len(g: &ConvGeom) -> usize {
     g.in_channels * g.kernel * g.kernel
 }
 
-/// Fails with [`Error::Shape`] for a geometry with no output pixel (kernel wider than the padded map).
-fn check_geom(g: &ConvGeom) -> Result<()> {
-    if g.kernel == 0 || g.kernel > g.height.min(g.width) + 2 * g.padding {
-        return Err(Error::Shape(format!(
-            "a {k}×{k} kernel with padding {p} on {h}×{w} maps",
-            k = g.kernel,
-            p = g.padding,
-            h = g.height,
-            w = g.width
-        )));
-    }
-    Ok(())
-}
-
 /// Eq 3's I = W ∗ s_in for `images` maps (`shaders/conv_forward.wgsl`), as
 /// [`crate::cpu::conv::conv_forward`]: `input` `[images][in_ch][h][w]`, `w`
 /// `[out_ch][in_ch][k][k]`, `out` `[images][out_ch][oh][ow]`.
@@ -484,7 +471,7 @@ pub async fn conv_forward(
     images: usize,
     g: &ConvGeom,
 ) -> Result<Dispatch> {
-    check_geom(g)?;
+    g.check()?;
     input.check_holds("conv_forward input", images * g.in_len())?;
     w.check_holds("conv_forward w", g.out_channels * patch_len(g))?;
     out.check_holds("conv_forward out", images * g.out_len())?;
@@ -516,7 +503,7 @@ pub async fn conv_input_grad(
     images: usize,
     g: &ConvGeom,
 ) -> Result<Dispatch> {
-    check_geom(g)?;
+    g.check()?;
     grad_out.check_holds("conv_input_grad grad_out", images * g.out_len())?;
     w.check_holds("conv_input_grad w", g.out_channels * patch_len(g))?;
     grad_in.check_holds("conv_input_grad grad_in", images * g.in_len())?;
@@ -550,7 +537,7 @@ pub async fn conv_weight_grad(
     images: usize,
     g: &ConvGeom,
 ) -> Result<Dispatch> {
-    check_geom(g)?;
+    g.check()?;
     let patch = patch_len(g);
     input.check_holds("conv_weight_grad input", images * g.in_len())?;
     grad_out.check_holds("conv_weight_grad grad_out", images * g.out_len())?;
@@ -573,11 +560,13 @@ pub async fn conv_weight_grad(
 
 /// The uniform parameters of the pooling kernels, after checking the window.
 fn pool_params(maps: usize, h: usize, w: usize, k: usize) -> Result<PoolParams> {
-    if k == 0 || k > h.min(w) {
-        return Err(Error::Shape(format!(
-            "a {k}×{k} pooling window on {h}×{w} maps"
-        )));
+    Pool {
+        maps,
+        height: h,
+        width: w,
+        kernel: k,
     }
+    .check()?;
     Ok(PoolParams {
         maps: u32_of("maps", maps)?,
         height: u32_of("height", h)?,
