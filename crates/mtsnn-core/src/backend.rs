@@ -20,8 +20,11 @@ pub struct BatchStats {
 /// Spike counts of one forward pass.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Inference {
+    /// Time steps T of the forward pass.
     pub steps: usize,
+    /// Samples in the batch.
     pub batch: usize,
+    /// Output neurons (classes).
     pub classes: usize,
     /// Output spike counts, `[steps][batch][classes]`.
     pub output: Vec<f32>,
@@ -41,7 +44,7 @@ impl Inference {
         tot
     }
 
-    /// The predicted class of each sample: argmax over classes of Σ_t s_out[t] (the lowest index on ties).
+    /// The predicted class of each sample: argmax over classes of Σ_t s_out\[t\] (the lowest index on ties).
     pub fn predictions(&self) -> Vec<usize> {
         self.totals()
             .chunks_exact(self.classes)

@@ -43,7 +43,9 @@ pub enum DatasetKind {
 /// Mean and (population) standard deviation of pixel/255 over a training set, for one channel.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Norm {
+    /// Mean of pixel/255.
     pub mean: f32,
+    /// Population standard deviation of pixel/255.
     pub std: f32,
 }
 

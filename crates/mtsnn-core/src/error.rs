@@ -7,30 +7,50 @@ use std::path::PathBuf;
 pub enum Error {
     /// A network string such as `784-800-10` that does not parse or does not fit the input.
     #[error("invalid network string {spec:?}: {reason}")]
-    InvalidSpec { spec: String, reason: String },
+    InvalidSpec {
+        /// The network string as given.
+        spec: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// A hyper-parameter out of its meaningful range.
     #[error("invalid parameter {name}: {reason}")]
-    InvalidParam { name: &'static str, reason: String },
+    InvalidParam {
+        /// The parameter's name (`tau_m`, `v_th`, ...).
+        name: &'static str,
+        /// Why its value is refused.
+        reason: String,
+    },
     /// Buffers whose sizes do not match what the network expects.
     #[error("shape mismatch: {0}")]
     Shape(String),
     /// A checkpoint that cannot be read or does not fit.
     #[error("checkpoint {path}: {reason}")]
-    Checkpoint { path: PathBuf, reason: String },
+    Checkpoint {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// A tensor holding NaN or ±∞, named as in a checkpoint (`layer1.weight`, `layer0.adam_m`).
     #[error(
         "tensor {tensor} holds {value} at index {index}: the weights are not finite (the training that \
          produced them diverged)"
     )]
     NonFinite {
+        /// The tensor's name.
         tensor: String,
+        /// The flat index of the first non-finite element.
         index: usize,
+        /// That element's value.
         value: f32,
     },
     /// A file-system error, with the path it concerns.
     #[error("{path}: {source}")]
     Io {
+        /// The file or directory.
         path: PathBuf,
+        /// The underlying I/O error.
         #[source]
         source: std::io::Error,
     },

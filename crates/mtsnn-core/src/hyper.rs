@@ -21,7 +21,7 @@ pub enum GradMode {
     #[default]
     Paper,
     /// Not in the paper, for comparison: backpropagation through the unrolled forward equations
-    /// with ∂s/∂v := f′, including ∂u[t]/∂u[t−1] = λ and the reset path ∂u/∂v = 1 − V_th·f′.
+    /// with ∂s/∂v := f′, including ∂u\[t\]/∂u\[t−1\] = λ and the reset path ∂u/∂v = 1 − V_th·f′.
     Bptt,
 }
 

@@ -12,7 +12,9 @@ pub struct ScanParams {
     pub lambda: f32,
     /// The surrogate f′ = f(v) and V_th.
     pub sp: SurrogateParams,
+    /// The paper's scan (eq 9–13) or BPTT ([`Hyper::grad`]).
     pub mode: GradMode,
+    /// Cut the reset path from the gradient ([`Hyper::detach_reset`]).
     pub detach_reset: bool,
 }
 
@@ -36,9 +38,13 @@ impl ScanParams {
 /// Adam's constants for one update.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct AdamStep {
+    /// Learning rate η of this update (after the schedule).
     pub lr: f32,
+    /// Decay β₁ of the first-moment estimate.
     pub beta1: f32,
+    /// Decay β₂ of the second-moment estimate.
     pub beta2: f32,
+    /// ε added to the denominator.
     pub eps: f32,
     /// 1-based step number, for the bias corrections.
     pub step: u64,

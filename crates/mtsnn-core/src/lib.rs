@@ -32,6 +32,8 @@
 //!
 //! Buffer allocation, recording and replay, read-back and the backends need no change.
 
+#![warn(missing_docs)]
+
 pub mod backend;
 pub mod checkpoint;
 pub mod cpu;

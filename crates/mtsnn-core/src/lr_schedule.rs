@@ -72,6 +72,7 @@ pub const STEP_FACTOR: f64 = 0.1;
 #[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct LrSchedule {
+    /// Constant, step or cosine.
     pub kind: ScheduleKind,
     /// `step` only: the fractions of the run's epochs after which η is multiplied by 0.1,
     /// increasing, each in (0, 1).

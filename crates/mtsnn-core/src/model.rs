@@ -8,18 +8,24 @@ use crate::spec::NetSpec;
 /// Adam's moment estimates (one tensor per weighted layer) and its step count.
 #[derive(Clone, Debug, PartialEq)]
 pub struct AdamState {
+    /// Adam updates done so far.
     pub step: u64,
+    /// First-moment estimates, shaped as [`Model::weights`].
     pub m: Vec<Vec<f32>>,
+    /// Second-moment estimates, shaped as [`Model::weights`].
     pub v: Vec<Vec<f32>>,
 }
 
 /// Everything needed to run or resume training a network.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Model {
+    /// The network's layers.
     pub spec: NetSpec,
+    /// The hyper-parameters it is trained and run with (T, τ_m, V_th, S_max, surrogate, Adam).
     pub hyper: Hyper,
     /// One tensor per weighted layer, row-major: dense `[out, in]`, conv `[out_ch, in_ch, k, k]`.
     pub weights: Vec<Vec<f32>>,
+    /// The optimiser's state, for resuming training.
     pub adam: AdamState,
     /// Epochs completed.
     pub epoch: usize,

@@ -8,12 +8,17 @@ use crate::spec::{LayerKind, NetSpec};
 /// Sizes of one convolution layer (stride 1, zero padding).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ConvGeom {
+    /// Input channels.
     pub in_channels: usize,
+    /// Output channels (filters).
     pub out_channels: usize,
+    /// Kernel side k.
     pub kernel: usize,
+    /// Zero padding on each side.
     pub padding: usize,
-    /// Input height and width.
+    /// Input height.
     pub height: usize,
+    /// Input width.
     pub width: usize,
 }
 
@@ -64,18 +69,31 @@ impl ConvGeom {
 pub enum Op {
     /// I = W s_in (eq 3), then neurons; `weight` indexes the model's weight tensors.
     Dense {
+        /// Input values per sample.
         inputs: usize,
+        /// Neurons.
         outputs: usize,
+        /// Index of W among the weighted layers.
         weight: usize,
     },
     /// I = W ∗ s_in, then neurons.
-    Conv { geom: ConvGeom, weight: usize },
+    Conv {
+        /// The convolution's sizes.
+        geom: ConvGeom,
+        /// Index of W among the weighted layers.
+        weight: usize,
+    },
     /// Average (or, when `max`, maximum) of k×k windows of the spike maps; no neuron.
     Pool {
+        /// Channels of the input maps.
         channels: usize,
+        /// Input height.
         height: usize,
+        /// Input width.
         width: usize,
+        /// Window side k (also the stride).
         kernel: usize,
+        /// Maximum rather than average.
         max: bool,
     },
 }
@@ -83,6 +101,7 @@ pub enum Op {
 /// One layer of the pipeline.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LayerOp {
+    /// What the layer computes.
     pub op: Op,
     /// Values of one sample's output.
     pub out_len: usize,

@@ -47,103 +47,179 @@ pub struct Buffer {
 pub enum Step {
     /// C = op(A)·op(B), C `[m][n]` (`cpu::kernels::matmul`).
     Matmul {
+        /// A: `[m][k]`, or `[k][m]` when `a_t`.
         a: Buf,
+        /// B: `[k][n]`, or `[n][k]` when `b_t`.
         b: Buf,
+        /// Written: C, `[m][n]`.
         c: Buf,
+        /// Rows of C.
         m: usize,
+        /// Columns of C.
         n: usize,
+        /// The inner dimension.
         k: usize,
+        /// op(A) = Aᵀ.
         a_t: bool,
+        /// op(B) = Bᵀ.
         b_t: bool,
     },
     /// Eq 3–5 for `m` neurons over `steps` steps (`cpu::kernels::lif_forward`).
     LifForward {
+        /// Input current I, `[steps][m]`, or `[m]` when `constant`.
         current: Buf,
+        /// The same current at every step (layer 1's direct-encoded input).
         constant: bool,
+        /// Time steps T.
         steps: usize,
+        /// Neurons (batch × layer width).
         m: usize,
+        /// Leak λ = 1 − 1/τ_m.
         lambda: f32,
+        /// V_th and S_max (the surrogate itself is not used here).
         sp: SurrogateParams,
+        /// Written: pre-reset potentials v, `[steps][m]`.
         v: Buf,
+        /// Written: spike counts s, `[steps][m]`.
         s: Buf,
     },
     /// Eq 6 and (s − y)/B (`cpu::kernels::output_error`); `loss` receives the per-sample losses
     /// where an executor sums them afterwards (the GPU's).
     OutputError {
+        /// The output layer's spikes, `[steps][batch][classes]`.
         s: Buf,
+        /// Class indices, `[batch]`, as u32.
         labels: Buf,
+        /// Time steps T.
         steps: usize,
+        /// Samples.
         batch: usize,
+        /// Output neurons.
         classes: usize,
+        /// The desired spike count y of the labelled class at each step (0 for the others).
         target: f32,
+        /// Written: ∂L/∂s = (s − y) / batch, `[steps][batch][classes]`.
         upstream: Buf,
+        /// Written by executors that sum afterwards (the GPU's): each sample's loss, `[batch]`.
         loss: Buf,
     },
     /// δ and G through one layer of neurons, eq 9–13 or BPTT (`cpu::kernels::surrogate_g_scan`).
     SurrogateGScan {
+        /// ∂L/∂s from the loss or the layer above, `[steps][m]`.
         upstream: Buf,
+        /// The forward pass's pre-reset potentials, `[steps][m]`.
         v: Buf,
+        /// Time steps T.
         steps: usize,
+        /// Neurons (batch × layer width).
         m: usize,
+        /// λ, the surrogate and the gradient mode.
         scan: ScanParams,
+        /// Written: δ, `[steps][m]`.
         delta: Buf,
+        /// Written: G, `[steps][m]`.
         g: Buf,
     },
-    /// Σ_t x[t] (`cpu::kernels::sum_steps`).
+    /// Σ_t x\[t\] (`cpu::kernels::sum_steps`).
     SumSteps {
+        /// The values, `[steps][m]`.
         x: Buf,
+        /// Time steps T.
         steps: usize,
+        /// Values per step.
         m: usize,
+        /// Written: their sum over steps, `[m]`.
         out: Buf,
     },
     /// One Adam update of `len` weights (`cpu::kernels::adam_update`); the step's constants are
     /// given when the schedule runs.
     Adam {
+        /// The weights, updated.
         w: Buf,
+        /// Their gradient.
         grad: Buf,
+        /// First-moment estimate, updated.
         m: Buf,
+        /// Second-moment estimate, updated.
         v: Buf,
+        /// Weights in the tensor.
         len: usize,
     },
     /// Eq 3's I = W ∗ s_in (`cpu::conv::conv_forward`).
     ConvForward {
+        /// Input maps, `[images][in_ch][h][w]`.
         input: Buf,
+        /// Weights, `[out_ch][in_ch][k][k]`.
         w: Buf,
+        /// Written: the current, `[images][out_ch][oh][ow]`.
         out: Buf,
+        /// Images convolved (samples, or samples × steps).
         images: usize,
+        /// The convolution's sizes.
         geom: ConvGeom,
     },
     /// Eq 9 through a conv layer (`cpu::conv::conv_input_grad`).
     ConvInputGrad {
+        /// Gradient of the output, `[images][out_ch][oh][ow]`.
         grad_out: Buf,
+        /// Weights, `[out_ch][in_ch][k][k]`.
         w: Buf,
+        /// Written: gradient of the input, `[images][in_ch][h][w]`.
         grad_in: Buf,
+        /// Images (samples × steps).
         images: usize,
+        /// The convolution's sizes.
         geom: ConvGeom,
     },
     /// Eq 13 for a conv layer (`cpu::conv::conv_weight_grad`).
     ConvWeightGrad {
+        /// The forward pass's input maps, `[images][in_ch][h][w]`.
         input: Buf,
+        /// Gradient of the output, `[images][out_ch][oh][ow]`.
         grad_out: Buf,
+        /// Written: gradient of the weights, `[out_ch][in_ch][k][k]`, summed over images.
         grad_w: Buf,
+        /// Images (samples, or samples × steps).
         images: usize,
+        /// The convolution's sizes.
         geom: ConvGeom,
     },
     /// k×k average pooling (`cpu::conv::avg_pool_forward`).
-    AvgPoolForward { input: Buf, out: Buf, pool: Pool },
+    AvgPoolForward {
+        /// Input maps, `[maps][h][w]`.
+        input: Buf,
+        /// Written: pooled maps, `[maps][h/k][w/k]`.
+        out: Buf,
+        /// The sizes.
+        pool: Pool,
+    },
     /// Its transpose (`cpu::conv::avg_pool_backward`).
     AvgPoolBackward {
+        /// Gradient of the output, `[maps][h/k][w/k]`.
         grad_out: Buf,
+        /// Written: gradient of the input, `[maps][h][w]`.
         grad_in: Buf,
+        /// The sizes.
         pool: Pool,
     },
     /// k×k max pooling (`cpu::conv::max_pool_forward`).
-    MaxPoolForward { input: Buf, out: Buf, pool: Pool },
+    MaxPoolForward {
+        /// Input maps, `[maps][h][w]`.
+        input: Buf,
+        /// Written: pooled maps, `[maps][h/k][w/k]`.
+        out: Buf,
+        /// The sizes.
+        pool: Pool,
+    },
     /// Its gradient, to the first maximum of each window of `input` (`cpu::conv::max_pool_backward`).
     MaxPoolBackward {
+        /// The forward pass's input maps, `[maps][h][w]`.
         input: Buf,
+        /// Gradient of the output, `[maps][h/k][w/k]`.
         grad_out: Buf,
+        /// Written: gradient of the input, `[maps][h][w]`.
         grad_in: Buf,
+        /// The sizes.
         pool: Pool,
     },
 }
@@ -151,9 +227,13 @@ pub enum Step {
 /// `maps` maps of `height × width` pooled by `kernel × kernel` windows, stride `kernel`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Pool {
+    /// Maps (images × channels).
     pub maps: usize,
+    /// Input height.
     pub height: usize,
+    /// Input width.
     pub width: usize,
+    /// Window side k, also the stride.
     pub kernel: usize,
 }
 
@@ -302,7 +382,9 @@ impl Pool {
 /// Kernel launches in order over buffers: what an executor runs.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Schedule {
+    /// The buffers, indexed by [`Buf`].
     pub buffers: Vec<Buffer>,
+    /// The launches, in order.
     pub steps: Vec<Step>,
 }
 
@@ -339,9 +421,13 @@ impl Schedule {
 /// The buffers of one weighted layer's tensors: the same in every schedule of a network.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Params {
+    /// The weights.
     pub w: Buf,
+    /// Their gradient.
     pub grad: Buf,
+    /// Adam's first moment.
     pub m: Buf,
+    /// Adam's second moment.
     pub v: Buf,
 }
 
@@ -370,8 +456,11 @@ impl Params {
 /// The schedule of one batch size and mode of a network, and which buffers hold what.
 #[derive(Clone, Debug, PartialEq)]
 pub struct NetSchedule {
+    /// The launches and buffers.
     pub schedule: Schedule,
+    /// Samples per batch.
     pub batch: usize,
+    /// What the batch is run for; the schedule also holds the steps of the modes before it.
     pub mode: Mode,
     /// `schedule.steps[..ends[m]]` is what mode `m` runs.
     ends: [usize; 3],

@@ -19,12 +19,16 @@ use crate::error::{Error, Result};
 /// Channels × height × width of one input or one layer's output.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Shape {
+    /// Channels (the length of a flat vector).
     pub channels: usize,
+    /// Height (1 for a flat vector).
     pub height: usize,
+    /// Width (1 for a flat vector).
     pub width: usize,
 }
 
 impl Shape {
+    /// `channels` maps of `height` × `width`.
     pub const fn new(channels: usize, height: usize, width: usize) -> Self {
         Self {
             channels,
@@ -63,24 +67,41 @@ impl fmt::Display for Shape {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LayerKind {
     /// Fully connected: I = W s_in, W is `[out, in]`.
-    Dense { inputs: usize, outputs: usize },
+    Dense {
+        /// Input values.
+        inputs: usize,
+        /// Neurons.
+        outputs: usize,
+    },
     /// 2-D convolution, stride 1: W is `[out_ch, in_ch, k, k]`.
     Conv {
+        /// Input channels.
         in_channels: usize,
+        /// Output channels (filters).
         out_channels: usize,
+        /// Kernel side k.
         kernel: usize,
+        /// Zero padding on each side.
         padding: usize,
     },
     /// `k×k` pooling of spike maps, stride k: the average (`Pk`) or, when `max`, the maximum
     /// (`MPk`) of each window.
-    Pool { kernel: usize, max: bool },
+    Pool {
+        /// Window side k.
+        kernel: usize,
+        /// Maximum rather than average.
+        max: bool,
+    },
 }
 
 /// One layer with its input and output shapes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Layer {
+    /// What it does.
     pub kind: LayerKind,
+    /// Shape of one sample's input.
     pub input: Shape,
+    /// Shape of one sample's output.
     pub output: Shape,
 }
 

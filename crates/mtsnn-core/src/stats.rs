@@ -29,6 +29,7 @@ pub const AC_PJ: f64 = 0.9;
 pub struct LayerStats {
     /// Layer index among the weighted layers (0 = first).
     pub layer: usize,
+    /// Spiking neurons in the layer.
     pub neurons: usize,
     /// Mean spike count per neuron per step.
     pub mean_spikes: f64,
@@ -47,9 +48,13 @@ pub struct LayerStats {
 /// Statistics of a network over a set of inputs, per inference (one sample, all steps).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct SpikeStats {
+    /// Samples the statistics are over.
     pub samples: usize,
+    /// Time steps T per inference.
     pub steps: usize,
+    /// One entry per weighted layer.
     pub layers: Vec<LayerStats>,
+    /// Spikes of all layers per inference (all steps).
     pub spikes_per_inference: f64,
     /// Accumulates per inference (Σ over layers of spikes × fan-out).
     pub synops_per_inference: f64,

@@ -61,10 +61,15 @@ impl FromStr for Surrogate {
 /// Parameters a surrogate needs.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct SurrogateParams {
+    /// Which of eq 14–16.
     pub kind: Surrogate,
+    /// Threshold V_th.
     pub v_th: f32,
+    /// Most spikes per neuron and step, S_max.
     pub s_max: u32,
+    /// Height α_H of the Gaussians (eq 14, 15) or of the trapezoid (eq 16).
     pub alpha_h: f32,
+    /// Width α_W of the Gaussians (eq 14, 15).
     pub alpha_w: f32,
 }
 

@@ -133,7 +133,7 @@ fn with_columns<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
     })
 }
 
-/// out[n][co][oy][ox] = Σ_{ci,ky,kx} W[co][ci][ky][kx] · in[n][ci][oy+ky−pad][ox+kx−pad].
+/// out\[n\]\[co\]\[oy\]\[ox\] = Σ_{ci,ky,kx} W\[co\]\[ci\]\[ky\]\[kx\] · in\[n\]\[ci\]\[oy+ky−pad\]\[ox+kx−pad\].
 pub fn conv_forward(input: &[f32], w: &[f32], out: &mut [f32], images: usize, g: &ConvGeom) {
     assert_eq!(
         (input.len(), out.len()),
@@ -159,7 +159,7 @@ pub fn conv_forward(input: &[f32], w: &[f32], out: &mut [f32], images: usize, g:
         });
 }
 
-/// grad_w[co][ci][ky][kx] = Σ_n Σ_{oy,ox} grad_out[n][co][oy][ox] · in[n][ci][oy+ky−pad][ox+kx−pad].
+/// grad_w\[co\]\[ci\]\[ky\]\[kx\] = Σ_n Σ_{oy,ox} grad_out\[n\]\[co\]\[oy\]\[ox\] · in\[n\]\[ci\]\[oy+ky−pad\]\[ox+kx−pad\].
 pub fn conv_weight_grad(
     input: &[f32],
     grad_out: &[f32],
@@ -205,7 +205,7 @@ pub fn conv_weight_grad(
     }
 }
 
-/// grad_in[n][ci][y][x] = Σ_{co,ky,kx} W[co][ci][ky][kx] · grad_out[n][co][y−ky+pad][x−kx+pad].
+/// grad_in\[n\]\[ci\]\[y\]\[x\] = Σ_{co,ky,kx} W\[co\]\[ci\]\[ky\]\[kx\] · grad_out\[n\]\[co\]\[y−ky+pad\]\[x−kx+pad\].
 pub fn conv_input_grad(
     grad_out: &[f32],
     w: &[f32],

@@ -10,7 +10,7 @@
 //!
 //! The Gaussian surrogates were the hard part. The reference sums the thresholds i·V_th within
 //! r = sqrt(30·α_W) of v, a window whose position depends on v, in a data-dependent loop. Here every
-//! lane sums the same number of terms, [`Prepared::terms`] = the most thresholds a window of width 2r
+//! lane sums the same number of terms, `Prepared::terms` = the most thresholds a window of width 2r
 //! can hold (5 with Table I's V_th = 10 and α_W = 20, of 15), starting at its own window's first
 //! threshold and masked past its last: the terms kept and their order are the reference's, and the
 //! masked ones add +0.0. Lanes are processed in blocks of [`LANES`] with the loop over terms outside
@@ -41,6 +41,7 @@ pub struct Prepared {
 }
 
 impl Prepared {
+    /// Prepares the surrogate `sp` (eq 14–16) for the lane code.
     pub fn new(sp: &SurrogateParams) -> Self {
         let radius = (sp.alpha_w * GAUSS_CUTOFF).sqrt();
         // A closed interval of length 2r/V_th holds at most floor(2r/V_th) + 1 integers; the
@@ -155,8 +156,11 @@ fn load(x: &[f32], start: usize, len: usize) -> [f32; LANES] {
 
 /// f(v) of every element (tests; the training path fuses it into [`ScanStep`]).
 pub struct SurrogateEval<'a> {
+    /// The surrogate.
     pub p: &'a Prepared,
+    /// Membrane potentials v.
     pub v: &'a [f32],
+    /// f(v), as long as `v`.
     pub out: &'a mut [f32],
 }
 
@@ -175,12 +179,19 @@ impl Kernel for SurrogateEval<'_> {
 /// One step of eq 3–5 for a run of neurons: v = λ·u + I; s = clamp(floor(v/V_th), 0, S_max);
 /// u ← v − V_th·s. Bit-identical to [`SurrogateParams::spikes`] and the reference loop.
 pub struct LifStep<'a> {
+    /// Leak λ = 1 − 1/τ_m.
     pub lambda: f32,
+    /// Threshold V_th.
     pub v_th: f32,
+    /// Most spikes per neuron and step, S_max.
     pub s_max: f32,
+    /// Input current I of this step.
     pub current: &'a [f32],
+    /// Membrane potential after reset u, carried from the previous step and updated.
     pub u: &'a mut [f32],
+    /// Written: the potential v before reset.
     pub v: &'a mut [f32],
+    /// Written: the spike counts s.
     pub s: &'a mut [f32],
 }
 
@@ -208,14 +219,21 @@ impl Kernel for LifStep<'_> {
 /// One step, backwards in time, of the scan of eq 9–13 for a run of neurons, with the surrogate
 /// fused in: f′ = f(v); δ = upstream·f′; G = (δ + λ·a·G_next) / b, where a = 1 − V_th·f′ (BPTT
 /// with the reset path) or 1, and b = 1 + V_th·f′ (paper mode with the reset path) or 1 — the
-/// expressions of the reference `surrogate_g_scan`, in its order. `next` holds G[t+1] and becomes G[t].
+/// expressions of the reference `surrogate_g_scan`, in its order. `next` holds G\[t+1\] and becomes G\[t\].
 pub struct ScanStep<'a> {
+    /// The surrogate f.
     pub p: &'a Prepared,
+    /// λ, the gradient mode and whether the reset path is cut.
     pub scan: &'a ScanParams,
+    /// ∂L/∂s of this step, from the loss or the layer above.
     pub upstream: &'a [f32],
+    /// This step's potentials v before reset, saved by the forward pass.
     pub v: &'a [f32],
+    /// G\[t+1\] on entry, G\[t\] on return.
     pub next: &'a mut [f32],
+    /// Written: δ\[t\] = upstream · f′.
     pub delta: &'a mut [f32],
+    /// Written: G\[t\].
     pub g: &'a mut [f32],
 }
 
@@ -251,12 +269,19 @@ impl Kernel for ScanStep<'_> {
 /// Adam on a run of weights: m ← β₁m + (1−β₁)g; v ← β₂v + (1−β₂)g²;
 /// w ← w − η·(m / c₁) / (sqrt(v / c₂) + ε), with the bias corrections c₁, c₂.
 pub struct AdamRun<'a> {
+    /// η, β₁, β₂ and ε.
     pub step: &'a AdamStep,
+    /// Bias correction of the first moment, 1 − β₁^step.
     pub c1: f32,
+    /// Bias correction of the second moment, 1 − β₂^step.
     pub c2: f32,
+    /// The weights, updated.
     pub w: &'a mut [f32],
+    /// Their gradient g.
     pub grad: &'a [f32],
+    /// First-moment estimate m, updated.
     pub m: &'a mut [f32],
+    /// Second-moment estimate v, updated.
     pub v: &'a mut [f32],
 }
 
@@ -280,13 +305,17 @@ impl Kernel for AdamRun<'_> {
     }
 }
 
-/// outᵀ[j][i] = Σ_l x[i][l]·w[j][l] for a few rows x `[m][k]` and the rows j of `w` `[rows][k]`:
+/// outᵀ\[j\]\[i\] = Σ_l x\[i\]\[l\]·w\[j\]\[l\] for a few rows x `[m][k]` and the rows j of `w` `[rows][k]`:
 /// batch-1 inference's products of a sample's T steps with a weight matrix. Each row of `w` is read
 /// once, for all m rows of x; the result is transposed, `[rows][m]`.
 pub struct FewRowDots<'a> {
+    /// The rows x, `[m][k]`.
     pub x: &'a [f32],
+    /// Rows of x.
     pub m: usize,
+    /// The weight rows, `[rows][k]`.
     pub w: &'a [f32],
+    /// Written: the products, `[rows][m]`.
     pub out_t: &'a mut [f32],
 }
 

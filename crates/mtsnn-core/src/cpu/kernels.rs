@@ -55,8 +55,8 @@ fn column_chunks(x: &mut [f32], m: usize, chunk: usize) -> Vec<Vec<&mut [f32]>> 
 /// Eq 3–5 for `m` neurons over `steps` steps (`shaders/lif_forward.wgsl`).
 ///
 /// `current` is `[steps][m]`, or `[m]` when `constant` (layer 1: the direct-encoded image gives
-/// the same current W·x at every step). With u[0] = 0, for t = 1..T:
-/// v[t] = λ·u[t−1] + I[t]; s[t] = clamp(floor(v[t]/V_th), 0, S_max); u[t] = v[t] − V_th·s[t].
+/// the same current W·x at every step). With u\[0\] = 0, for t = 1..T:
+/// v\[t\] = λ·u\[t−1\] + I\[t\]; s\[t\] = clamp(floor(v\[t\]/V_th), 0, S_max); u\[t\] = v\[t\] − V_th·s\[t\].
 /// Writes the pre-reset potentials `v` and the spike counts `s`, both `[steps][m]`.
 #[allow(clippy::too_many_arguments)]
 pub fn lif_forward(
@@ -96,7 +96,7 @@ pub fn lif_forward(
 ///
 /// `s` is the output layer's `[steps][batch][classes]`; the desired count y is `target` for the
 /// labelled class and 0 elsewhere, at every step. Writes `upstream = (s − y) / batch` (the batch
-/// mean is part of the loss) and returns L = Σ_t ½ Σ_i (y_i − s_i[t])², averaged over the batch.
+/// mean is part of the loss) and returns L = Σ_t ½ Σ_i (y_i − s_i\[t\])², averaged over the batch.
 pub fn output_error(
     s: &[f32],
     labels: &[u32],
@@ -130,12 +130,12 @@ pub fn output_error(
 /// The backward pass through one layer of neurons (`shaders/surrogate_g_scan.wgsl`).
 ///
 /// `upstream` is ∂L/∂s per step: (s − y)/B for the output layer (eq 10), what the layer above passed
-/// down for a hidden one. With f′[t] = f(v[t]) the surrogate of eq 14–16 and δ[t] = upstream[t] ⊙ f′[t]:
-/// - paper mode (eq 9–13): G[t] = (δ[t] + λ G[t+1]) / (1 + V_th f′[t]), G[T+1] = 0. G is eq 11–13's
-///   trace e[t] = (λ e[t−1] + s_in[t]) / (1 + V_th f′[t]) unrolled backwards in time, so that
-///   ∂L/∂W = Σ_t G[t]ᵀ s_in[t] is one GEMM; the layer below receives Wᵀ δ[t] (eq 9, spatial only).
-/// - BPTT: G[t] = ∂L/∂v[t] = δ[t] + λ (1 − V_th f′[t]) G[t+1]; ∂L/∂W = Σ_t G[t]ᵀ s_in[t] and the
-///   layer below receives Wᵀ G[t].
+/// down for a hidden one. With f′\[t\] = f(v\[t\]) the surrogate of eq 14–16 and δ\[t\] = upstream\[t\] ⊙ f′\[t\]:
+/// - paper mode (eq 9–13): G\[t\] = (δ\[t\] + λ G\[t+1\]) / (1 + V_th f′\[t\]), G\[T+1\] = 0. G is eq 11–13's
+///   trace e\[t\] = (λ e\[t−1\] + s_in\[t\]) / (1 + V_th f′\[t\]) unrolled backwards in time, so that
+///   ∂L/∂W = Σ_t G\[t\]ᵀ s_in\[t\] is one GEMM; the layer below receives Wᵀ δ\[t\] (eq 9, spatial only).
+/// - BPTT: G\[t\] = ∂L/∂v\[t\] = δ\[t\] + λ (1 − V_th f′\[t\]) G\[t+1\]; ∂L/∂W = Σ_t G\[t\]ᵀ s_in\[t\] and the
+///   layer below receives Wᵀ G\[t\].
 ///
 /// `detach_reset` drops the reset path's factor: 1 + V_th f′ → 1 (paper), 1 − V_th f′ → 1 (BPTT).
 /// Writes `delta` and `g`, `[steps][m]`; [`ScanParams::pass_down_g`] says which one feeds the layer below.
@@ -202,7 +202,7 @@ fn scan_with(
     }
 }
 
-/// Σ_t x[t] of a `[steps][m]` buffer into `[m]` (layer 1's ∂L/∂W = (Σ_t G[t])ᵀ x).
+/// Σ_t x\[t\] of a `[steps][m]` buffer into `[m]` (layer 1's ∂L/∂W = (Σ_t G\[t\])ᵀ x).
 pub fn sum_steps(x: &[f32], steps: usize, m: usize, out: &mut [f32]) {
     assert_eq!((x.len(), out.len()), (steps * m, m));
     out.copy_from_slice(&x[..m]);

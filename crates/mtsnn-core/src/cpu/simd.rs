@@ -103,10 +103,12 @@ impl Isa {
         Level::ALL.into_iter().filter_map(Isa::new).collect()
     }
 
+    /// The instruction-set level.
     pub fn level(self) -> Level {
         self.0
     }
 
+    /// The level's name, as `MTSNN_ISA` takes it.
     pub fn name(self) -> &'static str {
         self.0.name()
     }
@@ -144,7 +146,9 @@ pub fn requested_but_unavailable() -> Option<String> {
 /// A piece of vectorisable work. Implementations mark `run` `#[inline(always)]` (and every helper
 /// it calls), so that it is compiled inside [`dispatch`]'s per-level functions.
 pub trait Kernel {
+    /// What the work returns.
     type Output;
+    /// Does the work.
     fn run(self) -> Self::Output;
 }
 

@@ -252,7 +252,7 @@ pub async fn lif_forward(
 /// Eq 6 and the first factor of eq 10 (`shaders/output_error.wgsl`), as
 /// [`crate::cpu::kernels::output_error`]: from the output spikes `s` `[steps][batch][classes]`
 /// and `labels` (u32), writes `upstream = (s − y) / batch` and, per sample, its loss
-/// Σ_t ½ Σ_i (y_i − s_i[t])² into `loss` `[batch]` (the batch loss is their sum / batch).
+/// Σ_t ½ Σ_i (y_i − s_i\[t\])² into `loss` `[batch]` (the batch loss is their sum / batch).
 #[allow(clippy::too_many_arguments)]
 pub async fn output_error(
     ctx: &GpuContext,
@@ -287,7 +287,7 @@ pub async fn output_error(
 }
 
 /// The backward pass through one layer of neurons (`shaders/surrogate_g_scan.wgsl`), as
-/// [`crate::cpu::kernels::surrogate_g_scan`]: δ[t] = upstream[t] ⊙ f′[t] (eq 9, 10), f′ the
+/// [`crate::cpu::kernels::surrogate_g_scan`]: δ\[t\] = upstream\[t\] ⊙ f′\[t\] (eq 9, 10), f′ the
 /// surrogate of eq 14–16, and G by the paper's recursion (eq 11–13 unrolled) or BPTT's, with
 /// or without the reset path, as `p` says.
 #[allow(clippy::too_many_arguments)]
@@ -340,7 +340,7 @@ fn steps_params(steps: usize, m: usize) -> Result<StepsParams> {
     })
 }
 
-/// Σ_t x[t] of a `[steps][m]` tensor into `out` `[m]` (`shaders/sum_steps.wgsl`), as
+/// Σ_t x\[t\] of a `[steps][m]` tensor into `out` `[m]` (`shaders/sum_steps.wgsl`), as
 /// [`crate::cpu::kernels::sum_steps`].
 pub async fn sum_steps(
     ctx: &GpuContext,

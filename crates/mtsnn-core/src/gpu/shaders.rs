@@ -27,6 +27,7 @@ impl Scalar for f32 {
 /// One member of a parameter struct, as Rust lays it out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Field {
+    /// The member's name, the same in Rust and WGSL.
     pub name: &'static str,
     /// Bytes from the start of the struct.
     pub offset: usize,
@@ -42,6 +43,7 @@ pub struct ParamsLayout {
     pub name: &'static str,
     /// Its size in bytes.
     pub size: usize,
+    /// Its members in order.
     pub fields: &'static [Field],
 }
 
