@@ -5,6 +5,30 @@
 //! The engine trains on tensors: data-set file formats live with the callers, the facts they must
 //! agree on (names, shapes, normalisation, class names) in [`dataset`].
 //!
+//! # Example
+//!
+//! A fresh MNIST-shaped network (eq 17's initialisation) run for one all-zero image on the CPU:
+//!
+//! ```
+//! use mtsnn_core::{Backend, CpuBackend, Hyper, Model, NetSpec, Shape};
+//!
+//! # fn main() -> mtsnn_core::Result<()> {
+//! let spec = NetSpec::parse("784-100-10", Shape::new(1, 28, 28), 10)?;
+//! let model = Model::init(spec, Hyper::default(), 1)?;
+//! let mut backend = CpuBackend::new(&model)?;
+//! let out = backend.infer(&[0.0; 784], false)?;
+//! // Output spike counts, `[steps][batch][classes]`.
+//! assert_eq!((out.steps, out.batch, out.classes), (model.hyper.steps, 1, 10));
+//! assert_eq!(out.output.len(), model.hyper.steps * 10);
+//! let class = out.predictions()[0];
+//! assert!(class < 10);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! A trained model is read with [`Model::load`]; `examples/classify_png.rs` classifies a PNG with
+//! one, normalising it with the [`dataset`] metadata the model file records.
+//!
 //! # How a batch runs
 //!
 //! - [`spec`] parses a network string; [`plan`] derives what each layer computes.
