@@ -8,9 +8,8 @@ fn main() {
         for requested in [None, Some(Dataset::Mnist)] {
             if let Ok(mut engine) = Engine::load(data, requested) {
                 let pixels = vec![0.5; engine.spec().input().len()];
-                let outcome = engine
-                    .infer_cpu(&pixels)
-                    .expect("a loaded model classifies");
+                let outcome =
+                    pollster::block_on(engine.infer(&pixels)).expect("a loaded model classifies");
                 assert!(outcome.label < engine.spec().classes());
             }
         }
