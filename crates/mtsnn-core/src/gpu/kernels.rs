@@ -3,10 +3,10 @@
 //! compile (or fetch from the cache) the pipeline for their override constants, and return a
 //! [`Dispatch`] to record with [`GpuContext::execute`].
 
-use super::context::{GpuContext, MatmulPath};
+use super::context::GpuContext;
 use super::shaders::{
-    AdamParams, ConvParams, Kernel, LifForwardParams, MatmulParams, OutputErrorParams, Params,
-    PoolParams, StepsParams,
+    AdamParams, ConvParams, GemmParams, Kernel, LifForwardParams, MatmulParams, OutputErrorParams,
+    Params, PoolParams, StepsParams,
 };
 use super::submit::Dispatch;
 use super::tensor::GpuTensor;
@@ -164,9 +164,11 @@ fn flag(b: bool) -> f64 {
     f64::from(u8::from(b))
 }
 
-/// C = op(A)·op(B) with C `[m][n]` (`shaders/matmul.wgsl`); the layouts of
-/// [`crate::cpu::kernels::matmul`]: op(A) is A `[m][k]` or, with `a_t`, Aᵀ of an A stored `[k][m]`;
-/// op(B) is B `[k][n]` or, with `b_t`, Bᵀ of a B stored `[n][k]`.
+/// C = op(A)·op(B) with C `[m][n]`; the layouts of [`crate::cpu::kernels::matmul`]: op(A) is
+/// A `[m][k]` or, with `a_t`, Aᵀ of an A stored `[k][m]`; op(B) is B `[k][n]` or, with `b_t`, Bᵀ of
+/// a B stored `[n][k]`. The kernel is the context's [`GpuContext::matmul_path`]:
+/// `shaders/gemm.wgsl` with its tile for this C on hardware GPUs, `shaders/matmul.wgsl` on
+/// software adapters.
 #[allow(clippy::too_many_arguments)]
 pub async fn matmul(
     ctx: &GpuContext,
@@ -182,6 +184,38 @@ pub async fn matmul(
     a.check_holds("matmul A", m * k)?;
     b.check_holds("matmul B", k * n)?;
     c.check_holds("matmul C", m * n)?;
+    let Some(tile) = ctx.matmul_path().tile_for(m, n) else {
+        return matmul_direct(ctx, [a, b, c], [m, n, k], a_t, b_t).await;
+    };
+    let tiles_n = n.div_ceil(tile.cols());
+    let workgroups = grid(ctx, m.div_ceil(tile.rows()) * tiles_n)?;
+    let mut constants = vec![("TRANS_A", flag(a_t)), ("TRANS_B", flag(b_t))];
+    constants.extend(tile.constants());
+    let params = GemmParams {
+        m: u32_of("m", m)?,
+        n: u32_of("n", n)?,
+        k: u32_of("k", k)?,
+        tiles_n: u32_of("tiles", tiles_n)?,
+    };
+    dispatch(
+        ctx,
+        Kernel::Gemm,
+        &constants,
+        &params,
+        &[a, b, c],
+        workgroups,
+    )
+    .await
+}
+
+/// [`matmul`] by `shaders/matmul.wgsl`, the register tile fed straight from the buffers.
+async fn matmul_direct(
+    ctx: &GpuContext,
+    [a, b, c]: [&GpuTensor; 3],
+    [m, n, k]: [usize; 3],
+    a_t: bool,
+    b_t: bool,
+) -> Result<Dispatch> {
     // Lanes along the longer side of C, so that a narrow C (10 classes) still fills them.
     let lanes_on_rows = m > n;
     let (u_len, l_len) = if lanes_on_rows { (n, m) } else { (m, n) };
@@ -189,10 +223,6 @@ pub async fn matmul(
         ("TRANS_A", flag(a_t)),
         ("TRANS_B", flag(b_t)),
         ("LANES_ON_ROWS", flag(lanes_on_rows)),
-        (
-            "WORKGROUP_TILES",
-            flag(ctx.matmul_path() == MatmulPath::WorkgroupTiles),
-        ),
     ];
     dispatch_tiles(
         ctx,

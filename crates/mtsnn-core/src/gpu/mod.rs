@@ -22,14 +22,16 @@
 
 mod context;
 mod executor;
+mod gemm;
 pub mod kernels;
 mod shaders;
 mod submit;
 mod tensor;
 mod tile;
 
-pub use context::{AdapterPolicy, GpuContext, MatmulPath};
+pub use context::{AdapterPolicy, GpuContext};
 pub use executor::{GpuBackend, GpuExecutor, Recorded};
+pub use gemm::{GEMM_TILES, GemmTile, MatmulPath};
 pub use shaders::{Field, Kernel, ParamsLayout};
 pub use submit::Dispatch;
 pub use tensor::{GpuTensor, Word};
