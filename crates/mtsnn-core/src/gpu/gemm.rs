@@ -1,6 +1,31 @@
 //! The tiles of `shaders/gemm.wgsl`, the workgroup-tiled GEMM for hardware GPUs, and the choice
 //! of GEMM kernel and tile per adapter ([`MatmulPath`]). Software adapters keep `matmul.wgsl`,
 //! whose register tile `super::tile` sizes at build time.
+//!
+//! # Which adapter gets which GEMM, and why
+//!
+//! | adapter (wgpu device type)             | kernel        | tiles, per GEMM                    |
+//! |----------------------------------------|---------------|------------------------------------|
+//! | software (`Cpu`: lavapipe, SwiftShader)| `matmul.wgsl` | 16 × 256 register tile, no staging |
+//! | discrete GPU                           | `gemm.wgsl`   | 128x128 if it makes ≥ 256 workgroups, else 64x64 if that does, else 32x32 |
+//! | integrated, virtual, other GPU         | `gemm.wgsl`   | 64x64 if it makes ≥ 32 workgroups, else 32x32 |
+//! | a GPU whose limits fit no tile         | `matmul.wgsl` | as software                        |
+//!
+//! - Software adapters run a workgroup's invocations as coroutines on CPU threads, and a barrier
+//!   switches between all of them: the staged kernels pay for their barriers and win little from
+//!   workgroup memory (it is the CPU's cache either way). Measured on lavapipe (`mtsnn bench
+//!   --gemm`, 2 loaded cores): at the paper MLP's first-layer GEMM (256×400×784) `matmul.wgsl`
+//!   ran 2.9–3.4 GFLOP/s, `gemm.wgsl` 1.3–2.6 with any tile; at 1024³ the 128x128 and 32x32 tiles
+//!   were faster (3.6–4.8 against 2.3–2.6; one sitting), but training's GEMMs are the small ones.
+//! - Hardware GPUs read global memory in wide coalesced transactions and have fast workgroup
+//!   memory: staging a tile once and reusing each value 4–8 times from registers is how every
+//!   fast GPU GEMM works (TensorFlow.js's WebGPU matmul, CUTLASS, cubecl). The biggest tile gives the
+//!   most reuse but the fewest workgroups; a GEMM whose grid cannot give every compute unit two
+//!   workgroups (an H200 has 132) leaves the GPU partly idle, hence the fill rule. The thresholds
+//!   are reasoned, not yet measured on a GPU: `mtsnn bench --gemm N --gemm-path TILE` measures
+//!   each tile on a device, and `scripts/gpu-bench.sh` runs it on every lent one.
+//! - Integrated GPUs have smaller register files and fewer compute units: the 8×8 register
+//!   block of 128x128 would spill, so they get the 4×4 blocks.
 
 /// One configuration of `shaders/gemm.wgsl`, the workgroup-tiled GEMM for hardware GPUs: a
 /// workgroup of `wg_x` × `wg_y` invocations computes a [`Self::rows`] × [`Self::cols`] tile of C,
@@ -140,19 +165,9 @@ const DISCRETE_FILL: usize = 256;
 const INTEGRATED_FILL: usize = 32;
 
 impl MatmulPath {
-    /// The path for an adapter:
-    /// - software adapters (device type `Cpu`: lavapipe, SwiftShader, llvmpipe) → [`Self::Direct`]
-    ///   (barriers are slow there; see above);
-    /// - discrete GPUs → `gemm.wgsl` with every tile of [`GEMM_TILES`] that fits the limits,
-    ///   `128x128` for GEMMs with at least 256 such tiles (e.g. 2048³), else `64x64` when that has
-    ///   256 (1024³), else `32x32`;
-    /// - integrated, virtual and other GPUs → `64x64` or `32x32` (16 sums per invocation: their
-    ///   register files are smaller and their compute units fewer), filling 32 workgroups;
-    /// - any adapter whose limits fit no tile (fewer than 64 invocations per workgroup or 4.3 KiB
-    ///   of workgroup memory) → [`Self::Direct`], which needs 64 invocations and none.
-    ///
-    /// The thresholds are reasoned, not measured on hardware: `mtsnn bench --gemm` measures
-    /// each configuration on a device (`--gemm-path`), and is where a choice should be revised.
+    /// The path for an adapter, as the module's table says: [`Self::Direct`] on software
+    /// adapters and where no tile fits the limits; else `gemm.wgsl` with every tile of
+    /// [`GEMM_TILES`] that fits (discrete GPUs) or the two with 4×4 register blocks (other GPUs).
     pub fn for_adapter(info: &wgpu::AdapterInfo, limits: &wgpu::Limits) -> Self {
         let (candidates, fill) = match info.device_type {
             wgpu::DeviceType::Cpu => return Self::Direct,
@@ -203,5 +218,74 @@ impl MatmulPath {
             .find(|t| grid(t) >= *fill)
             .or(tiles.last())
             .copied()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn adapter(device_type: wgpu::DeviceType) -> wgpu::AdapterInfo {
+        wgpu::AdapterInfo::new(device_type, wgpu::Backend::Vulkan)
+    }
+
+    #[test]
+    fn every_tile_fits_webgpus_default_limits_and_is_whole() {
+        let limits = wgpu::Limits::default();
+        for t in GEMM_TILES {
+            assert!(t.fits(&limits), "{t}");
+            assert!(t.workgroup_bytes() <= 16384, "{t}");
+            assert!(
+                matches!((t.rm4, t.cn), (1 | 2, 1 | 2)),
+                "{t}: the shader's sums"
+            );
+        }
+        assert_eq!(
+            GEMM_TILES.map(|t| (t.rows(), t.cols())),
+            [(128, 128), (64, 64), (32, 32)]
+        );
+    }
+
+    #[test]
+    fn each_adapter_kind_gets_its_tiles_and_each_shape_its_tile() {
+        let limits = wgpu::Limits::default();
+        let cpu = MatmulPath::for_adapter(&adapter(wgpu::DeviceType::Cpu), &limits);
+        assert_eq!(cpu, MatmulPath::Direct);
+        assert_eq!(cpu.tile_for(1024, 1024), None);
+
+        let discrete = MatmulPath::for_adapter(&adapter(wgpu::DeviceType::DiscreteGpu), &limits);
+        let name = |m, n| discrete.tile_for(m, n).map(|t| t.name);
+        assert_eq!(name(4096, 4096), Some("128x128"));
+        assert_eq!(name(2048, 2048), Some("128x128"));
+        assert_eq!(name(1024, 1024), Some("64x64"));
+        assert_eq!(name(256, 400), Some("32x32"));
+        assert_eq!(name(0, 7), Some("32x32"));
+
+        let integrated =
+            MatmulPath::for_adapter(&adapter(wgpu::DeviceType::IntegratedGpu), &limits);
+        let name = |m, n| integrated.tile_for(m, n).map(|t| t.name);
+        assert_eq!(name(4096, 4096), Some("64x64"));
+        assert_eq!(name(512, 512), Some("64x64"));
+        assert_eq!(name(256, 400), Some("32x32"));
+
+        // Only 64 invocations: the 32x32 tile alone; less workgroup memory than it needs: none.
+        let small = wgpu::Limits {
+            max_compute_invocations_per_workgroup: 64,
+            ..limits.clone()
+        };
+        let path = MatmulPath::for_adapter(&adapter(wgpu::DeviceType::DiscreteGpu), &small);
+        assert_eq!(
+            path,
+            MatmulPath::Tiled {
+                tiles: vec![GEMM_TILES[2]],
+                fill: DISCRETE_FILL
+            }
+        );
+        let tiny = wgpu::Limits {
+            max_compute_workgroup_storage_size: 4096,
+            ..limits
+        };
+        let path = MatmulPath::for_adapter(&adapter(wgpu::DeviceType::DiscreteGpu), &tiny);
+        assert_eq!(path, MatmulPath::Direct);
     }
 }

@@ -6,6 +6,8 @@
 //!   pipeline cache; injected into everything else.
 //! - [`kernels`]: a launcher per kernel on device tensors ([`GpuTensor`]), returning a
 //!   [`Dispatch`] to run with [`GpuContext::execute`].
+//! - [`MatmulPath`]: which GEMM kernel and tile an adapter gets (`gemm.wgsl`'s workgroup-memory
+//!   tiles on hardware GPUs, `matmul.wgsl`'s direct register tile on software adapters), and why.
 //! - [`GpuExecutor`]: runs a [`crate::schedule::Schedule`] with those launchers, recorded once
 //!   per schedule and replayed; [`GpuBackend`] is the [`crate::Backend`] on it, with all data on
 //!   the device.
