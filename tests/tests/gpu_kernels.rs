@@ -160,6 +160,25 @@ fn matmul_and_elementwise_kernels_cover_more_than_65535_workgroups() {
         got.iter().zip(&b).all(|(g, b)| *g == 2.0 * b),
         "matmul past 65,535 tiles"
     );
+    // The same on gemm.wgsl's 32x32 tile: 1 × n with n just past 65,536 tiles of 32 columns.
+    let tiled = Arc::new(
+        gpu_context("matmul_and_elementwise_kernels_cover_more_than_65535_workgroups (tiled)")
+            .expect("an adapter, as above")
+            .with_matmul_path(MatmulPath::tiled(GEMM_TILES[2])),
+    );
+    let n = 32 * 65_536 + 3;
+    let got = vec![0.0; n];
+    let got = gpu_step(
+        &tiled,
+        matmul(1, n, 1, false, false),
+        &[&[2.0], &b[..n], &got],
+    )
+    .unwrap()
+    .remove(2);
+    assert!(
+        got.iter().zip(&b).all(|(g, b)| *g == 2.0 * b),
+        "gemm.wgsl past 65,535 tiles"
+    );
     // sum_steps over 65,537 workgroups of 64.
     let m = 64 * 65_536 + 37;
     let x = normal(&mut rng, m, 1.0);

@@ -188,6 +188,10 @@ kernels! {
     ConvForward: "conv_forward", ConvParams;
     /// Eq 9's (W^{l+1})ᵀ δ^{l+1} for a conv layer: the transposed convolution.
     ConvInputGrad: "conv_input_grad", ConvParams;
+    /// Eq 3 for a conv layer on the workgroup-memory tile, for hardware GPUs.
+    ConvForwardTiled: "conv_forward_tiled", ConvParams;
+    /// Eq 9 for a conv layer on the workgroup-memory tile, for hardware GPUs.
+    ConvInputGradTiled: "conv_input_grad_tiled", ConvParams;
     /// Eq 13's ∂L/∂W for a conv layer.
     ConvWeightGrad: "conv_weight_grad", ConvParams;
     /// k×k average pooling of spike maps.
