@@ -11,12 +11,17 @@
 //! | integrated, virtual, other GPU         | `gemm.wgsl`   | 64x64 if it makes ≥ 32 workgroups, else 32x32 |
 //! | a GPU whose limits fit no tile         | `matmul.wgsl` | as software                        |
 //!
+//! The convolutions' forward pass and input gradient follow the same choice: on a path with tiles
+//! they run `conv_forward_tiled.wgsl` and `conv_input_grad_tiled.wgsl` (implicit GEMMs on the same
+//! tile, `shaders/lib/gemm_tile.wgsl`), else the register-tile `conv_*.wgsl`.
+//!
 //! - Software adapters run a workgroup's invocations as coroutines on CPU threads, and a barrier
 //!   switches between all of them: the staged kernels pay for their barriers and win little from
 //!   workgroup memory (it is the CPU's cache either way). Measured on lavapipe (`mtsnn bench
-//!   --gemm`, 2 loaded cores): at the paper MLP's first-layer GEMM (256×400×784) `matmul.wgsl`
-//!   ran 2.9–3.4 GFLOP/s, `gemm.wgsl` 1.3–2.6 with any tile; at 1024³ the 128x128 and 32x32 tiles
-//!   were faster (3.6–4.8 against 2.3–2.6; one sitting), but training's GEMMs are the small ones.
+//!   --gemm SHAPE --gemm-path PATH`, 2 cores loaded by other builds, two sittings:
+//!   `results/bench/gemm-lavapipe-2026-11-30.txt`): no tile beat `matmul.wgsl` consistently at
+//!   the paper MLP's first-layer GEMM (256×400×784: direct 2.3–3.5 GFLOP/s, 128x128 2.2–4.3,
+//!   64x64 1.6–2.7, 32x32 1.3–2.3), so software adapters keep it.
 //! - Hardware GPUs read global memory in wide coalesced transactions and have fast workgroup
 //!   memory: staging a tile once and reusing each value 4–8 times from registers is how every
 //!   fast GPU GEMM works (TensorFlow.js's WebGPU matmul, CUTLASS, cubecl). The biggest tile gives the
@@ -25,7 +30,7 @@
 //!   are reasoned, not yet measured on a GPU: `mtsnn bench --gemm N --gemm-path TILE` measures
 //!   each tile on a device, and `scripts/gpu-bench.sh` runs it on every lent one.
 //! - Integrated GPUs have smaller register files and fewer compute units: the 8×8 register
-//!   block of 128x128 would spill, so they get the 4×4 blocks.
+//!   block of 128x128 risks spilling there, so they get the 4×4 blocks.
 
 /// One configuration of `shaders/gemm.wgsl`, the workgroup-tiled GEMM for hardware GPUs: a
 /// workgroup of `wg_x` × `wg_y` invocations computes a [`Self::rows`] × [`Self::cols`] tile of C,
