@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# One-shot check on a machine with a hardware GPU: the GPU tests on its adapter, then `mtsnn bench`
-# of the four paper networks on the GPU and, for scale, on that machine's CPU; one table at the end.
-# Meant to finish within 8 minutes.
+# One-shot check on a machine with a hardware GPU: the GPU tests on its adapter, the GEMM kernel
+# alone (`mtsnn bench --gemm`: 1024³ with the adapter's own tile and with each other kernel, 4096³,
+# and the paper MLP's first-layer GEMM), then `mtsnn bench` of the four paper networks on the GPU
+# and, for scale, on that machine's CPU; tables at the end. Meant to finish within 8 minutes.
+# The GEMM table gives "% of f32 peak" for the GPUs the script knows (H100/H200 SXM, A100, L40S,
+# RTX 4090), or for any GPU with GPU_F32_PEAK_TFLOPS set.
 #
 # Usage: scripts/gpu-bench.sh [BINDIR] [OUTDIR]
 #   BINDIR  holds `mtsnn` and the GPU test binaries `gpu_backend`, `gpu_kernels`, `gpu_conv` built
@@ -58,6 +61,31 @@ for t in "${tests[@]}"; do
     [[ $rc -eq 0 ]] || { failed=1; echo "$t: exit status $rc" | tee -a "$log"; }
     rm -f "$out/$t.log"
 done
+
+gemm="$out/gemm.jsonl"
+: >"$gemm"
+echo "== GEMM" | tee -a "$log"
+for spec in "1024 auto" "1024 128x128" "1024 64x64" "1024 32x32" "1024 direct" "4096 auto" "256x400x784 auto"; do
+    read -r shape path <<<"$spec"
+    timeout 60 "$bindir/mtsnn" bench --gemm "$shape" --gemm-path "$path" --iters 5 --json 2>>"$log" |
+        tee -a "$gemm" >>"$log"
+done
+python3 - "$gemm" <<'EOF' | tee -a "$log"
+import json, os, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+# f32 (non-tensor) peak, TFLOP/s, from the vendors' data sheets.
+known = {"H200": 66.9, "H100 80GB HBM3": 66.9, "H100 SXM": 66.9, "A100": 19.5, "L40S": 91.6, "RTX 4090": 82.6}
+peak = float(os.environ.get("GPU_F32_PEAK_TFLOPS", "0")) or next(
+    (v for k, v in known.items() if rows and k in rows[0]["adapter"]), 0)
+print("| m×n×k | op | kernel | ms | GFLOP/s | % of f32 peak |")
+print("|---|---|---|---:|---:|---:|")
+for r in rows:
+    op = ("Aᵀ" if r["a_t"] else "A") + "·" + ("Bᵀ" if r["b_t"] else "B")
+    pct = f"{100 * r['gflops'] / (1000 * peak):.1f}" if peak else "—"
+    print(f"| {r['m']}×{r['n']}×{r['k']} | {op} | {r['kernel']} | {r['ms']:.3f} | {r['gflops']:,.0f} | {pct} |")
+if rows:
+    print(f"GEMM on {rows[0]['adapter']}, f32 peak {peak or 'unknown'} TFLOP/s")
+EOF
 
 json="$out/bench.jsonl"
 : >"$json"

@@ -8,25 +8,20 @@
 // along C's columns or, with LANES_ON_ROWS (the host sets it when m > n), along its rows, so that a
 // narrow C such as a 10-class output still fills them.
 //
-// The operands come either straight from the storage buffers or, with WORKGROUP_TILES, through
-// tiles of TK steps staged in workgroup memory by coalesced loads. The host stages on hardware
-// GPUs. On software adapters (lavapipe) it does not: there each barrier switches between the
-// coroutines that run a workgroup's invocations, and staging ran about 3× slower (`gpu::MatmulPath`).
-// Both paths add the products in increasing order of p.
+// The operands come straight from the storage buffers: no workgroup memory, no barrier. This is
+// the kernel of software adapters (lavapipe), where each barrier switches between the coroutines
+// that run a workgroup's invocations: staging the operands in workgroup memory ran about 3× slower
+// there. Hardware GPUs run gemm.wgsl instead (`gpu::MatmulPath`). The products are added in
+// increasing order of p.
 
 #include register_tile
 
 override TRANS_A: bool;
 override TRANS_B: bool;
 override LANES_ON_ROWS: bool;
-override WORKGROUP_TILES: bool;
 
-// Steps of p per workgroup-memory tile, and the row stride of `l_tile` (one more than TL, so
-// that stores walking along p spread over the memory banks).
+// Steps of p per block of the main loop.
 const TK: u32 = 8u;
-const L_STRIDE: u32 = TL + 1u;
-// `stage` fills each tile in whole rounds of LANES values.
-const_assert TK * TU % LANES == 0u;
 
 struct Params {
     m: u32,
@@ -40,13 +35,6 @@ struct Params {
 @group(0) @binding(1) var<storage, read> a: array<f32>;
 @group(0) @binding(2) var<storage, read> b: array<f32>;
 @group(0) @binding(3) var<storage, read_write> c: array<f32>;
-
-// l_tile[kk·L_STRIDE + l] = lane operand at (k0 + kk, l0 + l);
-// u_tile[kk·TU + u] = uniform operand at (k0 + kk, u0 + u).
-var<workgroup> l_tile: array<f32, TK * L_STRIDE>;
-var<workgroup> u_tile: array<f32, TK * TU>;
-// Within the 16 KiB of workgroup memory that every WebGPU device has.
-const_assert 4u * TK * (L_STRIDE + TU) <= 16384u;
 
 // op(A)[i][p] and op(B)[p][j].
 fn op_a(i: u32, p: u32) -> f32 {
@@ -78,57 +66,6 @@ fn uniform_operand(p: u32, u: u32) -> f32 {
     return op_a(u, p);
 }
 
-// Whether neighbouring l (or u) are neighbours in memory: tile loads then walk along them.
-fn lane_contiguous() -> bool {
-    return select(!TRANS_B, TRANS_A, LANES_ON_ROWS);
-}
-
-fn uniform_contiguous() -> bool {
-    return select(TRANS_A, !TRANS_B, LANES_ON_ROWS);
-}
-
-// Fills the workgroup-memory tiles with steps k0..k0 + TK (clamped to the last step and to the
-// last row/column: those copies are never used in a sum that is stored).
-fn stage(k0: u32, t: Tile, li: u32, l_last: u32) {
-    let p_last = dims.k - 1u;
-    for (var e = 0u; e < TK * TL / LANES; e++) {
-        let idx = e * LANES + li;
-        var kk = idx / TL;
-        var l = idx % TL;
-        if !lane_contiguous() {
-            kk = idx % TK;
-            l = idx / TK;
-        }
-        l_tile[kk * L_STRIDE + l] = lane_operand(min(k0 + kk, p_last), min(t.l0 + l, l_last));
-    }
-    for (var e = 0u; e < TK * TU / LANES; e++) {
-        let idx = e * LANES + li;
-        var kk = idx / TU;
-        var u = idx % TU;
-        if !uniform_contiguous() {
-            kk = idx % TK;
-            u = idx / TK;
-        }
-        u_tile[kk * TU + u] = uniform_operand(min(k0 + kk, p_last), tile_row(t, u));
-    }
-}
-
-// The uniform operand at step p (= k0 + kk) for uniform index u0 + i, and the lane operand at step
-// p for lane index `l` (= l0 + j·LANES + lane; `lt` is its offset in the tile).
-fn uniform_value(p: u32, kk: u32, i: u32, t: Tile) -> f32 {
-    if WORKGROUP_TILES {
-        return u_tile[kk * TU + i];
-    }
-    return uniform_operand(p, tile_row(t, i));
-}
-
-fn lane_value(p: u32, kk: u32, lt: u32, l: u32) -> f32 {
-    if WORKGROUP_TILES {
-        return l_tile[kk * L_STRIDE + lt];
-    }
-    return lane_operand(p, l);
-}
-
 fn store_c(at: u32, value: f32) {
     c[at] = value;
 }
@@ -145,24 +82,18 @@ fn main(grid: Grid, @builtin(local_invocation_index) li: u32) {
     let l = lanes.at;
 
     #for u in TILE_U: var acc${u} = vec4<f32>();
+    // Blocks of TK steps: the loop shape measured on lavapipe (a flat loop over p is untested).
     for (var k0 = 0u; k0 < dims.k; k0 += TK) {
-        if WORKGROUP_TILES {
-            stage(k0, tile, li, l_len - 1u);
-            workgroupBarrier();
-        }
         let steps = min(TK, dims.k - k0);
         for (var kk = 0u; kk < steps; kk++) {
             let p = k0 + kk;
             let lv = vec4<f32>(
-                lane_value(p, kk, li, l[0]),
-                lane_value(p, kk, li + LANES, l[1]),
-                lane_value(p, kk, li + 2u * LANES, l[2]),
-                lane_value(p, kk, li + 3u * LANES, l[3]),
+                lane_operand(p, l[0]),
+                lane_operand(p, l[1]),
+                lane_operand(p, l[2]),
+                lane_operand(p, l[3]),
             );
-            #for u in TILE_U: acc${u} += uniform_value(p, kk, ${u}u, tile) * lv;
-        }
-        if WORKGROUP_TILES {
-            workgroupBarrier();
+            #for u in TILE_U: acc${u} += uniform_operand(p, tile_row(tile, ${u}u)) * lv;
         }
     }
 

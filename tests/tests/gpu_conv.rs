@@ -11,6 +11,7 @@
 use std::sync::Arc;
 
 use mtsnn_core::cpu::conv as cpu;
+use mtsnn_core::gpu::{GEMM_TILES, MatmulPath};
 use mtsnn_core::hyper::{GradMode, InitMean};
 use mtsnn_core::plan::ConvGeom;
 use mtsnn_core::rng::Rng;
@@ -164,52 +165,64 @@ fn geoms() -> Vec<(ConvGeom, usize)> {
     ]
 }
 
+/// Each convolution kernel on every geometry of [`geoms`]; the forward pass and the input
+/// gradient once per GEMM path the engine ships, forced in turn whatever the adapter (software
+/// adapters' register-tile kernels, and the workgroup-memory-tile kernels of hardware GPUs with
+/// each tile of `GEMM_TILES`); the weight gradient, which has one kernel, once.
 #[test]
 fn conv_kernels_match_their_cpu_twins() {
-    let Some(ctx) = gpu_context("conv_kernels_match_their_cpu_twins") else {
-        return;
-    };
-    let ctx = Arc::new(ctx);
-    let mut rng = Rng::new(21);
-    for (g, images) in geoms() {
-        let input = counts(&mut rng, images * g.in_len());
-        let w = normal(
-            &mut rng,
-            g.out_channels * g.in_channels * g.kernel * g.kernel,
-        );
-        let grad_out = normal(&mut rng, images * g.out_len());
+    let paths = std::iter::once(MatmulPath::Direct).chain(GEMM_TILES.map(MatmulPath::tiled));
+    for path in paths {
+        let what = path.describe(1, 1);
+        let Some(ctx) = gpu_context(&format!("conv_kernels_match_their_cpu_twins ({what})")) else {
+            return;
+        };
+        let weight_grad = path == MatmulPath::Direct;
+        let ctx = Arc::new(ctx.with_matmul_path(path));
+        let mut rng = Rng::new(21);
+        for (g, images) in geoms() {
+            let input = counts(&mut rng, images * g.in_len());
+            let w = normal(
+                &mut rng,
+                g.out_channels * g.in_channels * g.kernel * g.kernel,
+            );
+            let grad_out = normal(&mut rng, images * g.out_len());
 
-        let mut want = vec![0.0; images * g.out_len()];
-        cpu::conv_forward(&input, &w, &mut want, images, &g);
-        let got = vec![f32::NAN; want.len()];
-        let got = gpu_step(&ctx, conv_forward(images, g), &[&input, &w, &got])
+            let mut want = vec![0.0; images * g.out_len()];
+            cpu::conv_forward(&input, &w, &mut want, images, &g);
+            let got = vec![f32::NAN; want.len()];
+            let got = gpu_step(&ctx, conv_forward(images, g), &[&input, &w, &got])
+                .unwrap()
+                .remove(2);
+            assert_close(&format!("{g:?} conv_forward, {what}"), &got, &want, 1.0);
+
+            let mut want = vec![0.0; images * g.in_len()];
+            cpu::conv_input_grad(&grad_out, &w, &mut want, images, &g);
+            let got = vec![f32::NAN; want.len()];
+            let got = gpu_step(&ctx, conv_input_grad(images, g), &[&grad_out, &w, &got])
+                .unwrap()
+                .remove(2);
+            assert_close(&format!("{g:?} conv_input_grad, {what}"), &got, &want, 1.0);
+
+            if !weight_grad {
+                continue;
+            }
+            let mut want = vec![0.0; w.len()];
+            cpu::conv_weight_grad(&input, &grad_out, &mut want, images, &g);
+            let got = vec![f32::NAN; w.len()];
+            let got = gpu_step(
+                &ctx,
+                conv_weight_grad(images, g),
+                &[&input, &grad_out, &got],
+            )
             .unwrap()
             .remove(2);
-        assert_close(&format!("{g:?} conv_forward"), &got, &want, 1.0);
-
-        let mut want = vec![0.0; images * g.in_len()];
-        cpu::conv_input_grad(&grad_out, &w, &mut want, images, &g);
-        let got = vec![f32::NAN; want.len()];
-        let got = gpu_step(&ctx, conv_input_grad(images, g), &[&grad_out, &w, &got])
-            .unwrap()
-            .remove(2);
-        assert_close(&format!("{g:?} conv_input_grad"), &got, &want, 1.0);
-
-        let mut want = vec![0.0; w.len()];
-        cpu::conv_weight_grad(&input, &grad_out, &mut want, images, &g);
-        let got = vec![f32::NAN; w.len()];
-        let got = gpu_step(
-            &ctx,
-            conv_weight_grad(images, g),
-            &[&input, &grad_out, &got],
-        )
-        .unwrap()
-        .remove(2);
-        assert_close(&format!("{g:?} conv_weight_grad"), &got, &want, 1.0);
-        println!(
-            "{g:?} ×{images}: worst relative weight-gradient difference {:e}",
-            worst_relative(&got, &want)
-        );
+            assert_close(&format!("{g:?} conv_weight_grad"), &got, &want, 1.0);
+            println!(
+                "{g:?} ×{images}: worst relative weight-gradient difference {:e}",
+                worst_relative(&got, &want)
+            );
+        }
     }
 }
 

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use mtsnn_core::cpu::kernels as cpu;
-use mtsnn_core::gpu::{MatmulPath, wgpu};
+use mtsnn_core::gpu::{GEMM_TILES, MatmulPath, wgpu};
 use mtsnn_core::hyper::GradMode;
 use mtsnn_core::kernel_params::{AdamStep, ScanParams};
 use mtsnn_core::rng::Rng;
@@ -63,9 +63,11 @@ fn probing_values(rng: &mut Rng, sp: &SurrogateParams, n_random: usize) -> Vec<f
     xs
 }
 
-/// Both ways of feeding matmul's register tiles (straight from the buffers, or staged in
-/// workgroup memory), both orientations of its lanes (m > n puts them on rows), every transpose,
-/// and sizes that leave partial tiles on every side (tiles are 16 × 256, staged 8 steps deep).
+/// Every GEMM the engine ships, forced in turn whatever the adapter: matmul.wgsl (software
+/// adapters' kernel; both orientations of its lanes, m > n puts them on rows) and gemm.wgsl with
+/// each tile of `GEMM_TILES` (hardware GPUs'); every transpose, and sizes that leave partial tiles
+/// on every side (matmul's tiles are 16 × 256 over 8-step blocks; gemm's up to 128 × 128,
+/// staged 8 or 16 steps at a time) and an inner dimension that is not a multiple of either.
 #[test]
 fn matmul_matches_cpu_for_all_transposes_paths_and_ragged_sizes() {
     let mut rng = Rng::new(11);
@@ -78,11 +80,15 @@ fn matmul_matches_cpu_for_all_transposes_paths_and_ragged_sizes() {
         (65, 130, 17),
         (200, 1, 64),
         (9, 513, 11),
+        (129, 131, 33),
+        (256, 257, 40),
         (5, 0, 3),
         (4, 6, 0),
     ];
-    for path in [MatmulPath::Direct, MatmulPath::WorkgroupTiles] {
-        let test = format!("matmul_matches_cpu ({path:?})");
+    let paths = std::iter::once(MatmulPath::Direct).chain(GEMM_TILES.map(MatmulPath::tiled));
+    for path in paths {
+        let what = path.describe(1, 1);
+        let test = format!("matmul_matches_cpu ({what})");
         let Some(ctx) = gpu_context(&test) else {
             return;
         };
@@ -98,7 +104,7 @@ fn matmul_matches_cpu_for_all_transposes_paths_and_ragged_sizes() {
                 let got = vec![f32::NAN; m * n];
                 let got = gpu_step(&ctx, step, &[&a, &b, &got]).unwrap().remove(2);
                 assert_close(
-                    &format!("matmul {path:?} {m}x{n}x{k} a_t={a_t} b_t={b_t}"),
+                    &format!("matmul, {what}, {m}x{n}x{k} a_t={a_t} b_t={b_t}"),
                     &got,
                     &want,
                     1.0,
@@ -106,7 +112,7 @@ fn matmul_matches_cpu_for_all_transposes_paths_and_ragged_sizes() {
                 worst = worst.max(worst_relative(&got, &want));
             }
         }
-        println!("matmul {path:?}: worst |x−y| / max(|x+y|, rms) = {worst:e}");
+        println!("matmul, {what}: worst |x−y| / max(|x+y|, rms) = {worst:e}");
     }
 }
 
@@ -153,6 +159,25 @@ fn matmul_and_elementwise_kernels_cover_more_than_65535_workgroups() {
     assert!(
         got.iter().zip(&b).all(|(g, b)| *g == 2.0 * b),
         "matmul past 65,535 tiles"
+    );
+    // The same on gemm.wgsl's 32x32 tile: 1 × n with n just past 65,536 tiles of 32 columns.
+    let tiled = Arc::new(
+        gpu_context("matmul_and_elementwise_kernels_cover_more_than_65535_workgroups (tiled)")
+            .expect("an adapter, as above")
+            .with_matmul_path(MatmulPath::tiled(GEMM_TILES[2])),
+    );
+    let n = 32 * 65_536 + 3;
+    let got = vec![0.0; n];
+    let got = gpu_step(
+        &tiled,
+        matmul(1, n, 1, false, false),
+        &[&[2.0], &b[..n], &got],
+    )
+    .unwrap()
+    .remove(2);
+    assert!(
+        got.iter().zip(&b).all(|(g, b)| *g == 2.0 * b),
+        "gemm.wgsl past 65,535 tiles"
     );
     // sum_steps over 65,537 workgroups of 64.
     let m = 64 * 65_536 + 37;

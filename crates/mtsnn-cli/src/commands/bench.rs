@@ -24,7 +24,7 @@ use mtsnn_core::rng::Rng;
 use mtsnn_core::{BackendKind, Hyper, Model, NetSpec, Shape, Surrogate};
 use serde::Serialize;
 
-use super::{make_backend, median_min_max};
+use super::{gemm_bench, make_backend, median_min_max};
 use crate::data::{CLASSES, Dataset, DatasetKind, Files, Part};
 
 /// Options of `mtsnn bench`.
@@ -74,6 +74,14 @@ pub struct BenchArgs {
     /// Print one JSON object instead of text
     #[arg(long)]
     json: bool,
+    /// Time the GPU's GEMM kernel instead of a network: C = op(A)·op(B) with m = n = k = N, or
+    /// MxNxK, for each transpose variant (`--iters` runs each; see `commands/gemm_bench.rs`)
+    #[arg(long, value_name = "N|MxNxK", value_parser = gemm_bench::parse_gemm_shape)]
+    gemm: Option<gemm_bench::GemmShape>,
+    /// With --gemm, the kernel: auto (the adapter's choice), direct (matmul.wgsl) or a gemm.wgsl
+    /// tile (128x128, 64x64, 32x32)
+    #[arg(long, default_value = "auto", requires = "gemm", value_parser = gemm_bench::parse_gemm_path)]
+    gemm_path: gemm_bench::GemmPath,
 }
 
 /// What `--dataset` takes.
@@ -296,6 +304,13 @@ impl Source {
 
 /// Runs `mtsnn bench`.
 pub fn run(args: &BenchArgs) -> Result<()> {
+    if let Some(shape) = args.gemm {
+        ensure!(
+            args.backend != BackendKind::Cpu,
+            "--gemm times the GPU backend's kernel; it does not go with --backend cpu"
+        );
+        return gemm_bench::run(shape, &args.gemm_path, args.iters as usize, args.json);
+    }
     let mut source = Source::choose(args)?;
     let input = source.shape();
     let spec = NetSpec::parse(&args.net, input, CLASSES)?;

@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod eval;
 pub mod export;
+pub mod gemm_bench;
 pub mod infer;
 pub mod plot;
 pub mod sweep;

@@ -237,6 +237,28 @@ fn malformed_network_string() {
     assert_fails(&out, &["invalid network string"]);
 }
 
+/// `bench --gemm`'s usage errors (exit code 2, clap's) and its one run-time refusal (exit code 1).
+#[test]
+fn bad_gemm_benchmarks() {
+    let tmp = TempDir::new("gemm");
+    for (args, needle) in [
+        (&["bench", "--gemm", "3x4"][..], "is not N or MxNxK"),
+        (&["bench", "--gemm", "0"], "positive sizes"),
+        (
+            &["bench", "--gemm", "8", "--gemm-path", "9x9"],
+            "not auto, direct or a gemm.wgsl tile (128x128, 64x64, 32x32)",
+        ),
+        (&["bench", "--gemm-path", "64x64"], "--gemm <N|MxNxK>"),
+    ] {
+        let out = mtsnn_in(tmp.path(), args);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+    }
+    let out = mtsnn_in(tmp.path(), &["bench", "--gemm", "8", "--backend", "cpu"]);
+    assert_fails(&out, &["does not go with --backend cpu"]);
+}
+
 #[test]
 fn non_image_for_infer() {
     let tmp = TempDir::new("infer");

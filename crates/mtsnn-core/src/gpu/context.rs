@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use super::gemm::MatmulPath;
 use super::shaders::Kernel;
 use crate::error::{Error, Result};
 
@@ -15,18 +16,6 @@ pub enum AdapterPolicy {
     Any,
     /// Only hardware: adapters whose device type is not `Cpu`.
     Hardware,
-}
-
-/// How `shaders/matmul.wgsl` feeds its register tiles (its `WORKGROUP_TILES` override constant).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum MatmulPath {
-    /// Operands read straight from the storage buffers. Fastest on software adapters: on lavapipe
-    /// (Mesa 22.3, 2 cores) staging through workgroup memory ran about 3× slower, as each barrier
-    /// switches between the coroutines that run a workgroup's invocations.
-    Direct,
-    /// Operands staged in workgroup memory by coalesced loads, 8 steps at a time: the usual way on
-    /// hardware GPUs.
-    WorkgroupTiles,
 }
 
 /// A pipeline is identified by its kernel and the values of its override constants (as f64 bits).
@@ -175,11 +164,7 @@ impl GpuContext {
                 .push(format!("device lost ({reason:?}): {message}"));
         });
         let limits = device.limits();
-        let matmul_path = if info.device_type == wgpu::DeviceType::Cpu {
-            MatmulPath::Direct
-        } else {
-            MatmulPath::WorkgroupTiles
-        };
+        let matmul_path = MatmulPath::for_adapter(&info, &limits);
         Ok(Self {
             device,
             queue,
@@ -212,13 +197,13 @@ impl GpuContext {
         &self.limits
     }
 
-    /// How matmul reads its operands: [`MatmulPath::Direct`] on software adapters,
-    /// [`MatmulPath::WorkgroupTiles`] on hardware.
-    pub fn matmul_path(&self) -> MatmulPath {
-        self.matmul_path
+    /// Which kernel and tiles compute the GEMMs: [`MatmulPath::for_adapter`] unless
+    /// [`Self::with_matmul_path`] chose otherwise.
+    pub fn matmul_path(&self) -> &MatmulPath {
+        &self.matmul_path
     }
 
-    /// Chooses how matmul reads its operands (both give the same sums; tests run each).
+    /// Chooses the GEMM kernel and its tiles (all give the same sums to rounding; tests run each).
     pub fn with_matmul_path(mut self, path: MatmulPath) -> Self {
         self.matmul_path = path;
         self

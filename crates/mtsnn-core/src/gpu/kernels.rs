@@ -3,10 +3,10 @@
 //! compile (or fetch from the cache) the pipeline for their override constants, and return a
 //! [`Dispatch`] to record with [`GpuContext::execute`].
 
-use super::context::{GpuContext, MatmulPath};
+use super::context::GpuContext;
 use super::shaders::{
-    AdamParams, ConvParams, Kernel, LifForwardParams, MatmulParams, OutputErrorParams, Params,
-    PoolParams, StepsParams,
+    AdamParams, ConvParams, GemmParams, Kernel, LifForwardParams, MatmulParams, OutputErrorParams,
+    Params, PoolParams, StepsParams,
 };
 use super::submit::Dispatch;
 use super::tensor::GpuTensor;
@@ -164,9 +164,11 @@ fn flag(b: bool) -> f64 {
     f64::from(u8::from(b))
 }
 
-/// C = op(A)·op(B) with C `[m][n]` (`shaders/matmul.wgsl`); the layouts of
-/// [`crate::cpu::kernels::matmul`]: op(A) is A `[m][k]` or, with `a_t`, Aᵀ of an A stored `[k][m]`;
-/// op(B) is B `[k][n]` or, with `b_t`, Bᵀ of a B stored `[n][k]`.
+/// C = op(A)·op(B) with C `[m][n]`; the layouts of [`crate::cpu::kernels::matmul`]: op(A) is
+/// A `[m][k]` or, with `a_t`, Aᵀ of an A stored `[k][m]`; op(B) is B `[k][n]` or, with `b_t`, Bᵀ of
+/// a B stored `[n][k]`. The kernel is the context's [`GpuContext::matmul_path`]:
+/// `shaders/gemm.wgsl` with its tile for this C on hardware GPUs, `shaders/matmul.wgsl` on
+/// software adapters.
 #[allow(clippy::too_many_arguments)]
 pub async fn matmul(
     ctx: &GpuContext,
@@ -182,6 +184,38 @@ pub async fn matmul(
     a.check_holds("matmul A", m * k)?;
     b.check_holds("matmul B", k * n)?;
     c.check_holds("matmul C", m * n)?;
+    let Some(tile) = ctx.matmul_path().tile_for(m, n) else {
+        return matmul_direct(ctx, [a, b, c], [m, n, k], a_t, b_t).await;
+    };
+    let tiles_n = n.div_ceil(tile.cols());
+    let workgroups = grid(ctx, m.div_ceil(tile.rows()) * tiles_n)?;
+    let mut constants = vec![("TRANS_A", flag(a_t)), ("TRANS_B", flag(b_t))];
+    constants.extend(tile.constants());
+    let params = GemmParams {
+        m: u32_of("m", m)?,
+        n: u32_of("n", n)?,
+        k: u32_of("k", k)?,
+        tiles_n: u32_of("tiles", tiles_n)?,
+    };
+    dispatch(
+        ctx,
+        Kernel::Gemm,
+        &constants,
+        &params,
+        &[a, b, c],
+        workgroups,
+    )
+    .await
+}
+
+/// [`matmul`] by `shaders/matmul.wgsl`, the register tile fed straight from the buffers.
+async fn matmul_direct(
+    ctx: &GpuContext,
+    [a, b, c]: [&GpuTensor; 3],
+    [m, n, k]: [usize; 3],
+    a_t: bool,
+    b_t: bool,
+) -> Result<Dispatch> {
     // Lanes along the longer side of C, so that a narrow C (10 classes) still fills them.
     let lanes_on_rows = m > n;
     let (u_len, l_len) = if lanes_on_rows { (n, m) } else { (m, n) };
@@ -189,10 +223,6 @@ pub async fn matmul(
         ("TRANS_A", flag(a_t)),
         ("TRANS_B", flag(b_t)),
         ("LANES_ON_ROWS", flag(lanes_on_rows)),
-        (
-            "WORKGROUP_TILES",
-            flag(ctx.matmul_path() == MatmulPath::WorkgroupTiles),
-        ),
     ];
     dispatch_tiles(
         ctx,
@@ -442,9 +472,14 @@ fn patch_len(g: &ConvGeom) -> usize {
 /// [`crate::cpu::conv::conv_forward`]: `input` `[images][in_ch][h][w]`, `w`
 /// `[out_ch][in_ch][k][k]`, `out` `[images][out_ch][oh][ow]`.
 ///
-/// The three conv kernels are implicit GEMMs on matmul's register tile (`gpu/tile.rs`: a
-/// workgroup of 64 computes 16 channels × 256 pixels or patch positions), with the
-/// im2col index computed on the fly: no column buffer (k² times the layer's input, which soon
+/// On hardware GPUs (a [`GpuContext::matmul_path`] with tiles) the forward pass and the input
+/// gradient run `conv_forward_tiled.wgsl` and `conv_input_grad_tiled.wgsl`: implicit GEMMs on
+/// `gemm.wgsl`'s workgroup-memory tile, with coalesced, image-major loads (not yet measured on a
+/// GPU). The weight gradient has one kernel on every adapter.
+///
+/// On software adapters the three conv kernels are implicit GEMMs on matmul's register tile
+/// (`gpu/tile.rs`: a workgroup of 64 computes 16 channels × 256 pixels or patch positions). Both
+/// compute the im2col index on the fly: no column buffer (k² times the layer's input, which soon
 /// outgrows a 128 MiB binding such as lavapipe's). Measured on lavapipe (Mesa 22.3, 2 cores,
 /// both busy with two CPU trainings), device time per launch, two runs of
 /// `cargo run --release -p mtsnn-core --example gpu_conv` each side (medians of 5 launches):
@@ -481,6 +516,11 @@ pub async fn conv_forward(
         images * g.out_height() * g.out_width(),
         TILE_L,
     ];
+    if let Some(d) =
+        conv_tiled(ctx, Kernel::ConvForwardTiled, [input, w, out], c, images, g).await?
+    {
+        return Ok(d);
+    }
     dispatch_tiles(
         ctx,
         Kernel::ConvForward,
@@ -510,10 +550,43 @@ pub async fn conv_input_grad(
     // Input channels × input pixels (over all images).
     let c = [g.in_channels, images * g.height * g.width, TILE_L];
     let tensors = [grad_out, w, grad_in];
+    if let Some(d) = conv_tiled(ctx, Kernel::ConvInputGradTiled, tensors, c, images, g).await? {
+        return Ok(d);
+    }
     dispatch_tiles(ctx, Kernel::ConvInputGrad, &[], &tensors, c, |tiles_l| {
         conv_params(images, g, tiles_l)
     })
     .await
+}
+
+/// The launch of a convolution's implicit GEMM on `gemm.wgsl`'s workgroup-memory tile
+/// (`conv_forward_tiled.wgsl`, `conv_input_grad_tiled.wgsl`) when the context's
+/// [`GpuContext::matmul_path`] has a tile for its C of `[m, n, _]`; `None` on the direct path,
+/// where the register-tile kernel runs.
+async fn conv_tiled(
+    ctx: &GpuContext,
+    kernel: Kernel,
+    tensors: [&GpuTensor; 3],
+    [m, n, _]: [usize; 3],
+    images: usize,
+    g: &ConvGeom,
+) -> Result<Option<Dispatch>> {
+    let Some(tile) = ctx.matmul_path().tile_for(m, n) else {
+        return Ok(None);
+    };
+    let tiles_n = n.div_ceil(tile.cols());
+    let workgroups = grid(ctx, m.div_ceil(tile.rows()) * tiles_n)?;
+    let params = conv_params(images, g, tiles_n)?;
+    let d = dispatch(
+        ctx,
+        kernel,
+        &tile.constants(),
+        &params,
+        &tensors,
+        workgroups,
+    )
+    .await?;
+    Ok(Some(d))
 }
 
 /// The number of groups (1, 2, 4 or 8) into which `conv_weight_grad.wgsl` divides a workgroup,

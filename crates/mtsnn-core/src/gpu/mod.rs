@@ -6,6 +6,8 @@
 //!   pipeline cache; injected into everything else.
 //! - [`kernels`]: a launcher per kernel on device tensors ([`GpuTensor`]), returning a
 //!   [`Dispatch`] to run with [`GpuContext::execute`].
+//! - [`MatmulPath`]: which GEMM kernel and tile an adapter gets (`gemm.wgsl`'s workgroup-memory
+//!   tiles on hardware GPUs, `matmul.wgsl`'s direct register tile on software adapters), and why.
 //! - [`GpuExecutor`]: runs a [`crate::schedule::Schedule`] with those launchers, recorded once
 //!   per schedule and replayed; [`GpuBackend`] is the [`crate::Backend`] on it, with all data on
 //!   the device.
@@ -22,14 +24,16 @@
 
 mod context;
 mod executor;
+mod gemm;
 pub mod kernels;
 mod shaders;
 mod submit;
 mod tensor;
 mod tile;
 
-pub use context::{AdapterPolicy, GpuContext, MatmulPath};
+pub use context::{AdapterPolicy, GpuContext};
 pub use executor::{GpuBackend, GpuExecutor, Recorded};
+pub use gemm::{GEMM_TILES, GemmTile, MatmulPath};
 pub use shaders::{Field, Kernel, ParamsLayout};
 pub use submit::Dispatch;
 pub use tensor::{GpuTensor, Word};

@@ -82,6 +82,11 @@ params! {
 }
 
 params! {
+    /// `gemm.wgsl`'s: C is `[m][n]`, the inner dimension `k`; `tiles_n` tiles along C's columns.
+    GemmParams { m: u32, n: u32, k: u32, tiles_n: u32 }
+}
+
+params! {
     /// `lif_forward.wgsl`'s: `m` neurons over `steps` steps; `constant` = 1 when the current is the
     /// same at every step.
     LifForwardParams { m: u32, steps: u32, constant: u32, _pad: u32 }
@@ -167,6 +172,8 @@ macro_rules! kernels {
 kernels! {
     /// C = op(A)·op(B) with optional transposes.
     Matmul: "matmul", MatmulParams;
+    /// The same GEMM on workgroup-memory tiles, for hardware GPUs.
+    Gemm: "gemm", GemmParams;
     /// Eq 3–5: membrane potentials and multi-threshold spike counts.
     LifForward: "lif_forward", LifForwardParams;
     /// Eq 6 and the first factor of eq 10.
@@ -181,6 +188,10 @@ kernels! {
     ConvForward: "conv_forward", ConvParams;
     /// Eq 9's (W^{l+1})ᵀ δ^{l+1} for a conv layer: the transposed convolution.
     ConvInputGrad: "conv_input_grad", ConvParams;
+    /// Eq 3 for a conv layer on the workgroup-memory tile, for hardware GPUs.
+    ConvForwardTiled: "conv_forward_tiled", ConvParams;
+    /// Eq 9 for a conv layer on the workgroup-memory tile, for hardware GPUs.
+    ConvInputGradTiled: "conv_input_grad_tiled", ConvParams;
     /// Eq 13's ∂L/∂W for a conv layer.
     ConvWeightGrad: "conv_weight_grad", ConvParams;
     /// k×k average pooling of spike maps.

@@ -1,0 +1,296 @@
+//! The tiles of `shaders/gemm.wgsl`, the workgroup-tiled GEMM for hardware GPUs, and the choice
+//! of GEMM kernel and tile per adapter ([`MatmulPath`]). Software adapters keep `matmul.wgsl`,
+//! whose register tile `super::tile` sizes at build time.
+//!
+//! # Which adapter gets which GEMM, and why
+//!
+//! | adapter (wgpu device type)             | kernel        | tiles, per GEMM                    |
+//! |----------------------------------------|---------------|------------------------------------|
+//! | software (`Cpu`: lavapipe, SwiftShader)| `matmul.wgsl` | 16 × 256 register tile, no staging |
+//! | discrete GPU                           | `gemm.wgsl`   | 128x128 if it makes ≥ 256 workgroups, else 64x64 if that does, else 32x32 |
+//! | integrated, virtual, other GPU         | `gemm.wgsl`   | 64x64 if it makes ≥ 32 workgroups, else 32x32 |
+//! | a GPU whose limits fit no tile         | `matmul.wgsl` | as software                        |
+//!
+//! The convolutions' forward pass and input gradient follow the same choice: on a path with tiles
+//! they run `conv_forward_tiled.wgsl` and `conv_input_grad_tiled.wgsl` (implicit GEMMs on the same
+//! tile, `shaders/lib/gemm_tile.wgsl`), else the register-tile `conv_*.wgsl`.
+//!
+//! - Software adapters run a workgroup's invocations as coroutines on CPU threads, and a barrier
+//!   switches between all of them: the staged kernels pay for their barriers and win little from
+//!   workgroup memory (it is the CPU's cache either way). Measured on lavapipe (`mtsnn bench
+//!   --gemm SHAPE --gemm-path PATH`, 2 cores loaded by other builds, two sittings:
+//!   `results/bench/gemm-lavapipe-2026-11-30.txt`): no tile beat `matmul.wgsl` consistently at
+//!   the paper MLP's first-layer GEMM (256×400×784: direct 2.3–3.5 GFLOP/s, 128x128 2.2–4.3,
+//!   64x64 1.6–2.7, 32x32 1.3–2.3), so software adapters keep it.
+//! - Hardware GPUs read global memory in wide coalesced transactions and have fast workgroup
+//!   memory: staging a tile once and reusing each value 4–8 times from registers is how every
+//!   fast GPU GEMM works (TensorFlow.js's WebGPU matmul, CUTLASS, cubecl). The biggest tile gives the
+//!   most reuse but the fewest workgroups; a GEMM whose grid cannot give every compute unit two
+//!   workgroups (an H200 has 132) leaves the GPU partly idle, hence the fill rule. The thresholds
+//!   are reasoned, not yet measured on a GPU: `mtsnn bench --gemm N --gemm-path TILE` measures
+//!   each tile on a device, and `scripts/gpu-bench.sh` runs it on every lent one.
+//! - Integrated GPUs have smaller register files and fewer compute units: the 8×8 register
+//!   block of 128x128 risks spilling there, so they get the 4×4 blocks.
+
+/// One configuration of `shaders/gemm.wgsl`, the workgroup-tiled GEMM for hardware GPUs: a
+/// workgroup of `wg_x` × `wg_y` invocations computes a [`Self::rows`] × [`Self::cols`] tile of C,
+/// each invocation a register block of 4·`rm4` rows × 4·`cn` columns, staging `tk` steps of the
+/// inner dimension at a time in workgroup memory. Its fields are the shader's override constants.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct GemmTile {
+    /// A short name for reports, e.g. `64x64`.
+    pub name: &'static str,
+    /// Invocations along C's columns.
+    pub wg_x: u32,
+    /// Invocations along C's rows.
+    pub wg_y: u32,
+    /// Rows of an invocation's register block, in fours (1 or 2).
+    pub rm4: u32,
+    /// Columns of an invocation's register block, in fours (1 or 2).
+    pub cn: u32,
+    /// Steps of the inner dimension staged at a time.
+    pub tk: u32,
+}
+
+/// The configurations shipped, largest tile first.
+///
+/// - `128x128`: 16 × 16 invocations with 8 × 8 sums each (64 registers of sums), TK 8 (8.4 KiB
+///   staged). Per step 4 vec4 reads of workgroup memory feed 64 multiply-adds: the ratio fast
+///   desktop GPUs need, and for large GEMMs the fewest loads from global memory.
+/// - `64x64`: 16 × 16 invocations with 4 × 4 sums each, TK 16 (8.5 KiB): four times the
+///   workgroups of `128x128` on the same C, for GEMMs too small to fill a big GPU with the former;
+///   16 sums per invocation suit GPUs with smaller register files.
+/// - `32x32`: 8 × 8 invocations with 4 × 4 sums each, TK 16 (4.3 KiB): TensorFlow.js's default
+///   WebGPU matmul shape; 64 invocations, which every WebGPU device runs.
+pub const GEMM_TILES: [GemmTile; 3] = [
+    GemmTile {
+        name: "128x128",
+        wg_x: 16,
+        wg_y: 16,
+        rm4: 2,
+        cn: 2,
+        tk: 8,
+    },
+    GemmTile {
+        name: "64x64",
+        wg_x: 16,
+        wg_y: 16,
+        rm4: 1,
+        cn: 1,
+        tk: 16,
+    },
+    GemmTile {
+        name: "32x32",
+        wg_x: 8,
+        wg_y: 8,
+        rm4: 1,
+        cn: 1,
+        tk: 16,
+    },
+];
+
+impl std::fmt::Display for GemmTile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "gemm.wgsl tile {} ({}×{} invocations, {}×{} sums each, TK {})",
+            self.name,
+            self.wg_x,
+            self.wg_y,
+            4 * self.rm4,
+            4 * self.cn,
+            self.tk
+        )
+    }
+}
+
+impl GemmTile {
+    /// Rows of C per workgroup.
+    pub fn rows(&self) -> usize {
+        (4 * self.rm4 * self.wg_y) as usize
+    }
+
+    /// Columns of C per workgroup.
+    pub fn cols(&self) -> usize {
+        (4 * self.cn * self.wg_x) as usize
+    }
+
+    /// Bytes of workgroup memory: the two staged blocks, TK rows of vec4s each, padded by one.
+    pub fn workgroup_bytes(&self) -> u32 {
+        let (bm4, bn4) = (self.rm4 * self.wg_y, self.cn * self.wg_x);
+        16 * self.tk * (bm4 + 1 + bn4 + 1)
+    }
+
+    /// Whether a device with these limits runs it.
+    pub fn fits(&self, limits: &wgpu::Limits) -> bool {
+        self.wg_x <= limits.max_compute_workgroup_size_x
+            && self.wg_y <= limits.max_compute_workgroup_size_y
+            && self.wg_x * self.wg_y <= limits.max_compute_invocations_per_workgroup
+            && self.workgroup_bytes() <= limits.max_compute_workgroup_storage_size
+    }
+
+    /// Its override constants (the transposes apart).
+    pub fn constants(&self) -> [(&'static str, f64); 5] {
+        [
+            ("WG_X", f64::from(self.wg_x)),
+            ("WG_Y", f64::from(self.wg_y)),
+            ("RM4", f64::from(self.rm4)),
+            ("CN", f64::from(self.cn)),
+            ("TK", f64::from(self.tk)),
+        ]
+    }
+}
+
+/// Which kernel computes the GEMMs, and with which tiles.
+///
+/// Chosen per adapter by [`MatmulPath::for_adapter`]; [`super::GpuContext::with_matmul_path`]
+/// overrides it (the tests force every configuration on lavapipe, the GEMM benchmark compares
+/// them).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MatmulPath {
+    /// `shaders/matmul.wgsl`: the register tile fed straight from the storage buffers, no
+    /// workgroup memory and no barrier. Fastest on software adapters, where each barrier switches
+    /// between the coroutines that run a workgroup's invocations (lavapipe, Mesa 22.3, 2 cores:
+    /// staging through workgroup memory ran about 3× slower).
+    Direct,
+    /// `shaders/gemm.wgsl` with, for each GEMM, the first (largest) of `tiles` whose grid has at
+    /// least `fill` workgroups, else the last (smallest) of them.
+    Tiled {
+        /// Candidate tiles, largest first.
+        tiles: Vec<GemmTile>,
+        /// Workgroups a GEMM should have to keep the device busy.
+        fill: usize,
+    },
+}
+
+/// Workgroups that keep a discrete GPU busy: two or more per compute unit on the largest ones (an
+/// H100 or H200 has 132 streaming multiprocessors). A guess, not a measurement.
+const DISCRETE_FILL: usize = 256;
+/// The same for integrated and other GPUs (tens of compute units at most).
+const INTEGRATED_FILL: usize = 32;
+
+impl MatmulPath {
+    /// The path for an adapter, as the module's table says: [`Self::Direct`] on software
+    /// adapters and where no tile fits the limits; else `gemm.wgsl` with every tile of
+    /// [`GEMM_TILES`] that fits (discrete GPUs) or the two with 4×4 register blocks (other GPUs).
+    pub fn for_adapter(info: &wgpu::AdapterInfo, limits: &wgpu::Limits) -> Self {
+        let (candidates, fill) = match info.device_type {
+            wgpu::DeviceType::Cpu => return Self::Direct,
+            wgpu::DeviceType::DiscreteGpu => (&GEMM_TILES[..], DISCRETE_FILL),
+            _ => (&GEMM_TILES[1..], INTEGRATED_FILL),
+        };
+        let tiles: Vec<GemmTile> = candidates
+            .iter()
+            .filter(|t| t.fits(limits))
+            .copied()
+            .collect();
+        if tiles.is_empty() {
+            Self::Direct
+        } else {
+            Self::Tiled { tiles, fill }
+        }
+    }
+
+    /// `gemm.wgsl` with this one tile, whatever the GEMM's size.
+    pub fn tiled(tile: GemmTile) -> Self {
+        Self::Tiled {
+            tiles: vec![tile],
+            fill: 0,
+        }
+    }
+
+    /// What computes C of `m` × `n`: the kernel and its tile, in words.
+    pub fn describe(&self, m: usize, n: usize) -> String {
+        match self.tile_for(m, n) {
+            Some(tile) => tile.to_string(),
+            None => format!(
+                "matmul.wgsl direct (register tile {}×{}, {} invocations)",
+                super::tile::TILE_U,
+                super::tile::TILE_L,
+                super::tile::TILE_LANES
+            ),
+        }
+    }
+
+    /// The tile for C of `m` × `n`, or `None` on the direct path.
+    pub fn tile_for(&self, m: usize, n: usize) -> Option<GemmTile> {
+        let Self::Tiled { tiles, fill } = self else {
+            return None;
+        };
+        let grid = |t: &GemmTile| m.div_ceil(t.rows()) * n.div_ceil(t.cols());
+        tiles
+            .iter()
+            .find(|t| grid(t) >= *fill)
+            .or(tiles.last())
+            .copied()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn adapter(device_type: wgpu::DeviceType) -> wgpu::AdapterInfo {
+        wgpu::AdapterInfo::new(device_type, wgpu::Backend::Vulkan)
+    }
+
+    #[test]
+    fn every_tile_fits_webgpus_default_limits_and_is_whole() {
+        let limits = wgpu::Limits::default();
+        for t in GEMM_TILES {
+            assert!(t.fits(&limits), "{t}");
+            assert!(t.workgroup_bytes() <= 16384, "{t}");
+            assert!(
+                matches!((t.rm4, t.cn), (1 | 2, 1 | 2)),
+                "{t}: the shader's sums"
+            );
+        }
+        assert_eq!(
+            GEMM_TILES.map(|t| (t.rows(), t.cols())),
+            [(128, 128), (64, 64), (32, 32)]
+        );
+    }
+
+    #[test]
+    fn each_adapter_kind_gets_its_tiles_and_each_shape_its_tile() {
+        let limits = wgpu::Limits::default();
+        let cpu = MatmulPath::for_adapter(&adapter(wgpu::DeviceType::Cpu), &limits);
+        assert_eq!(cpu, MatmulPath::Direct);
+        assert_eq!(cpu.tile_for(1024, 1024), None);
+
+        let discrete = MatmulPath::for_adapter(&adapter(wgpu::DeviceType::DiscreteGpu), &limits);
+        let name = |m, n| discrete.tile_for(m, n).map(|t| t.name);
+        assert_eq!(name(4096, 4096), Some("128x128"));
+        assert_eq!(name(2048, 2048), Some("128x128"));
+        assert_eq!(name(1024, 1024), Some("64x64"));
+        assert_eq!(name(256, 400), Some("32x32"));
+        assert_eq!(name(0, 7), Some("32x32"));
+
+        let integrated =
+            MatmulPath::for_adapter(&adapter(wgpu::DeviceType::IntegratedGpu), &limits);
+        let name = |m, n| integrated.tile_for(m, n).map(|t| t.name);
+        assert_eq!(name(4096, 4096), Some("64x64"));
+        assert_eq!(name(512, 512), Some("64x64"));
+        assert_eq!(name(256, 400), Some("32x32"));
+
+        // Only 64 invocations: the 32x32 tile alone; less workgroup memory than it needs: none.
+        let small = wgpu::Limits {
+            max_compute_invocations_per_workgroup: 64,
+            ..limits.clone()
+        };
+        let path = MatmulPath::for_adapter(&adapter(wgpu::DeviceType::DiscreteGpu), &small);
+        assert_eq!(
+            path,
+            MatmulPath::Tiled {
+                tiles: vec![GEMM_TILES[2]],
+                fill: DISCRETE_FILL
+            }
+        );
+        let tiny = wgpu::Limits {
+            max_compute_workgroup_storage_size: 4096,
+            ..limits
+        };
+        let path = MatmulPath::for_adapter(&adapter(wgpu::DeviceType::DiscreteGpu), &tiny);
+        assert_eq!(path, MatmulPath::Direct);
+    }
+}
