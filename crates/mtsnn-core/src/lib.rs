@@ -77,10 +77,11 @@ pub mod spec;
 pub mod stats;
 pub mod surrogate;
 
-pub use backend::{Backend, BatchStats, Inference, Task, argmax};
+pub use backend::{Backend, BatchStats, EpochStats, Inference, SetId, Task, Totals, argmax};
 pub use cpu::{CpuBackend, CpuExecutor};
+pub use dataset::{ImageSet, Order};
 pub use error::{Error, Result};
-pub use executor::{Executor, Runner};
+pub use executor::{Counters, Executor, Runner};
 pub use factory::{BackendKind, create_backend};
 pub use gpu::{AdapterPolicy, GpuBackend, GpuContext, GpuExecutor};
 pub use hyper::Hyper;

@@ -83,8 +83,7 @@ pub enum Step {
         /// Written: spike counts s, `[steps][m]`.
         s: Buf,
     },
-    /// Eq 6 and (s − y)/B (`cpu::kernels::output_error`); `loss` receives the per-sample losses
-    /// where an executor sums them afterwards (the GPU's).
+    /// Eq 6 and (s − y)/B (`cpu::kernels::output_error`); `loss` receives the per-sample losses.
     OutputError {
         /// The output layer's spikes, `[steps][batch][classes]`.
         s: Buf,
@@ -100,7 +99,7 @@ pub enum Step {
         target: f32,
         /// Written: ∂L/∂s = (s − y) / batch, `[steps][batch][classes]`.
         upstream: Buf,
-        /// Written by executors that sum afterwards (the GPU's): each sample's loss, `[batch]`.
+        /// Written: each sample's loss, `[batch]`.
         loss: Buf,
     },
     /// δ and G through one layer of neurons, eq 9–13 or BPTT (`cpu::kernels::surrogate_g_scan`).
@@ -468,6 +467,8 @@ pub struct NetSchedule {
     pub input: Buf,
     /// `[batch]` class indices, as u32.
     pub labels: Buf,
+    /// `[batch]` per-sample losses (eq 6), written by the output-error step.
+    pub loss: Buf,
     /// Spike counts of every layer (pooled values for pooling), `[steps][batch][values]`, or
     /// `[batch][values]` when the layer's output is the same at every step.
     pub spikes: Vec<Buf>,
@@ -747,6 +748,7 @@ impl NetSchedule {
             ends,
             input,
             labels,
+            loss,
             spikes,
             potentials,
             params,

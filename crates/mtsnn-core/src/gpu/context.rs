@@ -3,10 +3,12 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use super::shaders::Kernel;
 use crate::error::{Error, Result};
+use crate::executor::Counters;
 
 /// Which adapters [`GpuContext::new`] may open.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,6 +50,18 @@ pub struct GpuContext {
     pipelines: Mutex<HashMap<PipelineKey, wgpu::ComputePipeline>>,
     /// Errors reported outside any error scope, and device loss.
     uncaptured: Arc<Mutex<Vec<String>>>,
+    /// [`Counters`]' running totals, in its field order.
+    counts: [AtomicU64; 5],
+}
+
+/// One of the [`Counters`] that [`GpuContext`] keeps.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Count {
+    Dispatches,
+    Submissions,
+    HostWaits,
+    BytesUploaded,
+    BytesRead,
 }
 
 impl fmt::Debug for GpuContext {
@@ -189,6 +203,7 @@ impl GpuContext {
             modules: Mutex::new(HashMap::new()),
             pipelines: Mutex::new(HashMap::new()),
             uncaptured,
+            counts: Default::default(),
         })
     }
 
@@ -222,6 +237,25 @@ impl GpuContext {
     pub fn with_matmul_path(mut self, path: MatmulPath) -> Self {
         self.matmul_path = path;
         self
+    }
+
+    /// What this context has been asked to do since it opened: kernel launches recorded,
+    /// submissions, blocking waits for the device, bytes written to and read from it. Take two
+    /// and [`Counters::since`] for what happened in between.
+    pub fn counters(&self) -> Counters {
+        let [d, s, w, u, r] = self.counts.each_ref().map(|c| c.load(Ordering::Relaxed));
+        Counters {
+            dispatches: d,
+            submissions: s,
+            host_waits: w,
+            bytes_uploaded: u,
+            bytes_read: r,
+        }
+    }
+
+    /// Adds `n` to one counter.
+    pub(crate) fn count(&self, what: Count, n: u64) {
+        self.counts[what as usize].fetch_add(n, Ordering::Relaxed);
     }
 
     /// The wgpu device, for callers that record their own work.

@@ -9,7 +9,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll, Waker};
 
-use super::context::GpuContext;
+use super::context::{Count, GpuContext};
 use super::tensor::GpuTensor;
 use crate::error::{Error, Result};
 
@@ -123,6 +123,8 @@ impl GpuContext {
             }
         }
         let submission = self.queue.submit([encoder.finish()]);
+        self.count(Count::Dispatches, work.len() as u64);
+        self.count(Count::Submissions, 1);
         scope.finish("running kernels").await?;
         let Some(staging) = staging else {
             return Ok(reads.iter().map(|_| Vec::new()).collect());
@@ -130,6 +132,8 @@ impl GpuContext {
 
         let (mapped, resolve) = Callback::new();
         staging.slice(..).map_async(wgpu::MapMode::Read, resolve);
+        self.count(Count::HostWaits, 1);
+        self.count(Count::BytesRead, total);
         self.device
             .poll(wgpu::PollType::Wait {
                 submission_index: Some(submission),
