@@ -207,6 +207,16 @@ pub trait Backend {
     /// What the device has been asked to do so far (GPU backends; `None` on the CPU).
     fn counters(&self) -> Option<Counters>;
 
+    /// One training step as [`Self::train_batch_async`] (it updates the weights), with each
+    /// kernel launch timed on the device: per launch, what it computes and its time in
+    /// nanoseconds. `None` where the backend cannot time launches (the CPU, and GPUs without
+    /// timestamp queries inside passes).
+    fn profile_train_batch_async<'a>(
+        &'a mut self,
+        x: &'a [f32],
+        labels: &'a [u32],
+    ) -> Task<'a, Option<Vec<(String, f64)>>>;
+
     /// [`Self::train_batch_async`], waited for.
     fn train_batch(&mut self, x: &[f32], labels: &[u32]) -> Result<BatchStats> {
         pollster::block_on(self.train_batch_async(x, labels))
@@ -225,6 +235,15 @@ pub trait Backend {
     /// [`Self::read_state_async`], waited for.
     fn read_state(&mut self, model: &mut Model) -> Result<()> {
         pollster::block_on(self.read_state_async(model))
+    }
+
+    /// [`Self::profile_train_batch_async`], waited for.
+    fn profile_train_batch(
+        &mut self,
+        x: &[f32],
+        labels: &[u32],
+    ) -> Result<Option<Vec<(String, f64)>>> {
+        pollster::block_on(self.profile_train_batch_async(x, labels))
     }
 
     /// [`Self::load_set_async`], waited for.

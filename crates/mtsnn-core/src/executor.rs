@@ -200,6 +200,18 @@ pub trait Executor {
     fn counters(&self) -> Option<Counters> {
         None
     }
+
+    /// Runs `job` as [`Self::run`] does (reading nothing back) and returns each step's device
+    /// time in nanoseconds, where the executor can time them (GPUs with timestamp queries).
+    fn run_timed<'a>(
+        &'a mut self,
+        schedule: &'a Schedule,
+        prepared: &'a Self::Prepared,
+        job: Job<'a>,
+    ) -> Task<'a, Option<Vec<f64>>> {
+        let _ = (schedule, prepared, job);
+        Box::pin(async { Ok(None) })
+    }
 }
 
 /// The model's buffers with their names and contents, in buffer order: per weighted layer its
@@ -594,6 +606,31 @@ impl<E: Executor> Backend for Runner<E> {
 
     fn counters(&self) -> Option<Counters> {
         self.executor.counters()
+    }
+
+    fn profile_train_batch_async<'a>(
+        &'a mut self,
+        x: &'a [f32],
+        labels: &'a [u32],
+    ) -> Task<'a, Option<Vec<(String, f64)>>> {
+        Box::pin(async move {
+            let batch = check_batch(&self.model, x, Some(labels))?;
+            let step = AdamStep::of(&self.model.hyper, self.model.adam.step + 1);
+            let i = self.plan(batch, Mode::Training).await?;
+            let (s, prepared) = &self.plans[i];
+            let job = Job {
+                steps: s.steps(Mode::Training),
+                loads: vec![(s.input, x), (s.labels, bytemuck::cast_slice(labels))],
+                adam: Some(step),
+                reads: Vec::new(),
+            };
+            let times = self.executor.run_timed(&s.schedule, prepared, job).await?;
+            self.model.adam.step += 1;
+            let labels = s.schedule.steps[s.steps(Mode::Training)]
+                .iter()
+                .map(|st| st.label());
+            Ok(times.map(|t| labels.zip(t).collect()))
+        })
     }
 
     fn read_state_async<'a>(&'a mut self, model: &'a mut Model) -> Task<'a, ()> {

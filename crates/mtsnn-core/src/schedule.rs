@@ -247,6 +247,39 @@ impl Pool {
 }
 
 impl Step {
+    /// What the step computes, in a few words: its kernel and sizes (for profiles).
+    pub fn label(&self) -> String {
+        match *self {
+            Step::Matmul { m, n, k, .. } => format!("matmul {m}×{n}×{k}"),
+            Step::LifForward { steps, m, .. } => format!("lif_forward {steps}×{m}"),
+            Step::OutputError {
+                steps,
+                batch,
+                classes,
+                ..
+            } => format!("output_error {steps}×{batch}×{classes}"),
+            Step::SurrogateGScan { steps, m, .. } => format!("surrogate_g_scan {steps}×{m}"),
+            Step::SumSteps { steps, m, .. } => format!("sum_steps {steps}×{m}"),
+            Step::Adam { len, .. } => format!("adam {len}"),
+            Step::ConvForward { images, geom, .. } => format!(
+                "conv_forward {images}×{}→{} {}×{}",
+                geom.in_channels, geom.out_channels, geom.height, geom.width
+            ),
+            Step::ConvInputGrad { images, geom, .. } => format!(
+                "conv_input_grad {images}×{}→{} {}×{}",
+                geom.in_channels, geom.out_channels, geom.height, geom.width
+            ),
+            Step::ConvWeightGrad { images, geom, .. } => format!(
+                "conv_weight_grad {images}×{}→{} {}×{}",
+                geom.in_channels, geom.out_channels, geom.height, geom.width
+            ),
+            Step::AvgPoolForward { pool, .. } => format!("avg_pool_forward {}", pool.maps),
+            Step::AvgPoolBackward { pool, .. } => format!("avg_pool_backward {}", pool.maps),
+            Step::MaxPoolForward { pool, .. } => format!("max_pool_forward {}", pool.maps),
+            Step::MaxPoolBackward { pool, .. } => format!("max_pool_backward {}", pool.maps),
+        }
+    }
+
     /// The buffers of the step, in the order of its fields, with the values it uses of each.
     /// Fails with [`Error::Shape`] for a convolution or pooling window that does not fit its maps.
     pub fn buffers(&self) -> Result<Vec<(Buf, usize)>> {

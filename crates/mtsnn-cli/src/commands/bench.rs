@@ -387,6 +387,13 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             infer_us.push(start.elapsed().as_secs_f64() * 1e6);
         }
     }
+    let kernel_times = if args.profile {
+        backend
+            .profile_train_batch(&x, &labels)
+            .context("timing a training batch")?
+    } else {
+        None
+    };
     let epoch = if args.epoch_batches > 0 {
         Some(epoch_mode(args, &source, backend.as_mut(), batch)?)
     } else {
@@ -476,9 +483,47 @@ pub fn run(args: &BenchArgs) -> Result<()> {
                     r.backend
                 )?,
             }
+            match kernel_times {
+                Some(times) => write!(out, "{}", kernel_table(&times))?,
+                None => writeln!(
+                    out,
+                    "per-kernel GPU time: not available on {} (it needs wgpu's TIMESTAMP_QUERY and \
+                     TIMESTAMP_QUERY_INSIDE_PASSES, which only GPU adapters may offer)",
+                    r.backend
+                )?,
+            }
         }
     }
     Ok(())
+}
+
+/// The launches of a timed training batch summed per kernel, the most expensive first.
+fn kernel_table(times: &[(String, f64)]) -> String {
+    let mut per_kernel: Vec<(&str, usize, f64)> = Vec::new();
+    for (label, ns) in times {
+        let kernel = label.split(' ').next().unwrap_or(label);
+        match per_kernel.iter_mut().find(|(k, _, _)| *k == kernel) {
+            Some(entry) => {
+                entry.1 += 1;
+                entry.2 += ns;
+            }
+            None => per_kernel.push((kernel, 1, *ns)),
+        }
+    }
+    per_kernel.sort_by(|a, b| b.2.total_cmp(&a.2));
+    let total: f64 = times.iter().map(|(_, ns)| ns).sum();
+    let mut text = format!(
+        "per-kernel GPU time of one training batch (timestamp queries), {:.3} ms in all:\n",
+        total / 1e6
+    );
+    for (kernel, launches, ns) in per_kernel {
+        text += &format!(
+            "  {kernel:<18} {launches:>3} launches {:>10.3} ms {:>5.1} %\n",
+            ns / 1e6,
+            100.0 * ns / total.max(f64::MIN_POSITIVE)
+        );
+    }
+    text
 }
 
 /// Epoch mode: the data handed to the backend, an untimed pass of `--warmup` batches, then the

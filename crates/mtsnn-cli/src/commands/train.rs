@@ -313,8 +313,15 @@ pub fn run(args: &TrainArgs, matches: &ArgMatches) -> Result<()> {
         let lr = AdamStep::of(&model.hyper, model.adam.step + 1).lr;
         let epoch_start = Instant::now();
         let bar = EpochBar::new(epoch, cfg.epochs, train.len());
-        let (train_loss, train_accuracy) =
-            train_epoch(backend.as_mut(), train_set, train.len(), cfg, epoch, &bar, &kept)?;
+        let (train_loss, train_accuracy) = train_epoch(
+            backend.as_mut(),
+            train_set,
+            train.len(),
+            cfg,
+            epoch,
+            &bar,
+            &kept,
+        )?;
         let train_seconds = epoch_start.elapsed().as_secs_f64();
         bar.testing();
         let eval_start = Instant::now();

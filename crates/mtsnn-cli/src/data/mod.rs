@@ -14,9 +14,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail, ensure};
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
-use mtsnn_core::{ImageSet, Shape};
 pub use mtsnn_core::dataset::{CLASSES, DatasetKind};
 use mtsnn_core::rng::Rng;
+use mtsnn_core::{ImageSet, Shape};
 
 /// The value parser of `--dataset`: the core's data sets, each with its description in `--help`.
 pub fn kind_parser() -> impl TypedValueParser<Value = DatasetKind> {

@@ -52,6 +52,8 @@ pub struct GpuContext {
     uncaptured: Arc<Mutex<Vec<String>>>,
     /// [`Counters`]' running totals, in its field order.
     counts: [AtomicU64; 5],
+    /// Timestamp queries inside compute passes were offered and requested.
+    timestamps: bool,
 }
 
 /// One of the [`Counters`] that [`GpuContext`] keeps.
@@ -163,13 +165,22 @@ impl GpuContext {
         Self::from_adapter(&adapter).await
     }
 
-    /// Opens a device on `adapter` with all of its limits and no optional features.
+    /// Opens a device on `adapter` with all of its limits; of the optional features only
+    /// timestamp queries inside passes (for [`Self::execute_timed`]), when the adapter offers them.
     pub async fn from_adapter(adapter: &wgpu::Adapter) -> Result<Self> {
         let info = adapter.get_info();
         let limits = adapter.limits();
+        let wanted =
+            wgpu::Features::TIMESTAMP_QUERY | wgpu::Features::TIMESTAMP_QUERY_INSIDE_PASSES;
+        let timestamps = adapter.features().contains(wanted);
         let (device, queue) = adapter
             .request_device(&wgpu::DeviceDescriptor {
                 label: Some("mtsnn"),
+                required_features: if timestamps {
+                    wanted
+                } else {
+                    wgpu::Features::empty()
+                },
                 required_limits: limits.clone(),
                 ..Default::default()
             })
@@ -204,6 +215,7 @@ impl GpuContext {
             pipelines: Mutex::new(HashMap::new()),
             uncaptured,
             counts: Default::default(),
+            timestamps,
         })
     }
 
@@ -215,6 +227,12 @@ impl GpuContext {
     /// What wgpu reports about the adapter.
     pub fn adapter_info(&self) -> &wgpu::AdapterInfo {
         &self.info
+    }
+
+    /// True when the device times launches ([`Self::execute_timed`]): the adapter offers wgpu's
+    /// `TIMESTAMP_QUERY` and `TIMESTAMP_QUERY_INSIDE_PASSES`.
+    pub fn has_timestamps(&self) -> bool {
+        self.timestamps
     }
 
     /// True for software adapters (lavapipe, SwiftShader, llvmpipe).

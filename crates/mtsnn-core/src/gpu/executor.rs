@@ -157,6 +157,30 @@ impl GpuExecutor {
         })
     }
 
+    /// Writes the loads of `job` and the constants of its Adam steps, for the next submission.
+    fn load(&self, schedule: &Schedule, rec: &Recorded, job: &Job) -> Result<()> {
+        let ctx = &*self.ctx;
+        for &(b, data) in &job.loads {
+            match rec.tensors.get(b.0) {
+                Some(t) if t.len() == data.len() => ctx.write(t, data)?,
+                _ => {
+                    return Err(Error::Shape(format!(
+                        "{} values loaded into buffer {} of {}",
+                        data.len(),
+                        b.0,
+                        schedule.len_of(b)
+                    )));
+                }
+            }
+        }
+        for launch in &rec.launches[job.steps.clone()] {
+            if let Launch::Adam(update) = launch {
+                update.set_step(ctx, job.adam_step()?)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Pass buffers holding at least these many values each, the current ones when they do.
     fn pass_buffers(&mut self, lens: [usize; 4]) -> Result<&PassBuffers> {
         let fits = self.pass_buffers.as_ref().is_some_and(|b| {
@@ -425,25 +449,8 @@ impl Executor for GpuExecutor {
     ) -> Task<'a, Ran> {
         Box::pin(async move {
             let ctx = &*self.ctx;
-            for &(b, data) in &job.loads {
-                match rec.tensors.get(b.0) {
-                    Some(t) if t.len() == data.len() => ctx.write(t, data)?,
-                    _ => {
-                        return Err(Error::Shape(format!(
-                            "{} values loaded into buffer {} of {}",
-                            data.len(),
-                            b.0,
-                            schedule.len_of(b)
-                        )));
-                    }
-                }
-            }
+            self.load(schedule, rec, &job)?;
             let launches = &rec.launches[job.steps.clone()];
-            for launch in launches {
-                if let Launch::Adam(update) = launch {
-                    update.set_step(ctx, job.adam_step()?)?;
-                }
-            }
             // The per-sample losses, read last and summed here.
             let loss = schedule.steps[job.steps].iter().find_map(|s| match s {
                 Step::OutputError { loss, .. } => Some(*loss),
@@ -779,5 +786,25 @@ impl Executor for GpuExecutor {
 
     fn counters(&self) -> Option<Counters> {
         Some(self.ctx.counters())
+    }
+
+    fn run_timed<'a>(
+        &'a mut self,
+        schedule: &'a Schedule,
+        rec: &'a Recorded,
+        job: Job<'a>,
+    ) -> Task<'a, Option<Vec<f64>>> {
+        Box::pin(async move {
+            let ctx = &*self.ctx;
+            if !ctx.has_timestamps() {
+                return Ok(None);
+            }
+            self.load(schedule, rec, &job)?;
+            let work: Vec<&Dispatch> = rec.launches[job.steps]
+                .iter()
+                .map(Launch::dispatch)
+                .collect();
+            ctx.execute_timed(&work).await
+        })
     }
 }
