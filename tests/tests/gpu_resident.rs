@@ -135,7 +135,12 @@ fn gather_and_tally_match_their_cpu_twins() {
 /// A `36-24-10` MLP on 6×6 images (T = 2), 200 training samples: batches of 64 leave a short
 /// last batch of 8.
 fn setup() -> (Model, Arc<ImageSet>, Arc<ImageSet>) {
-    let spec = NetSpec::parse("36-24-10", Shape::new(1, 6, 6), 10).unwrap();
+    setup_net("36-24-10")
+}
+
+/// [`setup`] with another network on the same images.
+fn setup_net(net: &str) -> (Model, Arc<ImageSet>, Arc<ImageSet>) {
+    let spec = NetSpec::parse(net, Shape::new(1, 6, 6), 10).unwrap();
     let hyper = Hyper {
         steps: 2,
         ..Hyper::default()
@@ -175,9 +180,10 @@ fn per_batch_epochs(
         .collect()
 }
 
+/// Three epochs' orders, cropped by 1 and flipped.
 fn orders(n: usize) -> Vec<Order> {
     let mut rng = Rng::new(9);
-    (0..2)
+    (0..3)
         .map(|_| Order::shuffled(n, 1, true, &mut rng))
         .collect()
 }
@@ -223,13 +229,21 @@ fn resident_epochs_equal_per_batch_training_on_the_cpu() {
     assert_eq!(totals.correct(&test.labels), whole.correct(&test.labels));
 }
 
+/// Three epochs of an MLP and of a small CNN (convolution, pooling, dense).
 #[test]
 fn resident_epochs_on_the_gpu_equal_its_per_batch_path_and_match_the_cpu() {
     let Some(ctx) = gpu_context("resident_epochs_on_the_gpu_equal_its_per_batch_path") else {
         return;
     };
     let ctx = Arc::new(ctx);
-    let (model, train, test) = setup();
+    for net in ["36-24-10", "4C3-P2-16-10"] {
+        gpu_epochs_match(&ctx, net);
+    }
+}
+
+fn gpu_epochs_match(ctx: &Arc<mtsnn_core::GpuContext>, net: &str) {
+    let ctx = Arc::clone(ctx);
+    let (model, train, test) = setup_net(net);
     let orders = orders(train.len());
     let mut old = GpuBackend::new(Arc::clone(&ctx), &model).unwrap();
     let old_stats = per_batch_epochs(&mut old, &train, &orders, 64);
@@ -284,8 +298,8 @@ fn resident_epochs_on_the_gpu_equal_its_per_batch_path_and_match_the_cpu() {
                 .map(|(x, y)| x - y)
                 .collect()
         };
-        // Eight Adam steps through two layers: the tolerance of the lockstep tests.
-        assert_close(&format!("Δw{i}"), &step(&b), &step(&c), 10.0);
+        // Twelve Adam steps through two or three layers: the tolerance of the lockstep tests.
+        assert_close(&format!("{net} Δw{i}"), &step(&b), &step(&c), 10.0);
     }
     let totals = gpu.evaluate_set(test_set, 40, &mut |_| {}).unwrap();
     let cpu_totals = cpu.evaluate_set(cpu_test, 40, &mut |_| {}).unwrap();
@@ -329,4 +343,39 @@ fn a_set_larger_than_a_binding_is_gathered_on_the_host() {
     assert!(note.starts_with("on the host"), "{note}");
     let got = host.train_epoch(big_set, order, 64, &mut |_| {}).unwrap();
     assert_eq!(got, want);
+}
+
+/// A timed training batch is a training step like any other, and times every launch where the
+/// adapter has timestamp queries (lavapipe has them).
+#[test]
+fn a_profiled_batch_trains_and_times_every_launch() {
+    let Some(ctx) = gpu_context("a_profiled_batch_trains_and_times_every_launch") else {
+        return;
+    };
+    let ctx = Arc::new(ctx);
+    let (model, train, _) = setup();
+    let mut x = vec![0.0; 32 * 36];
+    let mut y = vec![0; 32];
+    cpu::gather(&train, &Order::identity(32).words(), 0, 0, &mut x, &mut y);
+    let mut timed = GpuBackend::new(Arc::clone(&ctx), &model).unwrap();
+    let mut plain = GpuBackend::new(Arc::clone(&ctx), &model).unwrap();
+    let times = timed.profile_train_batch(&x, &y).unwrap();
+    plain.train_batch(&x, &y).unwrap();
+    assert_eq!(times.is_some(), ctx.has_timestamps());
+    if let Some(times) = times {
+        // Forward 2 × (matmul, LIF), the output error, 2 × (scan, weight gradient) with one
+        // gradient passed down and one Σ_t, and 2 Adam updates.
+        let kernels: Vec<&str> = times
+            .iter()
+            .map(|(l, _)| l.split(' ').next().unwrap())
+            .collect();
+        assert_eq!(kernels.iter().filter(|k| **k == "adam").count(), 2);
+        assert_eq!(kernels[0], "matmul");
+        assert!(times.iter().all(|(_, ns)| ns.is_finite() && *ns >= 0.0));
+        assert!(times.iter().any(|(_, ns)| *ns > 0.0), "{times:?}");
+    }
+    let (mut a, mut b) = (model.clone(), model);
+    timed.read_state(&mut a).unwrap();
+    plain.read_state(&mut b).unwrap();
+    assert_eq!((a.weights, a.adam), (b.weights, b.adam));
 }
