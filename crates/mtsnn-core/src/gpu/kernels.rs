@@ -475,10 +475,10 @@ pub fn image_set_words(set: &ImageSet) -> Result<(Vec<u32>, SetLayout)> {
 }
 
 /// Byte offset of `first` in `gather.wgsl`'s parameters, set per batch by a copy.
-pub(crate) const GATHER_FIRST_AT: u64 = std::mem::offset_of!(GatherParams, first) as u64;
+pub const GATHER_FIRST_AT: u64 = std::mem::offset_of!(GatherParams, first) as u64;
 
 /// Byte offset of `first` in `tally.wgsl`'s parameters, set per batch by a copy.
-pub(crate) const TALLY_FIRST_AT: u64 = std::mem::offset_of!(TallyParams, first) as u64;
+pub const TALLY_FIRST_AT: u64 = std::mem::offset_of!(TallyParams, first) as u64;
 
 /// One batch of `batch` samples from the image set `set` (laid out as `layout` says) into `x`
 /// and, with `with_labels`, `labels` (`shaders/gather.wgsl`), as
