@@ -29,7 +29,7 @@ use mtsnn_core::hyper::{self, GradMode, InitMean};
 use mtsnn_core::kernel_params::AdamStep;
 use mtsnn_core::lr_schedule::ScheduleKind;
 use mtsnn_core::rng::Rng;
-use mtsnn_core::{Backend, BackendKind, Hyper, Model, NetSpec, Order, SetId};
+use mtsnn_core::{Backend, BackendKind, Counters, Hyper, Model, NetSpec, Order, SetId};
 use serde::Serialize;
 
 use super::{TestOutcome, check_input, evaluate_loaded, load_model, make_backend};
@@ -207,6 +207,12 @@ struct EpochMetrics {
     epoch_seconds: f64,
     /// Seconds since the run started, resumed runs included.
     elapsed_seconds: f64,
+    /// GPU backends: what the device was asked to do by the training pass, and by the whole
+    /// epoch (evaluation and the checkpoint's read-back included).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    device_train: Option<Counters>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    device_epoch: Option<Counters>,
 }
 
 /// Everything decided before any data is read.
@@ -313,6 +319,8 @@ pub fn run(args: &TrainArgs, matches: &ArgMatches) -> Result<()> {
         let lr = AdamStep::of(&model.hyper, model.adam.step + 1).lr;
         let epoch_start = Instant::now();
         let bar = EpochBar::new(epoch, cfg.epochs, train.len());
+        let counters_before = backend.counters();
+        let since = |now: Option<Counters>| now.zip(counters_before).map(|(a, b)| a.since(&b));
         let (train_loss, train_accuracy) = train_epoch(
             backend.as_mut(),
             train_set,
@@ -323,6 +331,7 @@ pub fn run(args: &TrainArgs, matches: &ArgMatches) -> Result<()> {
             &kept,
         )?;
         let train_seconds = epoch_start.elapsed().as_secs_f64();
+        let device_train = since(backend.counters());
         bar.testing();
         let eval_start = Instant::now();
         let outcome = evaluate_loaded(backend.as_mut(), &model, test_set, test.labels())
@@ -354,6 +363,8 @@ pub fn run(args: &TrainArgs, matches: &ArgMatches) -> Result<()> {
             eval_seconds,
             epoch_seconds: epoch_start.elapsed().as_secs_f64(),
             elapsed_seconds: outputs.elapsed_before + run_start.elapsed().as_secs_f64(),
+            device_train,
+            device_epoch: since(backend.counters()),
         };
         outputs.epoch_done(&model, &m).with_context(|| {
             format!(
