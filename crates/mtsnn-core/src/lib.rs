@@ -83,6 +83,10 @@
 //!    (`tests/src/kernel.rs`, as `tests/tests/gpu_kernels.rs` does).
 //!
 //! Buffer allocation, recording and replay, read-back and the backends need no change.
+//!
+//! The passes' own kernels (`gather.wgsl`, `tally.wgsl`) are not schedule steps: each has its CPU
+//! twin in `cpu/kernels.rs`, its launcher in `gpu/kernels.rs` and a test against the twin
+//! (`tests/tests/gpu_resident.rs`), and the executors call them from their pass methods.
 
 #![warn(missing_docs)]
 
