@@ -416,8 +416,16 @@ fn output_error_matches_cpu() {
             .map(|_| rng.below(16) as f32)
             .collect();
         let labels: Vec<u32> = (0..batch).map(|_| rng.below(classes) as u32).collect();
-        let mut up_cpu = vec![0.0; s.len()];
-        let loss_cpu = cpu::output_error(&s, &labels, steps, classes, target, &mut up_cpu);
+        let (mut up_cpu, mut losses_cpu) = (vec![0.0; s.len()], vec![0.0; batch]);
+        let loss_cpu = cpu::output_error(
+            &s,
+            &labels,
+            steps,
+            classes,
+            target,
+            &mut up_cpu,
+            &mut losses_cpu,
+        );
         let step = Step::OutputError {
             s: Buf(0),
             labels: Buf(1),
@@ -440,6 +448,8 @@ fn output_error_matches_cpu() {
         let (loss_gpu, up_gpu) = (ran.loss.unwrap(), &ran.values[2]);
         assert_close("output_error upstream", up_gpu, &up_cpu, 1.0);
         assert_close("output_error loss", &[loss_gpu], &[loss_cpu], 1.0);
+        // Spike counts are small integers: the per-sample sums are exact on both sides.
+        assert_eq!(ran.values[3], losses_cpu, "output_error per-sample losses");
     }
 }
 

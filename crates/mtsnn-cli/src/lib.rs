@@ -49,6 +49,13 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Train a network; writes metrics.jsonl, checkpoint.safetensors, model.safetensors and run.json
+    ///
+    /// The training and test sets are handed to the backend once (a GPU keeps them on the device, 1
+    /// byte per pixel, unless a set exceeds one storage binding). Each epoch only the shuffled
+    /// order and every sample's crop and flip are sent; the backend gathers each batch itself,
+    /// and the epoch's losses and hits, and the test set's outputs, come back once per epoch.
+    /// The progress bar counts the samples the device has finished, and the loss and accuracy are
+    /// printed when the epoch ends.
     Train(commands::train::TrainArgs),
     /// Test-set accuracy of a saved model; with --stats its spike statistics, SynOps and energy
     /// estimate
@@ -57,6 +64,11 @@ enum Command {
     Infer(commands::infer::InferArgs),
     /// Training samples/s and batch-1 inference latency, on the network's data set where it is on
     /// disk, else on random data
+    ///
+    /// Training is measured twice: batch by batch (`train_batch`, one host round trip each) and in
+    /// epoch mode, as `train` runs (the data on the backend, a pass of --epoch-batches batches read
+    /// back once). With --profile a GPU backend also reports its counters per batch (launches,
+    /// submissions, host waits, bytes up and down) and each kernel's GPU time.
     Bench(commands::bench::BenchArgs),
     /// Write an inference-only copy of a model (F16 weights, data set and normalisation in the metadata)
     Export(commands::export::ExportArgs),

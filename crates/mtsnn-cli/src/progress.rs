@@ -22,13 +22,11 @@ impl EpochBar {
         Self { bar }
     }
 
-    /// Records `done` samples so far with their mean loss, accuracy and throughput.
-    pub fn update(&self, done: usize, loss: f64, accuracy: f64, samples_per_sec: f64) {
+    /// Records `done` samples so far and the throughput (the loss and accuracy come back with
+    /// the epoch's statistics, once the epoch is done).
+    pub fn update(&self, done: usize, samples_per_sec: f64) {
         self.bar.set_position(done as u64);
-        self.bar.set_message(format!(
-            "loss {loss:.3}, acc {:.1} %, {samples_per_sec:.0}/s",
-            100.0 * accuracy
-        ));
+        self.bar.set_message(format!("{samples_per_sec:.0}/s"));
     }
 
     /// Says that the training samples are done and the test set is being evaluated.

@@ -2,8 +2,11 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 
+use crate::dataset::{ImageSet, Order};
 use crate::error::{Error, Result};
+use crate::executor::Counters;
 use crate::model::Model;
 use crate::schedule::Mode;
 use crate::spec::NetSpec;
@@ -15,6 +18,42 @@ pub struct BatchStats {
     pub loss: f32,
     /// Samples whose prediction (argmax of Σ_t output spikes) was the label.
     pub correct: usize,
+}
+
+/// An image set a backend keeps ([`Backend::load_set`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SetId(pub usize);
+
+/// Loss and hits of every batch of a training epoch ([`Backend::train_epoch`]), in order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EpochStats {
+    /// Per batch, as [`Backend::train_batch`] would have returned it.
+    pub batches: Vec<BatchStats>,
+}
+
+/// Output spike counts summed over time of every sample of a set ([`Backend::evaluate_set`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Totals {
+    /// Output neurons (classes).
+    pub classes: usize,
+    /// Σ_t s_out\[t\], `[samples][classes]`.
+    pub values: Vec<f32>,
+}
+
+impl Totals {
+    /// The predicted class of each sample: the argmax (the lowest index on ties).
+    pub fn predictions(&self) -> Vec<usize> {
+        self.values.chunks_exact(self.classes).map(argmax).collect()
+    }
+
+    /// How many samples were predicted as their label.
+    pub fn correct(&self, labels: &[u32]) -> usize {
+        self.predictions()
+            .iter()
+            .zip(labels)
+            .filter(|(p, l)| **p == **l as usize)
+            .count()
+    }
 }
 
 /// Spike counts of one forward pass.
@@ -137,6 +176,47 @@ pub trait Backend {
     /// Copies the current weights and Adam state into `model`.
     fn read_state_async<'a>(&'a mut self, model: &'a mut Model) -> Task<'a, ()>;
 
+    /// Keeps a whole image set for [`Self::train_epoch`] and [`Self::evaluate_set`]: on a GPU
+    /// uploaded once (1 byte per pixel) when it fits one storage binding, else kept on the host
+    /// and uploaded batch by batch. Returns its handle and, in words, where it is kept. Fails
+    /// with [`Error::Shape`] when its samples are not the network's input or a label is not a class.
+    fn load_set_async<'a>(&'a mut self, set: Arc<ImageSet>) -> Task<'a, (SetId, String)>;
+
+    /// One training epoch over a loaded set: the positions of `order` in batches of `batch`
+    /// (the last one shorter when `batch` does not divide them), each gathered by the backend
+    /// (crop and flip included) and trained on as [`Self::train_batch`] would, with the same
+    /// results. Nothing is read back until the epoch ends; `progress` is told the samples done
+    /// as far as the backend knows without waiting.
+    fn train_epoch_async<'a>(
+        &'a mut self,
+        set: SetId,
+        order: &'a Order,
+        batch: usize,
+        progress: &'a mut dyn FnMut(usize),
+    ) -> Task<'a, EpochStats>;
+
+    /// Forward passes over a whole loaded set in batches of at most `batch` (and of
+    /// [`Self::max_batch`]), read back once: the output totals of every sample.
+    fn evaluate_set_async<'a>(
+        &'a mut self,
+        set: SetId,
+        batch: usize,
+        progress: &'a mut dyn FnMut(usize),
+    ) -> Task<'a, Totals>;
+
+    /// What the device has been asked to do so far (GPU backends; `None` on the CPU).
+    fn counters(&self) -> Option<Counters>;
+
+    /// One training step as [`Self::train_batch_async`] (it updates the weights), with each
+    /// kernel launch timed on the device: per launch, what it computes and its time in
+    /// nanoseconds. `None` where the backend cannot time launches (the CPU, and GPUs without
+    /// timestamp queries inside passes).
+    fn profile_train_batch_async<'a>(
+        &'a mut self,
+        x: &'a [f32],
+        labels: &'a [u32],
+    ) -> Task<'a, Option<Vec<(String, f64)>>>;
+
     /// [`Self::train_batch_async`], waited for.
     fn train_batch(&mut self, x: &[f32], labels: &[u32]) -> Result<BatchStats> {
         pollster::block_on(self.train_batch_async(x, labels))
@@ -155,6 +235,41 @@ pub trait Backend {
     /// [`Self::read_state_async`], waited for.
     fn read_state(&mut self, model: &mut Model) -> Result<()> {
         pollster::block_on(self.read_state_async(model))
+    }
+
+    /// [`Self::profile_train_batch_async`], waited for.
+    fn profile_train_batch(
+        &mut self,
+        x: &[f32],
+        labels: &[u32],
+    ) -> Result<Option<Vec<(String, f64)>>> {
+        pollster::block_on(self.profile_train_batch_async(x, labels))
+    }
+
+    /// [`Self::load_set_async`], waited for.
+    fn load_set(&mut self, set: Arc<ImageSet>) -> Result<(SetId, String)> {
+        pollster::block_on(self.load_set_async(set))
+    }
+
+    /// [`Self::train_epoch_async`], waited for.
+    fn train_epoch(
+        &mut self,
+        set: SetId,
+        order: &Order,
+        batch: usize,
+        progress: &mut dyn FnMut(usize),
+    ) -> Result<EpochStats> {
+        pollster::block_on(self.train_epoch_async(set, order, batch, progress))
+    }
+
+    /// [`Self::evaluate_set_async`], waited for.
+    fn evaluate_set(
+        &mut self,
+        set: SetId,
+        batch: usize,
+        progress: &mut dyn FnMut(usize),
+    ) -> Result<Totals> {
+        pollster::block_on(self.evaluate_set_async(set, batch, progress))
     }
 
     /// Forward pass of any number of samples: [`Self::infer`] on pieces of at most

@@ -13,6 +13,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::rng::Rng;
 use crate::spec::Shape;
 
 /// Number of classes of every data set.
@@ -178,6 +179,134 @@ impl DatasetKind {
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
         .collect()
+    }
+}
+
+/// A whole image set as a backend keeps it ([`crate::Backend::load_set`]): 8-bit pixels, labels
+/// and the per-channel tables that turn a pixel into a network input. Batches are then gathered
+/// from it by the backend (on the GPU by `shaders/gather.wgsl`), in the order and with the
+/// augmentation an [`Order`] gives.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ImageSet {
+    /// Shape of one sample.
+    pub shape: Shape,
+    /// Pixels 0..=255, `[samples][channels][height][width]`.
+    pub pixels: Vec<u8>,
+    /// Class index of each sample.
+    pub labels: Vec<u32>,
+    /// Per channel, the normalised value of each pixel value ([`DatasetKind::tables`]).
+    pub tables: Vec<[f32; 256]>,
+}
+
+impl ImageSet {
+    /// A set of `labels.len()` samples of `shape`; fails with [`Error::Shape`] unless the pixels
+    /// hold exactly that many samples and there is one table per channel.
+    pub fn new(
+        shape: Shape,
+        pixels: Vec<u8>,
+        labels: Vec<u32>,
+        tables: Vec<[f32; 256]>,
+    ) -> Result<Self> {
+        if pixels.len() != labels.len() * shape.len() || tables.len() != shape.channels {
+            return Err(Error::Shape(format!(
+                "an image set of {} labels, {} pixels and {} tables for samples of {shape}",
+                labels.len(),
+                pixels.len(),
+                tables.len()
+            )));
+        }
+        Ok(Self {
+            shape,
+            pixels,
+            labels,
+            tables,
+        })
+    }
+
+    /// Number of samples.
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    /// True when the set holds no sample.
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+}
+
+/// The order of one pass over an [`ImageSet`] and each position's augmentation: what the host
+/// uploads per epoch (8 bytes per sample) when the set itself stays on the device.
+///
+/// Position `p` of the pass is sample `samples[p]`, cropped and flipped as `augment[p]` says
+/// ([`augment_word`]): pad by `pad` black pixels (pixel value 0, through the table), cut the
+/// original size back out with its top-left corner at `(dy, dx)` of the padded image, then, with
+/// `flip`, mirror every row. Every channel of a sample gets the same offsets and flip.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Order {
+    /// Padding of the random crop (0: none).
+    pub pad: usize,
+    /// Sample index of each position.
+    pub samples: Vec<u32>,
+    /// Packed crop offsets and flip of each position.
+    pub augment: Vec<u32>,
+}
+
+/// Crop offsets `dy`, `dx` (each `0..=2·pad`, at most 255) and the flip, packed as the gather
+/// kernel reads them: `dy` in bits 0–7, `dx` in bits 8–15, the flip in bit 16.
+pub fn augment_word(dy: usize, dx: usize, flip: bool) -> u32 {
+    (dy.min(255) as u32) | ((dx.min(255) as u32) << 8) | (u32::from(flip) << 16)
+}
+
+impl Order {
+    /// Samples `0..n` in order, not augmented (evaluation).
+    pub fn identity(n: usize) -> Self {
+        Self {
+            pad: 0,
+            samples: (0..n as u32).collect(),
+            augment: vec![augment_word(0, 0, false); n],
+        }
+    }
+
+    /// A training epoch over `n` samples drawn from `rng` as the per-batch path always drew them:
+    /// first the shuffle, then per position in order the crop offsets `dy`, `dx` (when `pad > 0`)
+    /// and the flip (with `flip`, probability ½). Without crop or flip nothing more is drawn.
+    pub fn shuffled(n: usize, pad: usize, flip: bool, rng: &mut Rng) -> Self {
+        let mut samples: Vec<u32> = (0..n as u32).collect();
+        rng.shuffle(&mut samples);
+        let augment = (0..n)
+            .map(|_| {
+                let (dy, dx) = if pad > 0 {
+                    (rng.below(2 * pad + 1), rng.below(2 * pad + 1))
+                } else {
+                    (pad, pad)
+                };
+                augment_word(dy, dx, flip && rng.below(2) == 1)
+            })
+            .collect();
+        Self {
+            pad,
+            samples,
+            augment,
+        }
+    }
+
+    /// Number of positions.
+    pub fn len(&self) -> usize {
+        self.samples.len()
+    }
+
+    /// True when the pass has no position.
+    pub fn is_empty(&self) -> bool {
+        self.samples.is_empty()
+    }
+
+    /// `[sample, augment]` per position, as the device holds them.
+    pub fn words(&self) -> Vec<u32> {
+        self.samples
+            .iter()
+            .zip(&self.augment)
+            .flat_map(|(&s, &a)| [s, a])
+            .collect()
     }
 }
 

@@ -4,8 +4,13 @@
 //! the executor read back into losses, predictions and gradients; executors only run steps.
 
 use std::ops::Range;
+use std::sync::Arc;
 
-use crate::backend::{Backend, BatchStats, Inference, Task, check_batch};
+use crate::backend::{
+    Backend, BatchStats, EpochStats, Inference, SetId, Task, Totals, check_batch,
+};
+pub use crate::cpu::kernels::Record;
+use crate::dataset::{ImageSet, Order};
 use crate::error::{Error, Result};
 use crate::kernel_params::AdamStep;
 use crate::model::{AdamState, Model};
@@ -44,6 +49,102 @@ pub struct Ran {
     pub values: Vec<Vec<f32>>,
 }
 
+/// A pass over an image set that an executor keeps ([`Executor::load_set`]): training batches
+/// (an epoch) or evaluation batches, each gathered from the set by the executor, with no
+/// result read back until [`Executor::finish_pass`].
+#[derive(Debug)]
+pub struct Pass<'a> {
+    /// The set, as numbered by [`Executor::load_set`].
+    pub set: usize,
+    /// Which samples, in which order, with which augmentation.
+    pub order: &'a Order,
+    /// What each sample leaves in the pass's records.
+    pub record: Record,
+    /// Output neurons.
+    pub classes: usize,
+    /// Time steps T.
+    pub steps: usize,
+    /// Per batch, in order: its first position in `order` and its size.
+    pub batches: &'a [(usize, usize)],
+    /// Per batch, the constants of its Adam steps (training; empty otherwise).
+    pub adam: &'a [AdamStep],
+}
+
+/// One batch of a [`Pass`]: its number in the pass, the steps it runs, and the buffers that the
+/// gather fills and the records are taken from.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PassBatch {
+    /// Its number in [`Pass::batches`].
+    pub index: usize,
+    /// The steps to run.
+    pub steps: Range<usize>,
+    /// Receives the gathered inputs.
+    pub input: Buf,
+    /// Receives the labels (training).
+    pub labels: Buf,
+    /// The output layer's spikes.
+    pub output: Buf,
+    /// The per-sample losses (training).
+    pub loss: Buf,
+}
+
+impl PassBatch {
+    /// Batch `index` of a pass run in `mode` on schedule `s`.
+    pub fn of(s: &NetSchedule, index: usize, mode: Mode) -> Result<Self> {
+        Ok(Self {
+            index,
+            steps: s.steps(mode),
+            input: s.input,
+            labels: s.labels,
+            output: *s
+                .spikes
+                .last()
+                .ok_or_else(|| Error::Shape("a network without layers".into()))?,
+            loss: s.loss,
+        })
+    }
+}
+
+/// What a pass leaves: the records of every position, `[positions][record]`
+/// ([`Record::len`] values each), and for training each batch's loss (eq 6, averaged over
+/// the batch, as [`Backend::train_batch`] reports it on the same executor).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PassResult {
+    /// The records, in pass order.
+    pub records: Vec<f32>,
+    /// Per batch, its loss (training passes).
+    pub losses: Vec<f32>,
+}
+
+/// What a device has been asked to do ([`crate::GpuContext::counters`]): running totals, or with
+/// [`Counters::since`] what happened between two readings.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Counters {
+    /// Kernel launches recorded into submitted work.
+    pub dispatches: u64,
+    /// Queue submissions.
+    pub submissions: u64,
+    /// Times the host blocked until the device had finished work (to read results back).
+    pub host_waits: u64,
+    /// Bytes written to the device: buffers created with contents, queue writes.
+    pub bytes_uploaded: u64,
+    /// Bytes read back from the device.
+    pub bytes_read: u64,
+}
+
+impl Counters {
+    /// What was counted after `earlier` (a reading of the same device).
+    pub fn since(&self, earlier: &Counters) -> Counters {
+        Counters {
+            dispatches: self.dispatches - earlier.dispatches,
+            submissions: self.submissions - earlier.submissions,
+            host_waits: self.host_waits - earlier.host_waits,
+            bytes_uploaded: self.bytes_uploaded - earlier.bytes_uploaded,
+            bytes_read: self.bytes_read - earlier.bytes_read,
+        }
+    }
+}
+
 /// Something that runs schedules with its own kernels.
 ///
 /// An executor is made holding the model's tensors (the [`crate::schedule::Buffer::param`]
@@ -71,6 +172,46 @@ pub trait Executor {
 
     /// The values of the model's buffers `params`.
     fn read<'a>(&'a mut self, params: &'a [Buf]) -> Task<'a, Vec<Vec<f32>>>;
+
+    /// Keeps `set` for passes over it; returns its number and, in words, where it is kept.
+    fn load_set<'a>(&'a mut self, set: Arc<ImageSet>) -> Task<'a, (usize, String)>;
+
+    /// Starts a pass: takes its order, batch positions and Adam constants (on a GPU, uploads
+    /// them, the only upload of the pass). A pass left unfinished is dropped.
+    fn begin_pass<'a>(&'a mut self, pass: &'a Pass<'a>) -> Task<'a, ()>;
+
+    /// Runs (or queues) one batch of the current pass: gathers it from the set, runs the steps
+    /// of `schedule`, and records each sample as the pass says. Reads nothing back.
+    fn enqueue<'a>(
+        &'a mut self,
+        schedule: &'a Schedule,
+        prepared: &'a Self::Prepared,
+        batch: PassBatch,
+    ) -> Task<'a, ()>;
+
+    /// Samples of the current pass known to be done, without waiting.
+    fn progress(&mut self) -> usize;
+
+    /// Waits for the current pass, telling `progress` the samples done as it goes, and reads
+    /// its records back.
+    fn finish_pass<'a>(&'a mut self, progress: &'a mut dyn FnMut(usize)) -> Task<'a, PassResult>;
+
+    /// What the device has been asked to do so far, where the executor counts it (GPUs).
+    fn counters(&self) -> Option<Counters> {
+        None
+    }
+
+    /// Runs `job` as [`Self::run`] does (reading nothing back) and returns each step's device
+    /// time in nanoseconds, where the executor can time them (GPUs with timestamp queries).
+    fn run_timed<'a>(
+        &'a mut self,
+        schedule: &'a Schedule,
+        prepared: &'a Self::Prepared,
+        job: Job<'a>,
+    ) -> Task<'a, Option<Vec<f64>>> {
+        let _ = (schedule, prepared, job);
+        Box::pin(async { Ok(None) })
+    }
 }
 
 /// The model's buffers with their names and contents, in buffer order: per weighted layer its
@@ -102,6 +243,8 @@ pub struct Runner<E: Executor> {
     limits: Vec<(usize, String, usize)>,
     /// Prepared schedules, most recently used last; at most one per batch size.
     plans: Vec<(NetSchedule, E::Prepared)>,
+    /// Samples of each set loaded ([`Backend::load_set`]), by number.
+    sets: Vec<usize>,
 }
 
 impl<E: Executor> Runner<E> {
@@ -126,6 +269,7 @@ impl<E: Executor> Runner<E> {
             model,
             limits,
             plans: Vec::new(),
+            sets: Vec::new(),
         })
     }
 
@@ -201,6 +345,89 @@ impl<E: Executor> Runner<E> {
             reads: reads(s),
         };
         Ok((batch, self.executor.run(&s.schedule, prepared, job).await?))
+    }
+
+    /// The batches of a pass over `order` in batches of `batch` (the last one shorter when
+    /// `batch` does not divide it), after checking the set, the order and that both sizes fit.
+    fn pass_batches(
+        &self,
+        set: SetId,
+        order: &Order,
+        batch: usize,
+        mode: Mode,
+    ) -> Result<Vec<(usize, usize)>> {
+        let Some(&len) = self.sets.get(set.0) else {
+            return Err(Error::Shape(format!("no image set {} was loaded", set.0)));
+        };
+        if batch == 0 || order.is_empty() || order.augment.len() != order.len() {
+            return Err(Error::Shape(format!(
+                "a pass of {} positions ({} augmentations) in batches of {batch}",
+                order.len(),
+                order.augment.len()
+            )));
+        }
+        if let Some(&bad) = order.samples.iter().find(|&&i| i as usize >= len) {
+            return Err(Error::Shape(format!(
+                "sample {bad} of an image set of {len}"
+            )));
+        }
+        if order.pad > 64 {
+            return Err(Error::Shape(format!(
+                "a crop padding of {} (at most 64)",
+                order.pad
+            )));
+        }
+        let batches: Vec<(usize, usize)> = (0..order.len())
+            .step_by(batch)
+            .map(|first| (first, batch.min(order.len() - first)))
+            .collect();
+        self.check_fits(batch.min(order.len()), mode)?;
+        Ok(batches)
+    }
+
+    /// Runs a pass of `mode` (training or inference) over `batches` and returns its result.
+    async fn run_pass(
+        &mut self,
+        set: SetId,
+        order: &Order,
+        batches: &[(usize, usize)],
+        mode: Mode,
+        progress: &mut dyn FnMut(usize),
+    ) -> Result<PassResult> {
+        let training = mode == Mode::Training;
+        let adam: Vec<AdamStep> = if training {
+            (1..=batches.len() as u64)
+                .map(|k| AdamStep::of(&self.model.hyper, self.model.adam.step + k))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let pass = Pass {
+            set: set.0,
+            order,
+            record: if training {
+                Record::Training
+            } else {
+                Record::Totals
+            },
+            classes: self.model.spec.classes(),
+            steps: self.model.hyper.steps,
+            batches,
+            adam: &adam,
+        };
+        self.executor.begin_pass(&pass).await?;
+        for (k, &(_, size)) in batches.iter().enumerate() {
+            let i = self.plan(size, mode).await?;
+            let (s, prepared) = &self.plans[i];
+            let batch = PassBatch::of(s, k, mode)?;
+            self.executor.enqueue(&s.schedule, prepared, batch).await?;
+            progress(self.executor.progress());
+        }
+        let result = self.executor.finish_pass(progress).await?;
+        if training {
+            self.model.adam.step += batches.len() as u64;
+        }
+        Ok(result)
     }
 
     /// The output spikes, and with `record_layers` every weighted layer's.
@@ -294,6 +521,115 @@ impl<E: Executor> Backend for Runner<E> {
                 })
                 .await?;
             self.inference(batch, ran.values)
+        })
+    }
+
+    fn load_set_async<'a>(&'a mut self, set: Arc<ImageSet>) -> Task<'a, (SetId, String)> {
+        Box::pin(async move {
+            let (spec, len) = (&self.model.spec, set.len());
+            if set.shape != spec.input() {
+                return Err(Error::Shape(format!(
+                    "the network {} takes {} inputs but the image set's samples are {}",
+                    spec.text(),
+                    spec.input(),
+                    set.shape
+                )));
+            }
+            if let Some(&bad) = set.labels.iter().find(|&&l| l as usize >= spec.classes()) {
+                return Err(Error::Shape(format!(
+                    "label {bad} but the network has {} classes",
+                    spec.classes()
+                )));
+            }
+            let (id, note) = self.executor.load_set(set).await?;
+            if id != self.sets.len() {
+                return Err(Error::Shape(format!(
+                    "the executor numbered a new set {id}, not {}",
+                    self.sets.len()
+                )));
+            }
+            self.sets.push(len);
+            Ok((SetId(id), note))
+        })
+    }
+
+    fn train_epoch_async<'a>(
+        &'a mut self,
+        set: SetId,
+        order: &'a Order,
+        batch: usize,
+        progress: &'a mut dyn FnMut(usize),
+    ) -> Task<'a, EpochStats> {
+        Box::pin(async move {
+            let batches = self.pass_batches(set, order, batch, Mode::Training)?;
+            let result = self
+                .run_pass(set, order, &batches, Mode::Training, progress)
+                .await?;
+            let hits = |first: usize, size: usize| {
+                result.records[2 * first..2 * (first + size)]
+                    .chunks_exact(2)
+                    .filter(|r| r[1] == 1.0)
+                    .count()
+            };
+            let batches = batches
+                .iter()
+                .zip(&result.losses)
+                .map(|(&(first, size), &loss)| BatchStats {
+                    loss,
+                    correct: hits(first, size),
+                })
+                .collect();
+            Ok(EpochStats { batches })
+        })
+    }
+
+    fn evaluate_set_async<'a>(
+        &'a mut self,
+        set: SetId,
+        batch: usize,
+        progress: &'a mut dyn FnMut(usize),
+    ) -> Task<'a, Totals> {
+        Box::pin(async move {
+            let len = self.sets.get(set.0).copied().unwrap_or(0);
+            let order = Order::identity(len);
+            let batch = batch.min(self.max_batch(Mode::Inference)).max(1);
+            let batches = self.pass_batches(set, &order, batch, Mode::Inference)?;
+            let result = self
+                .run_pass(set, &order, &batches, Mode::Inference, progress)
+                .await?;
+            Ok(Totals {
+                classes: self.model.spec.classes(),
+                values: result.records,
+            })
+        })
+    }
+
+    fn counters(&self) -> Option<Counters> {
+        self.executor.counters()
+    }
+
+    fn profile_train_batch_async<'a>(
+        &'a mut self,
+        x: &'a [f32],
+        labels: &'a [u32],
+    ) -> Task<'a, Option<Vec<(String, f64)>>> {
+        Box::pin(async move {
+            let batch = check_batch(&self.model, x, Some(labels))?;
+            let step = AdamStep::of(&self.model.hyper, self.model.adam.step + 1);
+            let i = self.plan(batch, Mode::Training).await?;
+            let (s, prepared) = &self.plans[i];
+            let job = Job {
+                steps: s.steps(Mode::Training),
+                loads: vec![(s.input, x), (s.labels, bytemuck::cast_slice(labels))],
+                adam: Some(step),
+                reads: Vec::new(),
+            };
+            let times = self.executor.run_timed(&s.schedule, prepared, job).await?;
+            self.model.adam.step += 1;
+            let labels = s.schedule.steps[s.steps(Mode::Training)]
+                .iter()
+                .map(|st| st.label());
+            Ok(times.map(|t| labels.zip(t).collect()))
         })
     }
 

@@ -42,6 +42,34 @@
 //!   the schedule, loads the batch, splits or refuses batches larger than the device holds, and
 //!   turns what comes back into losses, predictions and gradients. [`create_backend`] chooses one.
 //!
+//! A single batch ([`Backend::train_batch`], [`Backend::infer`]) is a round trip: its values go
+//! up, the launches run, the results come back before the call returns.
+//!
+//! # How an epoch runs
+//!
+//! - The caller hands each image set to the backend once ([`Backend::load_set`], an
+//!   [`ImageSet`]: u8 pixels, labels, the per-channel normalisation tables). A GPU keeps it on the
+//!   device, pixels packed 4 per u32 word; a set larger than one storage binding stays on the host.
+//! - Per epoch the caller draws an [`Order`] (the shuffle, then each position's crop offsets and
+//!   flip, from the same generator in the same order as the per-batch path drew them) and calls
+//!   [`Backend::train_epoch`]. The [`Runner`] cuts it into batches (the last one shorter when the
+//!   batch size does not divide the set), computes every batch's Adam constants (η under the
+//!   learning-rate schedule, the bias corrections), and hands the pass to the executor
+//!   ([`executor::Executor::begin_pass`]), then each batch with its schedule
+//!   ([`executor::Executor::enqueue`]).
+//! - The GPU executor uploads the order (8 bytes per sample), the batches' positions and the Adam
+//!   table once per pass; each batch is copies of its position and Adam constants into the
+//!   launches' uniforms, then `gather.wgsl` (batch from the resident set, crop, flip, normalise),
+//!   the schedule's launches and `tally.wgsl` (each sample's loss and hit into the pass's
+//!   records), several batches per submission with no host wait between them. The CPU executor
+//!   runs the same steps with the kernels' CPU twins, batch by batch.
+//! - [`executor::Executor::finish_pass`] reads the records back once; progress comes from
+//!   non-blocking polls meanwhile. [`Backend::evaluate_set`] is the same pass without training,
+//!   recording each sample's output totals.
+//! - On the same backend an epoch gives exactly what `train_batch` on the same gathered batches
+//!   gives: weights, Adam state, losses and hits. [`Counters`] ([`GpuContext::counters`]) count
+//!   launches, submissions, host waits and bytes each way.
+//!
 //! # How to add a kernel
 //!
 //! 1. The CPU kernel, the reference: a function in `cpu/kernels.rs` (or `cpu/conv.rs`).
@@ -55,6 +83,10 @@
 //!    (`tests/src/kernel.rs`, as `tests/tests/gpu_kernels.rs` does).
 //!
 //! Buffer allocation, recording and replay, read-back and the backends need no change.
+//!
+//! The passes' own kernels (`gather.wgsl`, `tally.wgsl`) are not schedule steps: each has its CPU
+//! twin in `cpu/kernels.rs`, its launcher in `gpu/kernels.rs` and a test against the twin
+//! (`tests/tests/gpu_resident.rs`), and the executors call them from their pass methods.
 
 #![warn(missing_docs)]
 
@@ -77,10 +109,11 @@ pub mod spec;
 pub mod stats;
 pub mod surrogate;
 
-pub use backend::{Backend, BatchStats, Inference, Task, argmax};
+pub use backend::{Backend, BatchStats, EpochStats, Inference, SetId, Task, Totals, argmax};
 pub use cpu::{CpuBackend, CpuExecutor};
+pub use dataset::{ImageSet, Order};
 pub use error::{Error, Result};
-pub use executor::{Executor, Runner};
+pub use executor::{Counters, Executor, Runner};
 pub use factory::{BackendKind, create_backend};
 pub use gpu::{AdapterPolicy, GpuBackend, GpuContext, GpuExecutor};
 pub use hyper::Hyper;

@@ -83,8 +83,7 @@ pub enum Step {
         /// Written: spike counts s, `[steps][m]`.
         s: Buf,
     },
-    /// Eq 6 and (s − y)/B (`cpu::kernels::output_error`); `loss` receives the per-sample losses
-    /// where an executor sums them afterwards (the GPU's).
+    /// Eq 6 and (s − y)/B (`cpu::kernels::output_error`); `loss` receives the per-sample losses.
     OutputError {
         /// The output layer's spikes, `[steps][batch][classes]`.
         s: Buf,
@@ -100,7 +99,7 @@ pub enum Step {
         target: f32,
         /// Written: ∂L/∂s = (s − y) / batch, `[steps][batch][classes]`.
         upstream: Buf,
-        /// Written by executors that sum afterwards (the GPU's): each sample's loss, `[batch]`.
+        /// Written: each sample's loss, `[batch]`.
         loss: Buf,
     },
     /// δ and G through one layer of neurons, eq 9–13 or BPTT (`cpu::kernels::surrogate_g_scan`).
@@ -248,6 +247,39 @@ impl Pool {
 }
 
 impl Step {
+    /// What the step computes, in a few words: its kernel and sizes (for profiles).
+    pub fn label(&self) -> String {
+        match *self {
+            Step::Matmul { m, n, k, .. } => format!("matmul {m}×{n}×{k}"),
+            Step::LifForward { steps, m, .. } => format!("lif_forward {steps}×{m}"),
+            Step::OutputError {
+                steps,
+                batch,
+                classes,
+                ..
+            } => format!("output_error {steps}×{batch}×{classes}"),
+            Step::SurrogateGScan { steps, m, .. } => format!("surrogate_g_scan {steps}×{m}"),
+            Step::SumSteps { steps, m, .. } => format!("sum_steps {steps}×{m}"),
+            Step::Adam { len, .. } => format!("adam {len}"),
+            Step::ConvForward { images, geom, .. } => format!(
+                "conv_forward {images}×{}→{} {}×{}",
+                geom.in_channels, geom.out_channels, geom.height, geom.width
+            ),
+            Step::ConvInputGrad { images, geom, .. } => format!(
+                "conv_input_grad {images}×{}→{} {}×{}",
+                geom.in_channels, geom.out_channels, geom.height, geom.width
+            ),
+            Step::ConvWeightGrad { images, geom, .. } => format!(
+                "conv_weight_grad {images}×{}→{} {}×{}",
+                geom.in_channels, geom.out_channels, geom.height, geom.width
+            ),
+            Step::AvgPoolForward { pool, .. } => format!("avg_pool_forward {}", pool.maps),
+            Step::AvgPoolBackward { pool, .. } => format!("avg_pool_backward {}", pool.maps),
+            Step::MaxPoolForward { pool, .. } => format!("max_pool_forward {}", pool.maps),
+            Step::MaxPoolBackward { pool, .. } => format!("max_pool_backward {}", pool.maps),
+        }
+    }
+
     /// The buffers of the step, in the order of its fields, with the values it uses of each.
     /// Fails with [`Error::Shape`] for a convolution or pooling window that does not fit its maps.
     pub fn buffers(&self) -> Result<Vec<(Buf, usize)>> {
@@ -468,6 +500,8 @@ pub struct NetSchedule {
     pub input: Buf,
     /// `[batch]` class indices, as u32.
     pub labels: Buf,
+    /// `[batch]` per-sample losses (eq 6), written by the output-error step.
+    pub loss: Buf,
     /// Spike counts of every layer (pooled values for pooling), `[steps][batch][values]`, or
     /// `[batch][values]` when the layer's output is the same at every step.
     pub spikes: Vec<Buf>,
@@ -747,6 +781,7 @@ impl NetSchedule {
             ends,
             input,
             labels,
+            loss,
             spikes,
             potentials,
             params,

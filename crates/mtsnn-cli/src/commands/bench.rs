@@ -5,6 +5,13 @@
 //! size over the median call time. Inference: `--infer-iters` timed `infer` calls on one sample after
 //! the same warm-up; the latency is their median.
 //!
+//! Epoch mode, as `train` runs: the data are handed to the backend once (`Backend::load_set`), then
+//! one untimed pass of `--warmup` batches and one timed pass of `--epoch-batches` batches
+//! (`Backend::train_epoch`, shuffled, no augmentation); its samples/s is the samples over the
+//! pass's wall time, host waits and all. With `--profile` (GPU backends) the device's counters
+//! are printed per batch of each mode: kernel launches, submissions, host waits, bytes uploaded
+//! and read back, and per-kernel GPU time from timestamp queries where the adapter has them.
+//!
 //! Data: the spike statistics set the cost of the surrogate and the scan, so random inputs are not
 //! representative. By default the data set the network belongs to (the paper's MNIST networks
 //! `784-800-10` and `15C5-P2-40C5-P2-300` → MNIST, 3-channel inputs and the paper's CIFAR-10 network →
@@ -16,12 +23,13 @@
 //! is not found is an error. The report says which data ran.
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail, ensure};
 use clap::{Args, ValueEnum};
 use mtsnn_core::rng::Rng;
-use mtsnn_core::{BackendKind, Hyper, Model, NetSpec, Shape, Surrogate};
+use mtsnn_core::{BackendKind, Counters, Hyper, ImageSet, Model, NetSpec, Order, Shape, Surrogate};
 use serde::Serialize;
 
 use super::{gemm_bench, make_backend, median_min_max};
@@ -68,6 +76,14 @@ pub struct BenchArgs {
     /// Timed single-sample inference calls
     #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..))]
     infer_iters: u32,
+    /// Batches of the timed pass in epoch mode (`train`'s way: data on the backend, the batches
+    /// gathered there, results read back once); 0 skips epoch mode
+    #[arg(long, default_value_t = 20)]
+    epoch_batches: u32,
+    /// Print the device's counters per batch (launches, submissions, host waits, bytes up and
+    /// down) for each mode, and per-kernel GPU time where the adapter has timestamp queries
+    #[arg(long)]
+    profile: bool,
     /// Seed of the weights, of the order of the training images, and of random data
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -121,6 +137,15 @@ struct Report {
     infer_latency_us: f64,
     infer_latency_us_min: f64,
     infer_latency_us_max: f64,
+    /// Epoch mode: batches of the timed pass (0: not run) and its training samples per second.
+    epoch_batches: usize,
+    epoch_samples_per_sec: Option<f64>,
+    /// The device's counters (GPU backends) over the timed `train_batch` calls and over the timed
+    /// pass of epoch mode.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    batch_counters: Option<Counters>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    epoch_counters: Option<Counters>,
 }
 
 /// Parses `CxHxW`.
@@ -277,6 +302,27 @@ impl Source {
         }
     }
 
+    /// The data as an image set for epoch mode: the real training images, or random pixels
+    /// (normalised as `kind`'s) with uniform labels, `samples` of them.
+    fn image_set(&self, args: &BenchArgs, samples: usize) -> Result<ImageSet> {
+        match self {
+            Self::Real { kind, data, .. } => data.image_set(*kind),
+            Self::Random { input, .. } => {
+                let kind = default_dataset(&args.net, args.input);
+                let mut rng = Rng::new(args.seed);
+                let pixels = (0..samples * input.len())
+                    .map(|_| rng.below(256) as u8)
+                    .collect();
+                let labels = (0..samples).map(|_| rng.below(CLASSES) as u32).collect();
+                let tables = match kind.shape().channels == input.channels {
+                    true => kind.tables(),
+                    false => vec![kind.tables()[0]; input.channels],
+                };
+                Ok(ImageSet::new(*input, pixels, labels, tables)?)
+            }
+        }
+    }
+
     /// The `data` field of the report.
     fn label(&self) -> String {
         match self {
@@ -327,9 +373,13 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     let one = x[..input.len()].to_vec();
 
     let mut train_secs = Vec::new();
+    let mut counters_before = None;
     for i in 0..args.warmup + args.iters {
         if i > 0 {
             source.next_batch(batch, &mut x, &mut labels);
+        }
+        if i == args.warmup {
+            counters_before = backend.counters();
         }
         let start = Instant::now();
         let stats = backend
@@ -340,6 +390,10 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             train_secs.push(start.elapsed().as_secs_f64());
         }
     }
+    let batch_counters = backend
+        .counters()
+        .zip(counters_before)
+        .map(|(after, before)| after.since(&before));
     let mut infer_us = Vec::new();
     for i in 0..args.warmup + args.infer_iters {
         let start = Instant::now();
@@ -348,6 +402,18 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             infer_us.push(start.elapsed().as_secs_f64() * 1e6);
         }
     }
+    let kernel_times = if args.profile {
+        backend
+            .profile_train_batch(&x, &labels)
+            .context("timing a training batch")?
+    } else {
+        None
+    };
+    let epoch = if args.epoch_batches > 0 {
+        Some(epoch_mode(args, &source, backend.as_mut(), batch)?)
+    } else {
+        None
+    };
     let (t_med, t_min, t_max) = median_min_max(&mut train_secs);
     let (l_med, l_min, l_max) = median_min_max(&mut infer_us);
     let r = Report {
@@ -366,6 +432,10 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         infer_latency_us: l_med,
         infer_latency_us_min: l_min,
         infer_latency_us_max: l_max,
+        epoch_batches: args.epoch_batches as usize,
+        epoch_samples_per_sec: epoch.map(|e| e.0),
+        batch_counters,
+        epoch_counters: epoch.and_then(|e| e.1),
     };
     let mut out = std::io::stdout().lock();
     if args.json {
@@ -386,11 +456,137 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             r.train_samples_per_sec_min,
             r.train_samples_per_sec_max
         )?;
+        if let Some(sps) = r.epoch_samples_per_sec {
+            writeln!(
+                out,
+                "training, epoch mode (data on the backend), batch {}: {sps:.0} samples/s ({} batches in one pass)",
+                r.batch, r.epoch_batches
+            )?;
+        }
         writeln!(
             out,
             "inference, batch 1: {:.1} µs (median of {}; {:.1}–{:.1})",
             r.infer_latency_us, r.infer_iters, r.infer_latency_us_min, r.infer_latency_us_max
         )?;
+        if args.profile {
+            let per = |c: &Counters, n: usize| {
+                let n = n.max(1) as f64;
+                format!(
+                    "{:.1} launches, {:.2} submissions, {:.2} host waits, {:.0} B uploaded, {:.0} B read back",
+                    c.dispatches as f64 / n,
+                    c.submissions as f64 / n,
+                    c.host_waits as f64 / n,
+                    c.bytes_uploaded as f64 / n,
+                    c.bytes_read as f64 / n
+                )
+            };
+            match (&r.batch_counters, &r.epoch_counters) {
+                (Some(b), e) => {
+                    writeln!(out, "per train_batch call: {}", per(b, r.iters))?;
+                    if let Some(e) = e {
+                        writeln!(out, "per batch in epoch mode: {}", per(e, r.epoch_batches))?;
+                        writeln!(
+                            out,
+                            "the epoch-mode pass of {} batches in all: {} host waits, {} submissions, {} B uploaded",
+                            r.epoch_batches, e.host_waits, e.submissions, e.bytes_uploaded
+                        )?;
+                    }
+                }
+                (None, _) => writeln!(
+                    out,
+                    "profile: {} keeps no device counters (only GPU backends do)",
+                    r.backend
+                )?,
+            }
+            match kernel_times {
+                Some(times) => write!(out, "{}", kernel_table(&times))?,
+                None => writeln!(
+                    out,
+                    "per-kernel GPU time: not available on {} (it needs wgpu's TIMESTAMP_QUERY and \
+                     TIMESTAMP_QUERY_INSIDE_PASSES, which only GPU adapters may offer)",
+                    r.backend
+                )?,
+            }
+        }
     }
     Ok(())
+}
+
+/// The launches of a timed training batch summed per kernel, the most expensive first.
+fn kernel_table(times: &[(String, f64)]) -> String {
+    let mut per_kernel: Vec<(&str, usize, f64)> = Vec::new();
+    for (label, ns) in times {
+        let kernel = label.split(' ').next().unwrap_or(label);
+        match per_kernel.iter_mut().find(|(k, _, _)| *k == kernel) {
+            Some(entry) => {
+                entry.1 += 1;
+                entry.2 += ns;
+            }
+            None => per_kernel.push((kernel, 1, *ns)),
+        }
+    }
+    per_kernel.sort_by(|a, b| b.2.total_cmp(&a.2));
+    let total: f64 = times.iter().map(|(_, ns)| ns).sum();
+    let mut text = format!(
+        "per-kernel GPU time of one training batch (timestamp queries), {:.3} ms in all:\n",
+        total / 1e6
+    );
+    for (kernel, launches, ns) in per_kernel {
+        text += &format!(
+            "  {kernel:<18} {launches:>3} launches {:>10.3} ms {:>5.1} %\n",
+            ns / 1e6,
+            100.0 * ns / total.max(f64::MIN_POSITIVE)
+        );
+    }
+    text
+}
+
+/// Epoch mode: the data handed to the backend, an untimed pass of `--warmup` batches, then the
+/// timed pass of `--epoch-batches`; returns its samples/s and the device counters over it.
+fn epoch_mode(
+    args: &BenchArgs,
+    source: &Source,
+    backend: &mut dyn mtsnn_core::Backend,
+    batch: usize,
+) -> Result<(f64, Option<Counters>)> {
+    let positions = batch * args.epoch_batches as usize;
+    let set = source.image_set(args, positions)?;
+    let samples = set.len();
+    let (set, _) = backend
+        .load_set(Arc::new(set))
+        .context("handing the data to the backend")?;
+    // Consecutive positions of a shuffled order, wrapping round a set smaller than the pass.
+    let shuffled = Order::shuffled(samples, 0, false, &mut Rng::new(args.seed + 1));
+    let order = |start: usize, n: usize| Order {
+        pad: 0,
+        samples: (start..start + n)
+            .map(|p| shuffled.samples[p % samples])
+            .collect(),
+        augment: vec![0; n],
+    };
+    let warmup = batch * args.warmup as usize;
+    if warmup > 0 {
+        let warm = order(0, warmup);
+        let stats = backend.train_epoch(set, &warm, batch, &mut |_| {})?;
+        ensure!(
+            stats.batches.iter().all(|b| b.loss.is_finite()),
+            "the loss became non-finite"
+        );
+    }
+    let timed = order(warmup, positions);
+    let before = backend.counters();
+    let start = Instant::now();
+    let stats = backend
+        .train_epoch(set, &timed, batch, &mut |_| {})
+        .context("training in epoch mode failed")?;
+    let secs = start.elapsed().as_secs_f64();
+    ensure!(
+        stats.batches.iter().all(|b| b.loss.is_finite()),
+        "the loss became non-finite"
+    );
+    let counters = backend
+        .counters()
+        .zip(before)
+        .map(|(after, before)| after.since(&before));
+    Ok((positions as f64 / secs, counters))
 }

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use mtsnn_core::stats::StatsCollector;
-use mtsnn_core::{Backend, BackendKind, Model, create_backend};
+use mtsnn_core::{Backend, BackendKind, Model, SetId, create_backend};
 
 use crate::data::{Dataset, DatasetKind};
 use crate::run_info::RunInfo;
@@ -90,6 +90,17 @@ pub struct TestOutcome {
 }
 
 impl TestOutcome {
+    /// Counts the output neurons that fired, and those at `full` spikes, in `totals`
+    /// (`[samples][classes]`, Σ_t of the output spikes).
+    fn add(&mut self, totals: &[f32], full: f32) {
+        for sample in totals.chunks_exact(self.fired.len()) {
+            for (c, &n) in sample.iter().enumerate() {
+                self.fired[c] += usize::from(n > 0.0);
+                self.saturated[c] += usize::from(n >= full);
+            }
+        }
+    }
+
     /// Classes whose output neuron emitted no spike for any test input ("dead classes"): the
     /// network can never predict them except by the argmax's tie-break (the lowest index).
     pub fn dead_classes(&self) -> Vec<usize> {
@@ -122,17 +133,8 @@ impl TestOutcome {
 }
 
 /// Correctly classified test samples of `data`, in batches of [`EVAL_BATCH`] (or of
-/// [`Backend::max_batch`] where that is smaller), and how the output neurons behaved.
-pub fn evaluate(
-    backend: &mut dyn Backend,
-    model: &Model,
-    data: &Dataset,
-    kind: DatasetKind,
-) -> Result<TestOutcome> {
-    evaluate_recording(backend, model, data, kind, None)
-}
-
-/// [`evaluate`], adding every weighted layer's spike counts to `stats` when given.
+/// [`Backend::max_batch`] where that is smaller), and how the output neurons behaved; with
+/// `stats`, every weighted layer's spike counts are added to it.
 pub fn evaluate_recording(
     backend: &mut dyn Backend,
     model: &Model,
@@ -159,14 +161,34 @@ pub fn evaluate_recording(
         if let Some(stats) = stats.as_deref_mut() {
             stats.add(&out).context("collecting spike statistics")?;
         }
-        for sample in out.totals().chunks_exact(out.classes) {
-            for (c, &n) in sample.iter().enumerate() {
-                outcome.fired[c] += usize::from(n > 0.0);
-                outcome.saturated[c] += usize::from(n >= full);
-            }
-        }
+        outcome.add(&out.totals(), full);
         outcome.correct += out.correct(&y);
     }
+    Ok(outcome)
+}
+
+/// [`evaluate_recording`] without statistics, on a test set the backend holds (`Backend::load_set`, labels `labels`): one pass
+/// in batches of [`EVAL_BATCH`], gathered by the backend, read back once.
+pub fn evaluate_loaded(
+    backend: &mut dyn Backend,
+    model: &Model,
+    set: SetId,
+    labels: &[u32],
+) -> Result<TestOutcome> {
+    let classes = model.spec.classes();
+    let totals = backend
+        .evaluate_set(set, EVAL_BATCH, &mut |_| {})
+        .context("inference failed")?;
+    let mut outcome = TestOutcome {
+        correct: totals.correct(labels),
+        total: labels.len(),
+        fired: vec![0; classes],
+        saturated: vec![0; classes],
+    };
+    outcome.add(
+        &totals.values,
+        (model.hyper.s_max as usize * model.hyper.steps) as f32,
+    );
     Ok(outcome)
 }
 

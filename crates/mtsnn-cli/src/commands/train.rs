@@ -8,11 +8,17 @@
 //! Epoch `e` shuffles (and crops) with a generator seeded from `(seed, e)`, and a learning-rate
 //! schedule counts Adam's updates (saved in the checkpoint), so a run resumed from a checkpoint
 //! trains exactly as the uninterrupted run would have.
+//!
+//! The training and test sets are handed to the backend once (`Backend::load_set`; on a GPU
+//! they stay on the device, 1 byte per pixel). Each epoch the host draws the shuffled order and
+//! every sample's crop and flip into an [`Order`] and the backend trains on the whole epoch
+//! (`Backend::train_epoch`), gathering each batch itself; its losses and hits come back when the
+//! epoch is done, and the test set is evaluated with one read back (`Backend::evaluate_set`).
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail, ensure};
@@ -23,11 +29,11 @@ use mtsnn_core::hyper::{self, GradMode, InitMean};
 use mtsnn_core::kernel_params::AdamStep;
 use mtsnn_core::lr_schedule::ScheduleKind;
 use mtsnn_core::rng::Rng;
-use mtsnn_core::{Backend, BackendKind, Hyper, Model, NetSpec};
+use mtsnn_core::{Backend, BackendKind, Counters, Hyper, Model, NetSpec, Order, SetId};
 use serde::Serialize;
 
-use super::{TestOutcome, check_input, evaluate, load_model, make_backend};
-use crate::data::{Augment, CLASSES, Dataset, DatasetKind, Part, kind_parser};
+use super::{TestOutcome, check_input, evaluate_loaded, load_model, make_backend};
+use crate::data::{CLASSES, Dataset, DatasetKind, Part, kind_parser};
 use crate::progress::EpochBar;
 use crate::run_info::{self, Invocation, Resumption, RunInfo, TrainConfig};
 
@@ -201,6 +207,12 @@ struct EpochMetrics {
     epoch_seconds: f64,
     /// Seconds since the run started, resumed runs included.
     elapsed_seconds: f64,
+    /// GPU backends: what the device was asked to do by the training pass, and by the whole
+    /// epoch (evaluation and the checkpoint's read-back included).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    device_train: Option<Counters>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    device_epoch: Option<Counters>,
 }
 
 /// Everything decided before any data is read.
@@ -277,6 +289,13 @@ pub fn run(args: &TrainArgs, matches: &ArgMatches) -> Result<()> {
         },
         plan.out.display()
     );
+    let (train_set, kept_train) = backend
+        .load_set(Arc::new(train.image_set(cfg.dataset)?))
+        .context("handing the training set to the backend")?;
+    let (test_set, kept_test) = backend
+        .load_set(Arc::new(test.image_set(cfg.dataset)?))
+        .context("handing the test set to the backend")?;
+    eprintln!("data: the training set is kept {kept_train}; the test set {kept_test}");
     if model.epoch == 0 {
         warn_if_silent(backend.as_mut(), &model, &train, cfg)?;
     }
@@ -300,12 +319,22 @@ pub fn run(args: &TrainArgs, matches: &ArgMatches) -> Result<()> {
         let lr = AdamStep::of(&model.hyper, model.adam.step + 1).lr;
         let epoch_start = Instant::now();
         let bar = EpochBar::new(epoch, cfg.epochs, train.len());
-        let (train_loss, train_accuracy) =
-            train_epoch(backend.as_mut(), &train, cfg, epoch, &bar, &kept)?;
+        let counters_before = backend.counters();
+        let since = |now: Option<Counters>| now.zip(counters_before).map(|(a, b)| a.since(&b));
+        let (train_loss, train_accuracy) = train_epoch(
+            backend.as_mut(),
+            train_set,
+            train.len(),
+            cfg,
+            epoch,
+            &bar,
+            &kept,
+        )?;
         let train_seconds = epoch_start.elapsed().as_secs_f64();
+        let device_train = since(backend.counters());
         bar.testing();
         let eval_start = Instant::now();
-        let outcome = evaluate(backend.as_mut(), &model, &test, cfg.dataset)
+        let outcome = evaluate_loaded(backend.as_mut(), &model, test_set, test.labels())
             .with_context(|| format!("evaluating epoch {epoch}"))?;
         let test_correct = outcome.correct;
         let eval_seconds = eval_start.elapsed().as_secs_f64();
@@ -334,6 +363,8 @@ pub fn run(args: &TrainArgs, matches: &ArgMatches) -> Result<()> {
             eval_seconds,
             epoch_seconds: epoch_start.elapsed().as_secs_f64(),
             elapsed_seconds: outputs.elapsed_before + run_start.elapsed().as_secs_f64(),
+            device_train,
+            device_epoch: since(backend.counters()),
         };
         outputs.epoch_done(&model, &m).with_context(|| {
             format!(
@@ -477,49 +508,53 @@ fn check_schedule_on_resume(ckpt: &Path, model: &Model, updates_per_epoch: u64) 
     Ok(())
 }
 
-/// One pass over the shuffled training set; returns the mean loss and the accuracy.
+/// The order of epoch `epoch` (1-based) over `samples` training samples: shuffled, and cropped
+/// and flipped as `cfg` says, by the epoch's generator in the order the per-batch path draws.
+fn epoch_order(samples: usize, cfg: &TrainConfig, epoch: usize) -> Order {
+    let mut rng = epoch_rng(cfg.seed, epoch);
+    Order::shuffled(samples, cfg.crop, cfg.flip, &mut rng)
+}
+
+/// One pass over the shuffled training set held by the backend; returns the mean loss and the
+/// accuracy. A non-finite loss stops training, naming the epoch and its first bad batch.
 fn train_epoch(
     backend: &mut dyn Backend,
-    data: &Dataset,
+    set: SetId,
+    samples: usize,
     cfg: &TrainConfig,
     epoch: usize,
     bar: &EpochBar,
     kept: &str,
 ) -> Result<(f64, f64)> {
-    let mut rng = epoch_rng(cfg.seed, epoch);
-    let mut order: Vec<usize> = (0..data.len()).collect();
-    rng.shuffle(&mut order);
-    let tables = cfg.dataset.tables();
-    let mut augment = (cfg.crop > 0 || cfg.flip).then_some(Augment {
-        pad: cfg.crop,
-        flip: cfg.flip,
-        rng: &mut rng,
-    });
-    let (mut x, mut y) = (Vec::new(), Vec::new());
-    let (mut loss_sum, mut correct, mut done) = (0.0f64, 0usize, 0usize);
+    let order = epoch_order(samples, cfg, epoch);
     let start = Instant::now();
-    for (i, chunk) in order.chunks(cfg.batch).enumerate() {
-        data.batch(chunk, &tables, augment.as_mut(), &mut x, &mut y);
-        let stats = backend
-            .train_batch(&x, &y)
-            .with_context(|| format!("training batch {} of epoch {epoch}", i + 1))?;
-        ensure!(
-            stats.loss.is_finite(),
+    let stats = backend
+        .train_epoch(set, &order, cfg.batch, &mut |done| {
+            bar.update(done, done as f64 / start.elapsed().as_secs_f64())
+        })
+        .with_context(|| format!("training epoch {epoch}"))?;
+    if let Some((i, bad)) = stats
+        .batches
+        .iter()
+        .enumerate()
+        .find(|(_, b)| !b.loss.is_finite())
+    {
+        bail!(
             "training stopped: the loss became {} in batch {} of epoch {epoch}; try a smaller --lr. {kept}",
-            stats.loss,
+            bad.loss,
             i + 1
         );
-        loss_sum += f64::from(stats.loss) * chunk.len() as f64;
-        correct += stats.correct;
-        done += chunk.len();
-        bar.update(
-            done,
-            loss_sum / done as f64,
-            correct as f64 / done as f64,
-            done as f64 / start.elapsed().as_secs_f64(),
-        );
     }
-    Ok((loss_sum / done as f64, correct as f64 / done as f64))
+    let (mut loss_sum, mut correct) = (0.0f64, 0usize);
+    for (b, size) in stats
+        .batches
+        .iter()
+        .zip(order.samples.chunks(cfg.batch).map(<[u32]>::len))
+    {
+        loss_sum += f64::from(b.loss) * size as f64;
+        correct += b.correct;
+    }
+    Ok((loss_sum / samples as f64, correct as f64 / samples as f64))
 }
 
 /// Warns when a layer of the freshly initialised network emits no spike at all on the first

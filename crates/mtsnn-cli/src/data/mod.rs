@@ -14,9 +14,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail, ensure};
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
-use mtsnn_core::Shape;
 pub use mtsnn_core::dataset::{CLASSES, DatasetKind};
 use mtsnn_core::rng::Rng;
+use mtsnn_core::{ImageSet, Shape};
 
 /// The value parser of `--dataset`: the core's data sets, each with its description in `--help`.
 pub fn kind_parser() -> impl TypedValueParser<Value = DatasetKind> {
@@ -102,6 +102,10 @@ pub struct Dataset {
 
 /// Augmentation of training batches: random crop after padding by `pad` black pixels (the paper's
 /// only augmentation) and, with `flip`, a horizontal mirror with probability ½ (for CIFAR-10).
+///
+/// This per-batch path is the definition: `train` draws the same offsets and flips, in the same
+/// order, into an [`mtsnn_core::Order`] and lets the backend gather its batches; the test
+/// `resident_epochs_train_exactly_as_per_batch_ones` checks that both give the same weights.
 pub struct Augment<'a> {
     pub pad: usize,
     pub flip: bool,
@@ -210,6 +214,28 @@ impl Dataset {
     /// Shape of one sample as a network input: `channels`×`height`×`width`.
     pub fn shape(&self) -> Shape {
         Shape::new(self.channels, self.height, self.width)
+    }
+
+    /// The labels, one per sample.
+    pub fn labels(&self) -> &[u32] {
+        &self.labels
+    }
+
+    /// The whole set as a backend keeps it (`Backend::load_set`), normalised as `kind` says.
+    pub fn image_set(&self, kind: DatasetKind) -> Result<ImageSet> {
+        let tables = kind.tables();
+        ensure!(
+            tables.len() == self.channels,
+            "{kind} normalises {} channels but the images have {}",
+            tables.len(),
+            self.channels
+        );
+        Ok(ImageSet::new(
+            self.shape(),
+            self.images.clone(),
+            self.labels.clone(),
+            tables,
+        )?)
     }
 
     /// Pixels of sample `i`, `[channel][y][x]`.
@@ -391,6 +417,64 @@ mod tests {
             }
         }
         assert!((70..130).contains(&flipped), "{flipped} flips of 200");
+    }
+
+    /// The per-batch path (`Dataset::batch` with its augmentation, then `train_batch`) and the
+    /// resident one (`Order::shuffled` from an identically seeded generator, then `train_epoch`)
+    /// train bit-identically on the CPU: same batches, crops and flips, same weights and Adam
+    /// state, same batch statistics. Crops of 2, flips, and a short last batch (150 = 2·64 + 22).
+    #[test]
+    fn resident_epochs_train_exactly_as_per_batch_ones() {
+        use mtsnn_core::{Backend, CpuBackend, Hyper, Model, NetSpec, Order};
+        let mut rng = Rng::new(8);
+        let n = 150;
+        let ds = Dataset {
+            images: (0..n * 64).map(|_| rng.below(256) as u8).collect(),
+            labels: (0..n).map(|_| rng.below(CLASSES) as u32).collect(),
+            channels: 1,
+            height: 8,
+            width: 8,
+        };
+        let kind = DatasetKind::Mnist;
+        let spec = NetSpec::parse("64-20-10", ds.shape(), CLASSES).unwrap();
+        let hyper = Hyper {
+            steps: 2,
+            ..Hyper::default()
+        };
+        let model = Model::init(spec, hyper, 3).unwrap();
+        let (mut old, mut new) = (
+            CpuBackend::new(&model).unwrap(),
+            CpuBackend::new(&model).unwrap(),
+        );
+        let (set, _) = new
+            .load_set(std::sync::Arc::new(ds.image_set(kind).unwrap()))
+            .unwrap();
+        let tables = kind.tables();
+        let (mut x, mut y) = (Vec::new(), Vec::new());
+        for epoch in 0..2u64 {
+            let mut rng = Rng::new(100 + epoch);
+            let mut order: Vec<usize> = (0..n).collect();
+            rng.shuffle(&mut order);
+            let mut augment = Augment {
+                pad: 2,
+                flip: true,
+                rng: &mut rng,
+            };
+            let per_batch: Vec<_> = order
+                .chunks(64)
+                .map(|chunk| {
+                    ds.batch(chunk, &tables, Some(&mut augment), &mut x, &mut y);
+                    old.train_batch(&x, &y).unwrap()
+                })
+                .collect();
+            let order = Order::shuffled(n, 2, true, &mut Rng::new(100 + epoch));
+            let resident = new.train_epoch(set, &order, 64, &mut |_| {}).unwrap();
+            assert_eq!(resident.batches, per_batch, "epoch {epoch}");
+        }
+        let (mut a, mut b) = (model.clone(), model);
+        old.read_state(&mut a).unwrap();
+        new.read_state(&mut b).unwrap();
+        assert_eq!((a.weights, a.adam), (b.weights, b.adam));
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 use rayon::prelude::*;
 
+use crate::dataset::ImageSet;
 #[cfg(test)]
 use crate::hyper::GradMode;
 use crate::kernel_params::{AdamStep, ScanParams};
@@ -96,7 +97,9 @@ pub fn lif_forward(
 ///
 /// `s` is the output layer's `[steps][batch][classes]`; the desired count y is `target` for the
 /// labelled class and 0 elsewhere, at every step. Writes `upstream = (s − y) / batch` (the batch
-/// mean is part of the loss) and returns L = Σ_t ½ Σ_i (y_i − s_i\[t\])², averaged over the batch.
+/// mean is part of the loss) and returns L = Σ_t ½ Σ_i (y_i − s_i\[t\])², averaged over the batch
+/// (summed in f64). Also writes each sample's loss, summed in f32 over t and i in order as the
+/// GPU does, into `loss` `[batch]`.
 pub fn output_error(
     s: &[f32],
     labels: &[u32],
@@ -104,13 +107,25 @@ pub fn output_error(
     classes: usize,
     target: f32,
     upstream: &mut [f32],
+    loss: &mut [f32],
 ) -> f32 {
     let batch = labels.len();
     assert_eq!(
-        (s.len(), upstream.len()),
-        (steps * batch * classes, steps * batch * classes)
+        (s.len(), upstream.len(), loss.len()),
+        (steps * batch * classes, steps * batch * classes, batch)
     );
-    let mut loss = 0.0f64;
+    for (b, (out, &label)) in loss.iter_mut().zip(labels).enumerate() {
+        let mut sum = 0.0f32;
+        for t in 0..steps {
+            for (i, &s) in s[(t * batch + b) * classes..][..classes].iter().enumerate() {
+                let y = if i == label as usize { target } else { 0.0 };
+                let e = s - y;
+                sum += 0.5 * e * e;
+            }
+        }
+        *out = sum;
+    }
+    let mut total = 0.0f64;
     for (row, (s, up)) in s
         .chunks_exact(classes)
         .zip(upstream.chunks_exact_mut(classes))
@@ -120,11 +135,114 @@ pub fn output_error(
         for (i, (&s, up)) in s.iter().zip(up).enumerate() {
             let y = if i == label { target } else { 0.0 };
             let e = s - y;
-            loss += 0.5 * (e as f64) * (e as f64);
+            total += 0.5 * (e as f64) * (e as f64);
             *up = e / batch as f32;
         }
     }
-    (loss / batch as f64) as f32
+    (total / batch as f64) as f32
+}
+
+/// One batch gathered from a whole image set (`shaders/gather.wgsl`): position `first + b` of
+/// the pass `order` (`[sample, augment]` words, [`crate::dataset::Order::words`]) becomes row `b`
+/// of `x` `[batch][channels][height][width]` (batch = `x.len()` / the sample's length), its
+/// label `labels[b]` (when `labels` is not empty).
+///
+/// Each value is what the per-batch path computes: the pixel of the sample padded by `pad` black
+/// pixels and cropped at `(dy, dx)`, taken from the mirrored column when flipped, through its
+/// channel's table: `x[b][c][r][col] = table_c[p(r + dy − pad, col′ + dx − pad)]` with
+/// `col′ = width − 1 − col` when flipped, else `col`, and `p` = 0 outside the image.
+pub fn gather(
+    set: &ImageSet,
+    order: &[u32],
+    pad: usize,
+    first: usize,
+    x: &mut [f32],
+    labels: &mut [u32],
+) {
+    let (h, w) = (set.shape.height, set.shape.width);
+    let len = set.shape.len();
+    for (b, row) in x.chunks_exact_mut(len).enumerate() {
+        let (sample, aug) = (order[2 * (first + b)] as usize, order[2 * (first + b) + 1]);
+        let (dy, dx, flip) = (
+            (aug & 0xff) as usize,
+            ((aug >> 8) & 0xff) as usize,
+            (aug >> 16) & 1 == 1,
+        );
+        let image = &set.pixels[sample * len..][..len];
+        for (c, (plane, table)) in row.chunks_exact_mut(h * w).zip(&set.tables).enumerate() {
+            let src = &image[c * h * w..][..h * w];
+            for (r, out) in plane.chunks_exact_mut(w).enumerate() {
+                let sr = (r + dy).checked_sub(pad).filter(|&sr| sr < h);
+                for (col, v) in out.iter_mut().enumerate() {
+                    let col = if flip { w - 1 - col } else { col };
+                    let sc = (col + dx).checked_sub(pad).filter(|&sc| sc < w);
+                    let p = match (sr, sc) {
+                        (Some(sr), Some(sc)) => src[sr * w + sc],
+                        _ => 0,
+                    };
+                    *v = table[usize::from(p)];
+                }
+            }
+        }
+        if let Some(l) = labels.get_mut(b) {
+            *l = set.labels[sample];
+        }
+    }
+}
+
+/// What [`tally`] records per sample.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Record {
+    /// Training: `[loss, hit]`, the sample's loss (eq 6) and 1.0 when the argmax of Σ_t s was
+    /// the label (the lowest index on ties, as [`crate::Inference::correct`]), else 0.0.
+    Training,
+    /// Evaluation: the output spikes summed over steps, `[classes]`.
+    Totals,
+}
+
+impl Record {
+    /// Values recorded per sample.
+    pub fn len(self, classes: usize) -> usize {
+        match self {
+            Record::Training => 2,
+            Record::Totals => classes,
+        }
+    }
+}
+
+/// Per-sample records of one batch (`shaders/tally.wgsl`), as [`Record`] says, into `records`
+/// (the batch's part of a pass's records): from the output spikes `s` `[steps][batch][classes]`,
+/// and for training `labels` and the per-sample losses `loss` that [`output_error`] wrote.
+pub fn tally(
+    s: &[f32],
+    labels: &[u32],
+    loss: &[f32],
+    steps: usize,
+    classes: usize,
+    record: Record,
+    records: &mut [f32],
+) {
+    let batch = s.len() / (steps * classes).max(1);
+    let per = record.len(classes);
+    for (b, out) in records.chunks_exact_mut(per).take(batch).enumerate() {
+        let mut totals = vec![0.0f32; classes];
+        for t in 0..steps {
+            for (tot, &x) in totals
+                .iter_mut()
+                .zip(&s[(t * batch + b) * classes..][..classes])
+            {
+                *tot += x;
+            }
+        }
+        match record {
+            Record::Training => {
+                let hit = crate::backend::argmax(&totals) == labels[b] as usize;
+                out[0] = loss[b];
+                out[1] = f32::from(u8::from(hit));
+            }
+            Record::Totals => out.copy_from_slice(&totals),
+        }
+    }
 }
 
 /// The backward pass through one layer of neurons (`shaders/surrogate_g_scan.wgsl`).

@@ -18,9 +18,16 @@ pub mod elementwise;
 pub mod kernels;
 pub mod simd;
 
+use std::ops::Range;
+use std::sync::Arc;
+
 use crate::backend::Task;
+use crate::dataset::ImageSet;
 use crate::error::{Error, Result};
-use crate::executor::{Executor, Job, Ran, Runner, model_buffers};
+use crate::executor::{
+    Executor, Job, Pass, PassBatch, PassResult, Ran, Record, Runner, model_buffers,
+};
+use crate::kernel_params::AdamStep;
 use crate::model::Model;
 use crate::schedule::{Buf, Schedule, Step};
 
@@ -41,12 +48,56 @@ impl CpuBackend {
 pub struct CpuExecutor {
     /// Every buffer, `Buf(i)` at `i`: the model's, then those of the schedule that ran last.
     store: Vec<Vec<f32>>,
+    /// The image sets loaded, by number.
+    sets: Vec<Arc<ImageSet>>,
+    /// The pass under way: each batch runs when it is enqueued.
+    pass: Option<CpuPass>,
+}
+
+/// A pass on the CPU: what [`Pass`] gave, and what the batches run so far left.
+#[derive(Debug)]
+struct CpuPass {
+    set: usize,
+    /// `[sample, augment]` per position.
+    order: Vec<u32>,
+    pad: usize,
+    record: Record,
+    classes: usize,
+    steps: usize,
+    batches: Vec<(usize, usize)>,
+    adam: Vec<AdamStep>,
+    records: Vec<f32>,
+    losses: Vec<f32>,
+    /// Samples run so far.
+    done: usize,
 }
 
 impl CpuExecutor {
     /// An executor holding the model's buffers `params` (`Buf(0)`, `Buf(1)`, …).
     pub fn new(params: Vec<Vec<f32>>) -> Self {
-        Self { store: params }
+        Self {
+            store: params,
+            sets: Vec::new(),
+            pass: None,
+        }
+    }
+
+    /// Runs `steps` of `schedule` (Adam's with `adam`); returns the batch loss of an
+    /// output-error step among them.
+    fn run_steps(
+        &mut self,
+        schedule: &Schedule,
+        bindings: &Bindings,
+        steps: Range<usize>,
+        adam: Option<&AdamStep>,
+    ) -> Result<Option<f32>> {
+        let mut loss = None;
+        for (step, needs) in schedule.steps[steps.clone()].iter().zip(&bindings[steps]) {
+            if let Some(l) = self.step(step, needs, adam)? {
+                loss = Some(l);
+            }
+        }
+        Ok(loss)
     }
 
     /// Sizes the per-batch buffers for `schedule` (the model's keep their values).
@@ -101,7 +152,12 @@ impl CpuExecutor {
 
     /// Runs one step on its buffers `needs` (as [`Step::buffers`] lists them); returns the batch
     /// loss of an output-error step.
-    fn step(&mut self, step: &Step, needs: &[(Buf, usize)], job: &Job) -> Result<Option<f32>> {
+    fn step(
+        &mut self,
+        step: &Step,
+        needs: &[(Buf, usize)],
+        adam: Option<&AdamStep>,
+    ) -> Result<Option<f32>> {
         match *step {
             Step::Matmul {
                 m, n, k, a_t, b_t, ..
@@ -126,9 +182,10 @@ impl CpuExecutor {
                 target,
                 ..
             } => {
-                let [s, labels, upstream, _] = self.bind(needs)?;
+                let [s, labels, upstream, losses] = self.bind(needs)?;
                 let labels = bytemuck::cast_slice(labels);
-                let loss = kernels::output_error(s, labels, steps, classes, target, upstream);
+                let loss =
+                    kernels::output_error(s, labels, steps, classes, target, upstream, losses);
                 return Ok(Some(loss));
             }
             Step::SurrogateGScan { steps, m, scan, .. } => {
@@ -140,7 +197,10 @@ impl CpuExecutor {
                 kernels::sum_steps(x, steps, m, out)
             }
             Step::Adam { .. } => {
-                let step = job.adam_step()?;
+                let step = adam.ok_or_else(|| Error::InvalidParam {
+                    name: "adam",
+                    reason: "a schedule with Adam steps ran without their constants".into(),
+                })?;
                 let [w, grad, m, v] = self.bind(needs)?;
                 kernels::adam_update(w, grad, m, v, step)
             }
@@ -221,13 +281,7 @@ impl Executor for CpuExecutor {
                 };
                 values.copy_from_slice(data);
             }
-            let mut loss = None;
-            let steps = schedule.steps[job.steps.clone()].iter();
-            for (step, needs) in steps.zip(&bindings[job.steps.clone()]) {
-                if let Some(l) = self.step(step, needs, &job)? {
-                    loss = Some(l);
-                }
-            }
+            let loss = self.run_steps(schedule, bindings, job.steps.clone(), job.adam.as_ref())?;
             let needs: Vec<(Buf, usize)> =
                 job.reads.iter().map(|&b| (b, schedule.len_of(b))).collect();
             let values = self.read_prefixes(&needs)?;
@@ -242,6 +296,112 @@ impl Executor for CpuExecutor {
                 .map(|&b| (b, self.store.get(b.0).map_or(0, Vec::len)))
                 .collect();
             self.read_prefixes(&needs)
+        })
+    }
+
+    fn load_set<'a>(&'a mut self, set: Arc<ImageSet>) -> Task<'a, (usize, String)> {
+        Box::pin(async move {
+            let note = format!("in memory ({:.1} MB)", set.pixels.len() as f64 / 1e6);
+            self.sets.push(set);
+            Ok((self.sets.len() - 1, note))
+        })
+    }
+
+    fn begin_pass<'a>(&'a mut self, pass: &'a Pass<'a>) -> Task<'a, ()> {
+        Box::pin(async move {
+            if pass.set >= self.sets.len() {
+                return Err(Error::Shape(format!("no image set {}", pass.set)));
+            }
+            self.pass = Some(CpuPass {
+                set: pass.set,
+                order: pass.order.words(),
+                pad: pass.order.pad,
+                record: pass.record,
+                classes: pass.classes,
+                steps: pass.steps,
+                batches: pass.batches.to_vec(),
+                adam: pass.adam.to_vec(),
+                records: vec![0.0; pass.order.len() * pass.record.len(pass.classes)],
+                losses: Vec::new(),
+                done: 0,
+            });
+            Ok(())
+        })
+    }
+
+    fn enqueue<'a>(
+        &'a mut self,
+        schedule: &'a Schedule,
+        bindings: &'a Bindings,
+        b: PassBatch,
+    ) -> Task<'a, ()> {
+        Box::pin(async move {
+            self.fit(schedule);
+            let pass = self
+                .pass
+                .as_ref()
+                .ok_or_else(|| Error::Shape("a batch enqueued outside a pass".into()))?;
+            let (first, size) = pass.batches[b.index];
+            let set = &self.sets[pass.set];
+            let training = pass.record == Record::Training;
+            let [x, labels] = self
+                .store
+                .get_disjoint_mut([b.input.0, b.labels.0])
+                .map_err(|e| Error::Shape(format!("input and label buffers: {e}")))?;
+            let labels: &mut [u32] = if training {
+                bytemuck::cast_slice_mut(&mut labels[..size])
+            } else {
+                &mut []
+            };
+            kernels::gather(
+                set,
+                &pass.order,
+                pass.pad,
+                first,
+                &mut x[..size * set.shape.len()],
+                labels,
+            );
+            let adam = pass.adam.get(b.index).copied();
+            let loss = self.run_steps(schedule, bindings, b.steps.clone(), adam.as_ref())?;
+            let pass = self.pass.as_mut().expect("the pass checked above");
+            let (steps, classes, record) = (pass.steps, pass.classes, pass.record);
+            let per = record.len(classes);
+            let s = &self.store[b.output.0][..steps * size * classes];
+            let (labels, losses): (&[u32], &[f32]) = if training {
+                (
+                    bytemuck::cast_slice(&self.store[b.labels.0][..size]),
+                    &self.store[b.loss.0][..size],
+                )
+            } else {
+                (&[], &[])
+            };
+            let records = &mut pass.records[first * per..(first + size) * per];
+            kernels::tally(s, labels, losses, steps, classes, record, records);
+            if training {
+                pass.losses.push(
+                    loss.ok_or_else(|| Error::Shape("a training batch computed no loss".into()))?,
+                );
+            }
+            pass.done = first + size;
+            Ok(())
+        })
+    }
+
+    fn progress(&mut self) -> usize {
+        self.pass.as_ref().map_or(0, |p| p.done)
+    }
+
+    fn finish_pass<'a>(&'a mut self, progress: &'a mut dyn FnMut(usize)) -> Task<'a, PassResult> {
+        Box::pin(async move {
+            let pass = self
+                .pass
+                .take()
+                .ok_or_else(|| Error::Shape("no pass to finish".into()))?;
+            progress(pass.done);
+            Ok(PassResult {
+                records: pass.records,
+                losses: pass.losses,
+            })
         })
     }
 }
@@ -399,6 +559,29 @@ mod tests {
         }
         fn read<'a>(&'a mut self, params: &'a [Buf]) -> Task<'a, Vec<Vec<f32>>> {
             self.cpu.read(params)
+        }
+        fn load_set<'a>(&'a mut self, set: Arc<ImageSet>) -> Task<'a, (usize, String)> {
+            self.cpu.load_set(set)
+        }
+        fn begin_pass<'a>(&'a mut self, pass: &'a Pass<'a>) -> Task<'a, ()> {
+            self.cpu.begin_pass(pass)
+        }
+        fn enqueue<'a>(
+            &'a mut self,
+            schedule: &'a Schedule,
+            bindings: &'a Bindings,
+            batch: PassBatch,
+        ) -> Task<'a, ()> {
+            self.cpu.enqueue(schedule, bindings, batch)
+        }
+        fn progress(&mut self) -> usize {
+            self.cpu.progress()
+        }
+        fn finish_pass<'a>(
+            &'a mut self,
+            progress: &'a mut dyn FnMut(usize),
+        ) -> Task<'a, PassResult> {
+            self.cpu.finish_pass(progress)
         }
     }
 

@@ -3,11 +3,13 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use super::gemm::MatmulPath;
 use super::shaders::Kernel;
 use crate::error::{Error, Result};
+use crate::executor::Counters;
 
 /// Which adapters [`GpuContext::new`] may open.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,6 +39,20 @@ pub struct GpuContext {
     pipelines: Mutex<HashMap<PipelineKey, wgpu::ComputePipeline>>,
     /// Errors reported outside any error scope, and device loss.
     uncaptured: Arc<Mutex<Vec<String>>>,
+    /// [`Counters`]' running totals, in its field order.
+    counts: [AtomicU64; 5],
+    /// Timestamp queries inside compute passes were offered and requested.
+    timestamps: bool,
+}
+
+/// One of the [`Counters`] that [`GpuContext`] keeps.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Count {
+    Dispatches,
+    Submissions,
+    HostWaits,
+    BytesUploaded,
+    BytesRead,
 }
 
 impl fmt::Debug for GpuContext {
@@ -138,13 +154,22 @@ impl GpuContext {
         Self::from_adapter(&adapter).await
     }
 
-    /// Opens a device on `adapter` with all of its limits and no optional features.
+    /// Opens a device on `adapter` with all of its limits; of the optional features only
+    /// timestamp queries inside passes (for [`Self::execute_timed`]), when the adapter offers them.
     pub async fn from_adapter(adapter: &wgpu::Adapter) -> Result<Self> {
         let info = adapter.get_info();
         let limits = adapter.limits();
+        let wanted =
+            wgpu::Features::TIMESTAMP_QUERY | wgpu::Features::TIMESTAMP_QUERY_INSIDE_PASSES;
+        let timestamps = adapter.features().contains(wanted);
         let (device, queue) = adapter
             .request_device(&wgpu::DeviceDescriptor {
                 label: Some("mtsnn"),
+                required_features: if timestamps {
+                    wanted
+                } else {
+                    wgpu::Features::empty()
+                },
                 required_limits: limits.clone(),
                 ..Default::default()
             })
@@ -174,6 +199,8 @@ impl GpuContext {
             modules: Mutex::new(HashMap::new()),
             pipelines: Mutex::new(HashMap::new()),
             uncaptured,
+            counts: Default::default(),
+            timestamps,
         })
     }
 
@@ -185,6 +212,12 @@ impl GpuContext {
     /// What wgpu reports about the adapter.
     pub fn adapter_info(&self) -> &wgpu::AdapterInfo {
         &self.info
+    }
+
+    /// True when the device times launches ([`Self::execute_timed`]): the adapter offers wgpu's
+    /// `TIMESTAMP_QUERY` and `TIMESTAMP_QUERY_INSIDE_PASSES`.
+    pub fn has_timestamps(&self) -> bool {
+        self.timestamps
     }
 
     /// True for software adapters (lavapipe, SwiftShader, llvmpipe).
@@ -207,6 +240,25 @@ impl GpuContext {
     pub fn with_matmul_path(mut self, path: MatmulPath) -> Self {
         self.matmul_path = path;
         self
+    }
+
+    /// What this context has been asked to do since it opened: kernel launches recorded,
+    /// submissions, blocking waits for the device, bytes written to and read from it. Take two
+    /// and [`Counters::since`] for what happened in between.
+    pub fn counters(&self) -> Counters {
+        let [d, s, w, u, r] = self.counts.each_ref().map(|c| c.load(Ordering::Relaxed));
+        Counters {
+            dispatches: d,
+            submissions: s,
+            host_waits: w,
+            bytes_uploaded: u,
+            bytes_read: r,
+        }
+    }
+
+    /// Adds `n` to one counter.
+    pub(crate) fn count(&self, what: Count, n: u64) {
+        self.counts[what as usize].fetch_add(n, Ordering::Relaxed);
     }
 
     /// The wgpu device, for callers that record their own work.

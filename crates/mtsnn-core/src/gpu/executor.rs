@@ -1,23 +1,49 @@
 //! The GPU executor: a schedule's buffers allocated on the device and its steps recorded as
-//! launches once per schedule (that is, per batch size), then replayed for every batch. Per batch
-//! only the loaded buffers (inputs, labels) go up, and only the buffers read (output spikes,
-//! per-sample losses, gradients) come back.
+//! launches once per schedule (that is, per batch size), then replayed for every batch.
+//!
+//! Single batches ([`Executor::run`]): the loaded buffers (inputs, labels) go up, the launches
+//! are submitted, and the buffers read (output spikes, per-sample losses, gradients) come back:
+//! one host round trip per batch.
+//!
+//! Passes ([`Executor::begin_pass`] … [`Executor::finish_pass`]): the image set is on the device
+//! ([`Executor::load_set`]), and so are the pass's order, each batch's first position and Adam
+//! constants (uploaded once per pass). Each batch is recorded as copies of its position and Adam
+//! constants into the launches' uniforms, then `gather.wgsl`, the schedule's launches and
+//! `tally.wgsl`, which leaves each sample's loss and hit (or output totals) in the pass's records.
+//! [`BATCHES_PER_SUBMISSION`] batches go in one submission and the host never waits between
+//! them: progress comes from `on_submitted_work_done` callbacks, fired by non-blocking polls, and
+//! the records are read back once, when the pass ends. A set larger than one storage binding
+//! stays on the host: each of its batches is gathered there by the kernel's CPU twin and
+//! uploaded, one submission per batch, still without waiting.
 //!
 //! Memory: each buffer holds a whole batch, `[steps][batch][values]`, and must fit one storage
 //! binding of the device (128 MiB on lavapipe); [`GpuExecutor::max_values`] says how much that is.
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
-use super::context::GpuContext;
-use super::kernels::{self, AdamUpdate};
+use super::context::{Count, GpuContext};
+use super::kernels::{self, AdamUpdate, SetLayout};
 use super::submit::Dispatch;
 use super::tensor::GpuTensor;
 use crate::backend::Task;
+use crate::cpu::kernels::gather as gather_on_host;
+use crate::dataset::ImageSet;
 use crate::error::{Error, Result};
-use crate::executor::{Executor, Job, Ran, Runner, model_buffers};
+use crate::executor::{
+    Counters, Executor, Job, Pass, PassBatch, PassResult, Ran, Record, Runner, model_buffers,
+};
 use crate::kernel_params::AdamStep;
 use crate::model::Model;
 use crate::schedule::{Buf, Schedule, Step};
+
+/// Batches recorded into one submission of a pass: enough that submitting costs little, few
+/// enough that progress is seen (and, on lavapipe, that a submission lasts seconds, not minutes).
+pub const BATCHES_PER_SUBMISSION: usize = 16;
+
+/// How often the host polls, without blocking, for finished submissions while a pass runs.
+#[cfg(not(target_arch = "wasm32"))]
+const POLL_INTERVAL: std::time::Duration = std::time::Duration::from_millis(20);
 
 /// The network on a wgpu device: schedules run by [`GpuExecutor`].
 pub type GpuBackend = Runner<GpuExecutor>;
@@ -52,6 +78,67 @@ pub struct GpuExecutor {
     ctx: Arc<GpuContext>,
     /// The model's buffers (`Buf(0)`, `Buf(1)`, …), shared by every recorded schedule.
     params: Vec<GpuTensor>,
+    /// The image sets loaded, by number.
+    sets: Vec<GpuSet>,
+    /// The buffers of passes, kept and grown from pass to pass.
+    pass_buffers: Option<PassBuffers>,
+    /// The pass under way.
+    pass: Option<GpuPass>,
+}
+
+/// An image set as the GPU executor keeps it.
+#[derive(Debug)]
+enum GpuSet {
+    /// On the device, as [`kernels::image_set_words`] lays it out.
+    Resident { words: GpuTensor, layout: SetLayout },
+    /// Too large for one storage binding: batches are gathered on the host and uploaded.
+    Host(Arc<ImageSet>),
+}
+
+/// A pass's device buffers; `generation` changes when they are replaced by larger ones.
+#[derive(Debug)]
+struct PassBuffers {
+    /// `[sample, augment]` per position.
+    order: GpuTensor,
+    /// Per batch, its first position (u32).
+    firsts: GpuTensor,
+    /// Per batch, Adam's six constants ([`kernels::adam_constants`]).
+    adam: GpuTensor,
+    /// The records of every position.
+    records: GpuTensor,
+    generation: u64,
+}
+
+/// The pass under way.
+#[derive(Debug)]
+struct GpuPass {
+    set: usize,
+    /// `[sample, augment]` per position (for sets kept on the host).
+    order: Vec<u32>,
+    pad: usize,
+    record: Record,
+    classes: usize,
+    steps: usize,
+    batches: Vec<(usize, usize)>,
+    /// Batches with Adam constants uploaded.
+    adam_rows: usize,
+    /// Work recorded and not yet submitted, and how many batches it holds.
+    encoder: Option<wgpu::CommandEncoder>,
+    in_encoder: usize,
+    /// Batches recorded so far.
+    enqueued: usize,
+    /// Batches whose submission has finished, counted by `on_submitted_work_done` callbacks.
+    done: Arc<AtomicUsize>,
+}
+
+impl GpuPass {
+    /// Samples in the first `batches` batches.
+    fn samples(&self, batches: usize) -> usize {
+        batches
+            .checked_sub(1)
+            .and_then(|k| self.batches.get(k))
+            .map_or(0, |&(first, size)| first + size)
+    }
 }
 
 impl GpuExecutor {
@@ -61,7 +148,77 @@ impl GpuExecutor {
             .iter()
             .map(|(name, values)| ctx.upload(name, values))
             .collect::<Result<_>>()?;
-        Ok(Self { ctx, params })
+        Ok(Self {
+            ctx,
+            params,
+            sets: Vec::new(),
+            pass_buffers: None,
+            pass: None,
+        })
+    }
+
+    /// Writes the loads of `job` and the constants of its Adam steps, for the next submission.
+    fn load(&self, schedule: &Schedule, rec: &Recorded, job: &Job) -> Result<()> {
+        let ctx = &*self.ctx;
+        for &(b, data) in &job.loads {
+            match rec.tensors.get(b.0) {
+                Some(t) if t.len() == data.len() => ctx.write(t, data)?,
+                _ => {
+                    return Err(Error::Shape(format!(
+                        "{} values loaded into buffer {} of {}",
+                        data.len(),
+                        b.0,
+                        schedule.len_of(b)
+                    )));
+                }
+            }
+        }
+        for launch in &rec.launches[job.steps.clone()] {
+            if let Launch::Adam(update) = launch {
+                update.set_step(ctx, job.adam_step()?)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Pass buffers holding at least these many values each, the current ones when they do.
+    fn pass_buffers(&mut self, lens: [usize; 4]) -> Result<&PassBuffers> {
+        let fits = self.pass_buffers.as_ref().is_some_and(|b| {
+            [&b.order, &b.firsts, &b.adam, &b.records]
+                .iter()
+                .zip(lens)
+                .all(|(t, len)| t.len() >= len)
+        });
+        if !fits {
+            let old = self.pass_buffers.take();
+            let keep = |i: usize, len: usize| {
+                old.as_ref().map_or(len, |b| {
+                    len.max([&b.order, &b.firsts, &b.adam, &b.records][i].len())
+                })
+            };
+            let ctx = &self.ctx;
+            self.pass_buffers = Some(PassBuffers {
+                order: ctx.zeros("pass order", keep(0, lens[0]))?,
+                firsts: ctx.zeros("pass batch positions", keep(1, lens[1]))?,
+                adam: ctx.zeros("pass Adam constants", keep(2, lens[2]))?,
+                records: ctx.zeros("pass records", keep(3, lens[3]))?,
+                generation: old.map_or(0, |b| b.generation + 1),
+            });
+        }
+        Ok(self.pass_buffers.as_ref().expect("set above"))
+    }
+
+    /// Submits the work recorded for the pass, counting its batches done when it finishes.
+    fn submit(ctx: &GpuContext, pass: &mut GpuPass) {
+        if let Some(encoder) = pass.encoder.take() {
+            let batches = std::mem::take(&mut pass.in_encoder);
+            ctx.queue.submit([encoder.finish()]);
+            ctx.count(Count::Submissions, 1);
+            let done = Arc::clone(&pass.done);
+            ctx.queue.on_submitted_work_done(move || {
+                done.fetch_add(batches, Ordering::Relaxed);
+            });
+        }
     }
 }
 
@@ -70,6 +227,26 @@ impl GpuExecutor {
 pub struct Recorded {
     tensors: Vec<GpuTensor>,
     launches: Vec<Launch>,
+    /// The gather and tally launches of passes on this schedule, built on first use.
+    pass_launches: Mutex<Vec<(PassKey, Arc<PassLaunches>)>>,
+}
+
+/// What a schedule's pass launches are bound to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct PassKey {
+    set: usize,
+    generation: u64,
+    record: Record,
+    pad: usize,
+}
+
+/// The launches a pass adds to a schedule's.
+#[derive(Debug)]
+struct PassLaunches {
+    /// `gather.wgsl` from a resident set (none for sets kept on the host).
+    gather: Option<Dispatch>,
+    /// `tally.wgsl` into the pass's records.
+    tally: Dispatch,
 }
 
 #[derive(Debug)]
@@ -256,7 +433,11 @@ impl Executor for GpuExecutor {
             for step in &schedule.steps {
                 launches.push(record(ctx, step, &tensors).await?);
             }
-            Ok(Recorded { tensors, launches })
+            Ok(Recorded {
+                tensors,
+                launches,
+                pass_launches: Mutex::new(Vec::new()),
+            })
         })
     }
 
@@ -268,25 +449,8 @@ impl Executor for GpuExecutor {
     ) -> Task<'a, Ran> {
         Box::pin(async move {
             let ctx = &*self.ctx;
-            for &(b, data) in &job.loads {
-                match rec.tensors.get(b.0) {
-                    Some(t) if t.len() == data.len() => ctx.write(t, data)?,
-                    _ => {
-                        return Err(Error::Shape(format!(
-                            "{} values loaded into buffer {} of {}",
-                            data.len(),
-                            b.0,
-                            schedule.len_of(b)
-                        )));
-                    }
-                }
-            }
+            self.load(schedule, rec, &job)?;
             let launches = &rec.launches[job.steps.clone()];
-            for launch in launches {
-                if let Launch::Adam(update) = launch {
-                    update.set_step(ctx, job.adam_step()?)?;
-                }
-            }
             // The per-sample losses, read last and summed here.
             let loss = schedule.steps[job.steps].iter().find_map(|s| match s {
                 Step::OutputError { loss, .. } => Some(*loss),
@@ -324,6 +488,323 @@ impl Executor for GpuExecutor {
                 })
                 .collect::<Result<Vec<_>>>()?;
             self.ctx.execute(&[], &reads).await
+        })
+    }
+
+    fn load_set<'a>(&'a mut self, set: Arc<ImageSet>) -> Task<'a, (usize, String)> {
+        Box::pin(async move {
+            let ctx = &self.ctx;
+            let mib = |bytes: usize| bytes as f64 / (1u64 << 20) as f64;
+            let words = set.tables.len() * 256 + set.labels.len() + set.pixels.len().div_ceil(4);
+            let laid_out = (words <= ctx.max_tensor_values())
+                .then(|| kernels::image_set_words(&set).ok())
+                .flatten();
+            let (kept, note) = match laid_out {
+                Some((words, layout)) => {
+                    let note = format!(
+                        "on the device ({:.1} MiB, 1 byte per pixel; batches gathered there)",
+                        mib(4 * words.len())
+                    );
+                    let words = ctx.upload("image set", &words)?;
+                    (GpuSet::Resident { words, layout }, note)
+                }
+                None => {
+                    let note = format!(
+                        "on the host: its {:.1} MiB exceed the {:.1} MiB that {} binds in one \
+                         storage buffer, so each batch is gathered on the host and uploaded",
+                        mib(set.pixels.len() + 4 * set.labels.len()),
+                        mib(4 * ctx.max_tensor_values()),
+                        ctx.name()
+                    );
+                    (GpuSet::Host(set), note)
+                }
+            };
+            self.sets.push(kept);
+            Ok((self.sets.len() - 1, note))
+        })
+    }
+
+    fn begin_pass<'a>(&'a mut self, pass: &'a Pass<'a>) -> Task<'a, ()> {
+        Box::pin(async move {
+            self.pass = None;
+            if pass.set >= self.sets.len() {
+                return Err(Error::Shape(format!("no image set {}", pass.set)));
+            }
+            let order = pass.order.words();
+            let firsts: Vec<u32> = pass.batches.iter().map(|&(f, _)| f as u32).collect();
+            let adam: Vec<f32> = pass.adam.iter().flat_map(kernels::adam_constants).collect();
+            let records = pass.order.len() * pass.record.len(pass.classes);
+            let ctx = Arc::clone(&self.ctx);
+            let b = self.pass_buffers([order.len(), firsts.len(), adam.len(), records])?;
+            ctx.write(&b.order, &order)?;
+            ctx.write(&b.firsts, &firsts)?;
+            ctx.write(&b.adam, &adam)?;
+            self.pass = Some(GpuPass {
+                set: pass.set,
+                order,
+                pad: pass.order.pad,
+                record: pass.record,
+                classes: pass.classes,
+                steps: pass.steps,
+                batches: pass.batches.to_vec(),
+                adam_rows: pass.adam.len(),
+                encoder: None,
+                in_encoder: 0,
+                enqueued: 0,
+                done: Arc::new(AtomicUsize::new(0)),
+            });
+            Ok(())
+        })
+    }
+
+    fn enqueue<'a>(
+        &'a mut self,
+        _schedule: &'a Schedule,
+        rec: &'a Recorded,
+        b: PassBatch,
+    ) -> Task<'a, ()> {
+        Box::pin(async move {
+            let ctx = &*self.ctx;
+            let (Some(pass), Some(bufs)) = (self.pass.as_mut(), self.pass_buffers.as_ref()) else {
+                return Err(Error::Shape("a batch enqueued outside a pass".into()));
+            };
+            let &(first, size) = pass
+                .batches
+                .get(b.index)
+                .ok_or_else(|| Error::Shape(format!("the pass has no batch {}", b.index)))?;
+            let t = |buf: Buf| {
+                rec.tensors
+                    .get(buf.0)
+                    .ok_or_else(|| Error::Shape(format!("the schedule has no buffer {}", buf.0)))
+            };
+            let training = pass.record == Record::Training;
+            let per = pass.record.len(pass.classes);
+            if 2 * (first + size) > bufs.order.len() || (first + size) * per > bufs.records.len() {
+                return Err(Error::Shape(format!(
+                    "batch {} of the pass ({size} samples from {first}) past its buffers",
+                    b.index
+                )));
+            }
+            let launches = &rec.launches[b.steps.clone()];
+            let adams = launches
+                .iter()
+                .filter_map(|l| match l {
+                    Launch::Adam(update) => Some(update),
+                    Launch::Kernel(_) => None,
+                })
+                .collect::<Vec<_>>();
+            if !adams.is_empty() && b.index >= pass.adam_rows {
+                return Err(Error::InvalidParam {
+                    name: "adam",
+                    reason: format!("batch {} of the pass has no Adam constants", b.index),
+                });
+            }
+            let scope = ctx.scope();
+            let key = PassKey {
+                set: pass.set,
+                generation: bufs.generation,
+                record: pass.record,
+                pad: pass.pad,
+            };
+            let cached = rec
+                .pass_launches
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .iter()
+                .find(|(k, _)| *k == key)
+                .map(|(_, l)| Arc::clone(l));
+            let pass_launches = match cached {
+                Some(l) => l,
+                None => {
+                    let (input, labels) = (t(b.input)?, t(b.labels)?);
+                    let gather = match &self.sets[pass.set] {
+                        GpuSet::Resident { words, layout } => Some(
+                            kernels::gather(
+                                ctx,
+                                words,
+                                layout,
+                                &bufs.order,
+                                pass.pad,
+                                0,
+                                size,
+                                input,
+                                labels,
+                                training,
+                            )
+                            .await?,
+                        ),
+                        GpuSet::Host(_) => None,
+                    };
+                    let tally = kernels::tally(
+                        ctx,
+                        t(b.output)?,
+                        labels,
+                        t(b.loss)?,
+                        pass.steps,
+                        size,
+                        pass.classes,
+                        pass.record,
+                        0,
+                        &bufs.records,
+                    )
+                    .await?;
+                    let l = Arc::new(PassLaunches { gather, tally });
+                    let mut all = rec
+                        .pass_launches
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner);
+                    all.retain(|(k, _)| k.generation == key.generation);
+                    all.push((key, Arc::clone(&l)));
+                    l
+                }
+            };
+            if let GpuSet::Host(set) = &self.sets[pass.set] {
+                // Written before the next submission: submit what came before it first.
+                Self::submit(ctx, pass);
+                let mut x = vec![0.0f32; size * set.shape.len()];
+                let mut labels = vec![0u32; if training { size } else { 0 }];
+                gather_on_host(set, &pass.order, pass.pad, first, &mut x, &mut labels);
+                ctx.write(t(b.input)?, &x)?;
+                ctx.write(t(b.labels)?, &labels)?;
+            }
+            let encoder = pass.encoder.get_or_insert_with(|| {
+                ctx.device
+                    .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                        label: Some("mtsnn pass"),
+                    })
+            });
+            let k = b.index as u64;
+            let firsts = &bufs.firsts.buffer;
+            if let Some(g) = &pass_launches.gather {
+                encoder.copy_buffer_to_buffer(
+                    firsts,
+                    4 * k,
+                    &g.params,
+                    kernels::GATHER_FIRST_AT,
+                    4,
+                );
+            }
+            let tally = &pass_launches.tally;
+            encoder.copy_buffer_to_buffer(firsts, 4 * k, &tally.params, kernels::TALLY_FIRST_AT, 4);
+            for update in &adams {
+                encoder.copy_buffer_to_buffer(
+                    &bufs.adam.buffer,
+                    24 * k,
+                    update.params(),
+                    kernels::ADAM_CONSTANTS_AT,
+                    24,
+                );
+            }
+            {
+                let mut cp = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                    label: None,
+                    timestamp_writes: None,
+                });
+                let work = pass_launches
+                    .gather
+                    .iter()
+                    .chain(launches.iter().map(Launch::dispatch))
+                    .chain([tally]);
+                let mut n = 0;
+                for d in work {
+                    d.record(&mut cp);
+                    n += 1;
+                }
+                ctx.count(Count::Dispatches, n);
+            }
+            pass.in_encoder += 1;
+            pass.enqueued += 1;
+            if pass.in_encoder >= BATCHES_PER_SUBMISSION
+                || matches!(self.sets[pass.set], GpuSet::Host(_))
+            {
+                Self::submit(ctx, pass);
+            }
+            scope
+                .finish(&format!("recording batch {} of a pass", b.index + 1))
+                .await?;
+            Ok(())
+        })
+    }
+
+    fn progress(&mut self) -> usize {
+        let Some(pass) = &self.pass else { return 0 };
+        // Fires the callbacks of finished submissions; never waits.
+        let _ = self.ctx.device.poll(wgpu::PollType::Poll);
+        pass.samples(pass.done.load(Ordering::Relaxed))
+    }
+
+    fn finish_pass<'a>(&'a mut self, progress: &'a mut dyn FnMut(usize)) -> Task<'a, PassResult> {
+        Box::pin(async move {
+            let ctx = Arc::clone(&self.ctx);
+            let mut pass = self
+                .pass
+                .take()
+                .ok_or_else(|| Error::Shape("no pass to finish".into()))?;
+            Self::submit(&ctx, &mut pass);
+            // Progress while the queue drains, from non-blocking polls (browsers poll for us).
+            #[cfg(not(target_arch = "wasm32"))]
+            loop {
+                ctx.device
+                    .poll(wgpu::PollType::Poll)
+                    .map_err(|e| Error::Gpu(format!("polling the GPU: {e}")))?;
+                let done = pass.done.load(Ordering::Relaxed);
+                progress(pass.samples(done));
+                if done >= pass.enqueued {
+                    break;
+                }
+                std::thread::sleep(POLL_INTERVAL);
+            }
+            let bufs = self
+                .pass_buffers
+                .as_ref()
+                .ok_or_else(|| Error::Shape("a pass without buffers".into()))?;
+            let len = pass.samples(pass.batches.len()) * pass.record.len(pass.classes);
+            let records = ctx
+                .execute(&[], &[(&bufs.records, len)])
+                .await?
+                .pop()
+                .unwrap_or_default();
+            progress(pass.samples(pass.enqueued));
+            let losses = if pass.record == Record::Training {
+                pass.batches
+                    .iter()
+                    .map(|&(first, size)| {
+                        let per_sample: Vec<f32> = records[2 * first..2 * (first + size)]
+                            .iter()
+                            .step_by(2)
+                            .copied()
+                            .collect();
+                        batch_loss(&per_sample)
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            Ok(PassResult { records, losses })
+        })
+    }
+
+    fn counters(&self) -> Option<Counters> {
+        Some(self.ctx.counters())
+    }
+
+    fn run_timed<'a>(
+        &'a mut self,
+        schedule: &'a Schedule,
+        rec: &'a Recorded,
+        job: Job<'a>,
+    ) -> Task<'a, Option<Vec<f64>>> {
+        Box::pin(async move {
+            let ctx = &*self.ctx;
+            if !ctx.has_timestamps() {
+                return Ok(None);
+            }
+            self.load(schedule, rec, &job)?;
+            let work: Vec<&Dispatch> = rec.launches[job.steps]
+                .iter()
+                .map(Launch::dispatch)
+                .collect();
+            ctx.execute_timed(&work).await
         })
     }
 }

@@ -3,19 +3,22 @@
 //! compile (or fetch from the cache) the pipeline for their override constants, and return a
 //! [`Dispatch`] to record with [`GpuContext::execute`].
 
-use super::context::GpuContext;
+use super::context::{Count, GpuContext};
 use super::shaders::{
-    AdamParams, ConvParams, GemmParams, Kernel, LifForwardParams, MatmulParams, OutputErrorParams,
-    Params, PoolParams, StepsParams,
+    AdamParams, ConvParams, GatherParams, GemmParams, Kernel, LifForwardParams, MatmulParams,
+    OutputErrorParams, Params, PoolParams, StepsParams, TallyParams,
 };
 use super::submit::Dispatch;
 use super::tensor::GpuTensor;
 use super::tile::{TILE_L, TILE_U};
+use crate::cpu::kernels::Record;
+use crate::dataset::ImageSet;
 use crate::error::{Error, Result};
 use crate::hyper::GradMode;
 use crate::kernel_params::{AdamStep, ScanParams};
 use crate::plan::ConvGeom;
 use crate::schedule::Pool;
+use crate::spec::Shape;
 use crate::surrogate::{GAUSS_CUTOFF, SurrogateParams};
 
 /// Invocations per workgroup of the one-thread-per-element kernels (WGSL override `WG`).
@@ -66,6 +69,7 @@ async fn dispatch<P: Params>(
     );
     let pipeline = ctx.pipeline(kernel, constants).await?;
     let scope = ctx.scope();
+    ctx.count(Count::BytesUploaded, size_of::<P>() as u64);
     let uniform = wgpu::util::DeviceExt::create_buffer_init(
         &ctx.device,
         &wgpu::util::BufferInitDescriptor {
@@ -421,6 +425,7 @@ impl AdamUpdate {
 
     /// Sets the learning rate, β's, ε and bias corrections of `step`, for submissions after this call.
     pub fn set_step(&self, ctx: &GpuContext, step: &AdamStep) -> Result<()> {
+        ctx.count(Count::BytesUploaded, size_of::<AdamParams>() as u64);
         ctx.queue.write_buffer(
             &self.dispatch.params,
             0,
@@ -430,18 +435,173 @@ impl AdamUpdate {
     }
 }
 
-fn adam_params(n: usize, p: &AdamStep) -> Result<AdamParams> {
+impl AdamUpdate {
+    /// The launch's uniform buffer, whose bytes [`ADAM_CONSTANTS_AT`].. hold [`adam_constants`].
+    pub(crate) fn params(&self) -> &wgpu::Buffer {
+        &self.dispatch.params
+    }
+}
+
+/// Byte offset in `adam.wgsl`'s parameters of the six values of [`adam_constants`].
+pub(crate) const ADAM_CONSTANTS_AT: u64 = std::mem::offset_of!(AdamParams, lr) as u64;
+
+/// What changes from one Adam step to the next, in the order of `adam.wgsl`'s parameters from
+/// `lr` on: lr, β₁, β₂, ε and the two bias corrections. A table of these, one row per batch of an
+/// epoch, is uploaded once and copied into each Adam launch's uniforms before its batch.
+pub(crate) fn adam_constants(p: &AdamStep) -> [f32; 6] {
     let (c1, c2) = p.corrections();
+    [p.lr, p.beta1, p.beta2, p.eps, c1, c2]
+}
+
+fn adam_params(n: usize, p: &AdamStep) -> Result<AdamParams> {
+    let [lr, beta1, beta2, eps, c1, c2] = adam_constants(p);
     Ok(AdamParams {
         n: u32_of("weights", n)?,
-        lr: p.lr,
-        beta1: p.beta1,
-        beta2: p.beta2,
-        eps: p.eps,
+        lr,
+        beta1,
+        beta2,
+        eps,
         c1,
         c2,
         _pad: 0,
     })
+}
+
+/// Where the parts of an image set lie in its device buffer ([`image_set_words`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SetLayout {
+    /// Shape of one sample.
+    pub shape: Shape,
+    /// Number of samples.
+    pub samples: usize,
+    /// Word where the labels start.
+    pub labels_at: usize,
+    /// Word where the packed pixels start.
+    pub pixels_at: usize,
+}
+
+/// An image set as `gather.wgsl` reads it: the tables (as f32 bits), the labels, then the pixels
+/// packed 4 per word (byte k of a word in bits 8k..8k+7), and where each part starts. Fails with
+/// [`Error::Shape`] when a pixel's byte index would not fit the kernel's u32.
+pub fn image_set_words(set: &ImageSet) -> Result<(Vec<u32>, SetLayout)> {
+    u32_of("pixels of the image set", set.pixels.len())?;
+    let mut words: Vec<u32> = set.tables.iter().flatten().map(|v| v.to_bits()).collect();
+    let labels_at = words.len();
+    words.extend_from_slice(&set.labels);
+    let pixels_at = words.len();
+    words.extend(set.pixels.chunks(4).map(|c| {
+        let mut b = [0u8; 4];
+        b[..c.len()].copy_from_slice(c);
+        u32::from_le_bytes(b)
+    }));
+    u32_of("words of the image set", words.len())?;
+    let layout = SetLayout {
+        shape: set.shape,
+        samples: set.len(),
+        labels_at,
+        pixels_at,
+    };
+    Ok((words, layout))
+}
+
+/// Byte offset of `first` in `gather.wgsl`'s parameters, set per batch by a copy.
+pub const GATHER_FIRST_AT: u64 = std::mem::offset_of!(GatherParams, first) as u64;
+
+/// Byte offset of `first` in `tally.wgsl`'s parameters, set per batch by a copy.
+pub const TALLY_FIRST_AT: u64 = std::mem::offset_of!(TallyParams, first) as u64;
+
+/// One batch of `batch` samples from the image set `set` (laid out as `layout` says) into `x`
+/// and, with `with_labels`, `labels` (`shaders/gather.wgsl`), as
+/// [`crate::cpu::kernels::gather`]: positions `first`.. of the pass `order` (`[sample, augment]`
+/// words), cropped with padding `pad`. `first` may be changed per batch by copying it into the
+/// launch's uniforms at [`GATHER_FIRST_AT`].
+#[allow(clippy::too_many_arguments)]
+pub async fn gather(
+    ctx: &GpuContext,
+    set: &GpuTensor,
+    layout: &SetLayout,
+    order: &GpuTensor,
+    pad: usize,
+    first: usize,
+    batch: usize,
+    x: &GpuTensor,
+    labels: &GpuTensor,
+    with_labels: bool,
+) -> Result<Dispatch> {
+    let shape = layout.shape;
+    set.check_holds(
+        "gather set",
+        layout.pixels_at + (layout.samples * shape.len()).div_ceil(4),
+    )?;
+    order.check_holds("gather order", 2 * (first + batch))?;
+    x.check_holds("gather x", batch * shape.len())?;
+    if with_labels {
+        labels.check_holds("gather labels", batch)?;
+    }
+    if pad > 64 {
+        return Err(Error::Shape(format!(
+            "a crop padding of {pad} (at most 64)"
+        )));
+    }
+    let params = GatherParams {
+        batch: u32_of("batch", batch)?,
+        channels: u32_of("channels", shape.channels)?,
+        height: u32_of("height", shape.height)?,
+        width: u32_of("width", shape.width)?,
+        pad: pad as u32,
+        first: u32_of("first", first)?,
+        labels_at: u32_of("labels_at", layout.labels_at)?,
+        pixels_at: u32_of("pixels_at", layout.pixels_at)?,
+        with_labels: u32::from(with_labels),
+        _pad0: 0,
+        _pad1: 0,
+        _pad2: 0,
+    };
+    let n = batch * shape.len();
+    dispatch_elementwise(
+        ctx,
+        Kernel::Gather,
+        &[],
+        &params,
+        &[set, order, x, labels],
+        n,
+    )
+    .await
+}
+
+/// The per-sample records of a batch of `batch` (`shaders/tally.wgsl`), as
+/// [`crate::cpu::kernels::tally`]: from the output spikes `s` `[steps][batch][classes]`, the
+/// `labels` and per-sample `loss` (read for [`Record::Training`] only), into `records` from
+/// position `first` (changed per batch by a copy at [`TALLY_FIRST_AT`]).
+#[allow(clippy::too_many_arguments)]
+pub async fn tally(
+    ctx: &GpuContext,
+    s: &GpuTensor,
+    labels: &GpuTensor,
+    loss: &GpuTensor,
+    steps: usize,
+    batch: usize,
+    classes: usize,
+    record: Record,
+    first: usize,
+    records: &GpuTensor,
+) -> Result<Dispatch> {
+    s.check_holds("tally s", steps * batch * classes)?;
+    records.check_holds("tally records", (first + batch) * record.len(classes))?;
+    let training = record == Record::Training;
+    if training {
+        labels.check_holds("tally labels", batch)?;
+        loss.check_holds("tally loss", batch)?;
+    }
+    let params = TallyParams {
+        batch: u32_of("batch", batch)?,
+        steps: u32_of("steps", steps)?,
+        classes: u32_of("classes", classes)?,
+        first: u32_of("first", first)?,
+    };
+    let constants = [("TRAINING", flag(training))];
+    let tensors = [s, labels, loss, records];
+    dispatch_elementwise(ctx, Kernel::Tally, &constants, &params, &tensors, batch).await
 }
 
 /// The uniform parameters shared by the three convolution kernels; `tiles_l` is the number of

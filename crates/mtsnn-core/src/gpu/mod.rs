@@ -9,8 +9,11 @@
 //! - [`MatmulPath`]: which GEMM kernel and tile an adapter gets (`gemm.wgsl`'s workgroup-memory
 //!   tiles on hardware GPUs, `matmul.wgsl`'s direct register tile on software adapters), and why.
 //! - [`GpuExecutor`]: runs a [`crate::schedule::Schedule`] with those launchers, recorded once
-//!   per schedule and replayed; [`GpuBackend`] is the [`crate::Backend`] on it, with all data on
-//!   the device.
+//!   per schedule and replayed, batch by batch or as passes over image sets kept on the device
+//!   (several batches per submission, one read back per pass); [`GpuBackend`] is the
+//!   [`crate::Backend`] on it, with all data on the device.
+//! - [`GpuContext::counters`] counts launches, submissions, host waits and bytes each way;
+//!   [`GpuContext::execute_timed`] times each launch where the adapter has timestamp queries.
 //!
 //! Agreement with the CPU backend: the same operations in the same order, so spike counts agree
 //! exactly except where a potential lies within a few ULP of a multiple of V_th. Other values

@@ -131,6 +131,31 @@ params! {
     PoolParams { maps: u32, height: u32, width: u32, kernel: u32 }
 }
 
+params! {
+    /// `gather.wgsl`'s: a batch of `batch` samples of `channels`×`height`×`width` from position
+    /// `first` of the pass, cropped with padding `pad`; the set's labels start at word
+    /// `labels_at`, its packed pixels at `pixels_at`; `with_labels` = 1 to write the labels too.
+    GatherParams {
+        batch: u32,
+        channels: u32,
+        height: u32,
+        width: u32,
+        pad: u32,
+        first: u32,
+        labels_at: u32,
+        pixels_at: u32,
+        with_labels: u32,
+        _pad0: u32,
+        _pad1: u32,
+        _pad2: u32,
+    }
+}
+
+params! {
+    /// `tally.wgsl`'s: a batch of `batch` samples whose first is position `first` of the pass.
+    TallyParams { batch: u32, steps: u32, classes: u32, first: u32 }
+}
+
 /// Declares [`Kernel`]: one line per kernel, `Variant: "file name without .wgsl", ParamsType;`.
 macro_rules! kernels {
     ($($(#[$doc:meta])* $kernel:ident: $file:literal, $params:ty;)*) => {
@@ -202,6 +227,10 @@ kernels! {
     MaxPoolForward: "max_pool_forward", PoolParams;
     /// The gradient of max pooling, to the first maximum of each window.
     MaxPoolBackward: "max_pool_backward", PoolParams;
+    /// A batch gathered, cropped, flipped and normalised from an image set on the device.
+    Gather: "gather", GatherParams;
+    /// Per-sample losses and hits, or output totals, of a batch into a pass's records.
+    Tally: "tally", TallyParams;
 }
 
 impl Kernel {

@@ -9,7 +9,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll, Waker};
 
-use super::context::GpuContext;
+use super::context::{Count, GpuContext};
 use super::tensor::GpuTensor;
 use crate::error::{Error, Result};
 
@@ -80,6 +80,88 @@ impl<T> Future for Callback<T> {
 }
 
 impl GpuContext {
+    /// Runs `work` in order in one compute pass, as [`Self::execute`], with a timestamp before
+    /// the first launch and after each; returns each launch's device time in nanoseconds (the
+    /// difference of its two timestamps), or `None` where the device has no timestamp queries
+    /// ([`Self::has_timestamps`]). One host wait.
+    pub async fn execute_timed(&self, work: &[&Dispatch]) -> Result<Option<Vec<f64>>> {
+        if !self.has_timestamps() || work.is_empty() {
+            return Ok(None);
+        }
+        let count = u32::try_from(work.len() + 1)
+            .ok()
+            .filter(|&n| n <= wgpu::QUERY_SET_MAX_QUERIES)
+            .ok_or_else(|| Error::Gpu(format!("{} launches to time", work.len())))?;
+        let bytes = 8 * u64::from(count);
+        let scope = self.scope();
+        let queries = self.device.create_query_set(&wgpu::QuerySetDescriptor {
+            label: Some("launch timestamps"),
+            ty: wgpu::QueryType::Timestamp,
+            count,
+        });
+        let buffer = |usage| {
+            self.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("launch timestamps"),
+                size: bytes,
+                usage,
+                mapped_at_creation: false,
+            })
+        };
+        let resolved = buffer(wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC);
+        let staging = buffer(wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST);
+        let mut encoder = self
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("mtsnn timed"),
+            });
+        {
+            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: None,
+                timestamp_writes: None,
+            });
+            pass.write_timestamp(&queries, 0);
+            for (i, dispatch) in work.iter().enumerate() {
+                dispatch.record(&mut pass);
+                pass.write_timestamp(&queries, i as u32 + 1);
+            }
+        }
+        encoder.resolve_query_set(&queries, 0..count, &resolved, 0);
+        encoder.copy_buffer_to_buffer(&resolved, 0, &staging, 0, bytes);
+        let submission = self.queue.submit([encoder.finish()]);
+        self.count(Count::Dispatches, work.len() as u64);
+        self.count(Count::Submissions, 1);
+        scope.finish("running timed kernels").await?;
+        let (mapped, resolve) = Callback::new();
+        staging.slice(..).map_async(wgpu::MapMode::Read, resolve);
+        self.count(Count::HostWaits, 1);
+        self.count(Count::BytesRead, bytes);
+        self.device
+            .poll(wgpu::PollType::Wait {
+                submission_index: Some(submission),
+                timeout: None,
+            })
+            .map_err(|e| Error::Gpu(format!("waiting for the GPU: {e}")))?;
+        mapped
+            .await
+            .map_err(|e| Error::Gpu(format!("mapping the timestamps: {e}")))?;
+        self.check_uncaptured("running timed kernels")?;
+        let ticks: Vec<u64> = {
+            let view = staging
+                .slice(..)
+                .get_mapped_range()
+                .map_err(|e| Error::Gpu(format!("reading the timestamps: {e}")))?;
+            bytemuck::pod_collect_to_vec(&view)
+        };
+        staging.unmap();
+        let period = f64::from(self.queue.get_timestamp_period());
+        Ok(Some(
+            ticks
+                .windows(2)
+                .map(|w| w[1].wrapping_sub(w[0]) as f64 * period)
+                .collect(),
+        ))
+    }
+
     /// Records `work` in order into one compute pass (wgpu orders the dispatches' buffer
     /// accesses), then copies the first `n` values of each `(tensor, n)` in `reads`, submits
     /// everything at once, and returns the values read. All errors become [`Error::Gpu`].
@@ -123,6 +205,8 @@ impl GpuContext {
             }
         }
         let submission = self.queue.submit([encoder.finish()]);
+        self.count(Count::Dispatches, work.len() as u64);
+        self.count(Count::Submissions, 1);
         scope.finish("running kernels").await?;
         let Some(staging) = staging else {
             return Ok(reads.iter().map(|_| Vec::new()).collect());
@@ -130,6 +214,8 @@ impl GpuContext {
 
         let (mapped, resolve) = Callback::new();
         staging.slice(..).map_async(wgpu::MapMode::Read, resolve);
+        self.count(Count::HostWaits, 1);
+        self.count(Count::BytesRead, total);
         self.device
             .poll(wgpu::PollType::Wait {
                 submission_index: Some(submission),

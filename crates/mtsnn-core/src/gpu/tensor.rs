@@ -3,7 +3,7 @@
 
 use wgpu::util::DeviceExt;
 
-use super::context::GpuContext;
+use super::context::{Count, GpuContext};
 use crate::error::{Error, Result};
 
 /// Kernels index with u32, and a workgroup may run past the end of a buffer by less than 1024
@@ -108,7 +108,8 @@ impl GpuContext {
         if data.is_empty() {
             return self.zeros(label, 0);
         }
-        self.tensor_bytes(label, data.len())?;
+        let bytes = self.tensor_bytes(label, data.len())?;
+        self.count(Count::BytesUploaded, bytes);
         let buffer = self
             .device
             .create_buffer_init(&wgpu::util::BufferInitDescriptor {
@@ -126,8 +127,9 @@ impl GpuContext {
     pub fn write<T: Word>(&self, tensor: &GpuTensor, data: &[T]) -> Result<()> {
         tensor.check_holds("write", data.len())?;
         if !data.is_empty() {
-            self.queue
-                .write_buffer(&tensor.buffer, 0, bytemuck::cast_slice(data));
+            let bytes: &[u8] = bytemuck::cast_slice(data);
+            self.count(Count::BytesUploaded, bytes.len() as u64);
+            self.queue.write_buffer(&tensor.buffer, 0, bytes);
         }
         Ok(())
     }
