@@ -28,7 +28,9 @@ mod submit;
 mod tensor;
 mod tile;
 
-pub use context::{AdapterPolicy, GpuContext, MatmulPath};
+pub use context::{
+    AdapterPolicy, AdapterSearch, GpuContext, MatmulPath, Rejection, SeenAdapter, describe,
+};
 pub use executor::{GpuBackend, GpuExecutor, Recorded};
 pub use shaders::{Field, Kernel, ParamsLayout};
 pub use submit::Dispatch;
