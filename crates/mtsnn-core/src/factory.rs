@@ -226,3 +226,32 @@ mod gpu {
         }
     }
 }
+
+#[cfg(all(test, not(feature = "gpu")))]
+mod cpu_only_tests {
+    use super::*;
+    use crate::{Hyper, NetSpec, Shape};
+
+    #[test]
+    fn without_the_gpu_feature_auto_is_the_cpu_and_gpu_an_error() {
+        let spec = NetSpec::parse("784-20-10", Shape::new(1, 28, 28), 10).unwrap();
+        let model = Model::init(spec, Hyper::default(), 1).unwrap();
+        let auto = choose_backend(BackendKind::Auto, &model).unwrap();
+        assert_eq!(
+            auto.to_string(),
+            "cpu (auto: this build of mtsnn-core has no GPU backend (its `gpu` feature is off))"
+        );
+        assert!(
+            auto.backend.name().starts_with("cpu"),
+            "{}",
+            auto.backend.name()
+        );
+        let err = choose_backend(BackendKind::Gpu, &model)
+            .err()
+            .expect("an error");
+        assert_eq!(
+            err.to_string(),
+            "no GPU adapter: this build of mtsnn-core has no GPU backend (its `gpu` feature is off)"
+        );
+    }
+}
