@@ -169,11 +169,13 @@ mod gpu {
         let list = list.collect::<Vec<_>>();
         if let [one] = &list[..] {
             format!(
-                "auto: the only GPU adapter is {one}, a software rasteriser; backend gpu uses it anyway"
+                "auto: the only GPU adapter is {one}, a software rasteriser; backend gpu uses it \
+                 anyway"
             )
         } else {
             format!(
-                "auto: the GPU adapters are all software rasterisers ({}); backend gpu uses them anyway",
+                "auto: the GPU adapters are all software rasterisers ({}); backend gpu uses them \
+                 anyway",
                 list.join("; ")
             )
         }

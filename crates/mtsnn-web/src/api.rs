@@ -104,8 +104,8 @@ pub struct Model {
 impl Model {
     /// Reads a model file: a checkpoint of `mtsnn train` (`model.safetensors`,
     /// `checkpoint.safetensors`) or a weights-only F16/F32/I8 file of `mtsnn export`; then opens
-    /// WebGPU on a hardware adapter unless told otherwise (see `LoadOptions`). Rejects with a clear message when the bytes
-    /// are not such a file.
+    /// WebGPU on a hardware adapter unless told otherwise (see `LoadOptions`). Rejects with a
+    /// clear message when the bytes are not such a file.
     pub async fn load(
         bytes: Vec<u8>,
         #[wasm_bindgen(unchecked_optional_param_type = "LoadOptions")] options: Option<Object>,
