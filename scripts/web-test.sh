@@ -23,6 +23,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# Made first: the background job opens it only once it runs, maybe after the first `sed` below,
+# whose failure would end this script (set -e).
+: >"$log"
 node web/tools/serve.mjs 0 web >"$log" 2>&1 &
 server=$!
 url=""

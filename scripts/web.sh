@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Builds the browser package of mtsnn (crates/mtsnn-web → web/pkg/) and serves the demo.
-#   scripts/web.sh build         cargo build (wasm32, release) + wasm-bindgen --target web → web/pkg/
+#   scripts/web.sh build         cargo build (wasm32, profile wasm) + wasm-bindgen --target web → web/pkg/
 #   scripts/web.sh serve [PORT]  build, then serve web/ on http://127.0.0.1:PORT/ (default 8080)
 #   scripts/web.sh pack          the npm package `mtsnn` (files from web/npm/, version of the
-#                                workspace) in target/npm/mtsnn/ and its tarball target/npm/mtsnn-VERSION.tgz
+#                                workspace) in target/npm/mtsnn/ and its tarball target/npm/mtsnn-VERSION.tgz:
+#                                two builds, `mtsnn` (WebGPU and CPU) and `mtsnn/cpu` (CPU only, small)
 #   scripts/web.sh deps          what the browser tests need: Debian `chromium`, and npm
 #                                playwright-core and esbuild as locked in web/package-lock.json
 # Needs the wasm32-unknown-unknown target and wasm-bindgen-cli at the version the crate pins;
@@ -26,30 +27,66 @@ ensure_tools() {
     fi
 }
 
-build() {
-    ensure_tools
-    cargo build --release --target wasm32-unknown-unknown -p mtsnn-web
-    wasm-bindgen --target web --out-dir web/pkg target/wasm32-unknown-unknown/release/mtsnn_web.wasm
-    local wasm=web/pkg/mtsnn_web_bg.wasm js=web/pkg/mtsnn_web.js
-    echo "web: built web/pkg: $(wc -c <"$wasm") B wasm + $(wc -c <"$js") B JS;" \
-        "gzip $(cat "$wasm" "$js" | gzip -9 | wc -c) B"
+# The wasm module of crates/mtsnn-web (cargo profile `wasm`): `full` with the WebGPU path, `cpu`
+# without it (no `gpu` feature: no wgpu). Both land at the same path; bindgen takes the last.
+wasm_file=target/wasm32-unknown-unknown/wasm/mtsnn_web.wasm
+compile() {
+    local flags=()
+    if [[ "$1" == cpu ]]; then
+        flags=(--no-default-features)
+    fi
+    cargo build --profile wasm --target wasm32-unknown-unknown -p mtsnn-web "${flags[@]}"
 }
 
-# The npm package: wasm-bindgen's ES module, its types and wasm (named mtsnn*), the Node entry and
-# README of web/npm/, and a package.json with the workspace's version; then `npm pack`.
+# wasm-bindgen's ES module of the last compiled wasm in DIR, its files named NAME*. The name
+# section only serves debuggers: dropped, it is a sixth of the module.
+bindgen() {
+    wasm-bindgen --target web --remove-name-section --out-dir "$1" --out-name "$2" "$wasm_file"
+}
+
+# One line of sizes: the wasm and the JS of DIR/NAME*, raw and gzip -9.
+sizes() {
+    local wasm="$1/$2_bg.wasm" js="$1/$2.js"
+    echo "web: $1/$2: wasm $(wc -c <"$wasm") B (gzip $(gzip -9 <"$wasm" | wc -c) B)," \
+        "JS $(wc -c <"$js") B (gzip $(gzip -9 <"$js" | wc -c) B)"
+}
+
+# `N KB (M KB)`: a file's size and its gzip -9 size, in kilobytes (1000 B).
+kb() {
+    echo "$(($(wc -c <"$1") / 1000)) KB ($(($(gzip -9 <"$1" | wc -c) / 1000)) KB)"
+}
+
+build() {
+    ensure_tools
+    compile full
+    bindgen web/pkg mtsnn_web
+    sizes web/pkg mtsnn_web
+}
+
+# The npm package: wasm-bindgen's ES modules, types and wasm of both builds (`mtsnn*`: WebGPU and
+# the CPU; `mtsnn_cpu*`: the CPU only), the Node entries and README of web/npm/, and a package.json
+# with the workspace's version; then `npm pack`.
 pack() {
     build
     local version dir=target/npm/mtsnn
     version="$(sed -n '/^\[workspace.package\]/,/^\[/s/^version = "\(.*\)"/\1/p' Cargo.toml)"
     rm -rf "$dir" "target/npm/mtsnn-$version.tgz"
     mkdir -p "$dir"
-    wasm-bindgen --target web --out-dir "$dir" --out-name mtsnn \
-        target/wasm32-unknown-unknown/release/mtsnn_web.wasm
-    rm "$dir/mtsnn_bg.wasm.d.ts"
-    cp web/npm/README.md web/npm/node.js "$dir/"
+    bindgen "$dir" mtsnn
+    compile cpu
+    bindgen "$dir" mtsnn_cpu
+    rm "$dir"/*_bg.wasm.d.ts
+    cp web/npm/node.js "$dir/"
+    # The README's table of the two builds gets their sizes.
+    sed "s/@FULL@/$(kb "$dir/mtsnn_bg.wasm")/; s/@CPU@/$(kb "$dir/mtsnn_cpu_bg.wasm")/" \
+        web/npm/README.md >"$dir/README.md"
+    # The CPU-only entry's Node module: node.js with the other build's files.
+    sed 's/mtsnn\.js/mtsnn_cpu.js/; s/mtsnn_bg\.wasm/mtsnn_cpu_bg.wasm/' web/npm/node.js >"$dir/node_cpu.js"
     sed "s/@VERSION@/$version/" web/npm/package.json.in >"$dir/package.json"
     (cd target/npm && npm pack --silent ./mtsnn >/dev/null)
     local tgz="target/npm/mtsnn-$version.tgz"
+    sizes "$dir" mtsnn
+    sizes "$dir" mtsnn_cpu
     echo "web: packed $tgz: $(wc -c <"$tgz") B (unpacked $(cat "$dir"/* | wc -c) B)"
 }
 

@@ -15,7 +15,7 @@ use mtsnn_core::lr_schedule::{LrSchedule, ScheduleKind};
 use mtsnn_core::rng::Rng;
 use mtsnn_core::{
     Backend, BackendKind, CpuBackend, Error, GpuBackend, Hyper, Model, NetSpec, Shape, Surrogate,
-    create_backend,
+    choose_backend, create_backend,
 };
 use mtsnn_tests::compare::{assert_close, worst_relative};
 use mtsnn_tests::gpu::gpu_context;
@@ -245,13 +245,39 @@ fn create_backend_picks_the_gpu_or_falls_back() {
     let Some(ctx) = gpu_context("create_backend_picks_the_gpu_or_falls_back") else {
         return;
     };
-    let gpu = create_backend(BackendKind::Gpu, &model).unwrap();
-    assert!(gpu.name().starts_with("gpu: "), "{}", gpu.name());
-    let auto = create_backend(BackendKind::Auto, &model).unwrap();
+    let gpu = choose_backend(BackendKind::Gpu, &model).unwrap();
+    assert!(
+        gpu.backend.name().starts_with("gpu: "),
+        "{}",
+        gpu.backend.name()
+    );
+    assert_eq!(gpu.kind, BackendKind::Gpu);
+    assert_eq!(gpu.why, format!("asked for: {}", ctx.describe()));
+    let auto = choose_backend(BackendKind::Auto, &model).unwrap();
     if ctx.is_software()
         && mtsnn_core::GpuContext::new(mtsnn_core::AdapterPolicy::Hardware).is_err()
     {
-        assert!(auto.name().starts_with("cpu"), "{}", auto.name());
+        // Only software adapters here (lavapipe): auto takes the CPU and names them.
+        assert!(
+            auto.backend.name().starts_with("cpu"),
+            "{}",
+            auto.backend.name()
+        );
+        assert_eq!(auto.kind, BackendKind::Cpu);
+        let name = ctx.adapter_info().name.trim();
+        let one = format!("auto: the only GPU adapter is {name} on ");
+        let one_end = ", a software rasteriser; backend gpu uses it anyway";
+        let several = "auto: the GPU adapters are all software rasterisers (";
+        assert!(
+            (auto.why.starts_with(&one) && auto.why.ends_with(one_end))
+                || (auto.why.starts_with(several) && auto.why.contains(name)),
+            "{}",
+            auto.why
+        );
+        assert!(auto.to_string().starts_with("cpu (auto: "), "{auto}");
+    } else {
+        assert_eq!(auto.kind, BackendKind::Gpu, "{}", auto.why);
+        assert!(auto.why.starts_with("auto: "), "{}", auto.why);
     }
     // A CNN runs on the GPU backend too.
     let spec = NetSpec::parse("4C3-P2-10", Shape::new(1, 8, 8), 10).unwrap();

@@ -1,6 +1,6 @@
 // Browser tests of the demo page: headless Chromium (harness.mjs) against the page served on
-// 127.0.0.1, once with WebGPU (--enable-unsafe-webgpu: SwiftShader) and once without (no adapter:
-// the CPU fallback). Every answer's output spike counts are compared with those of the native CLI
+// 127.0.0.1, once with WebGPU (--enable-unsafe-webgpu: SwiftShader, which the tests ask for by name:
+// "auto" takes the CPU over a software adapter) and once without (no adapter: the CPU fallback). Every answer's output spike counts are compared with those of the native CLI
 // (`mtsnn infer --json`) on the same 28×28 input.
 //
 // Run by scripts/web-test.sh, which builds everything and sets:
@@ -73,8 +73,8 @@ async function runLaunch(launch, scratch) {
   const { context, page, errors: consoleErrors } = await openBrowser(launch, scratch, { width: 1180, height: 1100 });
   const tag = launch.name;
   try {
-    await test(`[${tag}] the page loads the MNIST model on ${launch.backend}`, async () => {
-      await page.goto(BASE_URL);
+    await test(`[${tag}] the page loads the MNIST model on ${launch.backend} (backend ${launch.ask})`, async () => {
+      await page.goto(`${BASE_URL}?backend=${launch.ask}`);
       await page.evaluate(() => window.demo.ready);
       const s = await snapshot(page);
       assert(!s.error, `page error: ${s.error}`);
@@ -170,7 +170,7 @@ async function runLaunch(launch, scratch) {
     });
 
     await test(`[${tag}] the wasm API: calls fired together take turns; every layer's spikes equal the CPU path's`, async () => {
-      const r = await page.evaluate(async () => {
+      const r = await page.evaluate(async (ask) => {
         const { default: init, Model } = await import("/pkg/mtsnn_web.js");
         await init();
         const bytes = new Uint8Array(await (await fetch("/models/mnist.safetensors")).arrayBuffer());
@@ -178,27 +178,27 @@ async function runLaunch(launch, scratch) {
         const raw = atob(samples.pixels);
         const digits = [0, 1, 2, 3, 4, 5].map((i) => Float32Array.from(raw.slice(784 * i, 784 * (i + 1)), (c) => c.charCodeAt(0) / 255));
         const plain = (res) => [res.outputCounts, res.layerCounts.map((l) => l.map((step) => Array.from(step)))];
-        const auto = await Model.load(bytes);
+        const asked = await Model.load(bytes, { backend: ask });
         const cpu = await Model.load(bytes, { backend: "cpu" });
-        const together = await Promise.all(digits.map((d) => auto.infer(d)));
+        const together = await Promise.all(digits.map((d) => asked.infer(d)));
         const oneByOne = [];
         for (const d of digits) oneByOne.push(await cpu.infer(d));
-        const out = { backend: auto.backend, backends: together.map((x) => x.backend), auto: together.map(plain), cpu: oneByOne.map(plain) };
-        auto.free();
+        const out = { backend: asked.backend, backends: together.map((x) => x.backend), auto: together.map(plain), cpu: oneByOne.map(plain) };
+        asked.free();
         cpu.free();
         return out;
-      });
-      assertEqual(r.backend, launch.backend, "backend of Model.load without options");
+      }, launch.ask);
+      assertEqual(r.backend, launch.backend, `backend of Model.load with backend ${launch.ask}`);
       assert(r.backends.every((b) => b === launch.backend), `backends ${r.backends}`);
       assertEqual(r.auto, r.cpu, `spike counts of every layer, ${launch.backend} vs cpu`);
     });
 
     await test(`[${tag}] drawSpikes: heat maps and bars where the spikes are, on a canvas and an OffscreenCanvas`, async () => {
-      const r = await page.evaluate(async () => {
+      const r = await page.evaluate(async (ask) => {
         const { default: init, Model } = await import("/pkg/mtsnn_web.js");
         await init();
         const bytes = new Uint8Array(await (await fetch("/models/fashion-mnist.safetensors")).arrayBuffer());
-        const m = await Model.load(bytes);
+        const m = await Model.load(bytes, { backend: ask });
         const samples = await (await fetch("/samples/fashion-mnist.json")).json();
         const digit = Float32Array.from(atob(samples.pixels).slice(0, 784), (c) => c.charCodeAt(0) / 255);
         const result = await m.infer(digit);
@@ -243,7 +243,7 @@ async function runLaunch(launch, scratch) {
         };
         m.free();
         return out;
-      });
+      }, launch.ask);
       assertEqual(r.backend, launch.backend, "backend");
       assert(r.blank, "the canvas was not blank before");
       assertEqual(r.size.slice(0, 2), r.size.slice(2), "canvas size vs layout");
@@ -267,26 +267,45 @@ async function runLaunch(launch, scratch) {
     // SwiftShader runs WebGPU in software and slowly: fewer rounds there.
     const rounds = launch.backend === "cpu" ? 200 : 20;
     await test(`[${tag}] timing: ${rounds} inferences of one digit through the wasm API`, async () => {
-      const micros = await page.evaluate(async (rounds) => {
+      const micros = await page.evaluate(async ([rounds, ask]) => {
         const { default: init, Model } = await import("/pkg/mtsnn_web.js");
         await init();
         const bytes = new Uint8Array(await (await fetch("/models/mnist.safetensors")).arrayBuffer());
-        const m = await Model.load(bytes);
+        const m = await Model.load(bytes, { backend: ask });
         const samples = await (await fetch("/samples/mnist.json")).json();
         const digit = Float32Array.from(atob(samples.pixels).slice(0, 784), (c) => c.charCodeAt(0) / 255);
         const out = [];
         for (let i = 0; i < rounds; i++) out.push((await m.infer(digit)).micros);
         m.free();
         return out;
-      }, rounds);
+      }, [rounds, launch.ask]);
       timings.push({ launch: tag, what: "MNIST 784-800-10 (API loop, per digit)", micros });
     });
 
-    await test(`[${tag}] the minimal embedding page (embed.html) answers`, async () => {
+    await test(`[${tag}] auto: the CPU, which is faster than a software adapter, and why; "webgpu" still takes one`, async () => {
+      const r = await page.evaluate(async (ask) => {
+        const { default: init, Model } = await import("/pkg/mtsnn_web.js");
+        await init();
+        const bytes = new Uint8Array(await (await fetch("/models/mnist.safetensors")).arrayBuffer());
+        const auto = await Model.load(bytes);
+        const asked = await Model.load(bytes, { backend: ask });
+        const out = { hasWebGpu: Model.hasWebGpu, auto: [auto.backend, auto.backendNote], asked: [asked.backend, asked.backendNote] };
+        auto.free();
+        asked.free();
+        return out;
+      }, launch.ask);
+      assertEqual([r.hasWebGpu, r.auto[0]], [true, "cpu"], "Model.hasWebGpu, backend of auto");
+      assert(launch.autoNote.test(r.auto[1]), `auto's backendNote: ${r.auto[1]}`);
+      assertEqual(r.asked[0], launch.backend, `backend ${launch.ask} (${r.asked[1]})`);
+      if (launch.backend === "webgpu") assertEqual(r.asked[1], "google swiftshader, software fallback", "the adapter");
+    });
+
+    // The embedding page asks for "auto": the CPU with or without SwiftShader.
+    await test(`[${tag}] the minimal embedding page (embed.html) answers on the CPU`, async () => {
       await page.goto(new URL("embed.html", BASE_URL).href);
       await page.waitForFunction(() => document.getElementById("out").textContent.startsWith("label"));
       const text = await page.textContent("#out");
-      assert(new RegExp(`^label 0 \\(true 0\\) on ${launch.backend} in`).test(text), text);
+      assert(/^label 0 \(true 0\) on cpu in/.test(text), text);
     });
 
     await test(`[${tag}] no errors in the console`, async () => {

@@ -7,11 +7,25 @@ import { chromium } from "playwright-core";
 const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
 
-/** The two launches, and the backend each must give: WebGPU (--enable-unsafe-webgpu: SwiftShader),
- *  and none (no adapter: the CPU fallback). */
+/** The two launches: WebGPU (--enable-unsafe-webgpu: SwiftShader, a software fallback adapter)
+ *  and none (no adapter). `ask` is the backend option that gets WebGPU where there is some, and
+ *  `backend` what it gives. `"auto"` takes the CPU in both: SwiftShader is slower than the CPU
+ *  path; `autoNote` matches the reason `model.backendNote` gives. */
 export const LAUNCHES = [
-  { name: "webgpu", flags: ["--enable-unsafe-webgpu"], backend: "webgpu" },
-  { name: "no-webgpu", flags: [], backend: "cpu" },
+  {
+    name: "webgpu",
+    flags: ["--enable-unsafe-webgpu"],
+    ask: "webgpu",
+    backend: "webgpu",
+    autoNote: /^auto: WebGPU's adapter \(google swiftshader, software fallback\) runs in software, slower than the CPU path; ask for "webgpu" to use it anyway$/,
+  },
+  {
+    name: "no-webgpu",
+    flags: [],
+    ask: "auto",
+    backend: "cpu",
+    autoNote: /^auto: (no WebGPU here \(navigator\.gpu is missing\)|the browser offers no WebGPU adapter)$/,
+  },
 ];
 
 const tally = { passed: 0, failed: 0 };

@@ -54,7 +54,7 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    /// No GPU adapter could be found or opened.
+    /// No GPU adapter could be found or opened, or the crate was built without its `gpu` feature.
     #[error("no GPU adapter: {0}")]
     NoAdapter(String),
     /// An error reported by wgpu (validation, out of memory, device lost, ...).

@@ -5,6 +5,10 @@
 //! The engine trains on tensors: data-set file formats live with the callers, the facts they must
 //! agree on (names, shapes, normalisation, class names) in [`dataset`].
 //!
+//! The GPU backend (the `gpu` module, wgpu and the WGSL kernels) is the `gpu` feature, on by
+//! default. Without it (`default-features = false`) the crate is the CPU backend alone, for apps
+//! that only need CPU inference: a smaller native library and wasm module, no wgpu to build.
+//!
 //! # Example
 //!
 //! A fresh MNIST-shaped network (eq 17's initialisation) run for one all-zero image on the CPU:
@@ -40,7 +44,8 @@
 //!   [`GpuExecutor`] recorded once per schedule (per batch size) and replayed for every batch.
 //! - [`Runner`] is the one [`Backend`] on any executor ([`CpuBackend`], [`GpuBackend`]): it picks
 //!   the schedule, loads the batch, splits or refuses batches larger than the device holds, and
-//!   turns what comes back into losses, predictions and gradients. [`create_backend`] chooses one.
+//!   turns what comes back into losses, predictions and gradients. [`choose_backend`] chooses one
+//!   and says why.
 //!
 //! A single batch ([`Backend::train_batch`], [`Backend::infer`]) is a round trip: its values go
 //! up, the launches run, the results come back before the call returns.
@@ -97,6 +102,7 @@ pub mod dataset;
 pub mod error;
 pub mod executor;
 pub mod factory;
+#[cfg(feature = "gpu")]
 pub mod gpu;
 pub mod hyper;
 pub mod kernel_params;
@@ -114,7 +120,8 @@ pub use cpu::{CpuBackend, CpuExecutor};
 pub use dataset::{ImageSet, Order};
 pub use error::{Error, Result};
 pub use executor::{Counters, Executor, Runner};
-pub use factory::{BackendKind, create_backend};
+pub use factory::{BackendKind, Chosen, choose_backend, create_backend};
+#[cfg(feature = "gpu")]
 pub use gpu::{AdapterPolicy, GpuBackend, GpuContext, GpuExecutor};
 pub use hyper::Hyper;
 pub use model::{AdamState, Model};

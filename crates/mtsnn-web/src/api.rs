@@ -4,6 +4,7 @@
 use std::cell::RefCell;
 
 use js_sys::{Array, Object, Reflect, Uint32Array};
+use mtsnn_core::{Backend, Model as Network};
 use wasm_bindgen::prelude::*;
 
 use crate::dataset;
@@ -13,6 +14,7 @@ use crate::error::WebError;
 use crate::outcome::{Outcome, layer_infos};
 use crate::prepare;
 use crate::turns::Turns;
+#[cfg(feature = "gpu")]
 use crate::webgpu;
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -22,8 +24,10 @@ export interface LoadOptions {
   /** The data set the model was trained on, for files without it in their metadata (those of
    *  `mtsnn train`; `mtsnn export` records it): decides the normalisation. Default "mnist". */
   dataset?: "mnist" | "fashion-mnist";
-  /** Where to run: "auto" (WebGPU when the browser has an adapter, else the CPU; the default),
-   *  "webgpu" (fail without one) or "cpu". */
+  /** Where to run: "auto" (the default: WebGPU on a hardware adapter, else the CPU, which is
+   *  faster than a software fallback adapter such as SwiftShader), "webgpu" (any adapter, software
+   *  included; fails without one, and always in the CPU-only build) or "cpu". `model.backendNote`
+   *  says why the model runs where it does. */
   backend?: "auto" | "webgpu" | "cpu";
 }
 /** One weighted layer of a model, as `Model.layers` lists them. */
@@ -100,8 +104,8 @@ pub struct Model {
 impl Model {
     /// Reads a model file: a checkpoint of `mtsnn train` (`model.safetensors`,
     /// `checkpoint.safetensors`) or a weights-only F16/F32/I8 file of `mtsnn export`; then opens
-    /// WebGPU unless told not to (see `LoadOptions`). Rejects with a clear message when the bytes
-    /// are not such a file.
+    /// WebGPU on a hardware adapter unless told otherwise (see `LoadOptions`). Rejects with a
+    /// clear message when the bytes are not such a file.
     pub async fn load(
         bytes: Vec<u8>,
         #[wasm_bindgen(unchecked_optional_param_type = "LoadOptions")] options: Option<Object>,
@@ -121,34 +125,12 @@ impl Model {
         let mut engine = Engine::new(&model, data)?;
         let (backend, note) = match choice.as_str() {
             "cpu" => ("cpu", "asked for the CPU".to_string()),
-            // Without `navigator.gpu` (Node, older browsers) there is no adapter to ask for.
-            _ if !has_navigator_gpu() => match choice.as_str() {
-                "auto" => (
-                    "cpu",
-                    "no WebGPU here (navigator.gpu is missing)".to_string(),
-                ),
-                _ => {
-                    return Err(
-                        WebError::Gpu("no adapter (navigator.gpu is missing)".into()).into(),
-                    );
+            _ => match place(&model, choice == "auto").await? {
+                (Some(gpu), note) => {
+                    engine.run_on(gpu);
+                    ("webgpu", note)
                 }
-            },
-            _ => match webgpu::open(&model).await {
-                Ok(Some((gpu, adapter))) => {
-                    engine.run_on(Box::new(gpu));
-                    ("webgpu", adapter)
-                }
-                Ok(None) if choice == "auto" => {
-                    ("cpu", "no WebGPU adapter in this browser".to_string())
-                }
-                Ok(None) => {
-                    return Err(WebError::Gpu(
-                        "no adapter (navigator.gpu is missing or offers none)".into(),
-                    )
-                    .into());
-                }
-                Err(e) if choice == "auto" => ("cpu", format!("fell back from {e}")),
-                Err(e) => return Err(e.into()),
+                (None, note) => ("cpu", note),
             },
         };
         Ok(Model {
@@ -246,6 +228,13 @@ impl Model {
         self.backend.to_string()
     }
 
+    /// Whether this build has the WebGPU path: `true` in the npm package's `mtsnn` entry, `false`
+    /// in its CPU-only `mtsnn/cpu` entry, where asking for `"webgpu"` fails.
+    #[wasm_bindgen(getter, js_name = hasWebGpu)]
+    pub fn has_webgpu() -> bool {
+        cfg!(feature = "gpu")
+    }
+
     /// Why the model runs where it runs: the adapter for WebGPU, the reason for the CPU.
     #[wasm_bindgen(getter, js_name = backendNote)]
     pub fn backend_note(&self) -> String {
@@ -283,14 +272,80 @@ pub fn mnistify(ink: Vec<f32>, width: usize, height: usize) -> Result<Vec<f32>, 
     Ok(prepare::mnistify(&ink, width, height)?)
 }
 
-/// Whether the JavaScript environment has `navigator.gpu`. wgpu must not be asked otherwise: it
+/// Where `Model.load` with `"auto"` (`auto`) or `"webgpu"` runs `model`: a WebGPU backend holding
+/// it, or `None` for the CPU; with why (see [`webgpu::place`]).
+#[cfg(feature = "gpu")]
+async fn place(
+    model: &Network,
+    auto: bool,
+) -> Result<(Option<Box<dyn Backend>>, String), WebError> {
+    // Without `navigator.gpu` (Node, older browsers) there is no adapter to ask for.
+    let Some(gpu) = navigator_gpu() else {
+        return if auto {
+            Ok((
+                None,
+                "auto: no WebGPU here (navigator.gpu is missing)".into(),
+            ))
+        } else {
+            Err(WebError::Gpu(
+                "no adapter (navigator.gpu is missing)".into(),
+            ))
+        };
+    };
+    let placed = webgpu::place(model, auto, adapter_words(&gpu).await).await?;
+    let gpu = placed.gpu.map(|b| Box::new(b) as Box<dyn Backend>);
+    Ok((gpu, placed.note))
+}
+
+/// The CPU-only build (no `gpu` feature: the npm package's `mtsnn/cpu`) has no WebGPU path.
+#[cfg(not(feature = "gpu"))]
+async fn place(_: &Network, auto: bool) -> Result<(Option<Box<dyn Backend>>, String), WebError> {
+    if auto {
+        Ok((
+            None,
+            "auto: this build has no WebGPU path (CPU only)".into(),
+        ))
+    } else {
+        Err(WebError::Gpu(
+            "this build has no WebGPU path: it is the CPU-only one (the package's `mtsnn/cpu` \
+             entry); import `mtsnn` for WebGPU"
+                .into(),
+        ))
+    }
+}
+
+/// The vendor and architecture of the adapter `gpu.requestAdapter()` gives (e.g. `google
+/// swiftshader`): browsers hide its name (`info.description`), which is all wgpu reports.
+#[cfg(feature = "gpu")]
+async fn adapter_words(gpu: &JsValue) -> Option<String> {
+    let get = |o: &JsValue, key: &str| Reflect::get(o, &key.into()).ok();
+    let request = get(gpu, "requestAdapter")?
+        .dyn_into::<js_sys::Function>()
+        .ok()?;
+    let promise = request
+        .call0(gpu)
+        .ok()?
+        .dyn_into::<js_sys::Promise>()
+        .ok()?;
+    let adapter = wasm_bindgen_futures::JsFuture::from(promise).await.ok()?;
+    let info = get(&adapter, "info").filter(JsValue::is_object)?;
+    let words: Vec<String> = ["vendor", "architecture"]
+        .iter()
+        .filter_map(|key| get(&info, key)?.as_string())
+        .filter(|w| !w.is_empty())
+        .collect();
+    (!words.is_empty()).then(|| words.join(" "))
+}
+
+/// `navigator.gpu`, when the JavaScript environment has it. wgpu must not be asked otherwise: it
 /// panics outside windows and workers (in Node, say) instead of reporting no adapter.
-fn has_navigator_gpu() -> bool {
+#[cfg(feature = "gpu")]
+fn navigator_gpu() -> Option<JsValue> {
     Reflect::get(&js_sys::global(), &"navigator".into())
         .ok()
         .filter(JsValue::is_object)
         .and_then(|navigator| Reflect::get(&navigator, &"gpu".into()).ok())
-        .is_some_and(|gpu| !gpu.is_undefined() && !gpu.is_null())
+        .filter(|gpu| !gpu.is_undefined() && !gpu.is_null())
 }
 
 /// `options[key]` as a string, `None` when `options` or the key is absent.

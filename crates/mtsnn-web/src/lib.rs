@@ -11,6 +11,9 @@
 //! model.drawSpikes(canvas, r); // heat maps of the hidden layers and the output spikes
 //! ```
 //!
+//! The `gpu` feature (on by default) brings the WebGPU path; without it the build runs on the CPU
+//! alone and its wasm is a fraction of the size (`Model.hasWebGpu` tells which build it is).
+//!
 //! Everything but the JavaScript boundary ([`api`]) is plain Rust and tested natively.
 
 pub mod api;
@@ -21,6 +24,7 @@ pub mod error;
 pub mod outcome;
 pub mod prepare;
 pub mod turns;
+#[cfg(feature = "gpu")]
 pub mod webgpu;
 
 pub use dataset::Dataset;

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use mtsnn_core::stats::StatsCollector;
-use mtsnn_core::{Backend, BackendKind, Model, SetId, create_backend};
+use mtsnn_core::{Backend, BackendKind, Model, SetId, choose_backend};
 
 use crate::data::{Dataset, DatasetKind};
 use crate::run_info::RunInfo;
@@ -26,9 +26,16 @@ pub fn load_model(path: &Path) -> Result<Model> {
     Model::load(path).with_context(|| format!("cannot load the model {}", path.display()))
 }
 
-/// Builds the backend `kind` holding `model`.
+/// Builds the backend `kind` holding `model`. When a GPU was looked for (`gpu`, `auto`), says on
+/// stderr which backend runs and why, e.g. `backend: cpu (auto: the only GPU adapter is llvmpipe
+/// (…) on vulkan, a software rasteriser; backend gpu uses it anyway)`.
 pub fn make_backend(kind: BackendKind, model: &Model) -> Result<Box<dyn Backend>> {
-    create_backend(kind, model).with_context(|| format!("cannot start the {kind} backend"))
+    let chosen =
+        choose_backend(kind, model).with_context(|| format!("cannot start the {kind} backend"))?;
+    if kind != BackendKind::Cpu {
+        eprintln!("backend: {chosen}");
+    }
+    Ok(chosen.backend)
 }
 
 /// The data set a model was trained on and the directory to read it from: the options when given,

@@ -181,19 +181,25 @@ fn commands_print_no_driver_noise() {
     assert_ok(&out);
     let model = run.join("model.safetensors");
     let model = model.to_str().unwrap();
-    // --backend cpu never probes; auto probes (lavapipe, where installed, made Mesa complain).
+    // --backend cpu never probes; auto probes (lavapipe, where installed, made Mesa complain) and
+    // says on one line what it chose and why.
     for backend in ["cpu", "auto"] {
         let out = without_runtime_dir(
             tmp.path(),
             &["eval", "--model", model, "--backend", backend],
         );
         assert_ok(&out);
-        assert!(
-            !stderr(&out).contains("XDG_RUNTIME_DIR"),
-            "{backend}: {}",
-            stderr(&out)
-        );
-        assert_eq!(stderr(&out), "", "{backend}");
+        let err = stderr(&out);
+        assert!(!err.contains("XDG_RUNTIME_DIR"), "{backend}: {err}");
+        if backend == "cpu" {
+            assert_eq!(err, "", "{backend}");
+        } else {
+            assert_eq!(err.lines().count(), 1, "{err}");
+            assert!(
+                err.starts_with("backend: cpu (auto: ") || err.starts_with("backend: gpu (auto: "),
+                "{err}"
+            );
+        }
     }
     assert!(!stderr(&out).contains("error"));
 }

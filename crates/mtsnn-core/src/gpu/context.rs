@@ -20,6 +20,109 @@ pub enum AdapterPolicy {
     Hardware,
 }
 
+/// Why [`GpuContext::search`] passed over an adapter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rejection {
+    /// A software rasteriser (lavapipe/llvmpipe, SwiftShader, WARP), and the policy wants hardware.
+    Software,
+    /// It cannot run compute shaders.
+    NoCompute,
+    /// It binds fewer than the 4 storage buffers per stage the kernels need.
+    FewStorageBuffers,
+    /// Its name does not contain `WGPU_ADAPTER_NAME`.
+    Name,
+}
+
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Software => "software",
+            Self::NoCompute => "no compute shaders",
+            Self::FewStorageBuffers => "fewer than 4 storage buffers per stage",
+            Self::Name => "name does not match WGPU_ADAPTER_NAME",
+        })
+    }
+}
+
+/// An adapter [`GpuContext::search`] saw.
+#[derive(Clone, Debug)]
+pub struct SeenAdapter {
+    /// What wgpu reports about it.
+    pub info: wgpu::AdapterInfo,
+    /// Why it was passed over; `None` when the policy allows it.
+    pub rejected: Option<Rejection>,
+}
+
+impl SeenAdapter {
+    /// Its name, API and kind (see [`describe`]).
+    pub fn describe(&self) -> String {
+        describe(&self.info)
+    }
+}
+
+/// An adapter in words: name, API and kind of device, e.g. `llvmpipe (LLVM 15.0.6, 256 bits) on
+/// Vulkan, a software rasteriser` or `NVIDIA GeForce RTX 4090 on Vulkan, a discrete GPU`.
+pub fn describe(info: &wgpu::AdapterInfo) -> String {
+    let kind = match info.device_type {
+        wgpu::DeviceType::DiscreteGpu => "a discrete GPU",
+        wgpu::DeviceType::IntegratedGpu => "an integrated GPU",
+        wgpu::DeviceType::VirtualGpu => "a virtual GPU",
+        wgpu::DeviceType::Other => "a GPU of unreported type",
+        wgpu::DeviceType::Cpu => "a software rasteriser",
+    };
+    let name = info.name.trim();
+    let name = if name.is_empty() {
+        "an unnamed adapter"
+    } else {
+        name
+    };
+    format!("{name} on {}, {kind}", info.backend)
+}
+
+/// What [`GpuContext::search`] found: the best adapter the policy allows, if any, and every
+/// adapter seen.
+pub struct AdapterSearch {
+    policy: AdapterPolicy,
+    best: Option<wgpu::Adapter>,
+    /// Every adapter, in wgpu's order, with why it was passed over.
+    pub seen: Vec<SeenAdapter>,
+}
+
+impl AdapterSearch {
+    /// The adapter [`Self::open`] would open.
+    pub fn best(&self) -> Option<&wgpu::Adapter> {
+        self.best.as_ref()
+    }
+
+    /// Opens the best adapter ([`GpuContext::from_adapter`]); [`Error::NoAdapter`], listing what
+    /// was seen, when there is none.
+    pub async fn open(self) -> Result<GpuContext> {
+        let Some(adapter) = self.best else {
+            let what = if self.policy == AdapterPolicy::Hardware {
+                "no hardware GPU adapter"
+            } else {
+                "no GPU adapter"
+            };
+            let list = if self.seen.is_empty() {
+                "none found".to_string()
+            } else {
+                let seen = self.seen.iter().map(|a| {
+                    let why = a.rejected.map(|r| format!(": {r}")).unwrap_or_default();
+                    format!(
+                        "{} ({}, {:?}){why}",
+                        a.info.name, a.info.backend, a.info.device_type
+                    )
+                });
+                seen.collect::<Vec<_>>().join("; ")
+            };
+            return Err(Error::NoAdapter(format!(
+                "{what} with compute shaders (adapters: {list})"
+            )));
+        };
+        GpuContext::from_adapter(&adapter).await
+    }
+}
+
 /// A pipeline is identified by its kernel and the values of its override constants (as f64 bits).
 type PipelineKey = (Kernel, Vec<(&'static str, u64)>);
 
@@ -89,6 +192,12 @@ impl GpuContext {
     /// `WGPU_ADAPTER_NAME` keeps only adapters whose name contains it (case-insensitive).
     /// Errors: [`Error::NoAdapter`] when none fits, [`Error::Gpu`] when the device fails to open.
     pub async fn new_async(policy: AdapterPolicy) -> Result<Self> {
+        Self::search(policy).await.open().await
+    }
+
+    /// Looks at every adapter (as [`Self::new_async`] does) and keeps the best the policy allows,
+    /// with what was seen and why the others were passed over, without opening a device.
+    pub async fn search(policy: AdapterPolicy) -> AdapterSearch {
         let desc = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
         let backends = desc.backends;
         let instance = wgpu::Instance::new(desc);
@@ -101,33 +210,23 @@ impl GpuContext {
             let info = adapter.get_info();
             let rejected =
                 if policy == AdapterPolicy::Hardware && info.device_type == wgpu::DeviceType::Cpu {
-                    Some("software")
+                    Some(Rejection::Software)
                 } else if !adapter
                     .get_downlevel_capabilities()
                     .flags
                     .contains(wgpu::DownlevelFlags::COMPUTE_SHADERS)
                 {
-                    Some("no compute shaders")
+                    Some(Rejection::NoCompute)
                 } else if adapter.limits().max_storage_buffers_per_shader_stage < 4 {
-                    Some("fewer than 4 storage buffers per stage")
+                    Some(Rejection::FewStorageBuffers)
                 } else if wanted_name
                     .as_ref()
                     .is_some_and(|w| !info.name.to_lowercase().contains(w))
                 {
-                    Some("name does not match WGPU_ADAPTER_NAME")
+                    Some(Rejection::Name)
                 } else {
                     None
                 };
-            seen.push(format!(
-                "{} ({}, {:?}){}",
-                info.name,
-                info.backend,
-                info.device_type,
-                match rejected {
-                    Some(why) => format!(": {why}"),
-                    None => String::new(),
-                }
-            ));
             if rejected.is_none()
                 && best
                     .as_ref()
@@ -135,23 +234,9 @@ impl GpuContext {
             {
                 best = Some(adapter);
             }
+            seen.push(SeenAdapter { info, rejected });
         }
-        let Some(adapter) = best else {
-            let what = if policy == AdapterPolicy::Hardware {
-                "no hardware GPU adapter"
-            } else {
-                "no GPU adapter"
-            };
-            let list = if seen.is_empty() {
-                "none found".to_string()
-            } else {
-                seen.join("; ")
-            };
-            return Err(Error::NoAdapter(format!(
-                "{what} with compute shaders (adapters: {list})"
-            )));
-        };
-        Self::from_adapter(&adapter).await
+        AdapterSearch { policy, best, seen }
     }
 
     /// Opens a device on `adapter` with all of its limits; of the optional features only
@@ -207,6 +292,11 @@ impl GpuContext {
     /// The adapter's name and API, e.g. `llvmpipe (LLVM 15.0.6, 256 bits) (Vulkan)`.
     pub fn name(&self) -> String {
         format!("{} ({})", self.info.name, self.info.backend)
+    }
+
+    /// The adapter in words: name, API and kind of device ([`describe`]).
+    pub fn describe(&self) -> String {
+        describe(&self.info)
     }
 
     /// What wgpu reports about the adapter.

@@ -34,7 +34,7 @@ mod submit;
 mod tensor;
 mod tile;
 
-pub use context::{AdapterPolicy, GpuContext};
+pub use context::{AdapterPolicy, AdapterSearch, GpuContext, Rejection, SeenAdapter, describe};
 pub use executor::{GpuBackend, GpuExecutor, Recorded};
 pub use gemm::{GEMM_TILES, GemmTile, MatmulPath};
 pub use shaders::{Field, Kernel, ParamsLayout};
