@@ -4,7 +4,13 @@
 # and the paper MLP's first-layer GEMM), then `mtsnn bench` of the four paper networks on the GPU
 # and, for scale, on that machine's CPU; tables at the end. Meant to finish within 8 minutes.
 # The GEMM table gives "% of f32 peak" for the GPUs the script knows (H100/H200 SXM, A100, L40S,
-# RTX 4090), or for any GPU with GPU_F32_PEAK_TFLOPS set.
+# RTX 4090), or for any GPU with GPU_F32_PEAK_TFLOPS set. The network table gives both of mtsnn's
+# training speeds: per batch (`train_batch`, the host waits for every batch) and per epoch (`train`'s
+# path: data resident on the device, no host wait between batches), and a profiled MLP batch (device
+# counters, GPU time per kernel) follows. Where PEER_PYTHON (default python3) imports torch and sinabs
+# and sees CUDA, the same networks run in Sinabs on the GPU beside mtsnn's GPU backend
+# (scripts/peers/sinabs_bench.py --device cuda --mtsnn-backend gpu); otherwise the log says why not.
+# Real data where data/mnist and the FashionMNIST directory exist (carry them), else random inputs.
 #
 # Usage: scripts/gpu-bench.sh [BINDIR] [OUTDIR]
 #   BINDIR  holds `mtsnn` and the GPU test binaries `gpu_backend`, `gpu_kernels`, `gpu_conv` built
@@ -15,7 +21,7 @@
 # WGPU_BACKEND=vulkan. On a machine whose Vulkan loader is missing, install libvulkan1 first.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-tests=(gpu_backend gpu_kernels gpu_conv)
+tests=(gpu_backend gpu_kernels gpu_conv gpu_resident)
 
 if [[ "${1:-}" == "--prepare" ]]; then
     dest="${2:?usage: scripts/gpu-bench.sh --prepare BINDIR}"
@@ -93,10 +99,13 @@ nets=("784-400-400-10 40 200" "784-800-10 40 200" "15C5-P2-40C5-P2-300 20 50" "3
 for backend in gpu cpu; do
     for spec in "${nets[@]}"; do
         read -r net iters infer <<<"$spec"
-        timeout 45 "$bindir/mtsnn" bench --net "$net" --backend "$backend" --iters "$iters" \
+        timeout 60 "$bindir/mtsnn" bench --net "$net" --backend "$backend" --iters "$iters" \
             --infer-iters "$infer" --json 2>>"$log" | tee -a "$json" >>"$log"
     done
 done
+echo "== profiled batch (784-400-400-10, GPU)" | tee -a "$log"
+timeout 60 "$bindir/mtsnn" bench --net 784-400-400-10 --backend gpu --iters 5 --infer-iters 5 \
+    --profile 2>&1 | tee -a "$log"
 python3 - "$json" <<'EOF' | tee -a "$log"
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
@@ -104,15 +113,24 @@ by = {}
 for r in rows:
     kind = "gpu" if r["backend"].startswith("gpu") else "cpu"
     by.setdefault(r["net"], {})[kind] = r
-print("| network | GPU samples/s | CPU samples/s | GPU/CPU | GPU batch-1 µs | CPU batch-1 µs |")
-print("|---|---:|---:|---:|---:|---:|")
+print("| network | GPU samples/s per batch | GPU per epoch | CPU per batch | CPU per epoch | GPU/CPU (epoch) | GPU batch-1 µs | CPU batch-1 µs |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|")
 for net, d in by.items():
     g, c = d.get("gpu"), d.get("cpu")
-    f = lambda r, k: f"{r[k]:,.0f}" if r else "—"
-    ratio = f"{g['train_samples_per_sec'] / c['train_samples_per_sec']:.2f}" if g and c else "—"
-    print(f"| `{net}` | {f(g, 'train_samples_per_sec')} | {f(c, 'train_samples_per_sec')} | {ratio} | {f(g, 'infer_latency_us')} | {f(c, 'infer_latency_us')} |")
+    f = lambda r, k: f"{r[k]:,.0f}" if r and k in r else "—"
+    ek = "epoch_samples_per_sec"
+    ratio = f"{g[ek] / c[ek]:.2f}" if g and c and ek in g and ek in c else "—"
+    print(f"| `{net}` | {f(g, 'train_samples_per_sec')} | {f(g, ek)} | {f(c, 'train_samples_per_sec')} | {f(c, ek)} | {ratio} | {f(g, 'infer_latency_us')} | {f(c, 'infer_latency_us')} |")
 for r in rows[:1]:
     print(f"GPU: {r['backend']}")
 EOF
+peer="${PEER_PYTHON:-python3}"
+echo "== PyTorch (Sinabs) on the GPU beside mtsnn's GPU backend" | tee -a "$log"
+if why=$("$peer" -c 'import torch, sinabs; assert torch.cuda.is_available(), "CUDA not available to torch " + torch.__version__' 2>&1); then
+    timeout 150 "$peer" scripts/peers/sinabs_bench.py --mtsnn "$bindir/mtsnn" --device cuda \
+        --mtsnn-backend gpu --repeats 3 --threads "$(nproc)" --json "$out/peers-gpu.json" 2>&1 | tee -a "$log"
+else
+    echo "no PyTorch comparison: $peer cannot run Sinabs on CUDA here ($(echo "$why" | tail -1))" | tee -a "$log"
+fi
 echo "GPU tests: $([[ $failed -eq 0 ]] && echo passed || echo FAILED)" | tee -a "$log"
 exit $failed

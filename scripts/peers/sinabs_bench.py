@@ -173,16 +173,22 @@ def build(net, seed):
     return model
 
 
-def run_sinabs(net, data, seed, warmup, iters):
-    """Samples/s of the median of `iters` timed training batches after `warmup` untimed ones."""
-    model = build(net, seed)
+def run_sinabs(net, data, seed, warmup, iters, device):
+    """Samples/s of the median of `iters` timed training batches after `warmup` untimed ones, on
+    `device` (`cpu`, or `cuda`: the batches are moved there before the clock starts, and the clock
+    stops after the device has finished the step)."""
+    model = build(net, seed).to(device)
     model.train()
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.Adam(params, lr=LR, betas=(0.9, 0.999), eps=1e-8)
     batches = data.batches(seed, warmup + iters)
     times = []
+    cuda = device.startswith("cuda")
     for i, (x, y) in enumerate(batches):
+        x, y = x.to(device), y.to(device)
         target = torch.nn.functional.one_hot(y, 10).float().mul_(TARGET_COUNT)
+        if cuda:
+            torch.cuda.synchronize()
         start = time.perf_counter()
         sinabs.reset_states(model)
         opt.zero_grad(set_to_none=True)
@@ -192,6 +198,8 @@ def run_sinabs(net, data, seed, warmup, iters):
         loss = 0.5 * (out - target.unsqueeze(1)).pow(2).sum() / x.shape[0]
         loss.backward()
         opt.step()
+        if cuda:
+            torch.cuda.synchronize()
         elapsed = time.perf_counter() - start
         if not math.isfinite(loss.item()):
             raise RuntimeError(f"Sinabs {net}: the loss became {loss.item()}")
@@ -209,8 +217,8 @@ def mtsnn_supports_dataset(mtsnn):
     return "--dataset" in out.stdout
 
 
-def run_mtsnn(mtsnn, net, data, seed, warmup, iters, threads, real_data):
-    cmd = [mtsnn, "bench", "--net", net, "--backend", "cpu", "--json",
+def run_mtsnn(mtsnn, net, data, seed, warmup, iters, threads, real_data, backend):
+    cmd = [mtsnn, "bench", "--net", net, "--backend", backend, "--json",
            "--batch", str(BATCH), "--steps", str(STEPS), "--surrogate", "f2",
            "--warmup", str(warmup), "--iters", str(iters), "--infer-iters", "1",
            "--seed", str(seed)]
@@ -290,6 +298,10 @@ def main():
     ap.add_argument("--mnist", type=Path, default=DEFAULT_DIRS["mnist"], help="MNIST directory")
     ap.add_argument("--fashion-mnist", type=Path, default=DEFAULT_DIRS["fashion-mnist"],
                     help="FashionMNIST directory")
+    ap.add_argument("--device", default="cpu",
+                    help="where Sinabs runs: cpu (default) or cuda (a GPU through PyTorch)")
+    ap.add_argument("--mtsnn-backend", default="cpu", choices=["cpu", "gpu"],
+                    help="mtsnn's --backend (default cpu; gpu beside --device cuda)")
     ap.add_argument("--json", type=Path, help="also write every run's numbers to this file")
     args = ap.parse_args()
 
@@ -319,7 +331,7 @@ def main():
     print(f"# CPU: {model}, {os.cpu_count()} logical cores; instruction set: {isa}")
     print(f"# Sinabs {sinabs.__version__} on PyTorch {torch.__version__} "
           f"(MKL {'yes' if torch.backends.mkl.is_available() else 'no'}), "
-          f"{torch.get_num_threads()} threads; mtsnn {args.mtsnn}, RAYON_NUM_THREADS={args.threads}")
+          f"{torch.get_num_threads()} threads, device {args.device}; mtsnn {args.mtsnn}, RAYON_NUM_THREADS={args.threads}")
     print(f"# batch {BATCH}, T={STEPS}, S_max={S_MAX}, V_th={V_TH:g}, lambda={LAMBDA}, Adam lr {LR}; "
           f"{args.repeats} alternating runs per side, {args.warmup} untimed + N timed batches each")
     if not real_data:
@@ -342,13 +354,15 @@ def main():
             order = ("sinabs", "mtsnn") if rep % 2 == 0 else ("mtsnn", "sinabs")
             for side in order:
                 if side == "sinabs":
-                    theirs.append(run_sinabs(net, data[kind], seed, args.warmup, iters))
+                    theirs.append(run_sinabs(net, data[kind], seed, args.warmup, iters,
+                                             args.device))
                 else:
                     sps, report = run_mtsnn(args.mtsnn, net, data[kind], seed, args.warmup,
-                                            iters, args.threads, real_data)
+                                            iters, args.threads, real_data, args.mtsnn_backend)
                     ours.append(sps)
                     mtsnn_data = report.get("data", "random")
-                    extra = {k: report[k] for k in ("isa", "backend") if k in report}
+                    extra = {k: report[k] for k in ("isa", "backend", "epoch_samples_per_sec")
+                             if k in report}
             print(f"  {net:22} run {rep + 1}: mtsnn {ours[-1]:9.0f}  Sinabs {theirs[-1]:9.0f} samples/s",
                   file=sys.stderr, flush=True)
         m, s = statistics.median(ours), statistics.median(theirs)
