@@ -80,6 +80,41 @@ impl<T> Future for Callback<T> {
 }
 
 impl GpuContext {
+    /// Waits for `submission` (one host wait, counted with the bytes read) and returns the whole
+    /// of `staging`, a `MAP_READ` buffer it copied into, as values of `T`. `what` names the buffer
+    /// and `doing` the work in errors.
+    async fn wait_and_read<T: bytemuck::Pod>(
+        &self,
+        staging: &wgpu::Buffer,
+        submission: wgpu::SubmissionIndex,
+        what: &str,
+        doing: &str,
+    ) -> Result<Vec<T>> {
+        let (mapped, resolve) = Callback::new();
+        staging.slice(..).map_async(wgpu::MapMode::Read, resolve);
+        self.count(Count::HostWaits, 1);
+        self.count(Count::BytesRead, staging.size());
+        self.device
+            .poll(wgpu::PollType::Wait {
+                submission_index: Some(submission),
+                timeout: None,
+            })
+            .map_err(|e| Error::Gpu(format!("waiting for the GPU: {e}")))?;
+        mapped
+            .await
+            .map_err(|e| Error::Gpu(format!("mapping {what}: {e}")))?;
+        self.check_uncaptured(doing)?;
+        let values = {
+            let view = staging
+                .slice(..)
+                .get_mapped_range()
+                .map_err(|e| Error::Gpu(format!("reading {what}: {e}")))?;
+            bytemuck::pod_collect_to_vec(&view)
+        };
+        staging.unmap();
+        Ok(values)
+    }
+
     /// Runs `work` in order in one compute pass, as [`Self::execute`], with a timestamp before
     /// the first launch and after each; returns each launch's device time in nanoseconds (the
     /// difference of its two timestamps), or `None` where the device has no timestamp queries
@@ -131,28 +166,14 @@ impl GpuContext {
         self.count(Count::Dispatches, work.len() as u64);
         self.count(Count::Submissions, 1);
         scope.finish("running timed kernels").await?;
-        let (mapped, resolve) = Callback::new();
-        staging.slice(..).map_async(wgpu::MapMode::Read, resolve);
-        self.count(Count::HostWaits, 1);
-        self.count(Count::BytesRead, bytes);
-        self.device
-            .poll(wgpu::PollType::Wait {
-                submission_index: Some(submission),
-                timeout: None,
-            })
-            .map_err(|e| Error::Gpu(format!("waiting for the GPU: {e}")))?;
-        mapped
-            .await
-            .map_err(|e| Error::Gpu(format!("mapping the timestamps: {e}")))?;
-        self.check_uncaptured("running timed kernels")?;
-        let ticks: Vec<u64> = {
-            let view = staging
-                .slice(..)
-                .get_mapped_range()
-                .map_err(|e| Error::Gpu(format!("reading the timestamps: {e}")))?;
-            bytemuck::pod_collect_to_vec(&view)
-        };
-        staging.unmap();
+        let ticks: Vec<u64> = self
+            .wait_and_read(
+                &staging,
+                submission,
+                "the timestamps",
+                "running timed kernels",
+            )
+            .await?;
         let period = f64::from(self.queue.get_timestamp_period());
         Ok(Some(
             ticks
@@ -212,28 +233,14 @@ impl GpuContext {
             return Ok(reads.iter().map(|_| Vec::new()).collect());
         };
 
-        let (mapped, resolve) = Callback::new();
-        staging.slice(..).map_async(wgpu::MapMode::Read, resolve);
-        self.count(Count::HostWaits, 1);
-        self.count(Count::BytesRead, total);
-        self.device
-            .poll(wgpu::PollType::Wait {
-                submission_index: Some(submission),
-                timeout: None,
-            })
-            .map_err(|e| Error::Gpu(format!("waiting for the GPU: {e}")))?;
-        mapped
-            .await
-            .map_err(|e| Error::Gpu(format!("mapping the read-back buffer: {e}")))?;
-        self.check_uncaptured("running kernels")?;
-        let values: Vec<f32> = {
-            let view = staging
-                .slice(..)
-                .get_mapped_range()
-                .map_err(|e| Error::Gpu(format!("reading the read-back buffer: {e}")))?;
-            bytemuck::pod_collect_to_vec(&view)
-        };
-        staging.unmap();
+        let values: Vec<f32> = self
+            .wait_and_read(
+                &staging,
+                submission,
+                "the read-back buffer",
+                "running kernels",
+            )
+            .await?;
         let mut out = Vec::with_capacity(reads.len());
         let mut rest = values.as_slice();
         for (_, n) in reads {
