@@ -83,21 +83,22 @@ impl Inference {
         tot
     }
 
+    /// [`Self::totals`] with the number of classes.
+    fn summed(&self) -> Totals {
+        Totals {
+            classes: self.classes,
+            values: self.totals(),
+        }
+    }
+
     /// The predicted class of each sample: argmax over classes of Σ_t s_out\[t\] (the lowest index on ties).
     pub fn predictions(&self) -> Vec<usize> {
-        self.totals()
-            .chunks_exact(self.classes)
-            .map(argmax)
-            .collect()
+        self.summed().predictions()
     }
 
     /// How many samples were predicted as their label.
     pub fn correct(&self, labels: &[u32]) -> usize {
-        self.predictions()
-            .iter()
-            .zip(labels)
-            .filter(|(p, l)| **p == **l as usize)
-            .count()
+        self.summed().correct(labels)
     }
 
     /// Forward passes of consecutive pieces of a batch as one: each buffer's steps interleaved.
