@@ -200,7 +200,7 @@ fn resident_epochs_equal_per_batch_training_on_the_cpu() {
     let mut seen = Vec::new();
     for (order, old_stats) in orders.iter().zip(&old_stats) {
         let stats = new
-            .train_epoch(set, order, 64, &mut |done| seen.push(done))
+            .train_epoch(set, order, 64, &mut |done| seen.push(done), None)
             .unwrap();
         assert_eq!(&stats.batches, old_stats);
     }
@@ -255,27 +255,35 @@ fn gpu_epochs_match(ctx: &Arc<mtsnn_core::GpuContext>, net: &str) {
     let (test_set, _) = gpu.load_set(Arc::clone(&test)).unwrap();
     let (cpu_set, _) = cpu.load_set(Arc::clone(&train)).unwrap();
     let (cpu_test, _) = cpu.load_set(Arc::clone(&test)).unwrap();
+    // The last epoch reads the weights and Adam state back with its records.
+    let mut with_epoch = model.clone();
+    let state_bytes = 3 * 4 * model.weights.iter().map(Vec::len).sum::<usize>();
     for (e, (order, old_stats)) in orders.iter().zip(&old_stats).enumerate() {
+        let last = e + 1 == orders.len();
         let before = ctx.counters();
-        let stats = gpu.train_epoch(set, order, 64, &mut |_| {}).unwrap();
+        let state = last.then_some(&mut with_epoch);
+        let stats = gpu.train_epoch(set, order, 64, &mut |_| {}, state).unwrap();
         let used = ctx.counters().since(&before);
         assert_eq!(
             &stats.batches, old_stats,
             "epoch {e}: the per-batch path's stats"
         );
-        let cpu_stats = cpu.train_epoch(cpu_set, order, 64, &mut |_| {}).unwrap();
+        let cpu_stats = cpu
+            .train_epoch(cpu_set, order, 64, &mut |_| {}, None)
+            .unwrap();
         for (g, c) in stats.batches.iter().zip(&cpu_stats.batches) {
             assert_eq!(g.correct, c.correct);
             assert_close("batch loss", &[g.loss], &[c.loss], 1.0);
         }
         // 4 batches: one submission, one wait; uploads: the order (8 B per sample), positions
-        // and Adam constants; read back: 2 values per sample.
+        // and Adam constants; read back: 2 values per sample, and in the last epoch the state.
         assert_eq!(used.host_waits, 1, "epoch {e}: {used:?}");
         assert_eq!(
             used.submissions, 2,
             "epoch {e}: the batches and the read-back"
         );
-        assert_eq!(used.bytes_read, 200 * 8);
+        let state_read = if last { state_bytes } else { 0 };
+        assert_eq!(used.bytes_read, (200 * 8 + state_read) as u64);
         let uploads = 200 * 8 + 4 * 4 + 4 * 24;
         if e > 0 {
             assert_eq!(used.bytes_uploaded, uploads as u64, "epoch {e}: {used:?}");
@@ -289,6 +297,11 @@ fn gpu_epochs_match(ctx: &Arc<mtsnn_core::GpuContext>, net: &str) {
         (&a.weights, &a.adam),
         (&b.weights, &b.adam),
         "resident ≡ per-batch on the GPU"
+    );
+    assert_eq!(
+        (&with_epoch.weights, &with_epoch.adam),
+        (&b.weights, &b.adam),
+        "the state read with the epoch ≡ read_state"
     );
     for i in 0..model.weights.len() {
         let step = |m: &Model| -> Vec<f32> {
@@ -317,7 +330,9 @@ fn a_set_larger_than_a_binding_is_gathered_on_the_host() {
     let order = &orders(train.len())[0];
     let mut resident = GpuBackend::new(Arc::clone(&ctx), &model).unwrap();
     let (set, _) = resident.load_set(Arc::clone(&train)).unwrap();
-    let want = resident.train_epoch(set, order, 64, &mut |_| {}).unwrap();
+    let want = resident
+        .train_epoch(set, order, 64, &mut |_| {}, None)
+        .unwrap();
     // The largest set that fits one binding, plus one sample: built only where that is at most
     // 256 MiB (lavapipe binds 128 MiB); hardware GPUs bind gigabytes.
     if ctx.max_tensor_values() > 1 << 26 {
@@ -341,7 +356,9 @@ fn a_set_larger_than_a_binding_is_gathered_on_the_host() {
     let mut host = GpuBackend::new(ctx, &model).unwrap();
     let (big_set, note) = host.load_set(Arc::new(big)).unwrap();
     assert!(note.starts_with("on the host"), "{note}");
-    let got = host.train_epoch(big_set, order, 64, &mut |_| {}).unwrap();
+    let got = host
+        .train_epoch(big_set, order, 64, &mut |_| {}, None)
+        .unwrap();
     assert_eq!(got, want);
 }
 

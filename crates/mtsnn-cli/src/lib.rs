@@ -20,7 +20,7 @@ mod sweep;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 /// The readers of files a user hands to `mtsnn`, working on bytes: the fuzz targets call them.
 pub mod parsers {
@@ -81,9 +81,11 @@ enum Command {
 
 /// Runs `mtsnn` with this process's arguments; the exit code is the process's.
 pub fn main() -> ExitCode {
+    // Parsed once (clap exits with code 2 on usage errors).
+    let matches = Cli::command().get_matches();
     // Before any thread exists (setting a variable races with other threads reading the environment).
-    let _runtime_dir = RuntimeDir::for_gpu_probe();
-    match run() {
+    let _runtime_dir = RuntimeDir::for_gpu_probe(&matches);
+    match run(&matches) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err}");
@@ -102,15 +104,13 @@ pub fn main() -> ExitCode {
 struct RuntimeDir(Option<std::path::PathBuf>);
 
 impl RuntimeDir {
-    fn for_gpu_probe() -> Self {
+    fn for_gpu_probe(matches: &ArgMatches) -> Self {
         if std::env::var_os("XDG_RUNTIME_DIR").is_some_and(|v| !v.is_empty()) {
             return Self(None);
         }
-        let probes_gpu = Cli::command()
-            .try_get_matches()
-            .ok()
-            .and_then(|m| {
-                let (_, sub) = m.subcommand()?;
+        let probes_gpu = matches
+            .subcommand()
+            .and_then(|(_, sub)| {
                 sub.try_get_one::<mtsnn_core::BackendKind>("backend")
                     .ok()
                     .flatten()
@@ -141,10 +141,9 @@ impl Drop for RuntimeDir {
     }
 }
 
-/// Parses the command line (clap exits with code 2 on usage errors) and runs the subcommand.
-fn run() -> Result<()> {
-    let matches = Cli::command().get_matches();
-    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+/// Runs the subcommand of the parsed command line.
+fn run(matches: &ArgMatches) -> Result<()> {
+    let cli = Cli::from_arg_matches(matches).unwrap_or_else(|e| e.exit());
     if let Some(asked) = mtsnn_core::cpu::simd::requested_but_unavailable() {
         eprintln!(
             "warning: MTSNN_ISA={asked:?} names no instruction set this CPU supports \

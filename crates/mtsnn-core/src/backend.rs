@@ -187,13 +187,16 @@ pub trait Backend {
     /// (the last one shorter when `batch` does not divide them), each gathered by the backend
     /// (crop and flip included) and trained on as [`Self::train_batch`] would, with the same
     /// results. Nothing is read back until the epoch ends; `progress` is told the samples done
-    /// as far as the backend knows without waiting.
+    /// as far as the backend knows without waiting. With `state`, the weights and Adam state
+    /// after the epoch are copied into it as [`Self::read_state`] would, read back with the
+    /// epoch's records (on a GPU in the same wait, not a second one).
     fn train_epoch_async<'a>(
         &'a mut self,
         set: SetId,
         order: &'a Order,
         batch: usize,
         progress: &'a mut dyn FnMut(usize),
+        state: Option<&'a mut Model>,
     ) -> Task<'a, EpochStats>;
 
     /// Forward passes over a whole loaded set in batches of at most `batch` (and of
@@ -259,8 +262,9 @@ pub trait Backend {
         order: &Order,
         batch: usize,
         progress: &mut dyn FnMut(usize),
+        state: Option<&mut Model>,
     ) -> Result<EpochStats> {
-        pollster::block_on(self.train_epoch_async(set, order, batch, progress))
+        pollster::block_on(self.train_epoch_async(set, order, batch, progress, state))
     }
 
     /// [`Self::evaluate_set_async`], waited for.

@@ -106,14 +106,17 @@ impl PassBatch {
 }
 
 /// What a pass leaves: the records of every position, `[positions][record]`
-/// ([`Record::len`] values each), and for training each batch's loss (eq 6, averaged over
-/// the batch, as [`Backend::train_batch`] reports it on the same executor).
+/// ([`Record::len`] values each), for training each batch's loss (eq 6, averaged over
+/// the batch, as [`Backend::train_batch`] reports it on the same executor), and the model
+/// buffers asked for when it finished.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct PassResult {
     /// The records, in pass order.
     pub records: Vec<f32>,
     /// Per batch, its loss (training passes).
     pub losses: Vec<f32>,
+    /// The values of the buffers given to [`Executor::finish_pass`], after the pass.
+    pub params: Vec<Vec<f32>>,
 }
 
 /// What a device has been asked to do ([`crate::GpuContext::counters`]): running totals, or with
@@ -193,8 +196,13 @@ pub trait Executor {
     fn progress(&mut self) -> usize;
 
     /// Waits for the current pass, telling `progress` the samples done as it goes, and reads
-    /// its records back.
-    fn finish_pass<'a>(&'a mut self, progress: &'a mut dyn FnMut(usize)) -> Task<'a, PassResult>;
+    /// its records back, with the model's buffers `params` as they are after the pass (on a
+    /// GPU in the same wait).
+    fn finish_pass<'a>(
+        &'a mut self,
+        progress: &'a mut dyn FnMut(usize),
+        params: &'a [Buf],
+    ) -> Task<'a, PassResult>;
 
     /// What the device has been asked to do so far, where the executor counts it (GPUs).
     fn counters(&self) -> Option<Counters> {
@@ -393,6 +401,7 @@ impl<E: Executor> Runner<E> {
         batches: &[(usize, usize)],
         mode: Mode,
         progress: &mut dyn FnMut(usize),
+        params: &[Buf],
     ) -> Result<PassResult> {
         let training = mode == Mode::Training;
         let adam: Vec<AdamStep> = if training {
@@ -423,11 +432,38 @@ impl<E: Executor> Runner<E> {
             self.executor.enqueue(&s.schedule, prepared, batch).await?;
             progress(self.executor.progress());
         }
-        let result = self.executor.finish_pass(progress).await?;
+        let result = self.executor.finish_pass(progress, params).await?;
         if training {
             self.model.adam.step += batches.len() as u64;
         }
         Ok(result)
+    }
+
+    /// The buffers of the weights and Adam's moments, per weighted layer `[w, m, v]`.
+    fn state_buffers(&self) -> Vec<Buf> {
+        (0..self.model.spec.weighted_layers().count())
+            .flat_map(|i| {
+                let p = Params::of(i);
+                [p.w, p.m, p.v]
+            })
+            .collect()
+    }
+
+    /// Puts the values of [`Self::state_buffers`] and the Adam step count into `model`.
+    fn fill_state(&self, model: &mut Model, values: Vec<Vec<f32>>) {
+        let mut values = values.into_iter();
+        let (mut w, mut m, mut v) = (Vec::new(), Vec::new(), Vec::new());
+        while let (Some(a), Some(b), Some(c)) = (values.next(), values.next(), values.next()) {
+            w.push(a);
+            m.push(b);
+            v.push(c);
+        }
+        model.weights = w;
+        model.adam = AdamState {
+            step: self.model.adam.step,
+            m,
+            v,
+        };
     }
 
     /// The output spikes, and with `record_layers` every weighted layer's.
@@ -559,12 +595,21 @@ impl<E: Executor> Backend for Runner<E> {
         order: &'a Order,
         batch: usize,
         progress: &'a mut dyn FnMut(usize),
+        state: Option<&'a mut Model>,
     ) -> Task<'a, EpochStats> {
         Box::pin(async move {
             let batches = self.pass_batches(set, order, batch, Mode::Training)?;
-            let result = self
-                .run_pass(set, order, &batches, Mode::Training, progress)
+            let reads = if state.is_some() {
+                self.state_buffers()
+            } else {
+                Vec::new()
+            };
+            let mut result = self
+                .run_pass(set, order, &batches, Mode::Training, progress, &reads)
                 .await?;
+            if let Some(model) = state {
+                self.fill_state(model, std::mem::take(&mut result.params));
+            }
             let hits = |first: usize, size: usize| {
                 result.records[2 * first..2 * (first + size)]
                     .chunks_exact(2)
@@ -595,7 +640,7 @@ impl<E: Executor> Backend for Runner<E> {
             let batch = batch.min(self.max_batch(Mode::Inference)).max(1);
             let batches = self.pass_batches(set, &order, batch, Mode::Inference)?;
             let result = self
-                .run_pass(set, &order, &batches, Mode::Inference, progress)
+                .run_pass(set, &order, &batches, Mode::Inference, progress, &[])
                 .await?;
             Ok(Totals {
                 classes: self.model.spec.classes(),
@@ -635,26 +680,8 @@ impl<E: Executor> Backend for Runner<E> {
 
     fn read_state_async<'a>(&'a mut self, model: &'a mut Model) -> Task<'a, ()> {
         Box::pin(async move {
-            let weighted = self.model.spec.weighted_layers().count();
-            let bufs: Vec<Buf> = (0..weighted)
-                .flat_map(|i| {
-                    let p = Params::of(i);
-                    [p.w, p.m, p.v]
-                })
-                .collect();
-            let mut values = self.executor.read(&bufs).await?.into_iter();
-            let (mut w, mut m, mut v) = (Vec::new(), Vec::new(), Vec::new());
-            while let (Some(a), Some(b), Some(c)) = (values.next(), values.next(), values.next()) {
-                w.push(a);
-                m.push(b);
-                v.push(c);
-            }
-            model.weights = w;
-            model.adam = AdamState {
-                step: self.model.adam.step,
-                m,
-                v,
-            };
+            let values = self.executor.read(&self.state_buffers()).await?;
+            self.fill_state(model, values);
             Ok(())
         })
     }

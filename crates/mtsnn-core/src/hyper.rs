@@ -245,6 +245,9 @@ pub struct Param {
     pub switch: bool,
     /// The option's value when not given, where it is not the text of [`Hyper::default`]'s.
     default: Option<&'static str>,
+    /// A valid value other than the default, as typed on the command line: the tests take
+    /// every parameter through its option, run.json and the checkpoint with it.
+    pub example: &'static str,
     get: fn(&Hyper) -> String,
     set: fn(&mut Hyper, &str) -> Result<()>,
 }
@@ -315,7 +318,7 @@ fn fractions(f: &[f32]) -> String {
 /// A parameter whose value is one field of [`Hyper`] written with `Display` and read with
 /// `FromStr`: `field(name, field, what)`, where `what` names what a value must be.
 macro_rules! field {
-    ($name:literal, $field:ident, $what:literal) => {
+    ($name:literal, $field:ident, $what:literal, $example:literal) => {
         Param {
             name: $name,
             key: stringify!($field),
@@ -323,6 +326,7 @@ macro_rules! field {
             help: None,
             switch: false,
             default: None,
+            example: $example,
             get: |h| h.$field.to_string(),
             set: |h, text| {
                 h.$field = parse($name, $what, text)?;
@@ -345,12 +349,12 @@ params! {
     /// Time steps T.
     STEPS = Param {
         help: Some("Time steps T per sample"),
-        ..field!("steps", steps, "a whole number")
+        ..field!("steps", steps, "a whole number", "3")
     };
     /// Adam's learning rate η.
     LR = Param {
         help: Some("Adam learning rate (Table I: 0.005 for MNIST and FashionMNIST)"),
-        ..field!("lr", lr, "a number")
+        ..field!("lr", lr, "a number", "0.01")
     };
     /// The shape of the learning-rate schedule; its horizon is set by whoever trains.
     LR_SCHEDULE = Param {
@@ -365,6 +369,7 @@ params! {
         ),
         switch: false,
         default: None,
+        example: "step",
         get: |h| h.lr_schedule.kind.to_string(),
         set: |h, text| {
             h.lr_schedule.kind = text.parse()?;
@@ -386,6 +391,7 @@ params! {
         ),
         switch: false,
         default: Some("0.5,0.75"),
+        example: "0.25,0.5",
         get: |h| fractions(&h.lr_schedule.decay_at),
         set: |h, text| {
             let f = text
@@ -402,40 +408,40 @@ params! {
     ADAM_EPS = Param {
         value_name: Some("EPS"),
         help: Some(
-            "Adam's ε, added to √v̂ in the update's denominator (Table I's \"1 − 10⁻⁸\" read as ε = \
-             10⁻⁸)",
+            "Adam's ε, added to √v̂ in the update's denominator. The paper does not state it \
+             (Table I's λ = 1 − 10⁻⁸ is early Adam's decay of β₁, not ε); 10⁻⁸ is Adam's default",
         ),
-        ..field!("adam_eps", eps, "a number")
+        ..field!("adam_eps", eps, "a number", "0.0000001")
     };
     /// The surrogate of ∂s/∂v.
     SURROGATE = Param {
         help: Some("Surrogate gradient of the spike function: f1, f2 or f3 (paper eq 14–16)"),
-        ..field!("surrogate", surrogate, "one of f1, f2, f3")
+        ..field!("surrogate", surrogate, "one of f1, f2, f3", "f3")
     };
     /// The threshold V_th.
     V_TH = Param {
         help: Some("Firing threshold V_th"),
-        ..field!("v_th", v_th, "a number")
+        ..field!("v_th", v_th, "a number", "8")
     };
     /// The membrane time constant τ_m.
     TAU_M = Param {
         help: Some("Membrane time constant τ_m; the leak is 1 − 1/τ_m"),
-        ..field!("tau_m", tau_m, "a number")
+        ..field!("tau_m", tau_m, "a number", "5")
     };
     /// S_max, the most spikes per step.
     S_MAX = Param {
         help: Some("Most spikes a neuron may emit in one time step, S_max"),
-        ..field!("s_max", s_max, "a whole number")
+        ..field!("s_max", s_max, "a whole number", "7")
     };
     /// The surrogate's height α_H.
     ALPHA_H = Param {
         help: Some("Height α_H of the surrogate gradient"),
-        ..field!("alpha_h", alpha_h, "a number")
+        ..field!("alpha_h", alpha_h, "a number", "2")
     };
     /// The surrogate's width α_W.
     ALPHA_W = Param {
         help: Some("Width α_W of the surrogate gradient"),
-        ..field!("alpha_w", alpha_w, "a number")
+        ..field!("alpha_w", alpha_w, "a number", "10")
     };
     /// The loss's target spike count.
     TARGET_COUNT = Param {
@@ -443,7 +449,7 @@ params! {
             "Desired spike count per time step of the true class's output neuron in the loss (the \
              others want 0)",
         ),
-        ..field!("target_count", target_count, "a number")
+        ..field!("target_count", target_count, "a number", "3")
     };
     /// The backward pass.
     GRAD = Param {
@@ -451,13 +457,13 @@ params! {
             "Backward pass: paper (eq 9–13) or bptt (backpropagation through the unrolled time \
              steps, for comparison)",
         ),
-        ..field!("grad", grad, "one of paper, bptt")
+        ..field!("grad", grad, "one of paper, bptt", "bptt")
     };
     /// Whether the reset path is cut from the gradient.
     DETACH_RESET = Param {
         help: Some("Cut the reset path out of the gradient (as SpikingJelly's detach_reset)"),
         switch: true,
-        ..field!("detach_reset", detach_reset, "true or false")
+        ..field!("detach_reset", detach_reset, "true or false", "true")
     };
     /// The mean of the initial weights.
     INIT = Param {
@@ -469,12 +475,12 @@ params! {
              deep network such as the CIFAR-10 one starts with its upper layers silent (training \
              warns when a layer is)",
         ),
-        ..field!("init", init, "one of pre-layer, fan-in")
+        ..field!("init", init, "one of pre-layer, fan-in", "fan-in")
     };
     /// Adam's β₁ (Table I's; not on the command line).
-    BETA1 = field!("beta1", beta1, "a number");
+    BETA1 = field!("beta1", beta1, "a number", "0.8");
     /// Adam's β₂ (Table I's; not on the command line).
-    BETA2 = field!("beta2", beta2, "a number");
+    BETA2 = field!("beta2", beta2, "a number", "0.99");
 }
 
 mod surrogate_name {
@@ -539,35 +545,11 @@ pub(crate) mod tests {
         );
     }
 
-    /// A value other than the default for every parameter: adding a parameter to [`PARAMS`]
-    /// without one here fails the tests that go through them all.
-    pub(crate) const SAMPLES: &[(&str, &str)] = &[
-        ("steps", "3"),
-        ("lr", "0.01"),
-        ("lr_schedule", "step"),
-        ("lr_decay_at", "0.25,0.5"),
-        ("adam_eps", "0.0000001"),
-        ("surrogate", "f3"),
-        ("v_th", "8"),
-        ("tau_m", "5"),
-        ("s_max", "7"),
-        ("alpha_h", "2"),
-        ("alpha_w", "10"),
-        ("target_count", "3"),
-        ("grad", "bptt"),
-        ("detach_reset", "true"),
-        ("init", "fan-in"),
-        ("beta1", "0.8"),
-        ("beta2", "0.99"),
-    ];
-
     /// Every parameter set to its sample value (a valid set, with the schedule's horizon).
     pub(crate) fn sample() -> Hyper {
         let mut h = Hyper::default();
         for p in PARAMS {
-            let value = SAMPLES.iter().find(|(n, _)| *n == p.name);
-            let (_, value) = value.unwrap_or_else(|| panic!("no sample value for {}", p.name));
-            p.set(&mut h, value).unwrap();
+            p.set(&mut h, p.example).unwrap();
         }
         h.lr_schedule.epochs = 10;
         h.lr_schedule.updates_per_epoch = 4;
@@ -595,7 +577,7 @@ pub(crate) mod tests {
         let h = sample();
         let back: Hyper = serde_json::from_str(&serde_json::to_string(&h).unwrap()).unwrap();
         for p in PARAMS {
-            let value = SAMPLES.iter().find(|(n, _)| *n == p.name).unwrap().1;
+            let value = p.example;
             assert_ne!(
                 p.default_text(),
                 value,

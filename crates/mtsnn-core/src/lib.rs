@@ -68,8 +68,9 @@
 //!   the schedule's launches and `tally.wgsl` (each sample's loss and hit into the pass's
 //!   records), several batches per submission with no host wait between them. The CPU executor
 //!   runs the same steps with the kernels' CPU twins, batch by batch.
-//! - [`executor::Executor::finish_pass`] reads the records back once; progress comes from
-//!   non-blocking polls meanwhile. [`Backend::evaluate_set`] is the same pass without training,
+//! - [`executor::Executor::finish_pass`] reads the records back once, with the weights and Adam
+//!   state in the same wait when the caller asks for them (a checkpoint each epoch); progress
+//!   comes from non-blocking polls meanwhile. [`Backend::evaluate_set`] is the same pass without training,
 //!   recording each sample's output totals.
 //! - On the same backend an epoch gives exactly what `train_batch` on the same gathered batches
 //!   gives: weights, Adam state, losses and hits. [`Counters`] ([`GpuContext::counters`]) count

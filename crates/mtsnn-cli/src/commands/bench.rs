@@ -567,7 +567,7 @@ fn epoch_mode(
     let warmup = batch * args.warmup as usize;
     if warmup > 0 {
         let warm = order(0, warmup);
-        let stats = backend.train_epoch(set, &warm, batch, &mut |_| {})?;
+        let stats = backend.train_epoch(set, &warm, batch, &mut |_| {}, None)?;
         ensure!(
             stats.batches.iter().all(|b| b.loss.is_finite()),
             "the loss became non-finite"
@@ -577,7 +577,7 @@ fn epoch_mode(
     let before = backend.counters();
     let start = Instant::now();
     let stats = backend
-        .train_epoch(set, &timed, batch, &mut |_| {})
+        .train_epoch(set, &timed, batch, &mut |_| {}, None)
         .context("training in epoch mode failed")?;
     let secs = start.elapsed().as_secs_f64();
     ensure!(

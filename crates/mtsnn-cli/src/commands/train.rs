@@ -207,8 +207,9 @@ struct EpochMetrics {
     epoch_seconds: f64,
     /// Seconds since the run started, resumed runs included.
     elapsed_seconds: f64,
-    /// GPU backends: what the device was asked to do by the training pass, and by the whole
-    /// epoch (evaluation and the checkpoint's read-back included).
+    /// GPU backends: what the device was asked to do by the training pass (which reads the
+    /// checkpoint's weights and Adam state back with its records), and by the whole epoch
+    /// (the test set's evaluation included).
     #[serde(skip_serializing_if = "Option::is_none")]
     device_train: Option<Counters>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -323,6 +324,7 @@ pub fn run(args: &TrainArgs, matches: &ArgMatches) -> Result<()> {
         let since = |now: Option<Counters>| now.zip(counters_before).map(|(a, b)| a.since(&b));
         let (train_loss, train_accuracy) = train_epoch(
             backend.as_mut(),
+            &mut model,
             train_set,
             train.len(),
             cfg,
@@ -340,7 +342,6 @@ pub fn run(args: &TrainArgs, matches: &ArgMatches) -> Result<()> {
         let eval_seconds = eval_start.elapsed().as_secs_f64();
         bar.finish();
 
-        backend.read_state(&mut model)?;
         // Once per epoch, before the checkpoint: the loss is checked per batch, but weights or
         // Adam's moments can overflow while the loss stays finite (outputs silent or saturated).
         if let Err(e) = model.check_finite() {
@@ -515,10 +516,13 @@ fn epoch_order(samples: usize, cfg: &TrainConfig, epoch: usize) -> Order {
     Order::shuffled(samples, cfg.crop, cfg.flip, &mut rng)
 }
 
-/// One pass over the shuffled training set held by the backend; returns the mean loss and the
-/// accuracy. A non-finite loss stops training, naming the epoch and its first bad batch.
+/// One pass over the shuffled training set held by the backend, after which `model` holds the
+/// backend's weights and Adam state (read back with the epoch's records); returns the mean loss
+/// and the accuracy. A non-finite loss stops training, naming the epoch and its first bad batch.
+#[allow(clippy::too_many_arguments)]
 fn train_epoch(
     backend: &mut dyn Backend,
+    model: &mut Model,
     set: SetId,
     samples: usize,
     cfg: &TrainConfig,
@@ -529,9 +533,13 @@ fn train_epoch(
     let order = epoch_order(samples, cfg, epoch);
     let start = Instant::now();
     let stats = backend
-        .train_epoch(set, &order, cfg.batch, &mut |done| {
-            bar.update(done, done as f64 / start.elapsed().as_secs_f64())
-        })
+        .train_epoch(
+            set,
+            &order,
+            cfg.batch,
+            &mut |done| bar.update(done, done as f64 / start.elapsed().as_secs_f64()),
+            Some(model),
+        )
         .with_context(|| format!("training epoch {epoch}"))?;
     if let Some((i, bad)) = stats
         .batches
@@ -913,23 +921,6 @@ mod tests {
     /// not reach `Hyper`, fails here.
     #[test]
     fn every_hyper_parameter_goes_from_its_option_to_run_json_and_the_checkpoint() {
-        let samples = [
-            ("steps", "3"),
-            ("lr", "0.01"),
-            ("lr_schedule", "step"),
-            ("lr_decay_at", "0.25,0.5"),
-            ("adam_eps", "0.0000001"),
-            ("surrogate", "f3"),
-            ("v_th", "8"),
-            ("tau_m", "5"),
-            ("s_max", "7"),
-            ("alpha_h", "2"),
-            ("alpha_w", "10"),
-            ("target_count", "3"),
-            ("grad", "bptt"),
-            ("detach_reset", "true"),
-            ("init", "fan-in"),
-        ];
         let on_the_command_line: Vec<&hyper::Param> = hyper::PARAMS
             .iter()
             .copied()
@@ -958,13 +949,9 @@ mod tests {
         );
         let mut words = Vec::new();
         for p in &on_the_command_line {
-            let (_, value) = samples
-                .iter()
-                .find(|(n, _)| *n == p.name)
-                .unwrap_or_else(|| panic!("no sample value for {}", p.name));
             words.push(p.flag());
             if !p.switch {
-                words.push(value.to_string());
+                words.push(p.example.to_string());
             }
         }
         let args = parse(&words.iter().map(String::as_str).collect::<Vec<_>>());
@@ -984,9 +971,13 @@ mod tests {
         let spec = NetSpec::parse("784-10", mtsnn_core::Shape::flat(784), CLASSES).unwrap();
         let bytes = Model::init(spec, hyper, 1).unwrap().to_bytes().unwrap();
         let from_checkpoint = Model::from_bytes(&bytes, Path::new("c")).unwrap().hyper;
-        for (name, value) in samples {
-            let p = hyper::PARAMS.iter().find(|p| p.name == name).unwrap();
-            assert_ne!(p.default_text(), value, "{name}: the sample is the default");
+        for p in on_the_command_line {
+            let (name, value) = (p.name, p.example);
+            assert_ne!(
+                p.default_text(),
+                value,
+                "{name}: the example is the default"
+            );
             assert_eq!(p.get(&args.hyper.0), value, "{name} from its option");
             assert_eq!(p.get(&from_run_json.hyper), value, "{name} in run.json");
             assert_eq!(p.get(&from_checkpoint), value, "{name} in the checkpoint");

@@ -468,7 +468,7 @@ mod tests {
                 })
                 .collect();
             let order = Order::shuffled(n, 2, true, &mut Rng::new(100 + epoch));
-            let resident = new.train_epoch(set, &order, 64, &mut |_| {}).unwrap();
+            let resident = new.train_epoch(set, &order, 64, &mut |_| {}, None).unwrap();
             assert_eq!(resident.batches, per_batch, "epoch {epoch}");
         }
         let (mut a, mut b) = (model.clone(), model);

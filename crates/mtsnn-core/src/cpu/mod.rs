@@ -391,7 +391,11 @@ impl Executor for CpuExecutor {
         self.pass.as_ref().map_or(0, |p| p.done)
     }
 
-    fn finish_pass<'a>(&'a mut self, progress: &'a mut dyn FnMut(usize)) -> Task<'a, PassResult> {
+    fn finish_pass<'a>(
+        &'a mut self,
+        progress: &'a mut dyn FnMut(usize),
+        params: &'a [Buf],
+    ) -> Task<'a, PassResult> {
         Box::pin(async move {
             let pass = self
                 .pass
@@ -401,6 +405,7 @@ impl Executor for CpuExecutor {
             Ok(PassResult {
                 records: pass.records,
                 losses: pass.losses,
+                params: self.read(params).await?,
             })
         })
     }
@@ -580,8 +585,9 @@ mod tests {
         fn finish_pass<'a>(
             &'a mut self,
             progress: &'a mut dyn FnMut(usize),
+            params: &'a [Buf],
         ) -> Task<'a, PassResult> {
-            self.cpu.finish_pass(progress)
+            self.cpu.finish_pass(progress, params)
         }
     }
 

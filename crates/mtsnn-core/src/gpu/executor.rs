@@ -157,6 +157,20 @@ impl GpuExecutor {
         })
     }
 
+    /// The model's buffers `params`, whole, as reads for [`GpuContext::execute`].
+    fn param_reads(&self, params: &[Buf]) -> Result<Vec<(&GpuTensor, usize)>> {
+        params
+            .iter()
+            .map(|b| {
+                let t = self
+                    .params
+                    .get(b.0)
+                    .ok_or_else(|| Error::Shape(format!("the model has no buffer {}", b.0)))?;
+                Ok((t, t.len()))
+            })
+            .collect()
+    }
+
     /// Writes the loads of `job` and the constants of its Adam steps, for the next submission.
     fn load(&self, schedule: &Schedule, rec: &Recorded, job: &Job) -> Result<()> {
         let ctx = &*self.ctx;
@@ -477,16 +491,7 @@ impl Executor for GpuExecutor {
 
     fn read<'a>(&'a mut self, params: &'a [Buf]) -> Task<'a, Vec<Vec<f32>>> {
         Box::pin(async move {
-            let reads = params
-                .iter()
-                .map(|b| {
-                    let t = self
-                        .params
-                        .get(b.0)
-                        .ok_or_else(|| Error::Shape(format!("the model has no buffer {}", b.0)))?;
-                    Ok((t, t.len()))
-                })
-                .collect::<Result<Vec<_>>>()?;
+            let reads = self.param_reads(params)?;
             self.ctx.execute(&[], &reads).await
         })
     }
@@ -733,7 +738,11 @@ impl Executor for GpuExecutor {
         pass.samples(pass.done.load(Ordering::Relaxed))
     }
 
-    fn finish_pass<'a>(&'a mut self, progress: &'a mut dyn FnMut(usize)) -> Task<'a, PassResult> {
+    fn finish_pass<'a>(
+        &'a mut self,
+        progress: &'a mut dyn FnMut(usize),
+        params: &'a [Buf],
+    ) -> Task<'a, PassResult> {
         Box::pin(async move {
             let ctx = Arc::clone(&self.ctx);
             let mut pass = self
@@ -759,11 +768,11 @@ impl Executor for GpuExecutor {
                 .as_ref()
                 .ok_or_else(|| Error::Shape("a pass without buffers".into()))?;
             let len = pass.samples(pass.batches.len()) * pass.record.len(pass.classes);
-            let records = ctx
-                .execute(&[], &[(&bufs.records, len)])
-                .await?
-                .pop()
-                .unwrap_or_default();
+            // The records and the model buffers asked for, in one wait.
+            let mut reads = vec![(&bufs.records, len)];
+            reads.extend(self.param_reads(params)?);
+            let mut values = ctx.execute(&[], &reads).await?.into_iter();
+            let records = values.next().unwrap_or_default();
             progress(pass.samples(pass.enqueued));
             let losses = if pass.record == Record::Training {
                 pass.batches
@@ -780,7 +789,11 @@ impl Executor for GpuExecutor {
             } else {
                 Vec::new()
             };
-            Ok(PassResult { records, losses })
+            Ok(PassResult {
+                records,
+                losses,
+                params: values.collect(),
+            })
         })
     }
 
