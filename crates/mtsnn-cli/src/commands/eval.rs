@@ -3,15 +3,18 @@
 
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Instant;
 
-use anyhow::{Result, ensure};
+use anyhow::{Context, Result, ensure};
 use clap::Args;
 use mtsnn_core::BackendKind;
 use mtsnn_core::stats::StatsCollector;
 use serde::Serialize;
 
-use super::{check_input, data_source, evaluate_recording, load_model, make_backend};
+use super::{
+    check_input, data_source, evaluate_loaded, evaluate_recording, load_model, make_backend,
+};
 use crate::data::{Dataset, DatasetKind, Part, kind_parser};
 use crate::spike_report::SpikeReport;
 
@@ -87,7 +90,19 @@ pub fn run(args: &EvalArgs) -> Result<()> {
     let mut collector = args
         .stats
         .then(|| StatsCollector::new(&model.spec, model.hyper.s_max, model.hyper.steps));
-    let outcome = evaluate_recording(backend.as_mut(), &model, &test, dataset, collector.as_mut())?;
+    let outcome = match collector.as_mut() {
+        // Every layer's spikes, batch by batch.
+        Some(collector) => {
+            evaluate_recording(backend.as_mut(), &model, &test, dataset, Some(collector))?
+        }
+        // The set handed to the backend and evaluated in one pass, read back once.
+        None => {
+            let (set, _) = backend
+                .load_set(Arc::new(test.image_set(dataset)?))
+                .context("handing the test set to the backend")?;
+            evaluate_loaded(backend.as_mut(), &model, set, test.labels())?
+        }
+    };
     let correct = outcome.correct;
     let report = Report {
         model: args.model.clone(),
