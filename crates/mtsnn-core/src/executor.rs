@@ -52,12 +52,14 @@ pub struct Ran {
 /// A pass over an image set that an executor keeps ([`Executor::load_set`]): training batches
 /// (an epoch) or evaluation batches, each gathered from the set by the executor, with no
 /// result read back until [`Executor::finish_pass`].
-#[derive(Debug)]
-pub struct Pass<'a> {
+#[derive(Clone, Debug)]
+pub struct Pass {
     /// The set, as numbered by [`Executor::load_set`].
     pub set: usize,
-    /// Which samples, in which order, with which augmentation.
-    pub order: &'a Order,
+    /// `[sample, augmentation]` per position, in pass order ([`Order::words`]).
+    pub order: Vec<u32>,
+    /// The crop's padding ([`Order::pad`]).
+    pub pad: usize,
     /// What each sample leaves in the pass's records.
     pub record: Record,
     /// Output neurons.
@@ -65,9 +67,29 @@ pub struct Pass<'a> {
     /// Time steps T.
     pub steps: usize,
     /// Per batch, in order: its first position in `order` and its size.
-    pub batches: &'a [(usize, usize)],
+    pub batches: Vec<(usize, usize)>,
     /// Per batch, the constants of its Adam steps (training; empty otherwise).
-    pub adam: &'a [AdamStep],
+    pub adam: Vec<AdamStep>,
+}
+
+impl Pass {
+    /// Positions (samples) in the pass.
+    pub fn positions(&self) -> usize {
+        self.order.len() / 2
+    }
+
+    /// Samples in the first `batches` batches.
+    pub fn samples(&self, batches: usize) -> usize {
+        batches
+            .checked_sub(1)
+            .and_then(|k| self.batches.get(k))
+            .map_or(0, |&(first, size)| first + size)
+    }
+
+    /// Values of the records of the whole pass.
+    pub fn records_len(&self) -> usize {
+        self.positions() * self.record.len(self.classes)
+    }
 }
 
 /// One batch of a [`Pass`]: its number in the pass, the steps it runs, and the buffers that the
@@ -181,7 +203,7 @@ pub trait Executor {
 
     /// Starts a pass: takes its order, batch positions and Adam constants (on a GPU, uploads
     /// them, the only upload of the pass). A pass left unfinished is dropped.
-    fn begin_pass<'a>(&'a mut self, pass: &'a Pass<'a>) -> Task<'a, ()>;
+    fn begin_pass(&mut self, pass: Pass) -> Task<'_, ()>;
 
     /// Runs (or queues) one batch of the current pass: gathers it from the set, runs the steps
     /// of `schedule`, and records each sample as the pass says. Reads nothing back.
@@ -413,7 +435,8 @@ impl<E: Executor> Runner<E> {
         };
         let pass = Pass {
             set: set.0,
-            order,
+            order: order.words(),
+            pad: order.pad,
             record: if training {
                 Record::Training
             } else {
@@ -421,10 +444,10 @@ impl<E: Executor> Runner<E> {
             },
             classes: self.model.spec.classes(),
             steps: self.model.hyper.steps,
-            batches,
-            adam: &adam,
+            batches: batches.to_vec(),
+            adam,
         };
-        self.executor.begin_pass(&pass).await?;
+        self.executor.begin_pass(pass).await?;
         for (k, &(_, size)) in batches.iter().enumerate() {
             let i = self.plan(size, mode).await?;
             let (s, prepared) = &self.plans[i];

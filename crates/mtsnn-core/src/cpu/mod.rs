@@ -57,15 +57,7 @@ pub struct CpuExecutor {
 /// A pass on the CPU: what [`Pass`] gave, and what the batches run so far left.
 #[derive(Debug)]
 struct CpuPass {
-    set: usize,
-    /// `[sample, augment]` per position.
-    order: Vec<u32>,
-    pad: usize,
-    record: Record,
-    classes: usize,
-    steps: usize,
-    batches: Vec<(usize, usize)>,
-    adam: Vec<AdamStep>,
+    plan: Pass,
     records: Vec<f32>,
     losses: Vec<f32>,
     /// Samples run so far.
@@ -307,21 +299,14 @@ impl Executor for CpuExecutor {
         })
     }
 
-    fn begin_pass<'a>(&'a mut self, pass: &'a Pass<'a>) -> Task<'a, ()> {
+    fn begin_pass(&mut self, pass: Pass) -> Task<'_, ()> {
         Box::pin(async move {
             if pass.set >= self.sets.len() {
                 return Err(Error::Shape(format!("no image set {}", pass.set)));
             }
             self.pass = Some(CpuPass {
-                set: pass.set,
-                order: pass.order.words(),
-                pad: pass.order.pad,
-                record: pass.record,
-                classes: pass.classes,
-                steps: pass.steps,
-                batches: pass.batches.to_vec(),
-                adam: pass.adam.to_vec(),
-                records: vec![0.0; pass.order.len() * pass.record.len(pass.classes)],
+                records: vec![0.0; pass.records_len()],
+                plan: pass,
                 losses: Vec::new(),
                 done: 0,
             });
@@ -341,9 +326,10 @@ impl Executor for CpuExecutor {
                 .pass
                 .as_ref()
                 .ok_or_else(|| Error::Shape("a batch enqueued outside a pass".into()))?;
-            let (first, size) = pass.batches[b.index];
-            let set = &self.sets[pass.set];
-            let training = pass.record == Record::Training;
+            let plan = &pass.plan;
+            let (first, size) = plan.batches[b.index];
+            let set = &self.sets[plan.set];
+            let training = plan.record == Record::Training;
             let [x, labels] = self
                 .store
                 .get_disjoint_mut([b.input.0, b.labels.0])
@@ -355,16 +341,16 @@ impl Executor for CpuExecutor {
             };
             kernels::gather(
                 set,
-                &pass.order,
-                pass.pad,
+                &plan.order,
+                plan.pad,
                 first,
                 &mut x[..size * set.shape.len()],
                 labels,
             );
-            let adam = pass.adam.get(b.index).copied();
+            let adam = plan.adam.get(b.index).copied();
             let loss = self.run_steps(schedule, bindings, b.steps.clone(), adam.as_ref())?;
             let pass = self.pass.as_mut().expect("the pass checked above");
-            let (steps, classes, record) = (pass.steps, pass.classes, pass.record);
+            let (steps, classes, record) = (pass.plan.steps, pass.plan.classes, pass.plan.record);
             let per = record.len(classes);
             let s = &self.store[b.output.0][..steps * size * classes];
             let (labels, losses): (&[u32], &[f32]) = if training {
@@ -568,7 +554,7 @@ mod tests {
         fn load_set<'a>(&'a mut self, set: Arc<ImageSet>) -> Task<'a, (usize, String)> {
             self.cpu.load_set(set)
         }
-        fn begin_pass<'a>(&'a mut self, pass: &'a Pass<'a>) -> Task<'a, ()> {
+        fn begin_pass(&mut self, pass: Pass) -> Task<'_, ()> {
             self.cpu.begin_pass(pass)
         }
         fn enqueue<'a>(

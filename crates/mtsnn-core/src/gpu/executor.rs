@@ -112,16 +112,7 @@ struct PassBuffers {
 /// The pass under way.
 #[derive(Debug)]
 struct GpuPass {
-    set: usize,
-    /// `[sample, augment]` per position (for sets kept on the host).
-    order: Vec<u32>,
-    pad: usize,
-    record: Record,
-    classes: usize,
-    steps: usize,
-    batches: Vec<(usize, usize)>,
-    /// Batches with Adam constants uploaded.
-    adam_rows: usize,
+    plan: Pass,
     /// Work recorded and not yet submitted, and how many batches it holds.
     encoder: Option<wgpu::CommandEncoder>,
     in_encoder: usize,
@@ -129,16 +120,6 @@ struct GpuPass {
     enqueued: usize,
     /// Batches whose submission has finished, counted by `on_submitted_work_done` callbacks.
     done: Arc<AtomicUsize>,
-}
-
-impl GpuPass {
-    /// Samples in the first `batches` batches.
-    fn samples(&self, batches: usize) -> usize {
-        batches
-            .checked_sub(1)
-            .and_then(|k| self.batches.get(k))
-            .map_or(0, |&(first, size)| first + size)
-    }
 }
 
 impl GpuExecutor {
@@ -529,30 +510,27 @@ impl Executor for GpuExecutor {
         })
     }
 
-    fn begin_pass<'a>(&'a mut self, pass: &'a Pass<'a>) -> Task<'a, ()> {
+    fn begin_pass(&mut self, pass: Pass) -> Task<'_, ()> {
         Box::pin(async move {
             self.pass = None;
             if pass.set >= self.sets.len() {
                 return Err(Error::Shape(format!("no image set {}", pass.set)));
             }
-            let order = pass.order.words();
             let firsts: Vec<u32> = pass.batches.iter().map(|&(f, _)| f as u32).collect();
             let adam: Vec<f32> = pass.adam.iter().flat_map(kernels::adam_constants).collect();
-            let records = pass.order.len() * pass.record.len(pass.classes);
             let ctx = Arc::clone(&self.ctx);
-            let b = self.pass_buffers([order.len(), firsts.len(), adam.len(), records])?;
-            ctx.write(&b.order, &order)?;
+            let lens = [
+                pass.order.len(),
+                firsts.len(),
+                adam.len(),
+                pass.records_len(),
+            ];
+            let b = self.pass_buffers(lens)?;
+            ctx.write(&b.order, &pass.order)?;
             ctx.write(&b.firsts, &firsts)?;
             ctx.write(&b.adam, &adam)?;
             self.pass = Some(GpuPass {
-                set: pass.set,
-                order,
-                pad: pass.order.pad,
-                record: pass.record,
-                classes: pass.classes,
-                steps: pass.steps,
-                batches: pass.batches.to_vec(),
-                adam_rows: pass.adam.len(),
+                plan: pass,
                 encoder: None,
                 in_encoder: 0,
                 enqueued: 0,
@@ -574,6 +552,7 @@ impl Executor for GpuExecutor {
                 return Err(Error::Shape("a batch enqueued outside a pass".into()));
             };
             let &(first, size) = pass
+                .plan
                 .batches
                 .get(b.index)
                 .ok_or_else(|| Error::Shape(format!("the pass has no batch {}", b.index)))?;
@@ -582,8 +561,8 @@ impl Executor for GpuExecutor {
                     .get(buf.0)
                     .ok_or_else(|| Error::Shape(format!("the schedule has no buffer {}", buf.0)))
             };
-            let training = pass.record == Record::Training;
-            let per = pass.record.len(pass.classes);
+            let training = pass.plan.record == Record::Training;
+            let per = pass.plan.record.len(pass.plan.classes);
             if 2 * (first + size) > bufs.order.len() || (first + size) * per > bufs.records.len() {
                 return Err(Error::Shape(format!(
                     "batch {} of the pass ({size} samples from {first}) past its buffers",
@@ -598,7 +577,7 @@ impl Executor for GpuExecutor {
                     Launch::Kernel(_) => None,
                 })
                 .collect::<Vec<_>>();
-            if !adams.is_empty() && b.index >= pass.adam_rows {
+            if !adams.is_empty() && b.index >= pass.plan.adam.len() {
                 return Err(Error::InvalidParam {
                     name: "adam",
                     reason: format!("batch {} of the pass has no Adam constants", b.index),
@@ -606,10 +585,10 @@ impl Executor for GpuExecutor {
             }
             let scope = ctx.scope();
             let key = PassKey {
-                set: pass.set,
+                set: pass.plan.set,
                 generation: bufs.generation,
-                record: pass.record,
-                pad: pass.pad,
+                record: pass.plan.record,
+                pad: pass.plan.pad,
             };
             let cached = rec
                 .pass_launches
@@ -622,14 +601,14 @@ impl Executor for GpuExecutor {
                 Some(l) => l,
                 None => {
                     let (input, labels) = (t(b.input)?, t(b.labels)?);
-                    let gather = match &self.sets[pass.set] {
+                    let gather = match &self.sets[pass.plan.set] {
                         GpuSet::Resident { words, layout } => Some(
                             kernels::gather(
                                 ctx,
                                 words,
                                 layout,
                                 &bufs.order,
-                                pass.pad,
+                                pass.plan.pad,
                                 0,
                                 size,
                                 input,
@@ -645,10 +624,10 @@ impl Executor for GpuExecutor {
                         t(b.output)?,
                         labels,
                         t(b.loss)?,
-                        pass.steps,
+                        pass.plan.steps,
                         size,
-                        pass.classes,
-                        pass.record,
+                        pass.plan.classes,
+                        pass.plan.record,
                         0,
                         &bufs.records,
                     )
@@ -663,12 +642,19 @@ impl Executor for GpuExecutor {
                     l
                 }
             };
-            if let GpuSet::Host(set) = &self.sets[pass.set] {
+            if let GpuSet::Host(set) = &self.sets[pass.plan.set] {
                 // Written before the next submission: submit what came before it first.
                 Self::submit(ctx, pass);
                 let mut x = vec![0.0f32; size * set.shape.len()];
                 let mut labels = vec![0u32; if training { size } else { 0 }];
-                gather_on_host(set, &pass.order, pass.pad, first, &mut x, &mut labels);
+                gather_on_host(
+                    set,
+                    &pass.plan.order,
+                    pass.plan.pad,
+                    first,
+                    &mut x,
+                    &mut labels,
+                );
                 ctx.write(t(b.input)?, &x)?;
                 ctx.write(t(b.labels)?, &labels)?;
             }
@@ -720,7 +706,7 @@ impl Executor for GpuExecutor {
             pass.in_encoder += 1;
             pass.enqueued += 1;
             if pass.in_encoder >= BATCHES_PER_SUBMISSION
-                || matches!(self.sets[pass.set], GpuSet::Host(_))
+                || matches!(self.sets[pass.plan.set], GpuSet::Host(_))
             {
                 Self::submit(ctx, pass);
             }
@@ -735,7 +721,7 @@ impl Executor for GpuExecutor {
         let Some(pass) = &self.pass else { return 0 };
         // Fires the callbacks of finished submissions; never waits.
         let _ = self.ctx.device.poll(wgpu::PollType::Poll);
-        pass.samples(pass.done.load(Ordering::Relaxed))
+        pass.plan.samples(pass.done.load(Ordering::Relaxed))
     }
 
     fn finish_pass<'a>(
@@ -757,7 +743,7 @@ impl Executor for GpuExecutor {
                     .poll(wgpu::PollType::Poll)
                     .map_err(|e| Error::Gpu(format!("polling the GPU: {e}")))?;
                 let done = pass.done.load(Ordering::Relaxed);
-                progress(pass.samples(done));
+                progress(pass.plan.samples(done));
                 if done >= pass.enqueued {
                     break;
                 }
@@ -767,15 +753,16 @@ impl Executor for GpuExecutor {
                 .pass_buffers
                 .as_ref()
                 .ok_or_else(|| Error::Shape("a pass without buffers".into()))?;
-            let len = pass.samples(pass.batches.len()) * pass.record.len(pass.classes);
+            let len = pass.plan.records_len();
             // The records and the model buffers asked for, in one wait.
             let mut reads = vec![(&bufs.records, len)];
             reads.extend(self.param_reads(params)?);
             let mut values = ctx.execute(&[], &reads).await?.into_iter();
             let records = values.next().unwrap_or_default();
-            progress(pass.samples(pass.enqueued));
-            let losses = if pass.record == Record::Training {
-                pass.batches
+            progress(pass.plan.samples(pass.enqueued));
+            let losses = if pass.plan.record == Record::Training {
+                pass.plan
+                    .batches
                     .iter()
                     .map(|&(first, size)| {
                         let per_sample: Vec<f32> = records[2 * first..2 * (first + size)]
