@@ -533,7 +533,7 @@ fn kernel_table(times: &[(String, f64)]) -> String {
     );
     for (kernel, launches, ns) in per_kernel {
         text += &format!(
-            "  {kernel:<18} {launches:>3} launches {:>10.3} ms {:>5.1} %\n",
+            "  {kernel:<24} {launches:>3} launches {:>10.3} ms {:>5.1} %\n",
             ns / 1e6,
             100.0 * ns / total.max(f64::MIN_POSITIVE)
         );

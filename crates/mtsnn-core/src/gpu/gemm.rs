@@ -226,12 +226,122 @@ impl MatmulPath {
     }
 }
 
+/// Fewest terms of the weight gradient's inner sum (images × output pixels) a chunk should hold,
+/// so that its partial sums and the pass that adds the chunks cost little beside the chunk's
+/// multiply-adds. Each invocation of a chunk's workgroup does 64 multiply-adds per term it takes
+/// (its 16 × 4 sums) and writes its 64 sums once; the pass that adds the chunks reads each weight
+/// once per chunk, 1/2048 of a chunk's multiply-adds per weight. A reasoned guess, not yet
+/// measured on a GPU.
+pub const MIN_CHUNK_TERMS: usize = 2048;
+
+/// Into how many image ranges ("chunks") a conv layer's weight gradient is split across
+/// workgroups (split-K): `conv_weight_grad.wgsl` gets a third grid dimension of chunks, each
+/// workgroup sums its tile over its chunk's images into a scratch buffer `[chunks][out_ch][patch]`,
+/// and `sum_steps.wgsl` adds the chunks in chunk order into the gradient (deterministic).
+///
+/// The gradient's GEMM has few output tiles (out_ch × in_ch·k·k weights: one or two workgroups
+/// for the MNIST net's first layer) and a long inner sum (images × output pixels: ≈ 147,000
+/// terms there), so without the split it runs on a few workgroups of a GPU that has over a
+/// hundred compute units. Software adapters run workgroups on a few CPU threads that the single
+/// pass already keeps busy, and the split costs them a second launch and the scratch: they keep
+/// the single pass (measured on lavapipe: see `gpu::kernels::conv_weight_grad`).
+///
+/// | adapter (wgpu device type)       | chunks                                             |
+/// |----------------------------------|----------------------------------------------------|
+/// | software (`Cpu`)                 | 1: the single pass                                 |
+/// | discrete GPU                     | enough for ≥ 256 workgroups in all, within the floor |
+/// | integrated, virtual, other GPU   | enough for ≥ 32 workgroups in all, within the floor |
+///
+/// The floor: each chunk keeps at least [`MIN_CHUNK_TERMS`] terms and at least one image per
+/// group of the workgroup (the kernel's in-workgroup split of the images). The launcher caps any
+/// count at what the scratch's storage binding and the grid's z dimension allow.
+/// [`super::GpuContext::with_weight_grad_chunks`] overrides the choice (tests, benchmarks).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WeightGradChunks {
+    /// One pass: each workgroup sums its tile over all the images (no scratch, one launch).
+    Single,
+    /// Enough chunks for this many workgroups in all, within the floor of the table above.
+    Fill(usize),
+    /// This many chunks whatever the sizes (the launcher's caps apart); more chunks than images
+    /// leave some empty, which add zeros.
+    Fixed(usize),
+}
+
+impl WeightGradChunks {
+    /// The rule for an adapter, as the table of [`WeightGradChunks`] says.
+    pub fn for_adapter(info: &wgpu::AdapterInfo) -> Self {
+        match info.device_type {
+            wgpu::DeviceType::Cpu => Self::Single,
+            wgpu::DeviceType::DiscreteGpu => Self::Fill(DISCRETE_FILL),
+            _ => Self::Fill(INTEGRATED_FILL),
+        }
+    }
+
+    /// The chunks for a weight gradient of `tiles` output tiles over `images` images of
+    /// `terms_per_image` terms (output pixels) each, whose workgroups divide a chunk's images
+    /// among `groups` groups of invocations. At least 1.
+    pub fn chunks(
+        &self,
+        tiles: usize,
+        images: usize,
+        terms_per_image: usize,
+        groups: usize,
+    ) -> usize {
+        match *self {
+            Self::Single => 1,
+            Self::Fixed(n) => n.max(1),
+            Self::Fill(fill) => {
+                let wanted = fill.div_ceil(tiles.max(1));
+                let min_images = groups.max(MIN_CHUNK_TERMS.div_ceil(terms_per_image.max(1)));
+                wanted.min(images / min_images).max(1)
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn adapter(device_type: wgpu::DeviceType) -> wgpu::AdapterInfo {
         wgpu::AdapterInfo::new(device_type, wgpu::Backend::Vulkan)
+    }
+
+    #[test]
+    fn weight_gradients_split_on_gpus_only_and_keep_long_chunks() {
+        let chunks = |kind| WeightGradChunks::for_adapter(&adapter(kind));
+        assert_eq!(chunks(wgpu::DeviceType::Cpu), WeightGradChunks::Single);
+        let discrete = chunks(wgpu::DeviceType::DiscreteGpu);
+        let integrated = chunks(wgpu::DeviceType::IntegratedGpu);
+        assert_eq!(discrete, WeightGradChunks::Fill(DISCRETE_FILL));
+        // Software adapters keep the single pass whatever the sizes.
+        assert_eq!(WeightGradChunks::Single.chunks(1, 256, 576, 8), 1);
+        // The MNIST net's conv1 at T = 2 (1 tile, 256 images of 24×24 outputs, 8 groups): the
+        // floor of 8 images a chunk (one per group; 2048 terms need 4) allows 32 chunks.
+        assert_eq!(discrete.chunks(1, 256, 576, 8), 32);
+        assert_eq!(integrated.chunks(1, 256, 576, 8), 32);
+        // Its conv2 (9 tiles, 8×8 outputs, 2 groups): 2048 terms are 32 images, so 8 chunks.
+        assert_eq!(discrete.chunks(9, 256, 64, 2), 8);
+        // Plenty of images: the fill decides (256 / 9 tiles → 29 chunks; 32 / 9 → 4).
+        assert_eq!(discrete.chunks(9, 100_000, 64, 2), 29);
+        assert_eq!(integrated.chunks(9, 100_000, 64, 2), 4);
+        // Many tiles already fill the GPU: one chunk.
+        assert_eq!(discrete.chunks(300, 100_000, 64, 2), 1);
+        // Too few terms for two chunks, or no images at all: one.
+        assert_eq!(discrete.chunks(1, 3, 576, 8), 1);
+        assert_eq!(discrete.chunks(1, 0, 576, 8), 1);
+        // Every chunk keeps the floor.
+        for (tiles, images, terms, groups) in [(1, 256, 576, 8), (9, 256, 64, 2), (2, 777, 100, 1)]
+        {
+            let n = discrete.chunks(tiles, images, terms, groups);
+            let per = images / n;
+            assert!(
+                per >= groups && per * terms >= MIN_CHUNK_TERMS,
+                "{n} chunks of {per}"
+            );
+        }
+        assert_eq!(WeightGradChunks::Fixed(5).chunks(1, 3, 576, 8), 5);
+        assert_eq!(WeightGradChunks::Fixed(0).chunks(1, 3, 576, 8), 1);
     }
 
     #[test]

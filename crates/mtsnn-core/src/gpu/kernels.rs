@@ -759,9 +759,50 @@ fn weight_grad_split(patch: usize) -> usize {
         .expect("four candidates")
 }
 
+/// The most chunks a weight gradient is split into: the grid's z dimension in WebGPU, and the
+/// bound under which `conv_weight_grad.wgsl`'s u32 arithmetic on chunk numbers cannot overflow.
+const MAX_CHUNKS: usize = 65_535;
+
+/// The launches of a conv layer's weight gradient ([`conv_weight_grad`]), in order: the partial
+/// sums, then, when the images are split into chunks, the pass that adds the chunks.
+#[derive(Debug)]
+pub struct ConvWeightGrad {
+    /// `conv_weight_grad.wgsl`, into grad_w (one chunk) or the scratch.
+    partials: Dispatch,
+    /// With more than one chunk: `sum_steps.wgsl` adding the scratch's chunks into grad_w, and
+    /// the scratch `[chunks][out_ch][in_ch·k·k]` (owned by the launch, not by the schedule).
+    sum: Option<(Dispatch, GpuTensor)>,
+    chunks: usize,
+}
+
+impl ConvWeightGrad {
+    /// The image ranges the gradient is split into across workgroups (1: one launch, no scratch).
+    pub fn chunks(&self) -> usize {
+        self.chunks
+    }
+
+    /// The launches, in the order they must run: one, or two with chunks.
+    pub fn dispatches(&self) -> impl Iterator<Item = &Dispatch> {
+        std::iter::once(&self.partials).chain(self.sum.as_ref().map(|(d, _)| d))
+    }
+}
+
 /// Eq 13 for a conv layer (`shaders/conv_weight_grad.wgsl`), as
 /// [`crate::cpu::conv::conv_weight_grad`]: `grad_w` `[out_ch][in_ch][k][k]` from `input` and
 /// `grad_out` over `images` maps.
+///
+/// The images are split into [`GpuContext::weight_grad_chunks`] chunks across workgroups
+/// (split-K: see [`super::WeightGradChunks`]), capped so that the scratch fits one storage
+/// binding and the grid's z dimension. With one chunk this is a single launch writing grad_w, as
+/// on software adapters; with more, each chunk's workgroups write its partial sums to a scratch
+/// buffer and `sum_steps.wgsl` adds the chunks in chunk order ([`sum_steps`] with the chunks as
+/// its steps): a fixed order, so the result does not depend on scheduling.
+///
+/// Measured on lavapipe (2 cores, 3 nice-19 trainings running), the MNIST CNN's two weight
+/// gradients per training batch, `mtsnn bench --backend gpu --profile --net
+/// 15C5-P2-40C5-P2-300 --dataset mnist` with `MTSNN_WEIGHT_GRAD_CHUNKS` unset (one chunk) or
+/// forced: see the commit that brought the split, and `WeightGradChunks`'s table for why
+/// software adapters keep one chunk.
 pub async fn conv_weight_grad(
     ctx: &GpuContext,
     input: &GpuTensor,
@@ -769,26 +810,52 @@ pub async fn conv_weight_grad(
     grad_w: &GpuTensor,
     images: usize,
     g: &ConvGeom,
-) -> Result<Dispatch> {
+) -> Result<ConvWeightGrad> {
     g.check()?;
     let patch = patch_len(g);
+    let weights = g.out_channels * patch;
     input.check_holds("conv_weight_grad input", images * g.in_len())?;
     grad_out.check_holds("conv_weight_grad grad_out", images * g.out_len())?;
-    grad_w.check_holds("conv_weight_grad grad_w", g.out_channels * patch)?;
+    grad_w.check_holds("conv_weight_grad grad_w", weights)?;
     // Output channels × patch positions, TILE_L/split of them per tile.
     let split = weight_grad_split(patch);
-    let c = [g.out_channels, patch, TILE_L / split];
-    let tensors = [input, grad_out, grad_w];
-    let constants = [("SPLIT", split as f64)];
-    dispatch_tiles(
+    let tiles_l = patch.div_ceil(TILE_L / split);
+    let tiles = g.out_channels.div_ceil(TILE_U) * tiles_l;
+    let pixels = g.out_height() * g.out_width();
+    let chunks = ctx
+        .weight_grad_chunks()
+        .chunks(tiles, images, pixels, split)
+        .min(MAX_CHUNKS)
+        .min(ctx.limits().max_compute_workgroups_per_dimension as usize)
+        .min(ctx.max_tensor_values() / weights.max(1))
+        .max(1);
+    let [x, y, _] = grid(ctx, tiles)?;
+    let scratch = if chunks > 1 {
+        Some(ctx.zeros("conv_weight_grad chunks", chunks * weights)?)
+    } else {
+        None
+    };
+    let partials = dispatch(
         ctx,
         Kernel::ConvWeightGrad,
-        &constants,
-        &tensors,
-        c,
-        |tiles_l| conv_params(images, g, tiles_l),
+        &[("SPLIT", split as f64)],
+        &conv_params(images, g, tiles_l)?,
+        &[input, grad_out, scratch.as_ref().unwrap_or(grad_w)],
+        [x, y, u32_of("chunks", chunks)?],
     )
-    .await
+    .await?;
+    let sum = match scratch {
+        Some(scratch) => Some((
+            sum_steps(ctx, &scratch, chunks, weights, grad_w).await?,
+            scratch,
+        )),
+        None => None,
+    };
+    Ok(ConvWeightGrad {
+        partials,
+        sum,
+        chunks,
+    })
 }
 
 /// The uniform parameters of the pooling kernels, after checking the window.

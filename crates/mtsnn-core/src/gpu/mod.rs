@@ -36,7 +36,7 @@ mod tile;
 
 pub use context::{AdapterPolicy, AdapterSearch, GpuContext, Rejection, SeenAdapter, describe};
 pub use executor::{GpuBackend, GpuExecutor, Recorded};
-pub use gemm::{GEMM_TILES, GemmTile, MatmulPath};
+pub use gemm::{GEMM_TILES, GemmTile, MIN_CHUNK_TERMS, MatmulPath, WeightGradChunks};
 pub use shaders::{Field, Kernel, ParamsLayout};
 pub use submit::Dispatch;
 pub use tensor::{GpuTensor, Word};
