@@ -580,6 +580,58 @@ fn cnn_spikes_loss_and_gradients_match_cpu_in_both_modes() {
     }
 }
 
+/// A profiled training batch names each launch: one `conv_weight_grad` per conv layer on the
+/// adapter's choice for lavapipe (one chunk), and its two launches when split into chunks.
+#[test]
+fn a_profiled_batch_names_the_weight_gradients_launches() {
+    for chunks in [WeightGradChunks::Single, WeightGradChunks::Fixed(4)] {
+        let Some(ctx) = gpu_context(&format!(
+            "a_profiled_batch_names_the_weight_gradients_launches ({chunks:?})"
+        )) else {
+            return;
+        };
+        let ctx = ctx.with_weight_grad_chunks(chunks);
+        let timestamps = ctx.has_timestamps();
+        let hyper = Hyper {
+            steps: 2,
+            ..Hyper::default()
+        };
+        let (model, x, labels) = setup("5C3p1-P2-7C5p2-6-3", Shape::new(2, 9, 7), 3, hyper, 8, 4);
+        let mut gpu = GpuBackend::new(Arc::new(ctx), &model).unwrap();
+        let times = gpu.profile_train_batch(&x, &labels).unwrap();
+        assert_eq!(times.is_some(), timestamps);
+        let Some(times) = times else { continue };
+        let count = |kernel: &str| {
+            times
+                .iter()
+                .filter(|(l, _)| l.split(' ').next() == Some(kernel))
+                .count()
+        };
+        let split = chunks != WeightGradChunks::Single;
+        assert_eq!(
+            count("conv_weight_grad"),
+            if split { 0 } else { 2 },
+            "{times:?}"
+        );
+        assert_eq!(
+            count("conv_weight_grad:chunks"),
+            if split { 2 } else { 0 },
+            "{times:?}"
+        );
+        assert_eq!(
+            count("conv_weight_grad:sum"),
+            if split { 2 } else { 0 },
+            "{times:?}"
+        );
+        if split {
+            assert!(
+                times.iter().any(|(l, _)| l.contains("4 chunks")),
+                "{times:?}"
+            );
+        }
+    }
+}
+
 /// Four Adam steps on alternating batch sizes; the step taken, w − w₀, is compared (see
 /// `gpu_backend.rs`). Once with the adapter's weight-gradient chunks, then with the images split
 /// into 3 chunks (8 and 4 maps for layer 1, 16 and 8 for layer 2: none a multiple of 3) and into

@@ -525,3 +525,18 @@ impl Drop for ErrorScope<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_chunk_variable_takes_whole_numbers_from_one() {
+        assert_eq!(parse_chunks("8").unwrap(), 8);
+        assert_eq!(parse_chunks(" 1\n").unwrap(), 1);
+        for bad in ["0", "-2", "eight", "", "2.5"] {
+            let e = parse_chunks(bad).unwrap_err().to_string();
+            assert!(e.contains(CHUNKS_VAR), "{bad:?}: {e}");
+        }
+    }
+}
