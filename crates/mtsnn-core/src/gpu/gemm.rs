@@ -13,7 +13,9 @@
 //!
 //! The convolutions' forward pass and input gradient follow the same choice: on a path with tiles
 //! they run `conv_forward_tiled.wgsl` and `conv_input_grad_tiled.wgsl` (implicit GEMMs on the same
-//! tile, `shaders/lib/gemm_tile.wgsl`), else the register-tile `conv_*.wgsl`.
+//! tile, `shaders/lib/gemm_tile.wgsl`), else the register-tile `conv_*.wgsl`. Their weight
+//! gradient has one kernel on every adapter (`conv_weight_grad.wgsl`, on the register tile), whose
+//! long inner sum hardware GPUs split across workgroups by chunks of images ([`WeightGradChunks`]).
 //!
 //! - Software adapters run a workgroup's invocations as coroutines on CPU threads, and a barrier
 //!   switches between all of them: the staged kernels pay for their barriers and win little from

@@ -635,7 +635,8 @@ fn patch_len(g: &ConvGeom) -> usize {
 /// On hardware GPUs (a [`GpuContext::matmul_path`] with tiles) the forward pass and the input
 /// gradient run `conv_forward_tiled.wgsl` and `conv_input_grad_tiled.wgsl`: implicit GEMMs on
 /// `gemm.wgsl`'s workgroup-memory tile, with coalesced, image-major loads (not yet measured on a
-/// GPU). The weight gradient has one kernel on every adapter.
+/// GPU). The weight gradient has one kernel on every adapter, split across workgroups by chunks
+/// of images on hardware GPUs ([`conv_weight_grad`]).
 ///
 /// On software adapters the three conv kernels are implicit GEMMs on matmul's register tile
 /// (`gpu/tile.rs`: a workgroup of 64 computes 16 channels × 256 pixels or patch positions). Both
@@ -798,11 +799,19 @@ impl ConvWeightGrad {
 /// buffer and `sum_steps.wgsl` adds the chunks in chunk order ([`sum_steps`] with the chunks as
 /// its steps): a fixed order, so the result does not depend on scheduling.
 ///
-/// Measured on lavapipe (2 cores, 3 nice-19 trainings running), the MNIST CNN's two weight
-/// gradients per training batch, `mtsnn bench --backend gpu --profile --net
-/// 15C5-P2-40C5-P2-300 --dataset mnist` with `MTSNN_WEIGHT_GRAD_CHUNKS` unset (one chunk) or
-/// forced: see the commit that brought the split, and `WeightGradChunks`'s table for why
-/// software adapters keep one chunk.
+/// Software adapters keep one chunk: on lavapipe (Mesa 22.3, 2 cores, trainings paused but
+/// another helper's builds running) the split was no faster. The MNIST CNN's two weight gradients
+/// in one profiled training batch (`mtsnn bench --backend gpu --profile --net
+/// 15C5-P2-40C5-P2-300 --dataset mnist --iters 5 --warmup 1 --infer-iters 1 --epoch-batches 0`,
+/// with `MTSNN_WEIGHT_GRAD_CHUNKS` unset, 8 or 32, alternated, 3 + 4 rounds in two sittings;
+/// `results/bench/weight-grad-split-lavapipe-2026-11-30.txt`): one chunk 120–272 ms,
+/// 8 chunks 71–244 ms, 32 chunks 73–244 ms, of which `sum_steps.wgsl` 0.4–6 ms; training
+/// 122–367, 124–375 and 122–363 samples/s; the round-to-round spread exceeds any difference.
+/// Per layer (`cargo run --release -p mtsnn-core --example gpu_conv`, medians of 5 launches,
+/// 4 alternated rounds; medians of the rounds): conv2 (256 maps) 0.198 s in one chunk, 0.19 s in
+/// 2 or 8, 0.185 s in 32; conv1 (128 maps) 0.018 s in one chunk, 0.020–0.023 s split. Hardware
+/// GPUs, for which the split is built, have not been measured: `scripts/gpu-bench.sh` profiles
+/// the CNN with the adapter's chunks and with one.
 pub async fn conv_weight_grad(
     ctx: &GpuContext,
     input: &GpuTensor,
