@@ -279,6 +279,50 @@ fn conv_weight_grad_in_chunks_matches_its_cpu_twin() {
     }
 }
 
+/// Forced chunk counts beyond what the device allows fall back to fewer: a scratch larger than
+/// one storage binding (a layer of 1,048,576 weights), and more chunks than the grid's z
+/// dimension holds (65,535 in WebGPU).
+#[test]
+fn a_split_beyond_the_devices_limits_takes_fewer_chunks() {
+    let Some(ctx) = gpu_context("a_split_beyond_the_devices_limits_takes_fewer_chunks") else {
+        return;
+    };
+    let ctx = ctx.with_weight_grad_chunks(WeightGradChunks::Fixed(1_000_000));
+    let mut rng = Rng::new(37);
+    let images = 3;
+    let z = ctx.limits().max_compute_workgroups_per_dimension as usize;
+    for (g, most) in [
+        // 256 → 256 channels, 4×4 kernels on 4×4 maps: 256 tiles of 16 × 256 weights.
+        (
+            geom(256, 256, 4, 0, 4, 4),
+            ctx.max_tensor_values() / (1 << 20),
+        ),
+        (geom(1, 2, 3, 0, 3, 3), z.min(65_535)),
+    ] {
+        let weights = g.out_channels * g.in_channels * g.kernel * g.kernel;
+        assert!(most < 1_000_000 && most > 1, "{g:?}: {most}");
+        let input = counts(&mut rng, images * g.in_len());
+        let grad_out = normal(&mut rng, images * g.out_len());
+        let mut want = vec![0.0; weights];
+        cpu::conv_weight_grad(&input, &grad_out, &mut want, images, &g);
+        let (input, grad_out) = (
+            ctx.upload("input", &input).unwrap(),
+            ctx.upload("grad_out", &grad_out).unwrap(),
+        );
+        let grad_w = ctx.upload("grad_w", &vec![f32::NAN; weights]).unwrap();
+        let launch = pollster::block_on(gpu::kernels::conv_weight_grad(
+            &ctx, &input, &grad_out, &grad_w, images, &g,
+        ))
+        .unwrap();
+        assert_eq!(launch.chunks(), most, "{g:?}");
+        let work: Vec<&gpu::Dispatch> = launch.dispatches().collect();
+        let got = pollster::block_on(ctx.execute(&work, &[(&grad_w, weights)]))
+            .unwrap()
+            .remove(0);
+        assert_close(&format!("{g:?} in {most} chunks"), &got, &want, 1.0);
+    }
+}
+
 #[test]
 fn pool_kernels_match_their_cpu_twins() {
     let Some(ctx) = gpu_context("pool_kernels_match_their_cpu_twins") else {
