@@ -241,10 +241,10 @@ pub const MIN_CHUNK_TERMS: usize = 2048;
 /// workgroup sums its tile over its chunk's images into a scratch buffer `[chunks][out_ch][patch]`,
 /// and `sum_steps.wgsl` adds the chunks in chunk order into the gradient (deterministic).
 ///
-/// The gradient's GEMM has few output tiles (out_ch × in_ch·k·k weights: one or two workgroups
-/// for the MNIST net's first layer) and a long inner sum (images × output pixels: ≈ 147,000
-/// terms there), so without the split it runs on a few workgroups of a GPU that has over a
-/// hundred compute units. Software adapters run workgroups on a few CPU threads that the single
+/// The gradient's GEMM has few output tiles (out_ch × in_ch·k·k weights: one workgroup for the
+/// MNIST net's first layer) and a long inner sum (images × output pixels: 128 × 576 = 73,728
+/// terms there at batch 128, its input being the same at every step), so without the split it
+/// runs on a few workgroups of a GPU that has over a hundred compute units. Software adapters run workgroups on a few CPU threads that the single
 /// pass already keeps busy, and the split costs them a second launch and the scratch: they keep
 /// the single pass (measured on lavapipe: see `gpu::kernels::conv_weight_grad`).
 ///
@@ -254,9 +254,15 @@ pub const MIN_CHUNK_TERMS: usize = 2048;
 /// | discrete GPU                     | enough for ≥ 256 workgroups in all, within the floor |
 /// | integrated, virtual, other GPU   | enough for ≥ 32 workgroups in all, within the floor |
 ///
-/// The floor: each chunk keeps at least [`MIN_CHUNK_TERMS`] terms and at least one image per
-/// group of the workgroup (the kernel's in-workgroup split of the images). The launcher caps any
-/// count at what the scratch's storage binding and the grid's z dimension allow.
+/// The floor: each chunk keeps at least [`MIN_CHUNK_TERMS`] terms (whole images). A chunk may
+/// hold fewer images than the kernel has groups of invocations sharing a workgroup's images,
+/// leaving some idle: on a GPU the split is for, more workgroups beat fuller ones. The launcher
+/// caps any count at what the scratch's storage binding and the grid's z dimension allow.
+///
+/// Chosen this way at batch 128, T = 2 on a discrete GPU (fill 256): the MNIST net's conv1 (1
+/// tile, 128 maps of 576 terms) 32 chunks, its conv2 (9 tiles, 256 maps of 64 terms) 8; the
+/// FashionMNIST net's conv1 (2 tiles, 128 maps of 576) 32, its conv2 (100 tiles, 256 maps of 64)
+/// 3.
 /// [`super::GpuContext::with_weight_grad_chunks`] overrides the choice (tests, benchmarks).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum WeightGradChunks {
@@ -280,21 +286,14 @@ impl WeightGradChunks {
     }
 
     /// The chunks for a weight gradient of `tiles` output tiles over `images` images of
-    /// `terms_per_image` terms (output pixels) each, whose workgroups divide a chunk's images
-    /// among `groups` groups of invocations. At least 1.
-    pub fn chunks(
-        &self,
-        tiles: usize,
-        images: usize,
-        terms_per_image: usize,
-        groups: usize,
-    ) -> usize {
+    /// `terms_per_image` terms (output pixels) each. At least 1.
+    pub fn chunks(&self, tiles: usize, images: usize, terms_per_image: usize) -> usize {
         match *self {
             Self::Single => 1,
             Self::Fixed(n) => n.max(1),
             Self::Fill(fill) => {
                 let wanted = fill.div_ceil(tiles.max(1));
-                let min_images = groups.max(MIN_CHUNK_TERMS.div_ceil(terms_per_image.max(1)));
+                let min_images = MIN_CHUNK_TERMS.div_ceil(terms_per_image.max(1));
                 wanted.min(images / min_images).max(1)
             }
         }
@@ -316,34 +315,35 @@ mod tests {
         let discrete = chunks(wgpu::DeviceType::DiscreteGpu);
         let integrated = chunks(wgpu::DeviceType::IntegratedGpu);
         assert_eq!(discrete, WeightGradChunks::Fill(DISCRETE_FILL));
+        assert_eq!(integrated, WeightGradChunks::Fill(INTEGRATED_FILL));
         // Software adapters keep the single pass whatever the sizes.
-        assert_eq!(WeightGradChunks::Single.chunks(1, 256, 576, 8), 1);
-        // The MNIST net's conv1 at T = 2 (1 tile, 256 images of 24×24 outputs, 8 groups): the
-        // floor of 8 images a chunk (one per group; 2048 terms need 4) allows 32 chunks.
-        assert_eq!(discrete.chunks(1, 256, 576, 8), 32);
-        assert_eq!(integrated.chunks(1, 256, 576, 8), 32);
-        // Its conv2 (9 tiles, 8×8 outputs, 2 groups): 2048 terms are 32 images, so 8 chunks.
-        assert_eq!(discrete.chunks(9, 256, 64, 2), 8);
+        assert_eq!(WeightGradChunks::Single.chunks(1, 128, 576), 1);
+        // The MNIST net's conv1 at batch 128 (1 tile, 128 maps of 24×24 outputs): 2048 terms
+        // are 4 maps, so 32 chunks; the fill alone would want 256 (discrete) or 32.
+        assert_eq!(discrete.chunks(1, 128, 576), 32);
+        assert_eq!(integrated.chunks(1, 128, 576), 32);
+        // Its conv2 (9 tiles, 256 maps of 8×8 outputs): 2048 terms are 32 maps, so 8 chunks.
+        assert_eq!(discrete.chunks(9, 256, 64), 8);
+        // The FashionMNIST net's conv2 (100 tiles): 256 / 100 → 3 chunks fill the GPU.
+        assert_eq!(discrete.chunks(100, 256, 64), 3);
         // Plenty of images: the fill decides (256 / 9 tiles → 29 chunks; 32 / 9 → 4).
-        assert_eq!(discrete.chunks(9, 100_000, 64, 2), 29);
-        assert_eq!(integrated.chunks(9, 100_000, 64, 2), 4);
+        assert_eq!(discrete.chunks(9, 100_000, 64), 29);
+        assert_eq!(integrated.chunks(9, 100_000, 64), 4);
         // Many tiles already fill the GPU: one chunk.
-        assert_eq!(discrete.chunks(300, 100_000, 64, 2), 1);
+        assert_eq!(discrete.chunks(300, 100_000, 64), 1);
         // Too few terms for two chunks, or no images at all: one.
-        assert_eq!(discrete.chunks(1, 3, 576, 8), 1);
-        assert_eq!(discrete.chunks(1, 0, 576, 8), 1);
+        assert_eq!(discrete.chunks(1, 7, 576), 1);
+        assert_eq!(discrete.chunks(1, 0, 576), 1);
         // Every chunk keeps the floor.
-        for (tiles, images, terms, groups) in [(1, 256, 576, 8), (9, 256, 64, 2), (2, 777, 100, 1)]
-        {
-            let n = discrete.chunks(tiles, images, terms, groups);
-            let per = images / n;
+        for (tiles, images, terms) in [(1, 128, 576), (9, 256, 64), (2, 777, 100), (1, 9, 5000)] {
+            let n = discrete.chunks(tiles, images, terms);
             assert!(
-                per >= groups && per * terms >= MIN_CHUNK_TERMS,
-                "{n} chunks of {per}"
+                (images / n) * terms >= MIN_CHUNK_TERMS,
+                "{n} chunks of {images} maps"
             );
         }
-        assert_eq!(WeightGradChunks::Fixed(5).chunks(1, 3, 576, 8), 5);
-        assert_eq!(WeightGradChunks::Fixed(0).chunks(1, 3, 576, 8), 1);
+        assert_eq!(WeightGradChunks::Fixed(5).chunks(1, 3, 576), 5);
+        assert_eq!(WeightGradChunks::Fixed(0).chunks(1, 3, 576), 1);
     }
 
     #[test]

@@ -833,7 +833,7 @@ pub async fn conv_weight_grad(
     let pixels = g.out_height() * g.out_width();
     let chunks = ctx
         .weight_grad_chunks()
-        .chunks(tiles, images, pixels, split)
+        .chunks(tiles, images, pixels)
         .min(MAX_CHUNKS)
         .min(ctx.limits().max_compute_workgroups_per_dimension as usize)
         .min(ctx.max_tensor_values() / weights.max(1))
