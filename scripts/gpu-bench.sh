@@ -106,6 +106,18 @@ done
 echo "== profiled batch (784-400-400-10, GPU)" | tee -a "$log"
 timeout 60 "$bindir/mtsnn" bench --net 784-400-400-10 --backend gpu --iters 5 --infer-iters 5 \
     --profile 2>&1 | tee -a "$log"
+# The conv weight gradients split across workgroups (the adapter's chunk count) against the single
+# pass (MTSNN_WEIGHT_GRAD_CHUNKS=1): conv_weight_grad:chunks + conv_weight_grad:sum vs conv_weight_grad.
+for chunks in auto 1 auto 1; do
+    echo "== profiled batch (15C5-P2-40C5-P2-300, GPU, weight-gradient chunks: $chunks)" | tee -a "$log"
+    if [ "$chunks" = auto ]; then
+        env -u MTSNN_WEIGHT_GRAD_CHUNKS timeout 60 "$bindir/mtsnn" bench --net 15C5-P2-40C5-P2-300 \
+            --backend gpu --iters 5 --infer-iters 5 --epoch-batches 0 --profile 2>&1 | tee -a "$log"
+    else
+        MTSNN_WEIGHT_GRAD_CHUNKS="$chunks" timeout 60 "$bindir/mtsnn" bench --net 15C5-P2-40C5-P2-300 \
+            --backend gpu --iters 5 --infer-iters 5 --epoch-batches 0 --profile 2>&1 | tee -a "$log"
+    fi
+done
 python3 - "$json" <<'EOF' | tee -a "$log"
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]

@@ -6,21 +6,29 @@
 // An implicit GEMM on the register tile (lib/register_tile.wgsl):
 // C[co][p] = Σ_{(n, oy, ox)} grad_out[n][co][oy][ox]·col[p][(n, oy, ox)] with p = (ci, ky, kx),
 // M = out_ch, N = in_ch·k·k, K = images·out pixels; the column matrix (im2col) is never stored.
-// N is small (25 for a 1-channel 5×5 layer) and K large, so a workgroup's LANES invocations form
-// SPLIT groups (1, 2, 4 or 8; the host picks the one that wastes fewest lanes) that share one
-// tile and divide the images between them: a tile is TU output channels (the uniform side: one
-// grad_out address per step for the whole group) × TL/SPLIT patch positions (the lane side, 4 per
-// invocation: its lane + (LANES/SPLIT)·j). Groups 1.. then leave their sums in workgroup memory
-// and group 0 adds them in group order (one barrier, only when SPLIT > 1): the summation is fixed,
-// so results are deterministic. Operands come straight from the storage buffers (staging them
-// in workgroup memory is slower on lavapipe: see matmul.wgsl). The CPU adds per image, then
-// across threads; the order here is by group, image, then pixel.
+// N is small (25 for a 1-channel 5×5 layer) and K large, so K is divided twice:
+// - Across workgroups (split-K): the grid's z dimension is CHUNKS ranges of the images, as equal
+//   as whole images allow (chunk c takes images ⌊c·images/CHUNKS⌋ .. ⌊(c+1)·images/CHUNKS⌋; some are
+//   empty when there are more chunks than images, and add zeros). With one chunk the workgroup
+//   writes grad_w itself; with more, chunk c writes its partial sums to `out` = the scratch
+//   `[CHUNKS][out_ch][in_ch·k·k]` at c·out_ch·in_ch·k·k, and sum_steps.wgsl adds the chunks in
+//   chunk order into grad_w. The host (`gpu::kernels::conv_weight_grad`) picks CHUNKS per adapter
+//   (`gpu::WeightGradChunks`: 1 on software adapters, enough to fill a hardware GPU).
+// - Within a workgroup: its LANES invocations form SPLIT groups (1, 2, 4 or 8; the host picks
+//   the one that wastes fewest lanes) that share one tile and divide the chunk's images between
+//   them: a tile is TU output channels (the uniform side: one grad_out address per step for the
+//   whole group) × TL/SPLIT patch positions (the lane side, 4 per invocation: its lane +
+//   (LANES/SPLIT)·j). Groups 1.. then leave their sums in workgroup memory and group 0 adds them
+//   in group order (one barrier, only when SPLIT > 1).
+// Every summation order is fixed (chunk, group, image, pixel), so results are deterministic.
+// Operands come straight from the storage buffers (staging them in workgroup memory is slower on
+// lavapipe: see matmul.wgsl). The CPU adds per image, then across threads.
 //
-// Measured on lavapipe (2 busy cores), the MNIST net's conv2 (15→40 channels, 5×5, 12×12 maps,
-// 256 images; SPLIT = 2): 0.35–0.36 s, against 1.27–1.63 s for the one-workgroup-per-weight
-// reduction it replaced and 0.41–0.44 s for matmul.wgsl on G·colsᵀ with a stored im2col; conv1
-// (1→15 channels, 28×28 maps, 128 images; SPLIT = 8): 0.02–0.03 s against 0.17–0.18 s
-// (`gpu::kernels::conv_forward` has the table).
+// Measured on lavapipe (2 busy cores), one chunk, the MNIST net's conv2 (15→40 channels, 5×5,
+// 12×12 maps, 256 images; SPLIT = 2): 0.35–0.36 s, against 1.27–1.63 s for the
+// one-workgroup-per-weight reduction it replaced and 0.41–0.44 s for matmul.wgsl on G·colsᵀ with
+// a stored im2col; conv1 (1→15 channels, 28×28 maps, 128 images; SPLIT = 8): 0.02–0.03 s against
+// 0.17–0.18 s (`gpu::kernels::conv_forward` has the table).
 
 // Groups of invocations that divide the images: 1, 2, 4 or 8 (each group spans at least 8
 // invocations, a SIMD row on lavapipe, so its loops stay uniform within one).
@@ -31,7 +39,8 @@ override SPLIT: u32;
 // The tiles along the lane side: p.tiles_l = ceil(in_ch·k·k / (TL/SPLIT)).
 @group(0) @binding(1) var<storage, read> input: array<f32>;
 @group(0) @binding(2) var<storage, read> grad_out: array<f32>;
-@group(0) @binding(3) var<storage, read_write> grad_w: array<f32>;
+// grad_w `[out_ch][in_ch][k][k]` (one chunk), or the scratch `[chunks][out_ch][in_ch][k][k]`.
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
 
 // The sums of groups 1..SPLIT: TU vec4 per invocation, at most 7/8 of the invocations (SPLIT = 8).
 var<workgroup> partial: array<vec4<f32>, TU * (LANES - LANES / 8u)>;
@@ -39,7 +48,7 @@ var<workgroup> partial: array<vec4<f32>, TU * (LANES - LANES / 8u)>;
 const_assert 16u * TU * (LANES - LANES / 8u) <= 16384u;
 
 fn store_c(at: u32, value: f32) {
-    grad_w[at] = value;
+    out[at] = value;
 }
 
 @compute @workgroup_size(LANES)
@@ -71,13 +80,24 @@ fn main(grid: Grid, @builtin(local_invocation_index) lid: u32) {
     let base = ci * plane + dy * p.width + dx;
     #for u in TILE_U: let g${u} = tile_row(tile, ${u}u) * pixels;
 
+    // This workgroup's chunk of the images, `first` .. `first + count`: ⌊c·images/chunks⌋ as
+    // c·whole + ⌊c·extra/chunks⌋, where c·extra < chunks² fits in u32 (chunks ≤ 65,535, the
+    // grid's limit).
+    let chunks = grid.nwg.z;
+    let c = grid.wid.z;
+    let whole = p.images / chunks;
+    let extra = p.images % chunks;
+    let first = c * whole + (c * extra) / chunks;
+    let count = (c + 1u) * whole + ((c + 1u) * extra) / chunks - first;
+
     #for u in TILE_U: var acc${u} = vec4<f32>();
     // Every group runs the same number of image steps (a uniform trip count); group g takes
-    // images g·per + t.
-    let per = (p.images + SPLIT - 1u) / SPLIT;
+    // images first + g·per + t of the chunk.
+    let per = (count + SPLIT - 1u) / SPLIT;
     for (var t = 0u; t < per; t++) {
-        let n = group * per + t;
-        if n < p.images {
+        let i = group * per + t;
+        if i < count {
+            let n = first + i;
             let img = base + vec4<u32>(n * p.in_ch * plane);
             let gimg = n * p.out_ch * pixels;
             for (var oy = 0u; oy < p.out_h; oy++) {
@@ -115,5 +135,7 @@ fn main(grid: Grid, @builtin(local_invocation_index) lid: u32) {
     if group > 0u {
         return;
     }
-    #for u in TILE_U: store_row(tile, lanes, ${u}u, l, patch_len, acc${u});
+    // The chunk's block of the scratch (block 0 is grad_w itself when there is one chunk).
+    let out_at = l + vec4<u32>(c * p.out_ch * patch_len);
+    #for u in TILE_U: store_row(tile, lanes, ${u}u, out_at, patch_len, acc${u});
 }

@@ -11,7 +11,7 @@
 use std::sync::Arc;
 
 use mtsnn_core::cpu::conv as cpu;
-use mtsnn_core::gpu::{GEMM_TILES, MatmulPath};
+use mtsnn_core::gpu::{self, GEMM_TILES, GpuTensor, MatmulPath, WeightGradChunks};
 use mtsnn_core::hyper::{GradMode, InitMean};
 use mtsnn_core::plan::ConvGeom;
 use mtsnn_core::rng::Rng;
@@ -223,6 +223,103 @@ fn conv_kernels_match_their_cpu_twins() {
                 worst_relative(&got, &want)
             );
         }
+    }
+}
+
+/// The weight gradient split across workgroups (split-K), forced whatever the adapter: chunk
+/// counts that divide no image count, one image, more chunks than images, and each of the
+/// kernel's in-workgroup splits (patch sizes 25, 54, 100, 375: 8, 4, 2, 2 groups). Called through
+/// the launcher itself, so that the chunk count it chose is seen.
+#[test]
+fn conv_weight_grad_in_chunks_matches_its_cpu_twin() {
+    let cases = [
+        // The MNIST net's conv1 and conv2 shapes on few images.
+        (geom(1, 15, 5, 0, 28, 28), 13),
+        (geom(15, 40, 5, 0, 12, 12), 5),
+        (geom(6, 9, 3, 2, 5, 3), 7),
+        (geom(4, 33, 5, 2, 10, 9), 1),
+        (geom(21, 17, 3, 1, 11, 5), 9),
+    ];
+    let mut rng = Rng::new(31);
+    for chunks in [2, 3, 7, 64] {
+        let Some(ctx) = gpu_context(&format!(
+            "conv_weight_grad_in_chunks_matches_its_cpu_twin ({chunks} chunks)"
+        )) else {
+            return;
+        };
+        let ctx = ctx.with_weight_grad_chunks(WeightGradChunks::Fixed(chunks));
+        for (g, images) in cases {
+            let input = counts(&mut rng, images * g.in_len());
+            let grad_out = normal(&mut rng, images * g.out_len());
+            let weights = g.out_channels * g.in_channels * g.kernel * g.kernel;
+            let mut want = vec![0.0; weights];
+            cpu::conv_weight_grad(&input, &grad_out, &mut want, images, &g);
+            let up = |name: &str, v: &[f32]| -> GpuTensor { ctx.upload(name, v).unwrap() };
+            let (input, grad_out) = (up("input", &input), up("grad_out", &grad_out));
+            // NaN first: every weight must be written.
+            let grad_w = up("grad_w", &vec![f32::NAN; weights]);
+            let launch = pollster::block_on(gpu::kernels::conv_weight_grad(
+                &ctx, &input, &grad_out, &grad_w, images, &g,
+            ))
+            .unwrap();
+            assert_eq!(launch.chunks(), chunks, "{g:?}: the forced chunk count");
+            assert_eq!(launch.dispatches().count(), 2, "partial sums and their sum");
+            let work: Vec<&gpu::Dispatch> = launch.dispatches().collect();
+            let got = pollster::block_on(ctx.execute(&work, &[(&grad_w, weights)]))
+                .unwrap()
+                .remove(0);
+            let what = format!("{g:?} ×{images} in {chunks} chunks: conv_weight_grad");
+            assert_close(&what, &got, &want, 1.0);
+            // Deterministic: a second run gives the same bits.
+            let again = pollster::block_on(ctx.execute(&work, &[(&grad_w, weights)]))
+                .unwrap()
+                .remove(0);
+            assert_eq!(again, got, "{what}: a second run");
+        }
+    }
+}
+
+/// Forced chunk counts beyond what the device allows fall back to fewer: a scratch larger than
+/// one storage binding (a layer of 1,048,576 weights), and more chunks than the grid's z
+/// dimension holds (65,535 in WebGPU).
+#[test]
+fn a_split_beyond_the_devices_limits_takes_fewer_chunks() {
+    let Some(ctx) = gpu_context("a_split_beyond_the_devices_limits_takes_fewer_chunks") else {
+        return;
+    };
+    let ctx = ctx.with_weight_grad_chunks(WeightGradChunks::Fixed(1_000_000));
+    let mut rng = Rng::new(37);
+    let images = 3;
+    let z = ctx.limits().max_compute_workgroups_per_dimension as usize;
+    for (g, most) in [
+        // 256 → 256 channels, 4×4 kernels on 4×4 maps: 256 tiles of 16 × 256 weights.
+        (
+            geom(256, 256, 4, 0, 4, 4),
+            ctx.max_tensor_values() / (1 << 20),
+        ),
+        (geom(1, 2, 3, 0, 3, 3), z.min(65_535)),
+    ] {
+        let weights = g.out_channels * g.in_channels * g.kernel * g.kernel;
+        assert!(most < 1_000_000 && most > 1, "{g:?}: {most}");
+        let input = counts(&mut rng, images * g.in_len());
+        let grad_out = normal(&mut rng, images * g.out_len());
+        let mut want = vec![0.0; weights];
+        cpu::conv_weight_grad(&input, &grad_out, &mut want, images, &g);
+        let (input, grad_out) = (
+            ctx.upload("input", &input).unwrap(),
+            ctx.upload("grad_out", &grad_out).unwrap(),
+        );
+        let grad_w = ctx.upload("grad_w", &vec![f32::NAN; weights]).unwrap();
+        let launch = pollster::block_on(gpu::kernels::conv_weight_grad(
+            &ctx, &input, &grad_out, &grad_w, images, &g,
+        ))
+        .unwrap();
+        assert_eq!(launch.chunks(), most, "{g:?}");
+        let work: Vec<&gpu::Dispatch> = launch.dispatches().collect();
+        let got = pollster::block_on(ctx.execute(&work, &[(&grad_w, weights)]))
+            .unwrap()
+            .remove(0);
+        assert_close(&format!("{g:?} in {most} chunks"), &got, &want, 1.0);
     }
 }
 
@@ -527,35 +624,97 @@ fn cnn_spikes_loss_and_gradients_match_cpu_in_both_modes() {
     }
 }
 
+/// A profiled training batch names each launch: one `conv_weight_grad` per conv layer on the
+/// adapter's choice for lavapipe (one chunk), and its two launches when split into chunks.
+#[test]
+fn a_profiled_batch_names_the_weight_gradients_launches() {
+    for chunks in [WeightGradChunks::Single, WeightGradChunks::Fixed(4)] {
+        let Some(ctx) = gpu_context(&format!(
+            "a_profiled_batch_names_the_weight_gradients_launches ({chunks:?})"
+        )) else {
+            return;
+        };
+        let ctx = ctx.with_weight_grad_chunks(chunks);
+        let timestamps = ctx.has_timestamps();
+        let hyper = Hyper {
+            steps: 2,
+            ..Hyper::default()
+        };
+        let (model, x, labels) = setup("5C3p1-P2-7C5p2-6-3", Shape::new(2, 9, 7), 3, hyper, 8, 4);
+        let mut gpu = GpuBackend::new(Arc::new(ctx), &model).unwrap();
+        let times = gpu.profile_train_batch(&x, &labels).unwrap();
+        assert_eq!(times.is_some(), timestamps);
+        let Some(times) = times else { continue };
+        let count = |kernel: &str| {
+            times
+                .iter()
+                .filter(|(l, _)| l.split(' ').next() == Some(kernel))
+                .count()
+        };
+        let split = chunks != WeightGradChunks::Single;
+        assert_eq!(
+            count("conv_weight_grad"),
+            if split { 0 } else { 2 },
+            "{times:?}"
+        );
+        assert_eq!(
+            count("conv_weight_grad:chunks"),
+            if split { 2 } else { 0 },
+            "{times:?}"
+        );
+        assert_eq!(
+            count("conv_weight_grad:sum"),
+            if split { 2 } else { 0 },
+            "{times:?}"
+        );
+        if split {
+            assert!(
+                times.iter().any(|(l, _)| l.contains("4 chunks")),
+                "{times:?}"
+            );
+        }
+    }
+}
+
 /// Four Adam steps on alternating batch sizes; the step taken, w − w₀, is compared (see
-/// `gpu_backend.rs`).
+/// `gpu_backend.rs`). Once with the adapter's weight-gradient chunks, then with the images split
+/// into 3 chunks (8 and 4 maps for layer 1, 16 and 8 for layer 2: none a multiple of 3) and into
+/// 20 (more chunks than maps).
 #[test]
 fn cnn_weights_match_cpu_after_several_train_steps() {
-    let Some(ctx) = gpu_context("cnn_weights_match_cpu_after_several_train_steps") else {
-        return;
-    };
-    let hyper = Hyper {
-        steps: 2,
-        lr: 0.005,
-        ..Hyper::default()
-    };
-    let shape = Shape::new(2, 9, 7);
-    let (model, x, labels) = setup("5C3p1-P2-7C5p2-6-3", shape, 3, hyper, 8, 4);
-    let mut cpu = CpuBackend::new(&model).unwrap();
-    let mut gpu = GpuBackend::new(Arc::new(ctx), &model).unwrap();
-    let (after_cpu, after_gpu) = train_in_lockstep(&mut cpu, &mut gpu, &model, &x, &labels, 4);
-    for i in 0..model.weights.len() {
-        assert_close(
-            &format!("Δw{i}"),
-            &weight_step(&model, &after_gpu, i),
-            &weight_step(&model, &after_cpu, i),
-            CHAIN,
+    for chunks in [None, Some(3), Some(20)] {
+        let Some(ctx) = gpu_context(&format!(
+            "cnn_weights_match_cpu_after_several_train_steps ({chunks:?} chunks)"
+        )) else {
+            return;
+        };
+        let ctx = match chunks {
+            Some(n) => ctx.with_weight_grad_chunks(WeightGradChunks::Fixed(n)),
+            None => ctx,
+        };
+        let hyper = Hyper {
+            steps: 2,
+            lr: 0.005,
+            ..Hyper::default()
+        };
+        let shape = Shape::new(2, 9, 7);
+        let (model, x, labels) = setup("5C3p1-P2-7C5p2-6-3", shape, 3, hyper, 8, 4);
+        let mut cpu = CpuBackend::new(&model).unwrap();
+        let mut gpu = GpuBackend::new(Arc::new(ctx), &model).unwrap();
+        let (after_cpu, after_gpu) = train_in_lockstep(&mut cpu, &mut gpu, &model, &x, &labels, 4);
+        for i in 0..model.weights.len() {
+            assert_close(
+                &format!("{chunks:?} chunks: Δw{i}"),
+                &weight_step(&model, &after_gpu, i),
+                &weight_step(&model, &after_cpu, i),
+                CHAIN,
+            );
+        }
+        assert_eq!(
+            gpu.infer(&x[..3 * shape.len()], true).unwrap(),
+            cpu.infer(&x[..3 * shape.len()], true).unwrap()
         );
     }
-    assert_eq!(
-        gpu.infer(&x[..3 * shape.len()], true).unwrap(),
-        cpu.infer(&x[..3 * shape.len()], true).unwrap()
-    );
 }
 
 fn flat(v: &Value) -> Vec<f64> {

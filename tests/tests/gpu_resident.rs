@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use mtsnn_core::cpu::kernels::{self as cpu, Record};
 use mtsnn_core::dataset::{ImageSet, Order, augment_word};
-use mtsnn_core::gpu::kernels;
+use mtsnn_core::gpu::{WeightGradChunks, kernels};
 use mtsnn_core::rng::Rng;
 use mtsnn_core::{Backend, CpuBackend, GpuBackend, Hyper, Model, NetSpec, Shape};
 use mtsnn_tests::compare::assert_close;
@@ -239,6 +239,14 @@ fn resident_epochs_on_the_gpu_equal_its_per_batch_path_and_match_the_cpu() {
     for net in ["36-24-10", "4C3-P2-16-10"] {
         gpu_epochs_match(&ctx, net);
     }
+    // The CNN with its weight gradient split into 3 chunks of images across workgroups (batches
+    // of 64 and 8 maps): the pass records both launches as the per-batch path does.
+    let Some(split) = gpu_context("resident_epochs_on_the_gpu_equal_its_per_batch_path (3 chunks)")
+    else {
+        return;
+    };
+    let split = split.with_weight_grad_chunks(WeightGradChunks::Fixed(3));
+    gpu_epochs_match(&Arc::new(split), "4C3-P2-16-10");
 }
 
 fn gpu_epochs_match(ctx: &Arc<mtsnn_core::GpuContext>, net: &str) {

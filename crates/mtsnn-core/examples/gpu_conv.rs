@@ -12,10 +12,10 @@ use mtsnn_core::gpu::{self, AdapterPolicy, GpuContext, GpuTensor};
 use mtsnn_core::plan::ConvGeom;
 use mtsnn_core::rng::Rng;
 
-/// Median seconds of one launch of `d`, reading back one value of `out`.
-fn time(ctx: &GpuContext, d: &gpu::Dispatch, out: &GpuTensor) -> f64 {
+/// Median seconds of one run of the launches `d`, reading back one value of `out`.
+fn time(ctx: &GpuContext, d: &[&gpu::Dispatch], out: &GpuTensor) -> f64 {
     median(5, || {
-        pollster::block_on(ctx.execute(&[d], &[(out, 1)])).expect("GPU kernel runs");
+        pollster::block_on(ctx.execute(d, &[(out, 1)])).expect("GPU kernel runs");
     })
 }
 
@@ -52,15 +52,19 @@ fn layer(ctx: &GpuContext, what: &str, g: &ConvGeom, images: usize) -> mtsnn_cor
         );
     };
     let d = pollster::block_on(gpu::kernels::conv_forward(ctx, &input, &w, &out, images, g))?;
-    report("conv_forward", time(ctx, &d, &out));
+    report("conv_forward", time(ctx, &[&d], &out));
     let d = pollster::block_on(gpu::kernels::conv_input_grad(
         ctx, &grad_out, &w, &grad_in, images, g,
     ))?;
-    report("conv_input_grad", time(ctx, &d, &grad_in));
+    report("conv_input_grad", time(ctx, &[&d], &grad_in));
     let d = pollster::block_on(gpu::kernels::conv_weight_grad(
         ctx, &input, &grad_out, &grad_w, images, g,
     ))?;
-    report("conv_weight_grad", time(ctx, &d, &grad_w));
+    let launches: Vec<&gpu::Dispatch> = d.dispatches().collect();
+    report(
+        &format!("conv_weight_grad ({} chunks)", d.chunks()),
+        time(ctx, &launches, &grad_w),
+    );
 
     // W `[out_ch][patch]` times a column matrix `[patch][images·pixels]`, and the weight
     // gradient's `[out_ch][images·pixels]` times its transpose.
@@ -77,7 +81,7 @@ fn layer(ctx: &GpuContext, what: &str, g: &ConvGeom, images: usize) -> mtsnn_cor
         false,
         false,
     ))?;
-    report("matmul W·cols (forward's GEMM)", time(ctx, &d, &c));
+    report("matmul W·cols (forward's GEMM)", time(ctx, &[&d], &c));
     let gw = ctx.zeros("gW", g.out_channels * patch)?;
     let d = pollster::block_on(gpu::kernels::matmul(
         ctx,
@@ -90,7 +94,7 @@ fn layer(ctx: &GpuContext, what: &str, g: &ConvGeom, images: usize) -> mtsnn_cor
         false,
         true,
     ))?;
-    report("matmul G·colsᵀ (weight gradient's)", time(ctx, &d, &gw));
+    report("matmul G·colsᵀ (weight gradient's)", time(ctx, &[&d], &gw));
     Ok(())
 }
 

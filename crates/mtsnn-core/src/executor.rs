@@ -231,14 +231,15 @@ pub trait Executor {
         None
     }
 
-    /// Runs `job` as [`Self::run`] does (reading nothing back) and returns each step's device
-    /// time in nanoseconds, where the executor can time them (GPUs with timestamp queries).
+    /// Runs `job` as [`Self::run`] does (reading nothing back) and returns each launch's device
+    /// time in nanoseconds with what it computes (its step's [`crate::schedule::Step::label`]; a step of several
+    /// launches names each), where the executor can time them (GPUs with timestamp queries).
     fn run_timed<'a>(
         &'a mut self,
         schedule: &'a Schedule,
         prepared: &'a Self::Prepared,
         job: Job<'a>,
-    ) -> Task<'a, Option<Vec<f64>>> {
+    ) -> Task<'a, Option<Vec<(String, f64)>>> {
         let _ = (schedule, prepared, job);
         Box::pin(async { Ok(None) })
     }
@@ -694,10 +695,7 @@ impl<E: Executor> Backend for Runner<E> {
             };
             let times = self.executor.run_timed(&s.schedule, prepared, job).await?;
             self.model.adam.step += 1;
-            let labels = s.schedule.steps[s.steps(Mode::Training)]
-                .iter()
-                .map(|st| st.label());
-            Ok(times.map(|t| labels.zip(t).collect()))
+            Ok(times)
         })
     }
 

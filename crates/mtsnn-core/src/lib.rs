@@ -42,6 +42,9 @@
 //!   time steps and passes.
 //! - An [`Executor`] runs such a list with its own kernels: [`CpuExecutor`] directly,
 //!   [`GpuExecutor`] recorded once per schedule (per batch size) and replayed for every batch.
+//!   A step is one GPU launch, except a conv weight gradient split across workgroups (hardware
+//!   GPUs: [`gpu::WeightGradChunks`]): its partial sums per chunk of images, into a scratch
+//!   buffer its launch owns, then `sum_steps.wgsl` adding the chunks.
 //! - [`Runner`] is the one [`Backend`] on any executor ([`CpuBackend`], [`GpuBackend`]): it picks
 //!   the schedule, loads the batch, splits or refuses batches larger than the device holds, and
 //!   turns what comes back into losses, predictions and gradients. [`choose_backend`] chooses one
@@ -84,7 +87,9 @@
 //! 3. A [`schedule::Step`] variant naming its buffers and sizes, its buffers' lengths in
 //!    [`schedule::Step::buffers`], and the place in [`schedule::NetSchedule::new`] that emits it.
 //! 4. One match arm in each executor: `CpuExecutor::step` (`cpu/mod.rs`) calls the CPU kernel,
-//!    `record` (`gpu/executor.rs`) the launcher.
+//!    `record` (`gpu/executor.rs`) the launcher. A launcher that needs several launches or a
+//!    scratch buffer of its own returns a type holding them (as `gpu::kernels::conv_weight_grad`
+//!    does) and gets a variant of `Launch` there, which names each launch for profiles.
 //! 5. A test running the one-step schedule on both executors against each other
 //!    (`tests/src/kernel.rs`, as `tests/tests/gpu_kernels.rs` does).
 //!

@@ -10,7 +10,11 @@
 //! (`Backend::train_epoch`, shuffled, no augmentation); its samples/s is the samples over the
 //! pass's wall time, host waits and all. With `--profile` (GPU backends) the device's counters
 //! are printed per batch of each mode: kernel launches, submissions, host waits, bytes uploaded
-//! and read back, and per-kernel GPU time from timestamp queries where the adapter has them.
+//! and read back, and per-kernel GPU time from timestamp queries where the adapter has them. A
+//! conv layer's weight gradient split across workgroups shows as two kernels,
+//! `conv_weight_grad:chunks` (partial sums per chunk of images) and `conv_weight_grad:sum` (adding
+//! the chunks); the environment variable `MTSNN_WEIGHT_GRAD_CHUNKS=N` forces N chunks (1: the
+//! single pass) instead of the adapter's choice, to compare them.
 //!
 //! Data: the spike statistics set the cost of the surrogate and the scan, so random inputs are not
 //! representative. By default the data set the network belongs to (the paper's MNIST networks
@@ -82,6 +86,7 @@ pub struct BenchArgs {
     epoch_batches: u32,
     /// Print the device's counters per batch (launches, submissions, host waits, bytes up and
     /// down) for each mode, and per-kernel GPU time where the adapter has timestamp queries
+    /// (MTSNN_WEIGHT_GRAD_CHUNKS=N forces the conv weight gradients' split into N chunks)
     #[arg(long)]
     profile: bool,
     /// Seed of the weights, of the order of the training images, and of random data
@@ -533,7 +538,7 @@ fn kernel_table(times: &[(String, f64)]) -> String {
     );
     for (kernel, launches, ns) in per_kernel {
         text += &format!(
-            "  {kernel:<18} {launches:>3} launches {:>10.3} ms {:>5.1} %\n",
+            "  {kernel:<24} {launches:>3} launches {:>10.3} ms {:>5.1} %\n",
             ns / 1e6,
             100.0 * ns / total.max(f64::MIN_POSITIVE)
         );

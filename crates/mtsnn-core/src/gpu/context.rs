@@ -6,7 +6,7 @@ use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use super::gemm::MatmulPath;
+use super::gemm::{MatmulPath, WeightGradChunks};
 use super::shaders::Kernel;
 use crate::error::{Error, Result};
 use crate::executor::Counters;
@@ -123,6 +123,23 @@ impl AdapterSearch {
     }
 }
 
+/// The environment variable that forces the weight gradients' chunk count
+/// ([`GpuContext::weight_grad_chunks`]), for benchmarks.
+const CHUNKS_VAR: &str = "MTSNN_WEIGHT_GRAD_CHUNKS";
+
+/// The chunk count in [`CHUNKS_VAR`]: a whole number from 1.
+fn parse_chunks(value: &str) -> Result<usize> {
+    value
+        .trim()
+        .parse::<usize>()
+        .ok()
+        .filter(|&n| n >= 1)
+        .ok_or_else(|| Error::InvalidParam {
+            name: CHUNKS_VAR,
+            reason: format!("{value:?} is not a chunk count (a whole number from 1)"),
+        })
+}
+
 /// A pipeline is identified by its kernel and the values of its override constants (as f64 bits).
 type PipelineKey = (Kernel, Vec<(&'static str, u64)>);
 
@@ -138,6 +155,7 @@ pub struct GpuContext {
     info: wgpu::AdapterInfo,
     limits: wgpu::Limits,
     matmul_path: MatmulPath,
+    weight_grad_chunks: WeightGradChunks,
     modules: Mutex<HashMap<Kernel, wgpu::ShaderModule>>,
     pipelines: Mutex<HashMap<PipelineKey, wgpu::ComputePipeline>>,
     /// Errors reported outside any error scope, and device loss.
@@ -275,12 +293,17 @@ impl GpuContext {
         });
         let limits = device.limits();
         let matmul_path = MatmulPath::for_adapter(&info, &limits);
+        let weight_grad_chunks = match std::env::var(CHUNKS_VAR) {
+            Ok(v) => WeightGradChunks::Fixed(parse_chunks(&v)?),
+            Err(_) => WeightGradChunks::for_adapter(&info),
+        };
         Ok(Self {
             device,
             queue,
             info,
             limits,
             matmul_path,
+            weight_grad_chunks,
             modules: Mutex::new(HashMap::new()),
             pipelines: Mutex::new(HashMap::new()),
             uncaptured,
@@ -329,6 +352,21 @@ impl GpuContext {
     /// Chooses the GEMM kernel and its tiles (all give the same sums to rounding; tests run each).
     pub fn with_matmul_path(mut self, path: MatmulPath) -> Self {
         self.matmul_path = path;
+        self
+    }
+
+    /// Into how many image ranges a conv layer's weight gradient is split across workgroups:
+    /// [`WeightGradChunks::for_adapter`], unless the environment variable
+    /// `MTSNN_WEIGHT_GRAD_CHUNKS` (a count ≥ 1, read when the context opens) or
+    /// [`Self::with_weight_grad_chunks`] chose otherwise.
+    pub fn weight_grad_chunks(&self) -> WeightGradChunks {
+        self.weight_grad_chunks
+    }
+
+    /// Chooses how conv weight gradients are split (every choice gives the same sums to rounding;
+    /// tests force several).
+    pub fn with_weight_grad_chunks(mut self, chunks: WeightGradChunks) -> Self {
+        self.weight_grad_chunks = chunks;
         self
     }
 
@@ -484,6 +522,21 @@ impl Drop for ErrorScope<'_> {
         // wgpu requires error scopes to be popped in reverse order of pushing.
         while let Some(guard) = self.guards.pop() {
             drop(guard);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_chunk_variable_takes_whole_numbers_from_one() {
+        assert_eq!(parse_chunks("8").unwrap(), 8);
+        assert_eq!(parse_chunks(" 1\n").unwrap(), 1);
+        for bad in ["0", "-2", "eight", "", "2.5"] {
+            let e = parse_chunks(bad).unwrap_err().to_string();
+            assert!(e.contains(CHUNKS_VAR), "{bad:?}: {e}");
         }
     }
 }

@@ -23,7 +23,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use super::context::{Count, GpuContext};
-use super::kernels::{self, AdamUpdate, SetLayout};
+use super::kernels::{self, AdamUpdate, ConvWeightGrad, SetLayout};
 use super::submit::Dispatch;
 use super::tensor::GpuTensor;
 use crate::backend::Task;
@@ -244,18 +244,42 @@ struct PassLaunches {
     tally: Dispatch,
 }
 
+/// The launches of one step.
 #[derive(Debug)]
 enum Launch {
     Kernel(Dispatch),
     /// Adam's launch, whose step constants are set before each run.
     Adam(AdamUpdate),
+    /// A conv weight gradient: one launch, or two when split into chunks across workgroups.
+    WeightGrad(ConvWeightGrad),
 }
 
 impl Launch {
-    fn dispatch(&self) -> &Dispatch {
+    /// Its dispatches, in the order they run.
+    fn dispatches(&self) -> impl Iterator<Item = &Dispatch> {
+        let (first, rest) = match self {
+            Launch::Kernel(d) => (Some(d), None),
+            Launch::Adam(a) => (Some(a.dispatch()), None),
+            Launch::WeightGrad(w) => (None, Some(w.dispatches())),
+        };
+        first.into_iter().chain(rest.into_iter().flatten())
+    }
+
+    /// What each of its dispatches computes, for profiles: the step's label, and for a weight
+    /// gradient in chunks, `conv_weight_grad:chunks …` (the partial sums) and
+    /// `conv_weight_grad:sum …` (`sum_steps.wgsl` adding them).
+    fn labels(&self, step: &Step) -> Vec<String> {
+        let label = step.label();
         match self {
-            Launch::Kernel(d) => d,
-            Launch::Adam(a) => a.dispatch(),
+            Launch::WeightGrad(w) if w.chunks() > 1 => {
+                let rest = label.strip_prefix("conv_weight_grad").unwrap_or(&label);
+                let c = w.chunks();
+                vec![
+                    format!("conv_weight_grad:chunks{rest}, {c} chunks"),
+                    format!("conv_weight_grad:sum{rest}, Σ of {c} chunks (sum_steps.wgsl)"),
+                ]
+            }
+            _ => vec![label],
         }
     }
 }
@@ -364,7 +388,10 @@ async fn record(ctx: &GpuContext, step: &Step, tensors: &[GpuTensor]) -> Result<
             images,
             geom,
         } => {
-            kernels::conv_weight_grad(ctx, t(input), t(grad_out), t(grad_w), images, &geom).await?
+            let launch =
+                kernels::conv_weight_grad(ctx, t(input), t(grad_out), t(grad_w), images, &geom)
+                    .await?;
+            return Ok(Launch::WeightGrad(launch));
         }
         Step::AvgPoolForward { input, out, pool } => {
             let (maps, h, w, k) = (pool.maps, pool.height, pool.width, pool.kernel);
@@ -460,7 +487,7 @@ impl Executor for GpuExecutor {
                     None => Err(Error::Shape(format!("the schedule has no buffer {}", b.0))),
                 })
                 .collect::<Result<Vec<_>>>()?;
-            let work: Vec<&Dispatch> = launches.iter().map(Launch::dispatch).collect();
+            let work: Vec<&Dispatch> = launches.iter().flat_map(Launch::dispatches).collect();
             let mut values = ctx.execute(&work, &reads).await?;
             let loss = match loss {
                 Some(_) => values.pop().map(|l| batch_loss(&l)),
@@ -574,7 +601,7 @@ impl Executor for GpuExecutor {
                 .iter()
                 .filter_map(|l| match l {
                     Launch::Adam(update) => Some(update),
-                    Launch::Kernel(_) => None,
+                    Launch::Kernel(_) | Launch::WeightGrad(_) => None,
                 })
                 .collect::<Vec<_>>();
             if !adams.is_empty() && b.index >= pass.plan.adam.len() {
@@ -694,7 +721,7 @@ impl Executor for GpuExecutor {
                 let work = pass_launches
                     .gather
                     .iter()
-                    .chain(launches.iter().map(Launch::dispatch))
+                    .chain(launches.iter().flat_map(Launch::dispatches))
                     .chain([tally]);
                 let mut n = 0;
                 for d in work {
@@ -793,18 +820,21 @@ impl Executor for GpuExecutor {
         schedule: &'a Schedule,
         rec: &'a Recorded,
         job: Job<'a>,
-    ) -> Task<'a, Option<Vec<f64>>> {
+    ) -> Task<'a, Option<Vec<(String, f64)>>> {
         Box::pin(async move {
             let ctx = &*self.ctx;
             if !ctx.has_timestamps() {
                 return Ok(None);
             }
             self.load(schedule, rec, &job)?;
-            let work: Vec<&Dispatch> = rec.launches[job.steps]
+            let launches = &rec.launches[job.steps.clone()];
+            let work: Vec<&Dispatch> = launches.iter().flat_map(Launch::dispatches).collect();
+            let labels = launches
                 .iter()
-                .map(Launch::dispatch)
-                .collect();
-            ctx.execute_timed(&work).await
+                .zip(&schedule.steps[job.steps])
+                .flat_map(|(launch, step)| launch.labels(step));
+            let times = ctx.execute_timed(&work).await?;
+            Ok(times.map(|t| labels.zip(t).collect()))
         })
     }
 }

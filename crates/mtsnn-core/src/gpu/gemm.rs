@@ -13,7 +13,9 @@
 //!
 //! The convolutions' forward pass and input gradient follow the same choice: on a path with tiles
 //! they run `conv_forward_tiled.wgsl` and `conv_input_grad_tiled.wgsl` (implicit GEMMs on the same
-//! tile, `shaders/lib/gemm_tile.wgsl`), else the register-tile `conv_*.wgsl`.
+//! tile, `shaders/lib/gemm_tile.wgsl`), else the register-tile `conv_*.wgsl`. Their weight
+//! gradient has one kernel on every adapter (`conv_weight_grad.wgsl`, on the register tile), whose
+//! long inner sum hardware GPUs split across workgroups by chunks of images ([`WeightGradChunks`]).
 //!
 //! - Software adapters run a workgroup's invocations as coroutines on CPU threads, and a barrier
 //!   switches between all of them: the staged kernels pay for their barriers and win little from
@@ -226,12 +228,122 @@ impl MatmulPath {
     }
 }
 
+/// Fewest terms of the weight gradient's inner sum (images × output pixels) a chunk should hold,
+/// so that its partial sums and the pass that adds the chunks cost little beside the chunk's
+/// multiply-adds. Each invocation of a chunk's workgroup does 64 multiply-adds per term it takes
+/// (its 16 × 4 sums) and writes its 64 sums once; the pass that adds the chunks reads each weight
+/// once per chunk, 1/2048 of a chunk's multiply-adds per weight. A reasoned guess, not yet
+/// measured on a GPU.
+pub const MIN_CHUNK_TERMS: usize = 2048;
+
+/// Into how many image ranges ("chunks") a conv layer's weight gradient is split across
+/// workgroups (split-K): `conv_weight_grad.wgsl` gets a third grid dimension of chunks, each
+/// workgroup sums its tile over its chunk's images into a scratch buffer `[chunks][out_ch][patch]`,
+/// and `sum_steps.wgsl` adds the chunks in chunk order into the gradient (deterministic).
+///
+/// The gradient's GEMM has few output tiles (out_ch × in_ch·k·k weights: one workgroup for the
+/// MNIST net's first layer) and a long inner sum (images × output pixels: 128 × 576 = 73,728
+/// terms there at batch 128, its input being the same at every step), so without the split it
+/// runs on a few workgroups of a GPU that has over a hundred compute units. Software adapters run workgroups on a few CPU threads that the single
+/// pass already keeps busy, and the split costs them a second launch and the scratch: they keep
+/// the single pass (measured on lavapipe: see `gpu::kernels::conv_weight_grad`).
+///
+/// | adapter (wgpu device type)       | chunks                                             |
+/// |----------------------------------|----------------------------------------------------|
+/// | software (`Cpu`)                 | 1: the single pass                                 |
+/// | discrete GPU                     | enough for ≥ 256 workgroups in all, within the floor |
+/// | integrated, virtual, other GPU   | enough for ≥ 32 workgroups in all, within the floor |
+///
+/// The floor: each chunk keeps at least [`MIN_CHUNK_TERMS`] terms (whole images). A chunk may
+/// hold fewer images than the kernel has groups of invocations sharing a workgroup's images,
+/// leaving some idle: on a GPU the split is for, more workgroups beat fuller ones. The launcher
+/// caps any count at what the scratch's storage binding and the grid's z dimension allow.
+///
+/// Chosen this way at batch 128, T = 2 on a discrete GPU (fill 256): the MNIST net's conv1 (1
+/// tile, 128 maps of 576 terms) 32 chunks, its conv2 (9 tiles, 256 maps of 64 terms) 8; the
+/// FashionMNIST net's conv1 (2 tiles, 128 maps of 576) 32, its conv2 (100 tiles, 256 maps of 64)
+/// 3.
+/// [`super::GpuContext::with_weight_grad_chunks`] overrides the choice (tests, benchmarks).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WeightGradChunks {
+    /// One pass: each workgroup sums its tile over all the images (no scratch, one launch).
+    Single,
+    /// Enough chunks for this many workgroups in all, within the floor of the table above.
+    Fill(usize),
+    /// This many chunks whatever the sizes (the launcher's caps apart); more chunks than images
+    /// leave some empty, which add zeros.
+    Fixed(usize),
+}
+
+impl WeightGradChunks {
+    /// The rule for an adapter, as the table of [`WeightGradChunks`] says.
+    pub fn for_adapter(info: &wgpu::AdapterInfo) -> Self {
+        match info.device_type {
+            wgpu::DeviceType::Cpu => Self::Single,
+            wgpu::DeviceType::DiscreteGpu => Self::Fill(DISCRETE_FILL),
+            _ => Self::Fill(INTEGRATED_FILL),
+        }
+    }
+
+    /// The chunks for a weight gradient of `tiles` output tiles over `images` images of
+    /// `terms_per_image` terms (output pixels) each. At least 1.
+    pub fn chunks(&self, tiles: usize, images: usize, terms_per_image: usize) -> usize {
+        match *self {
+            Self::Single => 1,
+            Self::Fixed(n) => n.max(1),
+            Self::Fill(fill) => {
+                let wanted = fill.div_ceil(tiles.max(1));
+                let min_images = MIN_CHUNK_TERMS.div_ceil(terms_per_image.max(1));
+                wanted.min(images / min_images).max(1)
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn adapter(device_type: wgpu::DeviceType) -> wgpu::AdapterInfo {
         wgpu::AdapterInfo::new(device_type, wgpu::Backend::Vulkan)
+    }
+
+    #[test]
+    fn weight_gradients_split_on_gpus_only_and_keep_long_chunks() {
+        let chunks = |kind| WeightGradChunks::for_adapter(&adapter(kind));
+        assert_eq!(chunks(wgpu::DeviceType::Cpu), WeightGradChunks::Single);
+        let discrete = chunks(wgpu::DeviceType::DiscreteGpu);
+        let integrated = chunks(wgpu::DeviceType::IntegratedGpu);
+        assert_eq!(discrete, WeightGradChunks::Fill(DISCRETE_FILL));
+        assert_eq!(integrated, WeightGradChunks::Fill(INTEGRATED_FILL));
+        // Software adapters keep the single pass whatever the sizes.
+        assert_eq!(WeightGradChunks::Single.chunks(1, 128, 576), 1);
+        // The MNIST net's conv1 at batch 128 (1 tile, 128 maps of 24×24 outputs): 2048 terms
+        // are 4 maps, so 32 chunks; the fill alone would want 256 (discrete) or 32.
+        assert_eq!(discrete.chunks(1, 128, 576), 32);
+        assert_eq!(integrated.chunks(1, 128, 576), 32);
+        // Its conv2 (9 tiles, 256 maps of 8×8 outputs): 2048 terms are 32 maps, so 8 chunks.
+        assert_eq!(discrete.chunks(9, 256, 64), 8);
+        // The FashionMNIST net's conv2 (100 tiles): 256 / 100 → 3 chunks fill the GPU.
+        assert_eq!(discrete.chunks(100, 256, 64), 3);
+        // Plenty of images: the fill decides (256 / 9 tiles → 29 chunks; 32 / 9 → 4).
+        assert_eq!(discrete.chunks(9, 100_000, 64), 29);
+        assert_eq!(integrated.chunks(9, 100_000, 64), 4);
+        // Many tiles already fill the GPU: one chunk.
+        assert_eq!(discrete.chunks(300, 100_000, 64), 1);
+        // Too few terms for two chunks, or no images at all: one.
+        assert_eq!(discrete.chunks(1, 7, 576), 1);
+        assert_eq!(discrete.chunks(1, 0, 576), 1);
+        // Every chunk keeps the floor.
+        for (tiles, images, terms) in [(1, 128, 576), (9, 256, 64), (2, 777, 100), (1, 9, 5000)] {
+            let n = discrete.chunks(tiles, images, terms);
+            assert!(
+                (images / n) * terms >= MIN_CHUNK_TERMS,
+                "{n} chunks of {images} maps"
+            );
+        }
+        assert_eq!(WeightGradChunks::Fixed(5).chunks(1, 3, 576), 5);
+        assert_eq!(WeightGradChunks::Fixed(0).chunks(1, 3, 576), 1);
     }
 
     #[test]

@@ -635,7 +635,8 @@ fn patch_len(g: &ConvGeom) -> usize {
 /// On hardware GPUs (a [`GpuContext::matmul_path`] with tiles) the forward pass and the input
 /// gradient run `conv_forward_tiled.wgsl` and `conv_input_grad_tiled.wgsl`: implicit GEMMs on
 /// `gemm.wgsl`'s workgroup-memory tile, with coalesced, image-major loads (not yet measured on a
-/// GPU). The weight gradient has one kernel on every adapter.
+/// GPU). The weight gradient has one kernel on every adapter, split across workgroups by chunks
+/// of images on hardware GPUs ([`conv_weight_grad`]).
 ///
 /// On software adapters the three conv kernels are implicit GEMMs on matmul's register tile
 /// (`gpu/tile.rs`: a workgroup of 64 computes 16 channels × 256 pixels or patch positions). Both
@@ -759,9 +760,58 @@ fn weight_grad_split(patch: usize) -> usize {
         .expect("four candidates")
 }
 
+/// The most chunks a weight gradient is split into: the grid's z dimension in WebGPU, and the
+/// bound under which `conv_weight_grad.wgsl`'s u32 arithmetic on chunk numbers cannot overflow.
+const MAX_CHUNKS: usize = 65_535;
+
+/// The launches of a conv layer's weight gradient ([`conv_weight_grad`]), in order: the partial
+/// sums, then, when the images are split into chunks, the pass that adds the chunks.
+#[derive(Debug)]
+pub struct ConvWeightGrad {
+    /// `conv_weight_grad.wgsl`, into grad_w (one chunk) or the scratch.
+    partials: Dispatch,
+    /// With more than one chunk: `sum_steps.wgsl` adding the scratch's chunks into grad_w, and
+    /// the scratch `[chunks][out_ch][in_ch·k·k]` (owned by the launch, not by the schedule).
+    sum: Option<(Dispatch, GpuTensor)>,
+    chunks: usize,
+}
+
+impl ConvWeightGrad {
+    /// The image ranges the gradient is split into across workgroups (1: one launch, no scratch).
+    pub fn chunks(&self) -> usize {
+        self.chunks
+    }
+
+    /// The launches, in the order they must run: one, or two with chunks.
+    pub fn dispatches(&self) -> impl Iterator<Item = &Dispatch> {
+        std::iter::once(&self.partials).chain(self.sum.as_ref().map(|(d, _)| d))
+    }
+}
+
 /// Eq 13 for a conv layer (`shaders/conv_weight_grad.wgsl`), as
 /// [`crate::cpu::conv::conv_weight_grad`]: `grad_w` `[out_ch][in_ch][k][k]` from `input` and
 /// `grad_out` over `images` maps.
+///
+/// The images are split into [`GpuContext::weight_grad_chunks`] chunks across workgroups
+/// (split-K: see [`super::WeightGradChunks`]), capped so that the scratch fits one storage
+/// binding and the grid's z dimension. With one chunk this is a single launch writing grad_w, as
+/// on software adapters; with more, each chunk's workgroups write its partial sums to a scratch
+/// buffer and `sum_steps.wgsl` adds the chunks in chunk order ([`sum_steps`] with the chunks as
+/// its steps): a fixed order, so the result does not depend on scheduling.
+///
+/// Software adapters keep one chunk: on lavapipe (Mesa 22.3, 2 cores, trainings paused but
+/// another helper's builds running) the split was no faster. The MNIST CNN's two weight gradients
+/// in one profiled training batch (`mtsnn bench --backend gpu --profile --net
+/// 15C5-P2-40C5-P2-300 --dataset mnist --iters 5 --warmup 1 --infer-iters 1 --epoch-batches 0`,
+/// with `MTSNN_WEIGHT_GRAD_CHUNKS` unset, 8 or 32, alternated, 3 + 4 rounds in two sittings;
+/// `results/bench/weight-grad-split-lavapipe-2026-11-30.txt`): one chunk 120–272 ms,
+/// 8 chunks 71–244 ms, 32 chunks 73–244 ms, of which `sum_steps.wgsl` 0.4–6 ms; training
+/// 122–367, 124–375 and 122–363 samples/s; the round-to-round spread exceeds any difference.
+/// Per layer (`cargo run --release -p mtsnn-core --example gpu_conv`, medians of 5 launches,
+/// 4 alternated rounds; medians of the rounds): conv2 (256 maps) 0.198 s in one chunk, 0.19 s in
+/// 2 or 8, 0.185 s in 32; conv1 (128 maps) 0.018 s in one chunk, 0.020–0.023 s split. Hardware
+/// GPUs, for which the split is built, have not been measured: `scripts/gpu-bench.sh` profiles
+/// the CNN with the adapter's chunks and with one.
 pub async fn conv_weight_grad(
     ctx: &GpuContext,
     input: &GpuTensor,
@@ -769,26 +819,52 @@ pub async fn conv_weight_grad(
     grad_w: &GpuTensor,
     images: usize,
     g: &ConvGeom,
-) -> Result<Dispatch> {
+) -> Result<ConvWeightGrad> {
     g.check()?;
     let patch = patch_len(g);
+    let weights = g.out_channels * patch;
     input.check_holds("conv_weight_grad input", images * g.in_len())?;
     grad_out.check_holds("conv_weight_grad grad_out", images * g.out_len())?;
-    grad_w.check_holds("conv_weight_grad grad_w", g.out_channels * patch)?;
+    grad_w.check_holds("conv_weight_grad grad_w", weights)?;
     // Output channels × patch positions, TILE_L/split of them per tile.
     let split = weight_grad_split(patch);
-    let c = [g.out_channels, patch, TILE_L / split];
-    let tensors = [input, grad_out, grad_w];
-    let constants = [("SPLIT", split as f64)];
-    dispatch_tiles(
+    let tiles_l = patch.div_ceil(TILE_L / split);
+    let tiles = g.out_channels.div_ceil(TILE_U) * tiles_l;
+    let pixels = g.out_height() * g.out_width();
+    let chunks = ctx
+        .weight_grad_chunks()
+        .chunks(tiles, images, pixels)
+        .min(MAX_CHUNKS)
+        .min(ctx.limits().max_compute_workgroups_per_dimension as usize)
+        .min(ctx.max_tensor_values() / weights.max(1))
+        .max(1);
+    let [x, y, _] = grid(ctx, tiles)?;
+    let scratch = if chunks > 1 {
+        Some(ctx.zeros("conv_weight_grad chunks", chunks * weights)?)
+    } else {
+        None
+    };
+    let partials = dispatch(
         ctx,
         Kernel::ConvWeightGrad,
-        &constants,
-        &tensors,
-        c,
-        |tiles_l| conv_params(images, g, tiles_l),
+        &[("SPLIT", split as f64)],
+        &conv_params(images, g, tiles_l)?,
+        &[input, grad_out, scratch.as_ref().unwrap_or(grad_w)],
+        [x, y, u32_of("chunks", chunks)?],
     )
-    .await
+    .await?;
+    let sum = match scratch {
+        Some(scratch) => Some((
+            sum_steps(ctx, &scratch, chunks, weights, grad_w).await?,
+            scratch,
+        )),
+        None => None,
+    };
+    Ok(ConvWeightGrad {
+        partials,
+        sum,
+        chunks,
+    })
 }
 
 /// The uniform parameters of the pooling kernels, after checking the window.
