@@ -11,7 +11,7 @@
 use std::sync::Arc;
 
 use mtsnn_core::cpu::conv as cpu;
-use mtsnn_core::gpu::{GEMM_TILES, MatmulPath};
+use mtsnn_core::gpu::{GEMM_TILES, Loads, MatmulPath};
 use mtsnn_core::hyper::{GradMode, InitMean};
 use mtsnn_core::plan::ConvGeom;
 use mtsnn_core::rng::Rng;
@@ -171,9 +171,10 @@ fn geoms() -> Vec<(ConvGeom, usize)> {
 /// each tile of `GEMM_TILES`); the weight gradient, which has one kernel, once.
 #[test]
 fn conv_kernels_match_their_cpu_twins() {
-    let paths = std::iter::once(MatmulPath::Direct).chain(GEMM_TILES.map(MatmulPath::tiled));
-    for path in paths {
-        let what = path.describe(1, 1);
+    // The convolutions' tiles load by scalars whatever `Loads` says.
+    let tiled = GEMM_TILES.map(|t| MatmulPath::tiled(t, Loads::Scalar));
+    for path in std::iter::once(MatmulPath::Direct).chain(tiled) {
+        let what = path.to_string();
         let Some(ctx) = gpu_context(&format!("conv_kernels_match_their_cpu_twins ({what})")) else {
             return;
         };

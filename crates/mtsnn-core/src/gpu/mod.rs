@@ -7,7 +7,8 @@
 //! - [`kernels`]: a launcher per kernel on device tensors ([`GpuTensor`]), returning a
 //!   [`Dispatch`] to run with [`GpuContext::execute`].
 //! - [`MatmulPath`]: which GEMM kernel and tile an adapter gets (`gemm.wgsl`'s workgroup-memory
-//!   tiles on hardware GPUs, `matmul.wgsl`'s direct register tile on software adapters), and why.
+//!   tiles on hardware GPUs, with 16-byte loads by `gemm_vec4.wgsl` where the shapes allow, and
+//!   `matmul.wgsl`'s direct register tile on software adapters), and why.
 //! - [`GpuExecutor`]: runs a [`crate::schedule::Schedule`] with those launchers, recorded once
 //!   per schedule and replayed, batch by batch or as passes over image sets kept on the device
 //!   (several batches per submission, one read back per pass); [`GpuBackend`] is the
@@ -36,7 +37,7 @@ mod tile;
 
 pub use context::{AdapterPolicy, AdapterSearch, GpuContext, Rejection, SeenAdapter, describe};
 pub use executor::{GpuBackend, GpuExecutor, Recorded};
-pub use gemm::{GEMM_TILES, GemmTile, MatmulPath};
+pub use gemm::{GEMM_TILES, GemmTile, Loads, MatmulPath, TiledGemm, vec4_operands};
 pub use shaders::{Field, Kernel, ParamsLayout};
 pub use submit::Dispatch;
 pub use tensor::{GpuTensor, Word};
