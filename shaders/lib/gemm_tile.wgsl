@@ -1,5 +1,5 @@
-// The workgroup-memory tile of the GEMM kernels for hardware GPUs: gemm.wgsl and the implicit
-// GEMMs conv_forward_tiled.wgsl and conv_input_grad_tiled.wgsl, which compute
+// The workgroup-memory tile of the GEMM kernels for hardware GPUs: gemm.wgsl, gemm_vec4.wgsl and
+// the implicit GEMMs conv_forward_tiled.wgsl and conv_input_grad_tiled.wgsl, which compute
 // C[i][j] = Σ_p A[i][p]·B[p][j] with C m × n and inner dimension k. The host picks the tile per
 // adapter and GEMM (`gpu::MatmulPath`, gpu/gemm.rs); software adapters run the register-tile
 // kernels instead (lib/register_tile.wgsl).
