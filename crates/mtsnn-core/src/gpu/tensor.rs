@@ -13,7 +13,7 @@ const MAX_VALUES: u64 = u32::MAX as u64 - 1024;
 /// and kernels never read it as data.
 const ALIGN: u64 = 16;
 
-/// A storage buffer of `len` 32-bit values (padded to [`ALIGN`] bytes), bindable to every kernel.
+/// A storage buffer of `len` 32-bit values (padded to 16 bytes), bindable to every kernel.
 /// Clones share the buffer.
 #[derive(Clone, Debug)]
 pub struct GpuTensor {
