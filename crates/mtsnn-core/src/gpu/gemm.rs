@@ -44,7 +44,9 @@
 //!   GPU vendors advise vector loads for bandwidth-bound staging; TensorFlow.js's WebGPU matmul
 //!   binds its operands as vec4 arrays whenever the shapes allow. Reasoned, not yet measured on a
 //!   GPU: `--gemm-path 64x64` (scalar) against `--gemm-path 64x64-vec4` on the same shape
-//!   measures it, and `scripts/gpu-bench.sh` prints both.
+//!   measures it, and `scripts/gpu-bench.sh` prints both. On lavapipe, a CPU and so no evidence
+//!   for GPUs, the vec4 loads ran 1.1–1.3× faster on the 32x32 tile and were too noisy to call on
+//!   the others (`results/bench/gemm-vec4-lavapipe-2026-11-30.txt`).
 //! - Integrated GPUs have smaller register files and fewer compute units: the 8×8 register
 //!   block of 128x128 risks spilling there, so they get the 4×4 blocks.
 
