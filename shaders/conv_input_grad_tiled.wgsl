@@ -64,8 +64,8 @@ fn b_along_n() -> bool {
     return true;
 }
 
-// Both blocks by scalar loads (lib/gemm_tile.wgsl): the input side is gathered (im2col), and
-// 16-byte loads of the weights need whole vec4s per patch, which the paper's (25 and 375) are not.
+// Both blocks by scalar loads (lib/gemm_tile.wgsl): the gradient side is gathered, and the
+// weights are read in runs of k·k (25 in the paper's nets), not whole vec4s.
 fn stage(k0: u32, m0: u32, n0: u32, lid: u32, threads: u32) {
     stage_a_scalar(k0, m0, lid, threads);
     stage_b_scalar(k0, n0, lid, threads);

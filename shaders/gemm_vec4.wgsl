@@ -21,6 +21,7 @@ override VEC_A: bool;
 override VEC_B: bool;
 
 #include gemm_tile
+#include gemm_stage_vec4
 #include gemm_ops
 
 @group(0) @binding(1) var<storage, read> a: array<vec4<f32>>;
@@ -48,7 +49,8 @@ fn stage(k0: u32, m0: u32, n0: u32, lid: u32, threads: u32) {
 }
 
 // A's block (lib/gemm_tile.wgsl's a_tile) by vec4 loads along A's contiguous dimension, one per
-// invocation per round, consecutive invocations consecutive vec4s (coalesced).
+// invocation per round, consecutive invocations consecutive vec4s (coalesced); A stored [m][k]
+// by lib/gemm_stage_vec4.wgsl.
 fn stage_a_vec4(k0: u32, m0: u32, lid: u32, threads: u32) {
     if TRANS_A {
         // Aᵀ stored [k][m]: A[m0 + 4·r4 .. + 4][k0 + kk] is one vec4 and one slot of the tile.
@@ -65,19 +67,15 @@ fn stage_a_vec4(k0: u32, m0: u32, lid: u32, threads: u32) {
         }
         return;
     }
-    // A stored [m][k]: A[m0 + r][k0 + 4·q .. + 4] is one vec4, one component of four slots.
-    let q4 = TK / 4u;
-    for (var e = lid; e < 4u * bm4() * q4; e += threads) {
-        let r = e / q4;
-        let kk = 4u * (e % q4);
-        let i = m0 + r;
-        let p = k0 + kk;
-        var v = vec4<f32>();
-        if i < dims.m && p < dims.k {
-            v = a[(i * dims.k + p) / 4u];
-        }
-        #for q in 4: a_tile[(kk + ${q}u) * a_stride() + r / 4u][r % 4u] = v[${q}];
+    stage_a_vec4_along_k(k0, m0, lid, threads);
+}
+
+// A[i][p .. p + 4] of an A stored [m][k] (lib/gemm_stage_vec4.wgsl), zeros outside A.
+fn load_a4(i: u32, p: u32) -> vec4<f32> {
+    if i >= dims.m || p >= dims.k {
+        return vec4<f32>();
     }
+    return a[(i * dims.k + p) / 4u];
 }
 
 // B's block (b_tile) the same way.

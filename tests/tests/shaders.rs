@@ -131,8 +131,8 @@ fn specialise(name: &str, module: &naga::Module, constants: &[(&str, f64)]) {
 }
 
 /// The workgroup-memory-tile kernels with every tile the engine ships (and, for gemm.wgsl and
-/// gemm_vec4.wgsl, every transpose; for gemm_vec4.wgsl, every choice of vec4 operands),
-/// specialised with no GPU. naga 30 panicked here when gemm.wgsl declared its own overrides after
+/// gemm_vec4.wgsl, every transpose; for gemm_vec4.wgsl and conv_forward_tiled.wgsl, every choice
+/// of vec4 operands), specialised with no GPU. naga 30 panicked here when gemm.wgsl declared its own overrides after
 /// the tile's.
 #[test]
 fn every_gemm_tile_specialises_every_tiled_kernel() {
@@ -150,6 +150,14 @@ fn every_gemm_tile_specialises_every_tiled_kernel() {
             let vec4: &[[f64; 2]] = match kernel {
                 Kernel::Gemm => &[[0.0, 0.0]],
                 Kernel::GemmVec4 => &[[1.0, 1.0], [1.0, 0.0], [0.0, 1.0]],
+                Kernel::ConvForwardTiled => {
+                    for vec_a in BOTH {
+                        let mut all = constants.to_vec();
+                        all.push(("VEC_A", vec_a));
+                        specialise(name, &module, &all);
+                    }
+                    continue;
+                }
                 _ => {
                     specialise(name, &module, &constants);
                     continue;

@@ -22,8 +22,11 @@
 //!
 //! The convolutions' forward pass and input gradient follow the same choice of tile: on a path
 //! with tiles they run `conv_forward_tiled.wgsl` and `conv_input_grad_tiled.wgsl` (implicit GEMMs
-//! on the same tile, `shaders/lib/gemm_tile.wgsl`, scalar loads), else the register-tile
-//! `conv_*.wgsl`.
+//! on the same tile, `shaders/lib/gemm_tile.wgsl`), else the register-tile `conv_*.wgsl`. Their
+//! gathered (im2col) operand is loaded by scalars; the forward pass's weights by 16-byte loads
+//! with [`Loads::Vec4`] where a patch (in_ch·k·k) is whole vec4s: in the paper's networks only
+//! the FashionMNIST net's second layer (32·5·5 = 800; MNIST's 15·5·5 = 375 and every first
+//! layer's 25 are not). The input gradient reads its weights in runs of k·k, never whole vec4s.
 //!
 //! - Software adapters run a workgroup's invocations as coroutines on CPU threads, and a barrier
 //!   switches between all of them: the staged kernels pay for their barriers and win little from
@@ -168,7 +171,8 @@ pub enum Loads {
     /// One f32 per load, whatever the shape: `gemm.wgsl`.
     Scalar,
     /// 16 bytes per load for each operand whose rows allow it ([`vec4_operands`]):
-    /// `gemm_vec4.wgsl`; `gemm.wgsl` where neither operand's rows do.
+    /// `gemm_vec4.wgsl`; `gemm.wgsl` where neither operand's rows do. The same for the forward
+    /// convolution's weights (`conv_forward_tiled.wgsl`) where a patch is whole vec4s.
     Vec4,
 }
 
@@ -301,6 +305,14 @@ impl MatmulPath {
         match self.gemm_for(m, n, k, a_t, b_t) {
             Some(gemm) => gemm.to_string(),
             None => self.to_string(),
+        }
+    }
+
+    /// How the tiles load their operands; `None` on the direct path.
+    pub fn loads(&self) -> Option<Loads> {
+        match self {
+            Self::Direct => None,
+            Self::Tiled { loads, .. } => Some(*loads),
         }
     }
 

@@ -4,6 +4,7 @@
 //! [`Dispatch`] to record with [`GpuContext::execute`].
 
 use super::context::{Count, GpuContext};
+use super::gemm::Loads;
 use super::shaders::{
     AdamParams, ConvParams, GatherParams, GemmParams, Kernel, LifForwardParams, MatmulParams,
     OutputErrorParams, Params, PoolParams, StepsParams, TallyParams,
@@ -737,15 +738,13 @@ async fn conv_tiled(
     let tiles_n = n.div_ceil(tile.cols());
     let workgroups = grid(ctx, m.div_ceil(tile.rows()) * tiles_n)?;
     let params = conv_params(images, g, tiles_n)?;
-    let d = dispatch(
-        ctx,
-        kernel,
-        &tile.constants(),
-        &params,
-        &tensors,
-        workgroups,
-    )
-    .await?;
+    let mut constants = tile.constants().to_vec();
+    if kernel == Kernel::ConvForwardTiled {
+        // The weights by 16-byte loads where every patch is whole vec4s.
+        let vec4 = ctx.matmul_path().loads() == Some(Loads::Vec4);
+        constants.push(("VEC_A", flag(vec4 && patch_len(g).is_multiple_of(4))));
+    }
+    let d = dispatch(ctx, kernel, &constants, &params, &tensors, workgroups).await?;
     Ok(Some(d))
 }
 
