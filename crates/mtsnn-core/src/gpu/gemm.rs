@@ -43,9 +43,10 @@
 //!   are reasoned, not yet measured on a GPU: `mtsnn bench --gemm N --gemm-path TILE` measures
 //!   each tile on a device, and `scripts/gpu-bench.sh` runs it on every lent one.
 //! - Hardware GPUs get the 16-byte loads because one vec4 load moves four values for the
-//!   instruction, address computation and bounds check that a scalar load spends on one, and
-//!   GPU vendors advise vector loads for bandwidth-bound staging; TensorFlow.js's WebGPU matmul
-//!   binds its operands as vec4 arrays whenever the shapes allow. Reasoned, not yet measured on a
+//!   instruction, address computation and bounds check that a scalar load spends on one
+//!   (NVIDIA's "CUDA Pro Tip: Increase Performance with Vectorized Memory Access" makes the
+//!   case), and TensorFlow.js's WebGPU matmul binds its operands as vec4 arrays whenever the
+//!   shapes allow. Reasoned, not yet measured on a
 //!   GPU: `--gemm-path 64x64` (scalar) against `--gemm-path 64x64-vec4` on the same shape
 //!   measures it, and `scripts/gpu-bench.sh` prints both. On lavapipe, a CPU and so no evidence
 //!   for GPUs, the vec4 loads ran 1.1–1.3× faster on the 32x32 tile and were too noisy to call on
