@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One-shot check on a machine with a hardware GPU: the GPU tests on its adapter, the GEMM kernel
-# alone (`mtsnn bench --gemm`: 1024³ with the adapter's own tile and with each other kernel, 4096³,
-# and the paper MLP's first-layer GEMM), then `mtsnn bench` of the four paper networks on the GPU
+# alone (`mtsnn bench --gemm`: 1024³ with the adapter's own tile and with each other kernel, each
+# tile with scalar loads and with 16-byte loads side by side, 4096³, and the paper MLP's
+# first-layer GEMM), then `mtsnn bench` of the four paper networks on the GPU
 # and, for scale, on that machine's CPU; tables at the end. Meant to finish within 8 minutes.
 # The GEMM table gives "% of f32 peak" for the GPUs the script knows (H100/H200 SXM, A100, L40S,
 # RTX 4090), or for any GPU with GPU_F32_PEAK_TFLOPS set. The network table gives both of mtsnn's
@@ -71,7 +72,8 @@ done
 gemm="$out/gemm.jsonl"
 : >"$gemm"
 echo "== GEMM" | tee -a "$log"
-for spec in "1024 auto" "1024 128x128" "1024 64x64" "1024 32x32" "1024 direct" "4096 auto" "256x400x784 auto"; do
+for spec in "1024 auto" "1024 128x128" "1024 128x128-vec4" "1024 64x64" "1024 64x64-vec4" "1024 32x32" \
+    "1024 32x32-vec4" "1024 direct" "4096 128x128" "4096 auto" "256x400x784 32x32" "256x400x784 auto"; do
     read -r shape path <<<"$spec"
     timeout 60 "$bindir/mtsnn" bench --gemm "$shape" --gemm-path "$path" --iters 5 --json 2>>"$log" |
         tee -a "$gemm" >>"$log"
@@ -91,6 +93,21 @@ for r in rows:
     print(f"| {r['m']}×{r['n']}×{r['k']} | {op} | {r['kernel']} | {r['ms']:.3f} | {r['gflops']:,.0f} | {pct} |")
 if rows:
     print(f"GEMM on {rows[0]['adapter']}, f32 peak {peak or 'unknown'} TFLOP/s")
+# Scalar (gemm.wgsl) against 16-byte loads (gemm_vec4.wgsl) on the same tile, shape and op.
+import re
+by = {}
+for r in rows:
+    k = re.match(r"(gemm(?:_vec4)?\.wgsl) tile (\S+)", r["kernel"])
+    if k:
+        op = ("Aᵀ" if r["a_t"] else "A") + "·" + ("Bᵀ" if r["b_t"] else "B")
+        by.setdefault((f"{r['m']}×{r['n']}×{r['k']}", op, k[2]), {})[k[1]] = r["gflops"]
+pairs = [(key, d) for key, d in by.items() if len(d) == 2]
+if pairs:
+    print("| m×n×k | op | tile | scalar loads GFLOP/s | vec4 loads GFLOP/s | vec4 / scalar |")
+    print("|---|---|---|---:|---:|---:|")
+    for (shape, op, tile), d in pairs:
+        s, v = d["gemm.wgsl"], d["gemm_vec4.wgsl"]
+        print(f"| {shape} | {op} | {tile} | {s:,.0f} | {v:,.0f} | {v / s:.2f} |")
 EOF
 
 json="$out/bench.jsonl"

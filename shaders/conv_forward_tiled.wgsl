@@ -8,12 +8,20 @@
 // n = images·out pixels, k = in_ch·k·k. The column matrix (im2col) is never stored: staging reads
 // each value straight from the input map (0 outside it), neighbouring invocations neighbouring
 // output pixels, so the loads are coalesced along the map's rows. p.tiles_l = ceil(n / BN).
+// The weights are bound as vec4s: where a patch is whole vec4s (in_ch·k·k a multiple of 4, e.g.
+// 32·5·5 = 800) and the host sets VEC_A (on the paths with 16-byte loads, `gpu::MatmulPath`),
+// they are staged a vec4 per load, else a value per load; the tile gets the same values either way.
+
+// Declared before the tile's overrides: naga 30 panics on a pipeline whose named overrides
+// follow the unnamed ones it makes for the tile's array sizes.
+override VEC_A: bool;
 
 #include conv_params
 #include gemm_tile
+#include gemm_stage_vec4
 
 @group(0) @binding(1) var<storage, read> input: array<f32>;
-@group(0) @binding(2) var<storage, read> w: array<f32>;
+@group(0) @binding(2) var<storage, read> w: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 
 fn patch_len() -> u32 {
@@ -29,7 +37,16 @@ fn load_a(co: u32, s: u32) -> f32 {
     if co >= p.out_ch || s >= patch_len() {
         return 0.0;
     }
-    return w[co * patch_len() + s];
+    let x = co * patch_len() + s;
+    return w[x / 4u][x % 4u];
+}
+
+// W[co][s .. s + 4] for s a multiple of 4, with VEC_A (lib/gemm_stage_vec4.wgsl).
+fn load_a4(co: u32, s: u32) -> vec4<f32> {
+    if co >= p.out_ch || s >= patch_len() {
+        return vec4<f32>();
+    }
+    return w[(co * patch_len() + s) / 4u];
 }
 
 fn a_along_k() -> bool {
@@ -58,6 +75,17 @@ fn load_b(s: u32, l: u32) -> f32 {
 
 fn b_along_n() -> bool {
     return true;
+}
+
+// The weights by 16-byte loads with VEC_A, else by scalar loads; the input side is gathered
+// (im2col), one value per load.
+fn stage(k0: u32, m0: u32, n0: u32, lid: u32, threads: u32) {
+    if VEC_A {
+        stage_a_vec4_along_k(k0, m0, lid, threads);
+    } else {
+        stage_a_scalar(k0, m0, lid, threads);
+    }
+    stage_b_scalar(k0, n0, lid, threads);
 }
 
 // out[n][co][pix] for the output pixels l .. l + 4 (which may straddle two images).

@@ -64,6 +64,13 @@ fn b_along_n() -> bool {
     return true;
 }
 
+// Both blocks by scalar loads (lib/gemm_tile.wgsl): the gradient side is gathered, and the
+// weights are read in runs of k·k (25 in the paper's nets), not whole vec4s.
+fn stage(k0: u32, m0: u32, n0: u32, lid: u32, threads: u32) {
+    stage_a_scalar(k0, m0, lid, threads);
+    stage_b_scalar(k0, n0, lid, threads);
+}
+
 // grad_in[n][ci][pix] for the input pixels l .. l + 4 (which may straddle two images).
 fn store_c4(ci: u32, l: u32, v: vec4<f32>) {
     if ci >= p.in_ch {

@@ -11,8 +11,8 @@
 // The operands come straight from the storage buffers: no workgroup memory, no barrier. This is
 // the kernel of software adapters (lavapipe), where each barrier switches between the coroutines
 // that run a workgroup's invocations: staging the operands in workgroup memory ran about 3× slower
-// there. Hardware GPUs run gemm.wgsl instead (`gpu::MatmulPath`). The products are added in
-// increasing order of p.
+// there. Hardware GPUs run gemm.wgsl or gemm_vec4.wgsl instead (`gpu::MatmulPath`). The products
+// are added in increasing order of p.
 
 #include register_tile
 

@@ -1,5 +1,5 @@
-// The workgroup-memory tile of the GEMM kernels for hardware GPUs: gemm.wgsl and the implicit
-// GEMMs conv_forward_tiled.wgsl and conv_input_grad_tiled.wgsl, which compute
+// The workgroup-memory tile of the GEMM kernels for hardware GPUs: gemm.wgsl, gemm_vec4.wgsl and
+// the implicit GEMMs conv_forward_tiled.wgsl and conv_input_grad_tiled.wgsl, which compute
 // C[i][j] = Σ_p A[i][p]·B[p][j] with C m × n and inner dimension k. The host picks the tile per
 // adapter and GEMM (`gpu::MatmulPath`, gpu/gemm.rs); software adapters run the register-tile
 // kernels instead (lib/register_tile.wgsl).
@@ -22,7 +22,10 @@
 //   then work: the padding adds zeros);
 // - `a_along_k()` and `b_along_n()`: whether neighbouring p (for A) or neighbouring j (for B)
 //   are neighbours in memory; staging walks along them, so that consecutive invocations load
-//   consecutive addresses (coalesced). Global loads are scalar: the tensors are array<f32>;
+//   consecutive addresses (coalesced);
+// - `stage(k0, m0, n0, lid, threads)`: the staging of both blocks (below). `stage_a_scalar` and
+//   `stage_b_scalar` stage them one f32 per load through `load_a` and `load_b`; gemm_vec4.wgsl
+//   stages an operand whose rows allow it by 16-byte loads instead;
 // - `store_c4(i, j, v)`: C[i][j..j+4] = v, those inside C.
 //
 // Workgroup memory holds vec4s, k-major: a_tile[kk][row/4], b_tile[kk][col/4], each row padded by
@@ -64,12 +67,11 @@ fn b_stride() -> u32 {
 var<workgroup> a_tile: array<vec4<f32>, TK * (RM4 * WG_Y + 1u)>;
 var<workgroup> b_tile: array<vec4<f32>, TK * (CN * WG_X + 1u)>;
 
-// Stages steps k0 .. k0 + TK of the tile at rows m0.., columns n0..: `lid` is the invocation's
-// index among the `threads` of the workgroup. Element e of a block goes to invocation e % threads;
-// e runs along the operand's contiguous side, so each round of loads is coalesced.
-fn stage(k0: u32, m0: u32, n0: u32, lid: u32, threads: u32) {
+// Stages steps k0 .. k0 + TK of A's block at rows m0.. by scalar loads: `lid` is the invocation's
+// index among the `threads` of the workgroup. Element e of the block goes to invocation
+// e % threads; e runs along the operand's contiguous side, so each round of loads is coalesced.
+fn stage_a_scalar(k0: u32, m0: u32, lid: u32, threads: u32) {
     let bm = 4u * bm4();
-    let bn = 4u * bn4();
     for (var e = lid; e < bm * TK; e += threads) {
         var r = e / TK;
         var kk = e % TK;
@@ -79,6 +81,11 @@ fn stage(k0: u32, m0: u32, n0: u32, lid: u32, threads: u32) {
         }
         a_tile[kk * a_stride() + r / 4u][r % 4u] = load_a(m0 + r, k0 + kk);
     }
+}
+
+// The same for B's block at columns n0...
+fn stage_b_scalar(k0: u32, n0: u32, lid: u32, threads: u32) {
+    let bn = 4u * bn4();
     for (var e = lid; e < bn * TK; e += threads) {
         var j = e % bn;
         var kk = e / bn;

@@ -10,6 +10,7 @@
 
 use std::sync::Arc;
 
+use mtsnn_core::gpu::{Loads, MatmulPath, wgpu};
 use mtsnn_core::hyper::GradMode;
 use mtsnn_core::lr_schedule::{LrSchedule, ScheduleKind};
 use mtsnn_core::rng::Rng;
@@ -115,6 +116,9 @@ fn spikes_loss_and_gradients_match_cpu_for_every_surrogate_and_mode() {
 /// Five Adam steps on the same batches: the same losses and hit counts, and weights and moments
 /// that agree. Adam's first steps move each weight by about ±η whatever the size of its
 /// gradient, so the step taken, w − w₀, is what is compared (|w| ≫ |Δw| would hide errors).
+/// Twice: with the adapter's own GEMMs, and with those a discrete GPU gets (the tiled GEMMs,
+/// 16-byte loads wherever the rows allow: every GEMM of this net but the backward ones of its
+/// 6-class output layer, which load δ by scalars).
 #[test]
 fn weights_and_adam_state_match_cpu_after_several_train_steps() {
     let hyper = Hyper {
@@ -123,46 +127,63 @@ fn weights_and_adam_state_match_cpu_after_several_train_steps() {
         ..Hyper::default()
     };
     let (model, x, labels) = setup("40-24-16-6", 40, 6, hyper, 16, 7);
-    let Some(mut gpu) = gpu_backend(
-        "weights_and_adam_state_match_cpu_after_several_train_steps",
-        &model,
-    ) else {
+    let test = "weights_and_adam_state_match_cpu_after_several_train_steps";
+    let Some(ctx) = gpu_context(test) else {
         return;
     };
-    let mut cpu = CpuBackend::new(&model).unwrap();
-    // Alternate a batch of 16 with one of 8 (the GPU keeps one plan per batch size).
-    let (after_cpu, after_gpu) = train_in_lockstep(&mut cpu, &mut gpu, &model, &x, &labels, 5);
-    assert_eq!(after_gpu.adam.step, 5);
-    for i in 0..model.weights.len() {
-        let (step_gpu, step_cpu) = (
-            weight_step(&model, &after_gpu, i),
-            weight_step(&model, &after_cpu, i),
-        );
-        assert_close(&format!("Δw{i}"), &step_gpu, &step_cpu, CHAIN);
-        assert_close(
-            &format!("adam.m{i}"),
-            &after_gpu.adam.m[i],
-            &after_cpu.adam.m[i],
-            CHAIN,
-        );
-        assert_close(
-            &format!("adam.v{i}"),
-            &after_gpu.adam.v[i],
-            &after_cpu.adam.v[i],
-            CHAIN,
-        );
-        println!(
-            "layer {i}: worst relative Δw {:e}, m {:e}, v {:e}",
-            worst_relative(&step_gpu, &step_cpu),
-            worst_relative(&after_gpu.adam.m[i], &after_cpu.adam.m[i]),
-            worst_relative(&after_gpu.adam.v[i], &after_cpu.adam.v[i])
+    let discrete = wgpu::AdapterInfo::new(wgpu::DeviceType::DiscreteGpu, wgpu::Backend::Vulkan);
+    let hardware = MatmulPath::for_adapter(&discrete, ctx.limits());
+    assert!(
+        matches!(
+            hardware,
+            MatmulPath::Tiled {
+                loads: Loads::Vec4,
+                ..
+            }
+        ),
+        "{hardware}"
+    );
+    let own = ctx.matmul_path().clone();
+    for path in [own, hardware] {
+        let what = path.to_string();
+        let ctx = gpu_context(test).expect("an adapter, as above");
+        let mut gpu = GpuBackend::new(Arc::new(ctx.with_matmul_path(path)), &model).unwrap();
+        let mut cpu = CpuBackend::new(&model).unwrap();
+        // Alternate a batch of 16 with one of 8 (the GPU keeps one plan per batch size).
+        let (after_cpu, after_gpu) = train_in_lockstep(&mut cpu, &mut gpu, &model, &x, &labels, 5);
+        assert_eq!(after_gpu.adam.step, 5);
+        for i in 0..model.weights.len() {
+            let (step_gpu, step_cpu) = (
+                weight_step(&model, &after_gpu, i),
+                weight_step(&model, &after_cpu, i),
+            );
+            assert_close(&format!("{what}: Δw{i}"), &step_gpu, &step_cpu, CHAIN);
+            assert_close(
+                &format!("{what}: adam.m{i}"),
+                &after_gpu.adam.m[i],
+                &after_cpu.adam.m[i],
+                CHAIN,
+            );
+            assert_close(
+                &format!("{what}: adam.v{i}"),
+                &after_gpu.adam.v[i],
+                &after_cpu.adam.v[i],
+                CHAIN,
+            );
+            println!(
+                "{what}, layer {i}: worst relative Δw {:e}, m {:e}, v {:e}",
+                worst_relative(&step_gpu, &step_cpu),
+                worst_relative(&after_gpu.adam.m[i], &after_cpu.adam.m[i]),
+                worst_relative(&after_gpu.adam.v[i], &after_cpu.adam.v[i])
+            );
+        }
+        // Predictions after training agree too, on a batch size not seen before (a fourth plan).
+        assert_eq!(
+            gpu.infer(&x[..3 * 40], false).unwrap(),
+            cpu.infer(&x[..3 * 40], false).unwrap(),
+            "{what}"
         );
     }
-    // Predictions after training agree too, on a batch size not seen before (a fourth plan).
-    assert_eq!(
-        gpu.infer(&x[..3 * 40], false).unwrap(),
-        cpu.infer(&x[..3 * 40], false).unwrap()
-    );
 }
 
 /// A learning-rate schedule reaches the GPU's Adam uniform: under ×0.1 after half of 4 one-update

@@ -11,7 +11,7 @@
 use std::sync::Arc;
 
 use mtsnn_core::cpu::conv as cpu;
-use mtsnn_core::gpu::{self, GEMM_TILES, GpuTensor, MatmulPath, WeightGradChunks};
+use mtsnn_core::gpu::{self, GEMM_TILES, GpuTensor, Loads, MatmulPath, WeightGradChunks};
 use mtsnn_core::hyper::{GradMode, InitMean};
 use mtsnn_core::plan::ConvGeom;
 use mtsnn_core::rng::Rng;
@@ -168,15 +168,35 @@ fn geoms() -> Vec<(ConvGeom, usize)> {
 /// Each convolution kernel on every geometry of [`geoms`]; the forward pass and the input
 /// gradient once per GEMM path the engine ships, forced in turn whatever the adapter (software
 /// adapters' register-tile kernels, and the workgroup-memory-tile kernels of hardware GPUs with
-/// each tile of `GEMM_TILES`); the weight gradient, which has one kernel, once.
+/// each tile of `GEMM_TILES`, by scalar and by 16-byte loads); the weight gradient, which has one
+/// kernel, once. The forward pass's 16-byte loads of the weights (patches of 100, 192 and 500
+/// here) give the bits of its scalar loads.
 #[test]
 fn conv_kernels_match_their_cpu_twins() {
-    let paths = std::iter::once(MatmulPath::Direct).chain(GEMM_TILES.map(MatmulPath::tiled));
+    let tiled = |loads| GEMM_TILES.map(move |t| MatmulPath::tiled(t, loads));
+    let paths = std::iter::once(MatmulPath::Direct)
+        .chain(tiled(Loads::Scalar))
+        .chain(tiled(Loads::Vec4));
     for path in paths {
-        let what = path.describe(1, 1);
-        let Some(ctx) = gpu_context(&format!("conv_kernels_match_their_cpu_twins ({what})")) else {
+        let what = path.to_string();
+        let test = format!("conv_kernels_match_their_cpu_twins ({what})");
+        let Some(ctx) = gpu_context(&test) else {
             return;
         };
+        // For the vec4 loads, the same tile with scalar loads.
+        let scalar = match &path {
+            MatmulPath::Tiled {
+                tiles,
+                loads: Loads::Vec4,
+                ..
+            } => Some(Arc::new(
+                gpu_context(&test)
+                    .expect("an adapter, as above")
+                    .with_matmul_path(MatmulPath::tiled(tiles[0], Loads::Scalar)),
+            )),
+            _ => None,
+        };
+        let mut whole_patches = 0;
         let weight_grad = path == MatmulPath::Direct;
         let ctx = Arc::new(ctx.with_matmul_path(path));
         let mut rng = Rng::new(21);
@@ -195,6 +215,19 @@ fn conv_kernels_match_their_cpu_twins() {
                 .unwrap()
                 .remove(2);
             assert_close(&format!("{g:?} conv_forward, {what}"), &got, &want, 1.0);
+            if let Some(scalar) = &scalar {
+                let bits = vec![f32::NAN; want.len()];
+                let bits = gpu_step(scalar, conv_forward(images, g), &[&input, &w, &bits])
+                    .unwrap()
+                    .remove(2);
+                assert!(
+                    got.iter()
+                        .zip(&bits)
+                        .all(|(x, y)| x.to_bits() == y.to_bits()),
+                    "{g:?} conv_forward, {what}: values unlike the scalar loads'"
+                );
+                whole_patches += usize::from((w.len() / g.out_channels).is_multiple_of(4));
+            }
 
             let mut want = vec![0.0; images * g.in_len()];
             cpu::conv_input_grad(&grad_out, &w, &mut want, images, &g);
@@ -221,6 +254,12 @@ fn conv_kernels_match_their_cpu_twins() {
             println!(
                 "{g:?} ×{images}: worst relative weight-gradient difference {:e}",
                 worst_relative(&got, &want)
+            );
+        }
+        if scalar.is_some() {
+            assert_eq!(
+                whole_patches, 3,
+                "{what}: geometries with whole-vec4 patches"
             );
         }
     }

@@ -3,10 +3,11 @@
 //! |x−y| ≤ max(r·|x+y|, r·RMS(cpu)), r = 1e-5; spike counts exact except within 1e-5 of a
 //! multiple of V_th. Needs a GPU adapter (lavapipe will do); see `mtsnn_tests::gpu`.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use mtsnn_core::cpu::kernels as cpu;
-use mtsnn_core::gpu::{GEMM_TILES, MatmulPath, wgpu};
+use mtsnn_core::gpu::{GEMM_TILES, Loads, MatmulPath, vec4_operands, wgpu};
 use mtsnn_core::hyper::GradMode;
 use mtsnn_core::kernel_params::{AdamStep, ScanParams};
 use mtsnn_core::rng::Rng;
@@ -64,10 +65,13 @@ fn probing_values(rng: &mut Rng, sp: &SurrogateParams, n_random: usize) -> Vec<f
 }
 
 /// Every GEMM the engine ships, forced in turn whatever the adapter: matmul.wgsl (software
-/// adapters' kernel; both orientations of its lanes, m > n puts them on rows) and gemm.wgsl with
-/// each tile of `GEMM_TILES` (hardware GPUs'); every transpose, and sizes that leave partial tiles
-/// on every side (matmul's tiles are 16 × 256 over 8-step blocks; gemm's up to 128 × 128,
-/// staged 8 or 16 steps at a time) and an inner dimension that is not a multiple of either.
+/// adapters' kernel; both orientations of its lanes, m > n puts them on rows) and each tile of
+/// `GEMM_TILES` with scalar loads (gemm.wgsl) and with 16-byte loads where the rows allow
+/// (gemm_vec4.wgsl; hardware GPUs'); every transpose, and sizes that leave partial tiles on every
+/// side (matmul's tiles are 16 × 256 over 8-step blocks; gemm's up to 128 × 128, staged 8 or 16
+/// steps at a time) and an inner dimension that is not a multiple of either. Sizes with every
+/// side a multiple of 4 load both operands by vec4s, the others one or neither (the paper's
+/// output layer: 10 classes), and the vec4 loads give the bits of the scalar ones.
 #[test]
 fn matmul_matches_cpu_for_all_transposes_paths_and_ragged_sizes() {
     let mut rng = Rng::new(11);
@@ -84,33 +88,73 @@ fn matmul_matches_cpu_for_all_transposes_paths_and_ragged_sizes() {
         (256, 257, 40),
         (5, 0, 3),
         (4, 6, 0),
+        (132, 68, 20),
+        (8, 12, 4),
+        (36, 260, 44),
+        // The paper MLP's output layer (400 → 10, batch·T = 256): forward, weight gradient and
+        // input gradient shapes.
+        (256, 10, 400),
+        (10, 400, 256),
+        (256, 400, 10),
     ];
-    let paths = std::iter::once(MatmulPath::Direct).chain(GEMM_TILES.map(MatmulPath::tiled));
+    let tiled = |loads| GEMM_TILES.map(move |t| MatmulPath::tiled(t, loads));
+    let paths = std::iter::once(MatmulPath::Direct)
+        .chain(tiled(Loads::Scalar))
+        .chain(tiled(Loads::Vec4));
     for path in paths {
-        let what = path.describe(1, 1);
+        let what = path.to_string();
         let test = format!("matmul_matches_cpu ({what})");
         let Some(ctx) = gpu_context(&test) else {
             return;
         };
-        let ctx = Arc::new(ctx.with_matmul_path(path));
+        // For the vec4 loads, the same tile with scalar loads.
+        let scalar = match &path {
+            MatmulPath::Tiled {
+                tiles,
+                loads: Loads::Vec4,
+                ..
+            } => Some(Arc::new(
+                gpu_context(&test)
+                    .expect("an adapter, as above")
+                    .with_matmul_path(MatmulPath::tiled(tiles[0], Loads::Scalar)),
+            )),
+            _ => None,
+        };
+        let ctx = Arc::new(ctx.with_matmul_path(path.clone()));
         let mut worst = 0.0f32;
+        let mut vec4_seen = HashSet::new();
         for (m, n, k) in sizes {
             let a = normal(&mut rng, m * k, 1.0);
             let b = normal(&mut rng, k * n, 1.0);
             for (a_t, b_t) in [(false, false), (true, false), (false, true), (true, true)] {
+                let case = format!("{m}x{n}x{k} a_t={a_t} b_t={b_t}");
                 let mut want = vec![f32::NAN; m * n];
                 cpu::matmul(&a, &b, &mut want, m, n, k, a_t, b_t);
-                let step = matmul(m, n, k, a_t, b_t);
                 let got = vec![f32::NAN; m * n];
+                let step = matmul(m, n, k, a_t, b_t);
                 let got = gpu_step(&ctx, step, &[&a, &b, &got]).unwrap().remove(2);
-                assert_close(
-                    &format!("matmul, {what}, {m}x{n}x{k} a_t={a_t} b_t={b_t}"),
-                    &got,
-                    &want,
-                    1.0,
-                );
+                assert_close(&format!("matmul, {what}, {case}"), &got, &want, 1.0);
                 worst = worst.max(worst_relative(&got, &want));
+                let Some(scalar) = &scalar else {
+                    continue;
+                };
+                let launch = path.gemm_for(m, n, k, a_t, b_t).expect("a tiled path");
+                assert_eq!(launch.vec4, vec4_operands(m, n, k, a_t, b_t), "{case}");
+                vec4_seen.insert(launch.vec4);
+                let step = matmul(m, n, k, a_t, b_t);
+                let bits = gpu_step(scalar, step, &[&a, &b, &vec![f32::NAN; m * n]])
+                    .unwrap()
+                    .remove(2);
+                let differ = got
+                    .iter()
+                    .zip(&bits)
+                    .filter(|(x, y)| x.to_bits() != y.to_bits())
+                    .count();
+                assert_eq!(differ, 0, "{what}, {case}: values unlike the scalar loads'");
             }
+        }
+        if scalar.is_some() {
+            assert_eq!(vec4_seen.len(), 4, "{what}: vec4 A, B, both and neither");
         }
         println!("matmul, {what}: worst |x−y| / max(|x+y|, rms) = {worst:e}");
     }
@@ -160,25 +204,34 @@ fn matmul_and_elementwise_kernels_cover_more_than_65535_workgroups() {
         got.iter().zip(&b).all(|(g, b)| *g == 2.0 * b),
         "matmul past 65,535 tiles"
     );
-    // The same on gemm.wgsl's 32x32 tile: 1 × n with n just past 65,536 tiles of 32 columns.
-    let tiled = Arc::new(
-        gpu_context("matmul_and_elementwise_kernels_cover_more_than_65535_workgroups (tiled)")
+    // The same on the 32x32 tile: 1 × n with n just past 65,536 tiles of 32 columns, by scalar
+    // loads (gemm.wgsl) and with B, n a multiple of 4, by vec4 loads (gemm_vec4.wgsl).
+    for (loads, n) in [
+        (Loads::Scalar, 32 * 65_536 + 3),
+        (Loads::Vec4, 32 * 65_536 + 4),
+    ] {
+        let path = MatmulPath::tiled(GEMM_TILES[2], loads);
+        let what = path.describe(1, n, 1, false, false);
+        let tiled = Arc::new(
+            gpu_context(&format!(
+                "matmul_and_elementwise_kernels_cover_more_than_65535_workgroups ({what})"
+            ))
             .expect("an adapter, as above")
-            .with_matmul_path(MatmulPath::tiled(GEMM_TILES[2])),
-    );
-    let n = 32 * 65_536 + 3;
-    let got = vec![0.0; n];
-    let got = gpu_step(
-        &tiled,
-        matmul(1, n, 1, false, false),
-        &[&[2.0], &b[..n], &got],
-    )
-    .unwrap()
-    .remove(2);
-    assert!(
-        got.iter().zip(&b).all(|(g, b)| *g == 2.0 * b),
-        "gemm.wgsl past 65,535 tiles"
-    );
+            .with_matmul_path(path),
+        );
+        let got = vec![0.0; n];
+        let got = gpu_step(
+            &tiled,
+            matmul(1, n, 1, false, false),
+            &[&[2.0], &b[..n], &got],
+        )
+        .unwrap()
+        .remove(2);
+        assert!(
+            got.iter().zip(&b).all(|(g, b)| *g == 2.0 * b),
+            "{what} past 65,535 tiles"
+        );
+    }
     // sum_steps over 65,537 workgroups of 64.
     let m = 64 * 65_536 + 37;
     let x = normal(&mut rng, m, 1.0);

@@ -130,13 +130,16 @@ fn specialise(name: &str, module: &naga::Module, constants: &[(&str, f64)]) {
         .unwrap_or_else(|e| panic!("{name} with {constants:?} does not compile to SPIR-V: {e}"));
 }
 
-/// The workgroup-memory-tile kernels with every tile the engine ships (and, for gemm.wgsl, every
-/// transpose), specialised with no GPU. naga 30 panicked here when gemm.wgsl declared its own
-/// overrides after the tile's.
+/// The workgroup-memory-tile kernels with every tile the engine ships (and, for gemm.wgsl and
+/// gemm_vec4.wgsl, every transpose; for gemm_vec4.wgsl and conv_forward_tiled.wgsl, every choice
+/// of vec4 operands), specialised with no GPU. naga 30 panicked here when gemm.wgsl declared its own overrides after
+/// the tile's.
 #[test]
 fn every_gemm_tile_specialises_every_tiled_kernel() {
+    const BOTH: [f64; 2] = [0.0, 1.0];
     for kernel in [
         Kernel::Gemm,
+        Kernel::GemmVec4,
         Kernel::ConvForwardTiled,
         Kernel::ConvInputGradTiled,
     ] {
@@ -144,14 +147,33 @@ fn every_gemm_tile_specialises_every_tiled_kernel() {
         let module = validate(name, kernel.source());
         for tile in GEMM_TILES {
             let constants = tile.constants();
-            if kernel != Kernel::Gemm {
-                specialise(name, &module, &constants);
-                continue;
-            }
-            for (a_t, b_t) in [(0.0, 0.0), (1.0, 0.0), (0.0, 1.0), (1.0, 1.0)] {
-                let mut all = constants.to_vec();
-                all.extend([("TRANS_A", a_t), ("TRANS_B", b_t)]);
-                specialise(name, &module, &all);
+            let vec4: &[[f64; 2]] = match kernel {
+                Kernel::Gemm => &[[0.0, 0.0]],
+                Kernel::GemmVec4 => &[[1.0, 1.0], [1.0, 0.0], [0.0, 1.0]],
+                Kernel::ConvForwardTiled => {
+                    for vec_a in BOTH {
+                        let mut all = constants.to_vec();
+                        all.push(("VEC_A", vec_a));
+                        specialise(name, &module, &all);
+                    }
+                    continue;
+                }
+                _ => {
+                    specialise(name, &module, &constants);
+                    continue;
+                }
+            };
+            for a_t in BOTH {
+                for b_t in BOTH {
+                    for &[vec_a, vec_b] in vec4 {
+                        let mut all = constants.to_vec();
+                        all.extend([("TRANS_A", a_t), ("TRANS_B", b_t)]);
+                        if kernel == Kernel::GemmVec4 {
+                            all.extend([("VEC_A", vec_a), ("VEC_B", vec_b)]);
+                        }
+                        specialise(name, &module, &all);
+                    }
+                }
             }
         }
     }

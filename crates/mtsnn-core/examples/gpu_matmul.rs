@@ -1,5 +1,5 @@
-//! Throughput of the GPU GEMMs, `shaders/matmul.wgsl` (software adapters' kernel) and
-//! `shaders/gemm.wgsl` with its 64x64 tile (hardware GPUs'), against a naive triple loop and the `gemm` crate on the CPU, at
+//! Throughput of the GPU GEMMs, `shaders/matmul.wgsl` (software adapters' kernel) and the tiled
+//! GEMM with its 64x64 tile and 16-byte loads where the rows allow (hardware GPUs'), against a naive triple loop and the `gemm` crate on the CPU, at
 //! the GEMM shapes of training 784-800-10 with batch 128 and T = 2. Figures are medians.
 //!
 //! `cargo run --release -p mtsnn-core --example gpu_matmul` (any adapter; lavapipe will do).
@@ -9,7 +9,7 @@ mod timing;
 use timing::median;
 
 use mtsnn_core::cpu::kernels;
-use mtsnn_core::gpu::{self, AdapterPolicy, GEMM_TILES, GpuContext, MatmulPath};
+use mtsnn_core::gpu::{self, AdapterPolicy, GEMM_TILES, GpuContext, Loads, MatmulPath};
 use mtsnn_core::rng::Rng;
 
 /// C = op(A)·op(B) in three loops, the sum over k innermost.
@@ -57,8 +57,8 @@ fn gpu_rate(
 
 fn main() -> mtsnn_core::Result<()> {
     let direct = GpuContext::new(AdapterPolicy::Any)?.with_matmul_path(MatmulPath::Direct);
-    let tiled =
-        GpuContext::new(AdapterPolicy::Any)?.with_matmul_path(MatmulPath::tiled(GEMM_TILES[1]));
+    let tiled = GpuContext::new(AdapterPolicy::Any)?
+        .with_matmul_path(MatmulPath::tiled(GEMM_TILES[1], Loads::Vec4));
     println!(
         "adapter: {} (default path {:?})",
         direct.name(),

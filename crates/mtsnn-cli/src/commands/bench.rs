@@ -99,8 +99,9 @@ pub struct BenchArgs {
     /// MxNxK, for each transpose variant (`--iters` runs each; see `commands/gemm_bench.rs`)
     #[arg(long, value_name = "N|MxNxK", value_parser = gemm_bench::parse_gemm_shape)]
     gemm: Option<gemm_bench::GemmShape>,
-    /// With --gemm, the kernel: auto (the adapter's choice), direct (matmul.wgsl) or a gemm.wgsl
-    /// tile (128x128, 64x64, 32x32)
+    /// With --gemm, the kernel: auto (the adapter's choice), direct (matmul.wgsl), a tile with
+    /// scalar loads (gemm.wgsl: 128x128, 64x64, 32x32) or with 16-byte loads where the rows
+    /// allow (gemm_vec4.wgsl: 128x128-vec4, 64x64-vec4, 32x32-vec4)
     #[arg(long, default_value = "auto", requires = "gemm", value_parser = gemm_bench::parse_gemm_path)]
     gemm_path: gemm_bench::GemmPath,
 }

@@ -11,7 +11,7 @@ use std::io::Write;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use mtsnn_core::gpu::{Dispatch, GEMM_TILES, GpuTensor, MatmulPath, kernels};
+use mtsnn_core::gpu::{Dispatch, GEMM_TILES, GpuTensor, Loads, MatmulPath, kernels};
 use mtsnn_core::rng::Rng;
 use mtsnn_core::{AdapterPolicy, GpuContext};
 use serde::Serialize;
@@ -46,23 +46,28 @@ pub fn parse_gemm_shape(s: &str) -> Result<GemmShape, String> {
 }
 
 /// The kernel `--gemm-path` asks for: `None` for the adapter's own choice, else matmul.wgsl or
-/// one gemm.wgsl tile.
+/// one tile with scalar or 16-byte loads.
 #[derive(Clone, Debug)]
 pub struct GemmPath(Option<MatmulPath>);
 
-/// Parses `auto`, `direct` or a tile's name.
+/// Parses `auto`, `direct`, a tile's name (scalar loads, gemm.wgsl) or a tile's name and `-vec4`
+/// (16-byte loads where the rows allow, gemm_vec4.wgsl).
 pub fn parse_gemm_path(s: &str) -> Result<GemmPath, String> {
+    let (name, loads) = match s.strip_suffix("-vec4") {
+        Some(name) => (name, Loads::Vec4),
+        None => (s, Loads::Scalar),
+    };
     match s {
         "auto" => Ok(GemmPath(None)),
         "direct" => Ok(GemmPath(Some(MatmulPath::Direct))),
         _ => GEMM_TILES
             .iter()
-            .find(|t| t.name == s)
-            .map(|t| GemmPath(Some(MatmulPath::tiled(*t))))
+            .find(|t| t.name == name)
+            .map(|t| GemmPath(Some(MatmulPath::tiled(*t, loads))))
             .ok_or_else(|| {
                 let names: Vec<&str> = GEMM_TILES.iter().map(|t| t.name).collect();
                 format!(
-                    "{s:?} is not auto, direct or a gemm.wgsl tile ({})",
+                    "{s:?} is not auto, direct, a tile ({}) or a tile with -vec4",
                     names.join(", ")
                 )
             }),
@@ -110,7 +115,6 @@ pub fn run(shape: GemmShape, path: &GemmPath, runs: usize, json: bool) -> Result
     if let Some(path) = path.0.clone() {
         ctx = ctx.with_matmul_path(path);
     }
-    let kernel = ctx.matmul_path().describe(m, n);
     let mut rng = Rng::new(1);
     let mut random = |len: usize| -> Vec<f32> { (0..len).map(|_| rng.normal() as f32).collect() };
     let a = ctx.upload("A", &random(m * k))?;
@@ -124,9 +128,10 @@ pub fn run(shape: GemmShape, path: &GemmPath, runs: usize, json: bool) -> Result
             "GEMM C = op(A)·op(B), m={m} n={n} k={k}, on {}",
             ctx.name()
         )?;
-        writeln!(out, "kernel: {kernel}")?;
+        writeln!(out, "kernels: {}", ctx.matmul_path())?;
     }
     for (a_t, b_t) in [(false, false), (true, false), (false, true), (true, true)] {
+        let kernel = ctx.matmul_path().describe(m, n, k, a_t, b_t);
         let d = pollster::block_on(kernels::matmul(&ctx, &a, &b, &c, m, n, k, a_t, b_t))?;
         time_run(&ctx, &d, &c, 1)?;
         let single = time_run(&ctx, &d, &c, 1)?;
@@ -161,7 +166,7 @@ pub fn run(shape: GemmShape, path: &GemmPath, runs: usize, json: bool) -> Result
             );
             writeln!(
                 out,
-                "{name:<6} {:>9.3} ms {:>9.1} GFLOP/s (median of {runs} runs of {dispatches} dispatches; {:.1}–{:.1})",
+                "{name:<6} {:>9.3} ms {:>9.1} GFLOP/s (median of {runs} runs of {dispatches} dispatches; {:.1}–{:.1}) {kernel}",
                 r.ms, r.gflops, r.gflops_min, r.gflops_max
             )?;
         }

@@ -246,7 +246,11 @@ fn bad_gemm_benchmarks() {
         (&["bench", "--gemm", "0"], "positive sizes"),
         (
             &["bench", "--gemm", "8", "--gemm-path", "9x9"],
-            "not auto, direct or a gemm.wgsl tile (128x128, 64x64, 32x32)",
+            "not auto, direct, a tile (128x128, 64x64, 32x32) or a tile with -vec4",
+        ),
+        (
+            &["bench", "--gemm", "8", "--gemm-path", "direct-vec4"],
+            "not auto, direct, a tile",
         ),
         (&["bench", "--gemm-path", "64x64"], "--gemm <N|MxNxK>"),
     ] {

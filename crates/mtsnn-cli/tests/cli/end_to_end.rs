@@ -311,57 +311,62 @@ fn bench_reports_throughput_and_latency() {
     );
 }
 
-/// `bench --gemm`: one report per transpose variant, with the forced kernel named; on any GPU
-/// adapter (lavapipe will do). Without one the test fails when `MTSNN_REQUIRE_GPU=1`, else it says
-/// SKIPPED and returns, as the GPU tests do.
+/// `bench --gemm`: one report per transpose variant, with the forced kernel named: a tile with
+/// scalar loads, and the same tile with 16-byte loads on a shape whose every side is a multiple
+/// of 4; on any GPU adapter (lavapipe will do). Without one the test fails when
+/// `MTSNN_REQUIRE_GPU=1`, else it says SKIPPED and returns, as the GPU tests do.
 #[test]
 fn bench_gemm_times_each_transpose_of_the_chosen_kernel() {
     let tmp = TempDir::new("bench-gemm");
-    let args = [
-        "bench",
-        "--gemm",
-        "33x70x9",
-        "--gemm-path",
-        "32x32",
-        "--iters",
-        "2",
-        "--json",
-    ];
-    let out = mtsnn_in(tmp.path(), &args);
-    if !out.status.success()
-        && stderr(&out).contains("no GPU adapter")
-        && std::env::var("MTSNN_REQUIRE_GPU").map_or(true, |v| v != "1")
-    {
-        eprintln!("\n*** SKIPPED: no GPU adapter — bench --gemm did not run ***\n");
-        return;
-    }
-    assert_ok(&out);
-    let rows: Vec<Value> = stdout(&out)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    let variants: Vec<(bool, bool)> = rows
-        .iter()
-        .map(|r| (r["a_t"].as_bool().unwrap(), r["b_t"].as_bool().unwrap()))
-        .collect();
-    assert_eq!(
-        variants,
-        [(false, false), (true, false), (false, true), (true, true)]
-    );
-    for r in &rows {
+    for (shape, path, kernel, [m, n, k]) in [
+        ("33x70x9", "32x32", "gemm.wgsl tile 32x32", [33, 70, 9]),
+        (
+            "36x72x8",
+            "32x32-vec4",
+            "gemm_vec4.wgsl tile 32x32",
+            [36, 72, 8],
+        ),
+    ] {
+        let args = [
+            "bench",
+            "--gemm",
+            shape,
+            "--gemm-path",
+            path,
+            "--iters",
+            "2",
+            "--json",
+        ];
+        let out = mtsnn_in(tmp.path(), &args);
+        if !out.status.success()
+            && stderr(&out).contains("no GPU adapter")
+            && std::env::var("MTSNN_REQUIRE_GPU").map_or(true, |v| v != "1")
+        {
+            eprintln!("\n*** SKIPPED: no GPU adapter — bench --gemm did not run ***\n");
+            return;
+        }
+        assert_ok(&out);
+        let rows: Vec<Value> = stdout(&out)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let variants: Vec<(bool, bool)> = rows
+            .iter()
+            .map(|r| (r["a_t"].as_bool().unwrap(), r["b_t"].as_bool().unwrap()))
+            .collect();
         assert_eq!(
-            (&r["m"], &r["n"], &r["k"]),
-            (&33.into(), &70.into(), &9.into())
+            variants,
+            [(false, false), (true, false), (false, true), (true, true)]
         );
-        assert!(
-            r["kernel"]
-                .as_str()
-                .unwrap()
-                .contains("gemm.wgsl tile 32x32"),
-            "{r}"
-        );
-        assert!(r["gflops"].as_f64().unwrap() > 0.0, "{r}");
-        assert_eq!(r["runs"], 2, "{r}");
+        for r in &rows {
+            assert_eq!(
+                (&r["m"], &r["n"], &r["k"]),
+                (&m.into(), &n.into(), &k.into())
+            );
+            assert!(r["kernel"].as_str().unwrap().contains(kernel), "{r}");
+            assert!(r["gflops"].as_f64().unwrap() > 0.0, "{r}");
+            assert_eq!(r["runs"], 2, "{r}");
+        }
     }
 }
 

@@ -4,6 +4,7 @@
 //! [`Dispatch`] to record with [`GpuContext::execute`].
 
 use super::context::{Count, GpuContext};
+use super::gemm::Loads;
 use super::shaders::{
     AdamParams, ConvParams, GatherParams, GemmParams, Kernel, LifForwardParams, MatmulParams,
     OutputErrorParams, Params, PoolParams, StepsParams, TallyParams,
@@ -171,8 +172,8 @@ fn flag(b: bool) -> f64 {
 /// C = op(A)·op(B) with C `[m][n]`; the layouts of [`crate::cpu::kernels::matmul`]: op(A) is
 /// A `[m][k]` or, with `a_t`, Aᵀ of an A stored `[k][m]`; op(B) is B `[k][n]` or, with `b_t`, Bᵀ of
 /// a B stored `[n][k]`. The kernel is the context's [`GpuContext::matmul_path`]:
-/// `shaders/gemm.wgsl` with its tile for this C on hardware GPUs, `shaders/matmul.wgsl` on
-/// software adapters.
+/// `shaders/gemm_vec4.wgsl` (16-byte loads where the rows allow) or `shaders/gemm.wgsl` with its
+/// tile for this C on hardware GPUs, `shaders/matmul.wgsl` on software adapters.
 #[allow(clippy::too_many_arguments)]
 pub async fn matmul(
     ctx: &GpuContext,
@@ -188,13 +189,13 @@ pub async fn matmul(
     a.check_holds("matmul A", m * k)?;
     b.check_holds("matmul B", k * n)?;
     c.check_holds("matmul C", m * n)?;
-    let Some(tile) = ctx.matmul_path().tile_for(m, n) else {
+    let Some(gemm) = ctx.matmul_path().gemm_for(m, n, k, a_t, b_t) else {
         return matmul_direct(ctx, [a, b, c], [m, n, k], a_t, b_t).await;
     };
-    let tiles_n = n.div_ceil(tile.cols());
-    let workgroups = grid(ctx, m.div_ceil(tile.rows()) * tiles_n)?;
+    let tiles_n = n.div_ceil(gemm.tile.cols());
+    let workgroups = grid(ctx, m.div_ceil(gemm.tile.rows()) * tiles_n)?;
     let mut constants = vec![("TRANS_A", flag(a_t)), ("TRANS_B", flag(b_t))];
-    constants.extend(tile.constants());
+    constants.extend(gemm.constants());
     let params = GemmParams {
         m: u32_of("m", m)?,
         n: u32_of("n", n)?,
@@ -203,7 +204,7 @@ pub async fn matmul(
     };
     dispatch(
         ctx,
-        Kernel::Gemm,
+        gemm.kernel(),
         &constants,
         &params,
         &[a, b, c],
@@ -738,15 +739,13 @@ async fn conv_tiled(
     let tiles_n = n.div_ceil(tile.cols());
     let workgroups = grid(ctx, m.div_ceil(tile.rows()) * tiles_n)?;
     let params = conv_params(images, g, tiles_n)?;
-    let d = dispatch(
-        ctx,
-        kernel,
-        &tile.constants(),
-        &params,
-        &tensors,
-        workgroups,
-    )
-    .await?;
+    let mut constants = tile.constants().to_vec();
+    if kernel == Kernel::ConvForwardTiled {
+        // The weights by 16-byte loads where every patch is whole vec4s.
+        let vec4 = ctx.matmul_path().loads() == Some(Loads::Vec4);
+        constants.push(("VEC_A", flag(vec4 && patch_len(g).is_multiple_of(4))));
+    }
+    let d = dispatch(ctx, kernel, &constants, &params, &tensors, workgroups).await?;
     Ok(Some(d))
 }
 

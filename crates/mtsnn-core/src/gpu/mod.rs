@@ -7,7 +7,8 @@
 //! - [`kernels`]: a launcher per kernel on device tensors ([`GpuTensor`]), returning a
 //!   [`Dispatch`] to run with [`GpuContext::execute`].
 //! - [`MatmulPath`]: which GEMM kernel and tile an adapter gets (`gemm.wgsl`'s workgroup-memory
-//!   tiles on hardware GPUs, `matmul.wgsl`'s direct register tile on software adapters), and why;
+//!   tiles on hardware GPUs, with 16-byte loads by `gemm_vec4.wgsl` where the shapes allow, and
+//!   `matmul.wgsl`'s direct register tile on software adapters), and why;
 //!   [`WeightGradChunks`]: into how many chunks of images a conv weight gradient is split across
 //!   workgroups (one on software adapters).
 //! - [`GpuExecutor`]: runs a [`crate::schedule::Schedule`] with those launchers, recorded once
@@ -38,7 +39,10 @@ mod tile;
 
 pub use context::{AdapterPolicy, AdapterSearch, GpuContext, Rejection, SeenAdapter, describe};
 pub use executor::{GpuBackend, GpuExecutor, Recorded};
-pub use gemm::{GEMM_TILES, GemmTile, MIN_CHUNK_TERMS, MatmulPath, WeightGradChunks};
+pub use gemm::{
+    GEMM_TILES, GemmTile, Loads, MIN_CHUNK_TERMS, MatmulPath, TiledGemm, WeightGradChunks,
+    vec4_operands,
+};
 pub use shaders::{Field, Kernel, ParamsLayout};
 pub use submit::Dispatch;
 pub use tensor::{GpuTensor, Word};

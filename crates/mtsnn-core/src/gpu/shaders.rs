@@ -82,7 +82,7 @@ params! {
 }
 
 params! {
-    /// `gemm.wgsl`'s: C is `[m][n]`, the inner dimension `k`; `tiles_n` tiles along C's columns.
+    /// `gemm.wgsl`'s and `gemm_vec4.wgsl`'s: C is `[m][n]`, the inner dimension `k`; `tiles_n` tiles along C's columns.
     GemmParams { m: u32, n: u32, k: u32, tiles_n: u32 }
 }
 
@@ -199,6 +199,8 @@ kernels! {
     Matmul: "matmul", MatmulParams;
     /// The same GEMM on workgroup-memory tiles, for hardware GPUs.
     Gemm: "gemm", GemmParams;
+    /// The same tiled GEMM with 16-byte loads of the operands whose rows allow them.
+    GemmVec4: "gemm_vec4", GemmParams;
     /// Eq 3–5: membrane potentials and multi-threshold spike counts.
     LifForward: "lif_forward", LifForwardParams;
     /// Eq 6 and the first factor of eq 10.

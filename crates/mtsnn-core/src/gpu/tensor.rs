@@ -1,8 +1,6 @@
 //! Storage buffers of 32-bit values (f32, or u32 labels) on the device, created within the
 //! device's limits.
 
-use wgpu::util::DeviceExt;
-
 use super::context::{Count, GpuContext};
 use crate::error::{Error, Result};
 
@@ -10,7 +8,13 @@ use crate::error::{Error, Result};
 /// invocations: no tensor holds more values than this.
 const MAX_VALUES: u64 = u32::MAX as u64 - 1024;
 
-/// A storage buffer of `len` 32-bit values, bindable to every kernel. Clones share the buffer.
+/// Buffers are whole multiples of this many bytes, so that every tensor binds as WGSL
+/// `array<vec4<f32>>` too (`gemm_vec4.wgsl`'s operands): the padding past `len` values is zeros,
+/// and kernels never read it as data.
+const ALIGN: u64 = 16;
+
+/// A storage buffer of `len` 32-bit values (padded to 16 bytes), bindable to every kernel.
+/// Clones share the buffer.
 #[derive(Clone, Debug)]
 pub struct GpuTensor {
     pub(crate) buffer: wgpu::Buffer,
@@ -62,19 +66,19 @@ const USAGE: wgpu::BufferUsages = wgpu::BufferUsages::STORAGE
 
 impl GpuContext {
     /// The most 32-bit values one tensor may hold on this device: the smaller of its storage
-    /// binding and buffer size limits, and of the kernels' u32 indices.
+    /// binding and buffer size limits (in whole 16-byte units), and of the kernels' u32 indices.
     pub fn max_tensor_values(&self) -> usize {
         let bytes = self
             .limits()
             .max_storage_buffer_binding_size
             .min(self.limits().max_buffer_size);
-        (bytes / 4).min(MAX_VALUES) as usize
+        (bytes / ALIGN * ALIGN / 4).min(MAX_VALUES) as usize
     }
 
     /// Checks that `len` values fit one storage binding of this device and returns the buffer's
-    /// size in bytes (at least 4: bindings cannot be empty).
+    /// size in bytes: 4·`len` rounded up to [`ALIGN`] (at least that: bindings cannot be empty).
     fn tensor_bytes(&self, label: &str, len: usize) -> Result<u64> {
-        let bytes = 4 * (len.max(1) as u64);
+        let bytes = (4 * (len.max(1) as u64)).next_multiple_of(ALIGN);
         let limit = self
             .limits()
             .max_storage_buffer_binding_size
@@ -108,15 +112,22 @@ impl GpuContext {
         if data.is_empty() {
             return self.zeros(label, 0);
         }
-        let bytes = self.tensor_bytes(label, data.len())?;
-        self.count(Count::BytesUploaded, bytes);
-        let buffer = self
-            .device
-            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                label: Some(label),
-                contents: bytemuck::cast_slice(data),
-                usage: USAGE,
-            });
+        let size = self.tensor_bytes(label, data.len())?;
+        let contents: &[u8] = bytemuck::cast_slice(data);
+        self.count(Count::BytesUploaded, contents.len() as u64);
+        // As wgpu's `create_buffer_init`, with the size padded to ALIGN (the padding stays zero).
+        let buffer = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(label),
+            size,
+            usage: USAGE,
+            mapped_at_creation: true,
+        });
+        buffer
+            .get_mapped_range_mut(..)
+            .map_err(|e| Error::Gpu(format!("{label}: mapping a new buffer: {e}")))?
+            .slice(..contents.len())
+            .copy_from_slice(contents);
+        buffer.unmap();
         Ok(GpuTensor {
             buffer,
             len: data.len(),
