@@ -19,4 +19,10 @@ for model in results/sweeps-paper/*/*/model.safetensors; do
     [[ -f "${model%.safetensors}-f16.safetensors" ]] ||
         "$M" export --model "$model" --out "${model%.safetensors}-f16.safetensors" || status=1
 done
+# Fig 8's spike statistics of the final models (ANALYSIS.md's table).
+for model in results/sweeps-paper/s-max/*/model.safetensors; do
+    stats="$(dirname "$model")/spike-stats.json"
+    [[ -f "$stats" ]] ||
+        "$M" eval --model "$model" --backend cpu --stats --json >"$stats" || status=1
+done
 exit $status
