@@ -34,6 +34,8 @@ def tensors(path):
 
 
 def quantile(sorted_xs, q):
+    if not sorted_xs:
+        return math.nan
     return sorted_xs[min(len(sorted_xs) - 1, int(q * len(sorted_xs)))]
 
 
@@ -46,8 +48,10 @@ def main():
     step = int(meta["adam_step"])
     beta2 = json.loads(meta["hyper"])["beta2"]
     correction = 1.0 - beta2**step
-    print(f"{sys.argv[1]}: Adam step {step}, v bias correction 1 − β₂ᵗ = {correction:.6f}")
     layers = sorted(k[: -len(".adam_v")] for k in ts if k.endswith(".adam_v"))
+    if not layers:
+        sys.exit(f"{sys.argv[1]}: not a training checkpoint (no Adam moments: an `mtsnn export` file?)")
+    print(f"{sys.argv[1]}: Adam step {step}, v bias correction 1 − β₂ᵗ = {correction:.6f}")
     head = " | ".join(f"ε={e:g}" for e in EPSILONS)
     print(f"| layer | weights | v = 0 | √v̂ 1 % | √v̂ 10 % | √v̂ median | {head} |")
     print("|---|---:|---:|---:|---:|---:|" + "---:|" * len(EPSILONS))

@@ -365,3 +365,63 @@ fn seed_sweep_skips_resumes_starts_and_summarises() {
         assert_fails(&mtsnn_in(tmp.path(), args), needles);
     }
 }
+
+/// `scripts/adam-epsilon.py`, README's evidence that Adam's ε cannot explain the FashionMNIST gap:
+/// on a real checkpoint it reads the Adam step and every layer's second moments, and the share of
+/// weights an ε would touch grows with ε; a file without Adam state is refused.
+#[test]
+fn adam_epsilon_script_reads_a_checkpoints_adam_state() {
+    let tmp = TempDir::new("adam-eps");
+    let data = tmp.join("data");
+    write_dataset(&data, 400, 100);
+    let data = data.to_str().unwrap();
+    let run = tmp.join("run");
+    let mut args = vec!["train", "--epochs", "1", "--out", run.to_str().unwrap()];
+    args.extend(base(data));
+    assert_ok(&mtsnn_in(tmp.path(), &args));
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/adam-epsilon.py");
+    let analyse = |file: &Path| {
+        std::process::Command::new("python3")
+            .arg(&script)
+            .arg(file)
+            .output()
+            .expect("python3 runs")
+    };
+    let out = analyse(&run.join("model.safetensors"));
+    assert_ok(&out);
+    let text = stdout(&out);
+    assert!(text.contains("Adam step 13,"), "{text}");
+    for layer in ["layer0", "layer1"] {
+        let row = text
+            .lines()
+            .find(|l| l.starts_with(&format!("| {layer} |")))
+            .unwrap_or_else(|| panic!("no row for {layer}: {text}"));
+        let shares: Vec<f64> = row
+            .split('|')
+            .filter_map(|c| c.trim().strip_suffix(" %"))
+            .map(|c| c.parse().unwrap())
+            .collect();
+        assert_eq!(shares.len(), 6, "{row}");
+        assert!(
+            shares.windows(2).all(|w| w[0] <= w[1]) && shares.iter().all(|&s| s <= 100.0),
+            "shares must grow with ε: {row}"
+        );
+    }
+    let export = tmp.join("small.safetensors");
+    let model = run.join("model.safetensors");
+    let args = [
+        "export",
+        "--model",
+        model.to_str().unwrap(),
+        "--out",
+        export.to_str().unwrap(),
+    ];
+    assert_ok(&mtsnn_in(tmp.path(), &args));
+    let refused = analyse(&export);
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("not a training checkpoint"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+}
