@@ -13,13 +13,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Err("usage: classify_png MODEL.safetensors IMAGE.png".into());
     };
     let model = Model::load(Path::new(model_path))?;
-    // An exported model records its data set, which fixes the normalisation and class names.
+    // An exported model records its data set, which with the model's input scale fixes the
+    // normalisation, and the class names.
     let meta = checkpoint::read_metadata(&std::fs::read(model_path)?, Path::new(model_path))?;
     let dataset: DatasetKind = meta
         .get(META_DATASET)
         .ok_or("no data set recorded")?
         .parse()?;
-    let table = dataset.tables()[0];
+    let table = dataset.tables(model.hyper.input_scale)[0];
     let image = image::open(png)?.to_luma8();
     let x: Vec<f32> = image.pixels().map(|p| table[usize::from(p.0[0])]).collect();
     if x.len() != model.spec.input().len() {

@@ -2,10 +2,11 @@
 //! its name, the shape of a sample, how a pixel becomes a network input, and what the classes are.
 //! File formats (IDX, CIFAR-10's binary batches) and where the files live belong to the callers.
 //!
-//! Normalisation: a pixel `p` of channel `c` becomes `(p/255 − mean_c) / std_c` ([`Norm`]), with
-//! constants that depend on the data set's name alone, so a checkpoint needs none of them and every
-//! caller normalises as training did. `mtsnn export` writes them into a model file's metadata under
-//! the keys of [`DatasetKind::metadata`], for readers that do not know the data set.
+//! Normalisation: a pixel `p` of channel `c` becomes `(p/255 − mean_c) / std_c` ([`Norm`]). The
+//! constants depend on the data set's name and on the model's [`InputScale`] (a hyper-parameter
+//! that checkpoints record) alone, so every caller that knows both normalises as training did.
+//! `mtsnn export` writes them into a model file's metadata under the keys of
+//! [`DatasetKind::metadata`], for readers that do not know the data set.
 
 use std::fmt;
 use std::str::FromStr;
@@ -51,6 +52,12 @@ pub struct Norm {
 }
 
 impl Norm {
+    /// The identity on raw intensities: inputs `p/255` in `0..=1`.
+    pub const UNIT: Self = Self {
+        mean: 0.0,
+        std: 1.0,
+    };
+
     /// The network input for a raw intensity `x` in `0..=1` (`p/255` for an 8-bit pixel).
     pub fn normalise(&self, x: f32) -> f32 {
         (x - self.mean) / self.std
@@ -59,6 +66,51 @@ impl Norm {
     /// The normalised value of every possible 8-bit pixel.
     pub fn table(&self) -> [f32; 256] {
         std::array::from_fn(|p| self.normalise(p as f32 / 255.0))
+    }
+}
+
+/// How a pixel becomes a network input (`--input-scale`). The paper does not say; standardising
+/// with the training set's statistics is this project's default.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum InputScale {
+    /// `(p/255 − mean_c) / std_c` with the data set's [`DatasetKind::norms`].
+    #[default]
+    Standard,
+    /// `p/255`, in `0..=1`.
+    Unit,
+}
+
+impl InputScale {
+    /// Every scaling.
+    pub const ALL: [Self; 2] = [Self::Standard, Self::Unit];
+
+    /// The name users type: `standard` or `unit`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Standard => "standard",
+            Self::Unit => "unit",
+        }
+    }
+}
+
+impl fmt::Display for InputScale {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for InputScale {
+    type Err = Error;
+    /// A scaling by its [`name`](Self::name), in any case.
+    fn from_str(s: &str) -> Result<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|d| d.name().eq_ignore_ascii_case(s.trim()))
+            .ok_or_else(|| Error::InvalidParam {
+                name: "input_scale",
+                reason: format!("{s:?} is not one of standard, unit"),
+            })
     }
 }
 
@@ -126,9 +178,18 @@ impl DatasetKind {
         }
     }
 
-    /// The lookup table pixel → normalised value of every channel.
-    pub fn tables(self) -> Vec<[f32; 256]> {
-        self.norms().iter().map(Norm::table).collect()
+    /// What each channel's pixels become under `scale`: [`Self::norms`] for
+    /// [`InputScale::Standard`], [`Norm::UNIT`] for [`InputScale::Unit`].
+    pub fn input_norms(self, scale: InputScale) -> Vec<Norm> {
+        match scale {
+            InputScale::Standard => self.norms().to_vec(),
+            InputScale::Unit => vec![Norm::UNIT; self.shape().channels],
+        }
+    }
+
+    /// The lookup table pixel → network input of every channel under `scale`.
+    pub fn tables(self, scale: InputScale) -> Vec<[f32; 256]> {
+        self.input_norms(scale).iter().map(Norm::table).collect()
     }
 
     /// What each class is.
@@ -162,11 +223,13 @@ impl DatasetKind {
         }
     }
 
-    /// The model-file metadata entries that describe the data set: its name, the means and
-    /// standard deviations (one per channel, comma-separated) and the class names (JSON).
-    pub fn metadata(self) -> Vec<(String, String)> {
+    /// The model-file metadata entries that describe the data set as a model trained with
+    /// `scale` sees it: its name, the means and standard deviations (one per channel,
+    /// comma-separated) and the class names (JSON).
+    pub fn metadata(self, scale: InputScale) -> Vec<(String, String)> {
+        let norms = self.input_norms(scale);
         let join = |f: fn(&Norm) -> f32| {
-            let each: Vec<String> = self.norms().iter().map(|n| f(n).to_string()).collect();
+            let each: Vec<String> = norms.iter().map(|n| f(n).to_string()).collect();
             each.join(",")
         };
         let classes = serde_json::to_string(&self.class_names()).expect("strings serialise");
@@ -361,12 +424,45 @@ mod tests {
 
     #[test]
     fn metadata_names_the_data_set_its_norms_and_classes() {
-        let meta: std::collections::HashMap<String, String> =
-            DatasetKind::Cifar10.metadata().into_iter().collect();
+        let meta: std::collections::HashMap<String, String> = DatasetKind::Cifar10
+            .metadata(InputScale::Standard)
+            .into_iter()
+            .collect();
         assert_eq!(meta[META_DATASET], "cifar10");
         assert_eq!(meta[META_NORM_MEAN], "0.4914,0.4822,0.4465");
         assert_eq!(meta[META_NORM_STD], "0.247,0.2435,0.2616");
         let names: Vec<String> = serde_json::from_str(&meta[META_CLASS_NAMES]).unwrap();
         assert_eq!(names[9], "truck");
+        let unit: std::collections::HashMap<String, String> = DatasetKind::Cifar10
+            .metadata(InputScale::Unit)
+            .into_iter()
+            .collect();
+        assert_eq!(unit[META_NORM_MEAN], "0,0,0");
+        assert_eq!(unit[META_NORM_STD], "1,1,1");
+    }
+
+    #[test]
+    fn unit_scale_maps_pixels_to_zero_one() {
+        for kind in DatasetKind::ALL {
+            let tables = kind.tables(InputScale::Unit);
+            assert_eq!(tables.len(), kind.shape().channels);
+            for t in &tables {
+                assert_eq!((t[0], t[255]), (0.0, 1.0));
+                assert_eq!(t[51], 0.2);
+            }
+            assert_eq!(
+                kind.tables(InputScale::Standard)[0],
+                kind.norms()[0].table()
+            );
+        }
+        for scale in InputScale::ALL {
+            assert_eq!(
+                scale.name().to_uppercase().parse::<InputScale>().unwrap(),
+                scale
+            );
+            let json = serde_json::to_string(&scale).unwrap();
+            assert_eq!(json, format!("\"{}\"", scale.name()));
+        }
+        assert!("minmax".parse::<InputScale>().is_err());
     }
 }

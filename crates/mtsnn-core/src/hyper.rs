@@ -8,6 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::dataset::InputScale;
 use crate::error::{Error, Result};
 use crate::lr_schedule::{LrSchedule, ScheduleKind};
 use crate::surrogate::{Surrogate, SurrogateParams};
@@ -142,6 +143,9 @@ pub struct Hyper {
     pub init: InitMean,
     /// The learning rate per epoch (constant in the paper); see [`crate::lr_schedule`].
     pub lr_schedule: LrSchedule,
+    /// How a pixel becomes a network input (not stated in the paper); runs saved before this
+    /// setting existed read as the default, which they used.
+    pub input_scale: InputScale,
 }
 
 impl Default for Hyper {
@@ -163,6 +167,7 @@ impl Default for Hyper {
             detach_reset: false,
             init: InitMean::PreLayer,
             lr_schedule: LrSchedule::constant(),
+            input_scale: InputScale::Standard,
         }
     }
 }
@@ -477,6 +482,15 @@ params! {
         ),
         ..field!("init", init, "one of pre-layer, fan-in", "fan-in")
     };
+    /// How pixels become inputs.
+    INPUT_SCALE = Param {
+        help: Some(
+            "How a pixel p becomes a network input (the paper does not say): standard = \
+             (p/255 − mean)/std with the training set's per-channel mean and std; unit = p/255, in \
+             [0, 1]. Recorded in the checkpoint, so eval, infer and export use the same",
+        ),
+        ..field!("input_scale", input_scale, "one of standard, unit", "unit")
+    };
     /// Adam's β₁ (Table I's; not on the command line).
     BETA1 = field!("beta1", beta1, "a number", "0.8");
     /// Adam's β₂ (Table I's; not on the command line).
@@ -630,6 +644,7 @@ pub(crate) mod tests {
         let old: Hyper = serde_json::from_str(r#"{"lr": 0.001}"#).unwrap();
         assert_eq!((old.init, old.lr), (InitMean::FanIn, 0.001));
         assert_eq!(old.lr_schedule, LrSchedule::constant());
+        assert_eq!(old.input_scale, InputScale::Standard);
         assert_eq!("pre-layer".parse::<InitMean>().unwrap(), InitMean::PreLayer);
         assert!("xavier".parse::<InitMean>().is_err());
     }

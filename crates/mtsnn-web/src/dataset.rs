@@ -3,13 +3,15 @@
 //!
 //! `mtsnn export` writes all three into the model file's metadata (the keys of
 //! [`Dataset::metadata`]); they are used when present. Files without them (e.g. the
-//! `model.safetensors` of `mtsnn train`) get the constants of the data set the caller names, from
-//! the core's [`mtsnn_core::dataset`] — the same the CLI trains with — so the page normalises every
-//! pixel exactly as training did.
+//! `model.safetensors` of `mtsnn train`) get the constants of the data set the caller names under
+//! the model's input scale, from the core's [`mtsnn_core::dataset`] — the same the CLI trains
+//! with — so the page normalises every pixel exactly as training did.
 
 use std::collections::HashMap;
 
-use mtsnn_core::dataset::{META_CLASS_NAMES, META_DATASET, META_NORM_MEAN, META_NORM_STD, Norm};
+use mtsnn_core::dataset::{
+    InputScale, META_CLASS_NAMES, META_DATASET, META_NORM_MEAN, META_NORM_STD, Norm,
+};
 
 use crate::error::WebError;
 
@@ -47,9 +49,10 @@ pub struct DataInfo {
 }
 
 impl DataInfo {
-    /// The facts of a grayscale data set (one the browser runs, see [`parse`]).
-    pub fn builtin(ds: Dataset) -> Self {
-        let Norm { mean, std } = ds.norms()[0];
+    /// The facts of a grayscale data set (one the browser runs, see [`parse`]) for a model trained
+    /// with input scale `scale`.
+    pub fn builtin(ds: Dataset, scale: InputScale) -> Self {
+        let Norm { mean, std } = ds.input_norms(scale)[0];
         Self {
             dataset: ds.name().to_string(),
             mean,
@@ -58,13 +61,14 @@ impl DataInfo {
         }
     }
 
-    /// The facts for a model file with metadata `meta` and `classes` outputs; `requested` is the
-    /// data set the caller named, if any. The file's own entries win; naming a data set other than
-    /// the one the file was exported for is an error.
+    /// The facts for a model file with metadata `meta`, `classes` outputs and input scale `scale`
+    /// (its hyper-parameter); `requested` is the data set the caller named, if any. The file's own
+    /// entries win; naming a data set other than the one the file was exported for is an error.
     pub fn resolve(
         meta: &HashMap<String, String>,
         requested: Option<Dataset>,
         classes: usize,
+        scale: InputScale,
     ) -> Result<Self, WebError> {
         let bad = |what: String| WebError::Model(format!("metadata {what}"));
         let file_dataset = meta.get(META_DATASET);
@@ -77,7 +81,7 @@ impl DataInfo {
             )));
         }
         let known = requested.or_else(|| file_dataset.and_then(|d| parse(d).ok()));
-        let mut info = Self::builtin(known.unwrap_or(Dataset::Mnist));
+        let mut info = Self::builtin(known.unwrap_or(Dataset::Mnist), scale);
         if let Some(name) = file_dataset {
             info.dataset.clone_from(name);
         }
@@ -154,19 +158,23 @@ mod tests {
     #[test]
     fn eight_bit_pixels_normalise_exactly_as_in_the_cli() {
         for ds in [Dataset::Mnist, Dataset::FashionMnist] {
-            let info = DataInfo::builtin(ds);
+            let info = DataInfo::builtin(ds, InputScale::Standard);
             let js: Vec<f32> = (0..=255).map(|p| (f64::from(p) / 255.0) as f32).collect();
             let cli: Vec<f32> = (0..=255u8)
                 .map(|p| (f32::from(p) / 255.0 - info.mean) / info.std)
                 .collect();
             assert_eq!(info.normalise(&js).unwrap(), cli);
-            assert_eq!(cli, ds.tables()[0], "the CLI's lookup table");
+            assert_eq!(
+                cli,
+                ds.tables(InputScale::Standard)[0],
+                "the CLI's lookup table"
+            );
         }
     }
 
     #[test]
     fn out_of_range_pixels_are_refused() {
-        let info = DataInfo::builtin(Dataset::Mnist);
+        let info = DataInfo::builtin(Dataset::Mnist, InputScale::Standard);
         let e = info.normalise(&[0.5, 2.0]).unwrap_err().to_string();
         assert!(e.contains("pixel 1 is 2"), "{e}");
         assert!(info.normalise(&[f32::NAN]).is_err());
@@ -180,7 +188,7 @@ mod tests {
             ("norm_std", "0.25"),
             ("class_names", r#"["a","b"]"#),
         ]);
-        let info = DataInfo::resolve(&m, None, 2).unwrap();
+        let info = DataInfo::resolve(&m, None, 2, InputScale::Standard).unwrap();
         assert_eq!(
             (info.dataset.as_str(), info.mean, info.std),
             ("fashion-mnist", 0.5, 0.25)
@@ -188,8 +196,10 @@ mod tests {
         assert_eq!(info.class_names, ["a", "b"]);
         assert_eq!(info.normalise(&[1.0]).unwrap(), [2.0]);
         // Naming the same data set is fine, another one is an error.
-        assert!(DataInfo::resolve(&m, Some(Dataset::FashionMnist), 2).is_ok());
-        let e = DataInfo::resolve(&m, Some(Dataset::Mnist), 2)
+        assert!(
+            DataInfo::resolve(&m, Some(Dataset::FashionMnist), 2, InputScale::Standard).is_ok()
+        );
+        let e = DataInfo::resolve(&m, Some(Dataset::Mnist), 2, InputScale::Standard)
             .unwrap_err()
             .to_string();
         assert!(
@@ -200,10 +210,26 @@ mod tests {
 
     #[test]
     fn files_without_metadata_use_the_named_data_set() {
-        let info = DataInfo::resolve(&meta(&[]), Some(Dataset::FashionMnist), 10).unwrap();
-        assert_eq!(info, DataInfo::builtin(Dataset::FashionMnist));
+        let info = DataInfo::resolve(
+            &meta(&[]),
+            Some(Dataset::FashionMnist),
+            10,
+            InputScale::Standard,
+        )
+        .unwrap();
         assert_eq!(
-            DataInfo::resolve(&meta(&[]), None, 10).unwrap().dataset,
+            info,
+            DataInfo::builtin(Dataset::FashionMnist, InputScale::Standard)
+        );
+        // A model trained on p/255 (`--input-scale unit`) whose file names no normalisation.
+        let unit =
+            DataInfo::resolve(&meta(&[]), Some(Dataset::Mnist), 10, InputScale::Unit).unwrap();
+        assert_eq!((unit.mean, unit.std), (0.0, 1.0));
+        assert_eq!(unit.normalise(&[0.2]).unwrap(), [0.2]);
+        assert_eq!(
+            DataInfo::resolve(&meta(&[]), None, 10, InputScale::Standard)
+                .unwrap()
+                .dataset,
             "mnist"
         );
     }
@@ -228,7 +254,7 @@ mod tests {
             ),
         ];
         for (entries, expected) in cases {
-            let e = DataInfo::resolve(&meta(&entries), None, 10)
+            let e = DataInfo::resolve(&meta(&entries), None, 10, InputScale::Standard)
                 .unwrap_err()
                 .to_string();
             assert!(e.contains(expected), "{entries:?}: {e}");

@@ -25,7 +25,12 @@ pub fn read_model(bytes: &[u8], requested: Option<Dataset>) -> Result<(Model, Da
     let origin = Path::new("<uploaded>");
     let model = Model::from_bytes(bytes, origin).map_err(|e| WebError::Model(e.to_string()))?;
     let meta = read_metadata(bytes, origin).map_err(|e| WebError::Model(e.to_string()))?;
-    let data = DataInfo::resolve(&meta, requested, model.spec.classes())?;
+    let data = DataInfo::resolve(
+        &meta,
+        requested,
+        model.spec.classes(),
+        model.hyper.input_scale,
+    )?;
     Ok((model, data))
 }
 
@@ -105,6 +110,7 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mtsnn_core::dataset::InputScale;
     use mtsnn_core::{Hyper, Shape};
 
     fn model() -> Model {
@@ -121,12 +127,15 @@ mod tests {
             (e.steps(), e.s_max(), e.spec().text()),
             (2, 15, "784-30-10")
         );
-        assert_eq!(e.data(), &DataInfo::builtin(Dataset::Mnist));
+        assert_eq!(
+            e.data(),
+            &DataInfo::builtin(Dataset::Mnist, InputScale::Standard)
+        );
         let pixels: Vec<f32> = (0..784).map(|i| ((i * 37) % 256) as f32 / 255.0).collect();
         let out = pollster::block_on(e.infer(&pixels)).unwrap();
         // The same input through the engine directly, with the loaded (F16-rounded) weights.
         let loaded = Model::from_bytes(&bytes, Path::new("m")).unwrap();
-        let x = DataInfo::builtin(Dataset::Mnist)
+        let x = DataInfo::builtin(Dataset::Mnist, InputScale::Standard)
             .normalise(&pixels)
             .unwrap();
         let direct = CpuBackend::new(&loaded).unwrap().infer(&x, true).unwrap();
@@ -184,7 +193,11 @@ mod tests {
 
     #[test]
     fn inputs_of_the_wrong_size_are_refused() {
-        let mut e = Engine::new(&model(), DataInfo::builtin(Dataset::FashionMnist)).unwrap();
+        let mut e = Engine::new(
+            &model(),
+            DataInfo::builtin(Dataset::FashionMnist, InputScale::Standard),
+        )
+        .unwrap();
         let err = pollster::block_on(e.infer(&[0.0; 100]))
             .err()
             .unwrap()

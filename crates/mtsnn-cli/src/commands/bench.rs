@@ -37,7 +37,11 @@ use mtsnn_core::{BackendKind, Counters, Hyper, ImageSet, Model, NetSpec, Order, 
 use serde::Serialize;
 
 use super::{gemm_bench, make_backend, median_min_max};
-use crate::data::{CLASSES, Dataset, DatasetKind, Files, Part};
+use crate::data::{CLASSES, Dataset, DatasetKind, Files, InputScale, Part};
+
+/// The input scale of the benchmark's data: the default of `train`, whose spike statistics (and
+/// so whose cost) it measures.
+const BENCH_SCALE: InputScale = InputScale::Standard;
 
 /// Options of `mtsnn bench`.
 #[derive(Args, Debug)]
@@ -252,7 +256,7 @@ impl Source {
         Ok(Self::Real {
             kind,
             dir,
-            tables: kind.tables(),
+            tables: kind.tables(BENCH_SCALE),
             data,
             order,
             next: 0,
@@ -312,7 +316,7 @@ impl Source {
     /// (normalised as `kind`'s) with uniform labels, `samples` of them.
     fn image_set(&self, args: &BenchArgs, samples: usize) -> Result<ImageSet> {
         match self {
-            Self::Real { kind, data, .. } => data.image_set(*kind),
+            Self::Real { kind, data, .. } => data.image_set(*kind, BENCH_SCALE),
             Self::Random { input, .. } => {
                 let kind = default_dataset(&args.net, args.input);
                 let mut rng = Rng::new(args.seed);
@@ -321,8 +325,8 @@ impl Source {
                     .collect();
                 let labels = (0..samples).map(|_| rng.below(CLASSES) as u32).collect();
                 let tables = match kind.shape().channels == input.channels {
-                    true => kind.tables(),
-                    false => vec![kind.tables()[0]; input.channels],
+                    true => kind.tables(BENCH_SCALE),
+                    false => vec![kind.tables(BENCH_SCALE)[0]; input.channels],
                 };
                 Ok(ImageSet::new(*input, pixels, labels, tables)?)
             }

@@ -98,7 +98,7 @@ pub fn run(args: &EvalArgs) -> Result<()> {
         // The set handed to the backend and evaluated in one pass, read back once.
         None => {
             let (set, _) = backend
-                .load_set(Arc::new(test.image_set(dataset)?))
+                .load_set(Arc::new(test.image_set(dataset, model.hyper.input_scale)?))
                 .context("handing the test set to the backend")?;
             evaluate_loaded(backend.as_mut(), &model, set, test.labels())?
         }

@@ -46,9 +46,9 @@ enum Dtype {
 pub fn run(args: &ExportArgs) -> Result<()> {
     let model = load_model(&args.model)?;
     let (dataset, _) = data_source(&args.model, args.dataset, None)?;
-    // The data set's name, normalisation (one mean and standard deviation per channel) and
-    // class names.
-    let extra = dataset.metadata();
+    // The data set's name, normalisation (one mean and standard deviation per channel, as the
+    // model's input scale makes them) and class names.
+    let extra = dataset.metadata(model.hyper.input_scale);
     let format = match (args.f32, args.dtype) {
         (true, _) | (_, Dtype::F32) => WeightFormat::F32,
         (_, Dtype::F16) => WeightFormat::F16,

@@ -73,7 +73,7 @@ pub fn run(args: &InferArgs) -> Result<()> {
     let model = load_model(&args.model)?;
     let (dataset, _) = data_source(&args.model, args.dataset, None)?;
     let shape = model.spec.input();
-    let tables = dataset.tables();
+    let tables = dataset.tables(model.hyper.input_scale);
     if shape.channels != tables.len() || !matches!(shape.channels, 1 | 3) {
         bail!(
             "the network {} takes {shape} inputs but {dataset} images have {} channel(s)",

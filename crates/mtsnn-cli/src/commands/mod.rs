@@ -149,7 +149,7 @@ pub fn evaluate_recording(
     kind: DatasetKind,
     mut stats: Option<&mut StatsCollector>,
 ) -> Result<TestOutcome> {
-    let tables = kind.tables();
+    let tables = kind.tables(model.hyper.input_scale);
     let (mut x, mut y) = (Vec::new(), Vec::new());
     let indices: Vec<usize> = (0..data.len()).collect();
     let classes = model.spec.classes();

@@ -29,7 +29,7 @@ use crate::data::DatasetKind;
 use crate::metrics;
 use crate::plots::curves::{self, RunCurves};
 use crate::run_info;
-use crate::sweep::child::run_mtsnn;
+use crate::sweep::child::{Stopped, run_mtsnn};
 use crate::sweep::grid::Grid;
 use crate::sweep::summary::{
     ACCURACY_PNG, CURVES_PNG, MARKDOWN, PointResult, PointSummary, Status, Summary,
@@ -240,6 +240,14 @@ pub fn run(args: &SweepArgs, matches: &ArgMatches) -> Result<()> {
                         r.seconds
                     );
                 }
+            }
+            Err(e) if e.is::<Stopped>() => {
+                summary.write(&out)?;
+                bail!(
+                    "{name}: {e}; the sweep stops here (run the same command again to resume \
+                     it from {})",
+                    dir.display()
+                );
             }
             Err(e) => {
                 eprintln!("sweep {grid}: {name} failed: {e:#}");

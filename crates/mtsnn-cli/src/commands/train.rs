@@ -291,10 +291,14 @@ pub fn run(args: &TrainArgs, matches: &ArgMatches) -> Result<()> {
         plan.out.display()
     );
     let (train_set, kept_train) = backend
-        .load_set(Arc::new(train.image_set(cfg.dataset)?))
+        .load_set(Arc::new(
+            train.image_set(cfg.dataset, model.hyper.input_scale)?,
+        ))
         .context("handing the training set to the backend")?;
     let (test_set, kept_test) = backend
-        .load_set(Arc::new(test.image_set(cfg.dataset)?))
+        .load_set(Arc::new(
+            test.image_set(cfg.dataset, model.hyper.input_scale)?,
+        ))
         .context("handing the test set to the backend")?;
     eprintln!("data: the training set is kept {kept_train}; the test set {kept_test}");
     if model.epoch == 0 {
@@ -578,7 +582,13 @@ fn warn_if_silent(
 ) -> Result<()> {
     let first: Vec<usize> = (0..cfg.batch.min(data.len())).collect();
     let (mut x, mut y) = (Vec::new(), Vec::new());
-    data.batch(&first, &cfg.dataset.tables(), None, &mut x, &mut y);
+    data.batch(
+        &first,
+        &cfg.dataset.tables(model.hyper.input_scale),
+        None,
+        &mut x,
+        &mut y,
+    );
     let inference = backend
         .infer(&x, true)
         .context("the first batch's forward pass at initialisation")?;
@@ -944,7 +954,8 @@ mod tests {
                 "--target-count",
                 "--grad",
                 "--detach-reset",
-                "--init"
+                "--init",
+                "--input-scale"
             ]
         );
         let mut words = Vec::new();

@@ -2,9 +2,10 @@
 //! how samples become network inputs.
 //!
 //! What a data set is — its name, sample shape, normalisation constants and class names — is the
-//! core's [`mtsnn_core::dataset`], which the browser reads too, so `train`, `eval`, `infer` and the
-//! page normalise identically without storing anything in the checkpoint; a directory given with
-//! `--data` is normalised with the constants of the `--dataset` it claims to be.
+//! core's [`mtsnn_core::dataset`], which the browser reads too; with the input scale a checkpoint
+//! records among its hyper-parameters, `train`, `eval`, `infer` and the page normalise identically.
+//! A directory given with `--data` is normalised with the constants of the `--dataset` it claims
+//! to be.
 
 pub mod cifar;
 pub mod crop;
@@ -14,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail, ensure};
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
-pub use mtsnn_core::dataset::{CLASSES, DatasetKind};
+pub use mtsnn_core::dataset::{CLASSES, DatasetKind, InputScale};
 use mtsnn_core::rng::Rng;
 use mtsnn_core::{ImageSet, Shape};
 
@@ -221,9 +222,10 @@ impl Dataset {
         &self.labels
     }
 
-    /// The whole set as a backend keeps it (`Backend::load_set`), normalised as `kind` says.
-    pub fn image_set(&self, kind: DatasetKind) -> Result<ImageSet> {
-        let tables = kind.tables();
+    /// The whole set as a backend keeps it (`Backend::load_set`), normalised as `kind` and
+    /// `scale` say.
+    pub fn image_set(&self, kind: DatasetKind, scale: InputScale) -> Result<ImageSet> {
+        let tables = kind.tables(scale);
         ensure!(
             tables.len() == self.channels,
             "{kind} normalises {} channels but the images have {}",
@@ -447,9 +449,11 @@ mod tests {
             CpuBackend::new(&model).unwrap(),
         );
         let (set, _) = new
-            .load_set(std::sync::Arc::new(ds.image_set(kind).unwrap()))
+            .load_set(std::sync::Arc::new(
+                ds.image_set(kind, model.hyper.input_scale).unwrap(),
+            ))
             .unwrap();
-        let tables = kind.tables();
+        let tables = kind.tables(model.hyper.input_scale);
         let (mut x, mut y) = (Vec::new(), Vec::new());
         for epoch in 0..2u64 {
             let mut rng = Rng::new(100 + epoch);

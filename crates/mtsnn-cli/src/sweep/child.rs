@@ -26,11 +26,29 @@ fn this_program(exe: &std::path::Path) -> Command {
     }
 }
 
+/// A training run ended by a signal (killed, or interrupted): the sweep stops there rather than go
+/// on with the next point, so that stopping a point's run stops the sweep. Its checkpoint is kept,
+/// and the same sweep command resumes it.
+#[derive(Debug)]
+pub struct Stopped {
+    /// The signal's number.
+    pub signal: i32,
+}
+
+impl std::fmt::Display for Stopped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the training run was stopped by signal {}", self.signal)
+    }
+}
+
+impl std::error::Error for Stopped {}
+
 /// Lines of the child's stderr kept to explain a failure.
 const TAIL: usize = 4;
 
 /// Runs `mtsnn ARGS` (ARGS starting with `train`), printing its stderr lines prefixed with
-/// `[name]`. Fails with the child's `error:` lines when it exits unsuccessfully.
+/// `[name]`. Fails with the child's `error:` lines when it exits unsuccessfully, and with
+/// [`Stopped`] when a signal ended it.
 pub fn run_mtsnn(args: &[String], name: &str) -> Result<()> {
     let exe = std::env::current_exe().context("cannot find this program's executable")?;
     let mut child = this_program(&exe)
@@ -52,6 +70,13 @@ pub fn run_mtsnn(args: &[String], name: &str) -> Result<()> {
         }
     }
     let status = child.wait().context("waiting for the training run")?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        if let Some(signal) = status.signal() {
+            return Err(Stopped { signal }.into());
+        }
+    }
     if !status.success() {
         let errors: Vec<&str> = tail
             .iter()

@@ -462,3 +462,64 @@ fn bench_falls_back_to_random_data_only_when_no_data_set_was_asked_for() {
     );
     assert_fails(&out, &["--input 1x32x32", "1x28x28"]);
 }
+
+/// `--input-scale unit` trains on p/255; the checkpoint records it, so `eval` reproduces the
+/// epoch's test accuracy and `export` writes mean 0 and std 1 for readers that do not know it.
+#[test]
+fn unit_input_scale_is_recorded_and_followed_by_eval_and_export() {
+    let tmp = TempDir::new("unit-scale");
+    let data = tmp.join("data");
+    write_dataset(&data, 1000, 300);
+    let data = data.to_str().unwrap();
+    let (unit, standard) = (tmp.join("unit"), tmp.join("standard"));
+    let mut args = train_args(data, unit.to_str().unwrap(), "1");
+    args.extend(["--input-scale", "unit"]);
+    assert_ok(&mtsnn_in(tmp.path(), &args));
+    assert_ok(&mtsnn_in(
+        tmp.path(),
+        &train_args(data, standard.to_str().unwrap(), "1"),
+    ));
+    let (m, s) = (metrics(&unit), metrics(&standard));
+    assert_ne!(
+        m[0]["train_loss"], s[0]["train_loss"],
+        "the same weights saw other inputs"
+    );
+    let info: Value =
+        serde_json::from_str(&std::fs::read_to_string(unit.join("run.json")).unwrap()).unwrap();
+    assert_eq!(info["hyper"]["input_scale"], "unit", "{info}");
+
+    let model = unit.join("model.safetensors");
+    let out = mtsnn_in(
+        tmp.path(),
+        &[
+            "eval",
+            "--model",
+            model.to_str().unwrap(),
+            "--backend",
+            "cpu",
+            "--json",
+        ],
+    );
+    assert_ok(&out);
+    let report: Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert_eq!(report["accuracy"], m[0]["test_accuracy"]);
+
+    let exported = tmp.join("unit-f32.safetensors");
+    assert_ok(&mtsnn_in(
+        tmp.path(),
+        &[
+            "export",
+            "--model",
+            model.to_str().unwrap(),
+            "--f32",
+            "--out",
+            exported.to_str().unwrap(),
+        ],
+    ));
+    let meta = mtsnn_core::checkpoint::read_metadata(&std::fs::read(&exported).unwrap(), &exported)
+        .unwrap();
+    assert_eq!(
+        (meta["norm_mean"].as_str(), meta["norm_std"].as_str()),
+        ("0", "1")
+    );
+}

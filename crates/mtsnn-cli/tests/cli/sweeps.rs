@@ -213,3 +213,74 @@ fn a_failing_point_is_recorded_and_the_sweep_goes_on() {
         );
     }
 }
+
+/// The processes whose parent is `pid`, from `/proc/*/stat` ("pid (name) state ppid …").
+#[cfg(target_os = "linux")]
+fn children_of(pid: u32) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| {
+            let stat = std::fs::read_to_string(e.ok()?.path().join("stat")).ok()?;
+            let (head, tail) = stat.rsplit_once(')')?;
+            let ppid: u32 = tail.split_whitespace().nth(1)?.parse().ok()?;
+            let own: u32 = head.split_whitespace().next()?.parse().ok()?;
+            (ppid == pid).then_some(own)
+        })
+        .collect()
+}
+
+/// A point's training run ended by a signal stops the sweep: the next point is not started, and
+/// the point stays pending with its checkpoint, for the same command to resume.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_point_stopped_by_a_signal_stops_the_sweep() {
+    use std::time::{Duration, Instant};
+    let tmp = TempDir::new("sweep-signal");
+    let data = tmp.join("data");
+    write_dataset(&data, 400, 100);
+    let data = data.to_str().unwrap();
+    let sw = tmp.join("sw");
+    let log = tmp.join("sweep.log");
+    let mut sweep = std::process::Command::new(env!("CARGO_BIN_EXE_mtsnn"))
+        .args(sweep_args(data, "5000", &[]))
+        .current_dir(tmp.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let wait_for = |what: &str, done: &mut dyn FnMut() -> bool| {
+        while !done() {
+            assert!(Instant::now() < deadline, "{what} took over 2 minutes");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    wait_for("the first epoch", &mut || {
+        sw.join("steps-1").join("metrics.jsonl").is_file()
+    });
+    let children = children_of(sweep.id());
+    assert_eq!(
+        children.len(),
+        1,
+        "one training run at a time: {children:?}"
+    );
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &children[0].to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let mut status = None;
+    wait_for("the sweep's end", &mut || {
+        status = sweep.try_wait().unwrap();
+        status.is_some()
+    });
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(status.unwrap().code(), Some(1), "{text}");
+    assert!(
+        text.contains("stopped by signal 15") && text.contains("the sweep stops here"),
+        "{text}"
+    );
+    assert!(!sw.join("steps-2").exists(), "the next point started");
+    assert_eq!(summary(&sw)["points"][0]["status"], "pending");
+    assert!(sw.join("steps-1").join("checkpoint.safetensors").is_file());
+}
