@@ -125,10 +125,14 @@ class SpikingNet(torch.nn.Module):
     def normalise(self, pixels, mean=None, std=None):
         """Normalised inputs from 8-bit pixels `[batch, C, H, W]` (or `[batch, H, W]` for one
         channel): (p/255 − mean)/std per channel in float32, as mtsnn computes it. `mean`/`std`
-        default to the `norm_mean`/`norm_std` an `mtsnn export` stores in its metadata."""
-        mean = _per_channel(mean, self.metadata.get("norm_mean"), "mean")
-        std = _per_channel(std, self.metadata.get("norm_std"), "std")
+        default to the `norm_mean`/`norm_std` an `mtsnn export` stores in its metadata, else, for a
+        model trained with `--input-scale unit` (hyper `input_scale`), to 0 and 1: inputs p/255."""
         c = self.input_shape[0]
+        unit = self.hyper.get("input_scale") == "unit"
+        stored_mean = self.metadata.get("norm_mean", ",".join(["0"] * c) if unit else None)
+        stored_std = self.metadata.get("norm_std", ",".join(["1"] * c) if unit else None)
+        mean = _per_channel(mean, stored_mean, "mean")
+        std = _per_channel(std, stored_std, "std")
         if len(mean) != c or len(std) != c:
             raise ValueError(f"{c} channel(s) need {c} means and standard deviations")
         # One table of the 256 possible values per channel, each operation rounded as in float32.

@@ -127,6 +127,20 @@ class Interop(unittest.TestCase):
                     self.assertTrue(torch.equal(a.view(torch.int32), b.view(torch.int32)))
                 self.assert_same_spikes(back, saved, dataset, test_images(dataset, IMAGES), tmp)
 
+    def test_a_unit_scale_model_normalises_as_mtsnn_infer_does(self):
+        # A model trained with `--input-scale unit` sees p/255; its file records that in `hyper`
+        # alone (no norm_mean/norm_std), and both sides follow it.
+        with tempfile.TemporaryDirectory() as tmp:
+            model = mtsnn.SpikingNet("784-800-10", (1, 28, 28), 10, {**mtsnn.DEFAULT_HYPER, "input_scale": "unit"})
+            model.init_eq17(torch.Generator().manual_seed(7))
+            saved = Path(tmp) / "unit.safetensors"
+            mtsnn.save(model, saved)
+            images = test_images("mnist", IMAGES)
+            x = model.normalise(images)
+            self.assertEqual(x.max().item(), 1.0)
+            self.assertEqual(x.min().item(), 0.0)
+            self.assert_same_spikes(model, saved, "mnist", images, tmp)
+
     def test_saved_weights_evaluate_in_mtsnn_as_the_original(self):
         with tempfile.TemporaryDirectory() as tmp:
             original = ROOT / "web" / "models" / "mnist.safetensors"
