@@ -95,20 +95,7 @@ fn cnn_on_generated_cifar_files_beats_chance() {
     let acc = last["test_accuracy"].as_f64().unwrap();
     assert!(acc >= 0.5, "test accuracy {acc} (chance is 0.1)");
     // The checkpoint evaluates to the same accuracy.
-    let model = out_dir.join("model.safetensors");
-    let out = mtsnn_in(
-        tmp.path(),
-        &[
-            "eval",
-            "--model",
-            model.to_str().unwrap(),
-            "--backend",
-            "cpu",
-            "--json",
-        ],
-    );
-    assert_ok(&out);
-    let report: Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    let report = eval_report(tmp.path(), &out_dir.join("model.safetensors"));
     assert_eq!(report["accuracy"].as_f64().unwrap(), acc);
 }
 

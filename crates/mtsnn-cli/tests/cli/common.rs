@@ -136,6 +136,23 @@ pub fn mtsnn_in(cwd: &Path, args: &[&str]) -> Output {
         .expect("the mtsnn binary runs")
 }
 
+/// The report of `mtsnn eval --model MODEL --backend cpu --json`, run in `cwd`.
+pub fn eval_report(cwd: &Path, model: &Path) -> serde_json::Value {
+    let out = mtsnn_in(
+        cwd,
+        &[
+            "eval",
+            "--model",
+            model.to_str().unwrap(),
+            "--backend",
+            "cpu",
+            "--json",
+        ],
+    );
+    assert_ok(&out);
+    serde_json::from_str(stdout(&out).trim()).unwrap()
+}
+
 /// Stderr as text.
 pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()

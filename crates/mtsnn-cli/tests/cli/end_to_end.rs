@@ -80,12 +80,7 @@ fn train_eval_infer_and_resume() {
     // eval takes the data set and its directory from run.json and reproduces the epoch's test accuracy.
     let model = run.join("model.safetensors");
     let model_s = model.to_str().unwrap();
-    let out = mtsnn_in(
-        tmp.path(),
-        &["eval", "--model", model_s, "--backend", "cpu", "--json"],
-    );
-    assert_ok(&out);
-    let report: Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    let report = eval_report(tmp.path(), &model);
     assert_eq!(report["accuracy"].as_f64().unwrap(), acc);
     assert_eq!(report["total"], 500);
 
@@ -489,19 +484,7 @@ fn unit_input_scale_is_recorded_and_followed_by_eval_and_export() {
     assert_eq!(info["hyper"]["input_scale"], "unit", "{info}");
 
     let model = unit.join("model.safetensors");
-    let out = mtsnn_in(
-        tmp.path(),
-        &[
-            "eval",
-            "--model",
-            model.to_str().unwrap(),
-            "--backend",
-            "cpu",
-            "--json",
-        ],
-    );
-    assert_ok(&out);
-    let report: Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    let report = eval_report(tmp.path(), &model);
     assert_eq!(report["accuracy"], m[0]["test_accuracy"]);
 
     let exported = tmp.join("unit-f32.safetensors");
