@@ -3,11 +3,12 @@
 //! with the data set, its normalisation and the class names in the metadata, so that an embedding
 //! app (the browser demo, `mtsnn-web`) needs nothing else to preprocess inputs and label outputs.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use clap::Args;
 use clap::ValueEnum;
+use mtsnn_core::Model;
 use mtsnn_core::checkpoint::{WeightFormat, write_atomic};
 
 use super::{data_source, load_model};
@@ -46,22 +47,30 @@ enum Dtype {
 pub fn run(args: &ExportArgs) -> Result<()> {
     let model = load_model(&args.model)?;
     let (dataset, _) = data_source(&args.model, args.dataset, None)?;
-    // The data set's name, normalisation (one mean and standard deviation per channel, as the
-    // model's input scale makes them) and class names.
-    let extra = dataset.metadata(model.hyper.input_scale);
     let format = match (args.f32, args.dtype) {
         (true, _) | (_, Dtype::F32) => WeightFormat::F32,
         (_, Dtype::F16) => WeightFormat::F16,
         (_, Dtype::I8) => WeightFormat::I8,
     };
-    let bytes = model.to_export_bytes(format, &extra)?;
-    write_atomic(&args.out, &bytes)
-        .with_context(|| format!("cannot write {}", args.out.display()))?;
+    let bytes = write(&model, dataset, format, &args.out)?;
     eprintln!(
-        "wrote {} ({} bytes, {} weights as {format:?}, {dataset})",
+        "wrote {} ({bytes} bytes, {} weights as {format:?}, {dataset})",
         args.out.display(),
-        bytes.len(),
         model.parameter_count(),
     );
     Ok(())
+}
+
+/// Writes `model`'s inference copy in `format` to `out` (atomically), with `dataset`'s name,
+/// normalisation (one mean and standard deviation per channel, as the model's input scale makes
+/// them) and class names in the metadata; returns its size in bytes.
+pub fn write(
+    model: &Model,
+    dataset: DatasetKind,
+    format: WeightFormat,
+    out: &Path,
+) -> Result<usize> {
+    let bytes = model.to_export_bytes(format, &dataset.metadata(model.hyper.input_scale))?;
+    write_atomic(out, &bytes).with_context(|| format!("cannot write {}", out.display()))?;
+    Ok(bytes.len())
 }

@@ -21,9 +21,11 @@ use anyhow::{Context, Result, bail, ensure};
 use clap::parser::ValueSource;
 use clap::{ArgMatches, Args, Command, Subcommand};
 use mtsnn_core::Hyper;
+use mtsnn_core::checkpoint::WeightFormat;
 use mtsnn_core::hyper::{S_MAX, TARGET_COUNT};
 
 use super::train::{CHECKPOINT, FINAL_MODEL, METRICS, TrainArgs};
+use super::{export, load_model};
 use crate::command_line::{shell_line, this_command};
 use crate::data::DatasetKind;
 use crate::metrics;
@@ -78,6 +80,12 @@ pub struct SweepArgs {
         conflicts_with = "values"
     )]
     seeds: Option<Vec<String>>,
+    /// Keep only an F16 export of each complete point (model-f16.safetensors: the weights as F16
+    /// with the data set and its normalisation, a sixth of the full model's size) in place of its
+    /// full model (F32 weights and Adam state), as results/ does. Such a point counts as complete,
+    /// but cannot be trained further
+    #[arg(long)]
+    keep_f16: bool,
     /// The options of `mtsnn train`: clap parses and checks them here, and the sweep passes those
     /// given on its command line to every point (read back through the matches).
     #[command(flatten)]
@@ -170,6 +178,9 @@ pub fn run(args: &SweepArgs, matches: &ArgMatches) -> Result<()> {
         .with_context(|| format!("cannot create the sweep directory {}", out.display()))?;
 
     let command = this_command();
+    let dataset = *matches
+        .get_one::<DatasetKind>("dataset")
+        .context("internal: no --dataset")?;
     let mut summary = Summary {
         grid,
         paper_figure: grid.paper_figure().to_string(),
@@ -180,9 +191,7 @@ pub fn run(args: &SweepArgs, matches: &ArgMatches) -> Result<()> {
             .get_one::<String>("net")
             .cloned()
             .unwrap_or_default(),
-        dataset: matches
-            .get_one::<DatasetKind>("dataset")
-            .map_or_else(String::new, |d| d.name().to_string()),
+        dataset: dataset.name().to_string(),
         epochs,
         points: Vec::new(),
     };
@@ -223,6 +232,9 @@ pub fn run(args: &SweepArgs, matches: &ArgMatches) -> Result<()> {
         point.result = result_of(&dir);
         match outcome {
             Ok(argv) => {
+                if args.keep_f16 {
+                    keep_f16_only(&dir, dataset)?;
+                }
                 point.status = Status::Complete;
                 point.error = None;
                 if let Some(argv) = argv {
@@ -329,6 +341,25 @@ fn common_settings(grid: Grid, flags: &TrainFlags, matches: &ArgMatches) -> Resu
 /// A complete run's F16 export (`mtsnn export`), which may be kept in place of its full final model
 /// where the repository should stay small (`results/`); a run holding it counts as complete.
 pub const KEPT_EXPORT: &str = "model-f16.safetensors";
+
+/// Replaces the complete run's full model in `dir` by its F16 export ([`KEPT_EXPORT`]), written
+/// first; nothing to do where the export is already all that is kept.
+fn keep_f16_only(dir: &Path, dataset: DatasetKind) -> Result<()> {
+    let full = dir.join(FINAL_MODEL);
+    if !full.is_file() {
+        return Ok(());
+    }
+    let model = load_model(&full)?;
+    let kept = dir.join(KEPT_EXPORT);
+    let bytes = export::write(&model, dataset, WeightFormat::F16, &kept)?;
+    std::fs::remove_file(&full).with_context(|| format!("cannot remove {}", full.display()))?;
+    eprintln!(
+        "kept {} ({bytes} bytes) in place of {}",
+        kept.display(),
+        full.display()
+    );
+    Ok(())
+}
 
 /// Whether the run in `dir` has its final model (or its kept export) and has recorded `epochs` epochs.
 fn is_complete(dir: &Path, epochs: usize) -> bool {

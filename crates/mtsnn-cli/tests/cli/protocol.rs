@@ -272,21 +272,31 @@ fn seed_sweep_skips_resumes_starts_and_summarises() {
             .weights
     );
 
-    // Again: nothing to do, also where only the F16 export was kept in place of the full model
-    // (as results/ keeps them). With a third seed: only that one trains.
-    let seed2 = sw.join("seed-2");
-    let out = mtsnn_in(
-        tmp.path(),
-        &[
-            "export",
-            "--model",
-            seed2.join("model.safetensors").to_str().unwrap(),
-            "--out",
-            seed2.join("model-f16.safetensors").to_str().unwrap(),
-        ],
-    );
+    // Again with --keep-f16: nothing to train; each complete seed's full model is replaced by its
+    // F16 export (as results/ keeps them), the same weights to F16's precision. Then without it: still
+    // nothing to do. With a third seed: only that one trains.
+    let full = Model::load(&sw.join("seed-2/model.safetensors")).unwrap();
+    let mut args = seed_sweep(data, "1,2");
+    args.push("--keep-f16");
+    let out = mtsnn_in(tmp.path(), &args);
     assert_ok(&out);
-    std::fs::remove_file(seed2.join("model.safetensors")).unwrap();
+    assert_eq!(stderr(&out).matches("complete, skipped").count(), 2);
+    let seed2 = sw.join("seed-2");
+    for seed in ["seed-1", "seed-2"] {
+        assert!(!sw.join(seed).join("model.safetensors").exists(), "{seed}");
+        assert!(
+            sw.join(seed).join("model-f16.safetensors").is_file(),
+            "{seed}"
+        );
+    }
+    let kept = Model::load(&seed2.join("model-f16.safetensors")).unwrap();
+    for (k, f) in kept.weights.iter().zip(&full.weights) {
+        assert_eq!(k.len(), f.len());
+        // F16 keeps 11 significant bits: a relative error of at most 2⁻¹¹ (and 2⁻²⁵ near 0).
+        for (&k, &f) in k.iter().zip(f) {
+            assert!((k - f).abs() <= f.abs() / 2048.0 + 3e-8, "{f} kept as {k}");
+        }
+    }
     let out = mtsnn_in(tmp.path(), &seed_sweep(data, "1,2"));
     assert_ok(&out);
     assert_eq!(stderr(&out).matches("complete, skipped").count(), 2);
