@@ -343,8 +343,14 @@ fn common_settings(grid: Grid, flags: &TrainFlags, matches: &ArgMatches) -> Resu
 pub const KEPT_EXPORT: &str = "model-f16.safetensors";
 
 /// Replaces the complete run's full model in `dir` by its F16 export ([`KEPT_EXPORT`]), written
-/// first; nothing to do where the export is already all that is kept.
+/// first, and drops a per-epoch checkpoint left beside it (a run trained outside the sweep keeps
+/// its last one, the same state as the final model); nothing to do where the export is already
+/// all that is kept.
 fn keep_f16_only(dir: &Path, dataset: DatasetKind) -> Result<()> {
+    let ckpt = dir.join(CHECKPOINT);
+    if ckpt.is_file() {
+        std::fs::remove_file(&ckpt).with_context(|| format!("cannot remove {}", ckpt.display()))?;
+    }
     let full = dir.join(FINAL_MODEL);
     if !full.is_file() {
         return Ok(());

@@ -276,6 +276,12 @@ fn seed_sweep_skips_resumes_starts_and_summarises() {
     // F16 export (as results/ keeps them), the same weights to F16's precision. Then without it: still
     // nothing to do. With a third seed: only that one trains.
     let full = Model::load(&sw.join("seed-2/model.safetensors")).unwrap();
+    // Seed 1 as a run trained outside the sweep leaves it: its last checkpoint beside the model.
+    std::fs::copy(
+        sw.join("seed-1/model.safetensors"),
+        sw.join("seed-1/checkpoint.safetensors"),
+    )
+    .unwrap();
     let mut args = seed_sweep(data, "1,2");
     args.push("--keep-f16");
     let out = mtsnn_in(tmp.path(), &args);
@@ -284,6 +290,10 @@ fn seed_sweep_skips_resumes_starts_and_summarises() {
     let seed2 = sw.join("seed-2");
     for seed in ["seed-1", "seed-2"] {
         assert!(!sw.join(seed).join("model.safetensors").exists(), "{seed}");
+        assert!(
+            !sw.join(seed).join("checkpoint.safetensors").exists(),
+            "{seed}"
+        );
         assert!(
             sw.join(seed).join("model-f16.safetensors").is_file(),
             "{seed}"
