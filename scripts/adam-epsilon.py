@@ -6,6 +6,10 @@ by more than 1 % (ε > 0.01·√v̂) — against ε = 10⁻⁸, the default.
 
 Usage: scripts/adam-epsilon.py CHECKPOINT.safetensors   (β₂ and the step come from its metadata)
 Standard library only. Weights whose v is exactly 0 (never a gradient) are counted apart.
+
+It shows one step only, and is no prediction of a run: at the end of the FashionMNIST MLP's protocol
+run it finds ε = 10⁻⁶ acting on at most 1.7 % of any layer's weights, yet five seeds trained with
+that ε end 0.32 ± 0.14 points lower (README, "The FashionMNIST gap, investigated").
 """
 import array
 import json
