@@ -386,8 +386,8 @@ fn seed_sweep_skips_resumes_starts_and_summarises() {
     }
 }
 
-/// `scripts/adam-epsilon.py`, README's evidence that Adam's ε cannot explain the FashionMNIST gap:
-/// on a real checkpoint it reads the Adam step and every layer's second moments, and the share of
+/// `scripts/adam-epsilon.py`, which shows where Adam's ε acts in a trained network (README's ε
+/// discussion; the ε runs are its evidence): on a real checkpoint it reads the Adam step and every layer's second moments, and the share of
 /// weights an ε would touch grows with ε; a file without Adam state is refused.
 #[test]
 fn adam_epsilon_script_reads_a_checkpoints_adam_state() {
