@@ -387,8 +387,9 @@ fn seed_sweep_skips_resumes_starts_and_summarises() {
 }
 
 /// `scripts/adam-epsilon.py`, which shows where Adam's ε acts in a trained network (README's ε
-/// discussion; the ε runs are its evidence): on a real checkpoint it reads the Adam step and every layer's second moments, and the share of
-/// weights an ε would touch grows with ε; a file without Adam state is refused.
+/// discussion; the ε runs are its evidence): on a real checkpoint it reads the Adam step and every
+/// layer's second moments, and the share of weights an ε would touch grows with ε; a file without
+/// Adam state is refused.
 #[test]
 fn adam_epsilon_script_reads_a_checkpoints_adam_state() {
     let tmp = TempDir::new("adam-eps");
