@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # A one-node Slurm cluster on this machine, for mtsnn's Slurm tests (scripts/slurm-test.sh).
 #
-#   scripts/slurm-cluster.sh start    install slurm-wlm and munge when missing (apt), write the
-#                                     config, start munged, slurmctld and slurmd (only those not
-#                                     already running) and wait until the node is usable
-#   scripts/slurm-cluster.sh stop     stop the daemons that `start` started, and no others
+#   scripts/slurm-cluster.sh start [FILE]  install slurm-wlm and munge when missing (apt), write
+#                                     the config, start munged, slurmctld and slurmd (only those
+#                                     not already running) and wait until the node is usable;
+#                                     with FILE, also lists in FILE what this call started
+#   scripts/slurm-cluster.sh stop [FILE]   stop the daemons that `start` started (with FILE: those
+#                                     that the `start` given FILE started), and no others
 #   scripts/slurm-cluster.sh status   which daemons run, which of them `start` started, sinfo
 #   scripts/slurm-cluster.sh env      prints `export SLURM_CONF=...` for the cluster's config
 #
@@ -112,7 +114,7 @@ write_config() {
     mkdir -p /etc/slurm
     if [[ ! -e /etc/slurm/slurm.conf && ! -L /etc/slurm/slurm.conf ]]; then
         ln -s "$our_conf" /etc/slurm/slurm.conf
-        echo "link /etc/slurm/slurm.conf" >> "$started"
+        note "link /etc/slurm/slurm.conf"
     fi
 }
 
@@ -130,11 +132,17 @@ munge_setup() {
     chmod 0711 /var/lib/munge
 }
 
+# Notes a line in the list of what start started, and in the caller's list ($session) if any.
+note() {
+    echo "$1" >> "$started"
+    if [[ -n "$session" ]]; then echo "$1" >> "$session"; fi
+}
+
 # Records that we started process $2 named $1.
 record() {
     local st
     st="$(start_time "$2")" || die "$1 (pid $2) exited right after it started"
-    echo "$1 $2 $st" >> "$started"
+    note "$1 $2 $st"
 }
 
 # Waits up to $2 s for the file $1 to hold a live process id; prints it.
@@ -262,7 +270,12 @@ stop() {
     [[ -d "$dir/run" ]] || { say "nothing to stop"; return; }
     exec 9> "$dir/run/lock"
     flock -w 120 9 || die "another slurm-cluster.sh holds $dir/run/lock"
-    [[ -s "$started" ]] || { say "nothing to stop: this script started no daemon"; rm -f "$started"; return; }
+    local list="${session:-$started}"
+    if [[ ! -s "$list" ]]; then
+        say "nothing to stop: slurm-cluster.sh start${session:+ $session} started no daemon"
+        rm -f "$list"
+        return
+    fi
     local name pid st pids=()
     # slurmd first, then slurmctld, then munged: the reverse of the order they started in.
     while read -r name pid st; do
@@ -277,7 +290,7 @@ stop() {
         else
             say "$name (pid $pid) has exited already"
         fi
-    done < <(tac "$started")
+    done < <(tac "$list")
     local entry deadline=$((SECONDS + 30)) alive
     while :; do
         alive=()
@@ -296,7 +309,14 @@ stop() {
         fi
         sleep 0.2
     done
-    rm -f "$started"
+    if [[ -n "$session" ]]; then
+        # Forget what this session started, and keep what other calls of start did.
+        grep -vxF -f "$session" "$started" > "$started.tmp" || true
+        mv "$started.tmp" "$started"
+        rm -f "$session"
+    else
+        rm -f "$started"
+    fi
     say "stopped"
 }
 
@@ -318,10 +338,12 @@ status() {
     fi
 }
 
+session="${2:-}"
+if [[ -n "$session" && "$session" != /* ]]; then session="$PWD/$session"; fi
 case "${1:-}" in
     start) start ;;
     stop) stop ;;
     status) status ;;
     env) echo "export SLURM_CONF=$(cluster_conf)" ;;
-    *) echo "usage: $0 start|stop|status|env" >&2; exit 2 ;;
+    *) echo "usage: $0 start [FILE] | stop [FILE] | status | env" >&2; exit 2 ;;
 esac
