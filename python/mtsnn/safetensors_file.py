@@ -2,7 +2,8 @@
 
 Layout: an 8-byte little-endian header length, a JSON header (per tensor: dtype, shape and
 byte offsets into the data; string metadata under "__metadata__"), then the tensors' bytes.
-mtsnn writes F32 (checkpoints), F16 or I8 (exports) tensors, little-endian, row-major.
+mtsnn writes F32 (checkpoints), F16 or I8 (exports) tensors, little-endian, row-major, and U8
+spike counts (`mtsnn infer --record-layers`).
 """
 
 import json
@@ -11,15 +12,17 @@ import struct
 
 import torch
 
-_DTYPES = {"F32": torch.float32, "F16": torch.float16, "I8": torch.int8}
+_DTYPES = {"F32": torch.float32, "F16": torch.float16, "I8": torch.int8, "U8": torch.uint8}
+# Integer tensors are returned as stored; floating-point ones as float32.
+_INTEGER = (torch.int8, torch.uint8)
 _NAMES = {v: k for k, v in _DTYPES.items()}
 # A header longer than this is not an mtsnn file (theirs are a few kB).
 _MAX_HEADER = 100 * 1024 * 1024
 
 
 def read(path):
-    """Returns (tensors: dict name -> tensor, F32 and F16 as float32, I8 as int8; metadata: dict
-    str -> str)."""
+    """Returns (tensors: dict name -> tensor, F32 and F16 as float32, I8 and U8 as stored;
+    metadata: dict str -> str)."""
     with open(path, "rb") as f:
         data = f.read()
     if len(data) < 8:
@@ -34,17 +37,17 @@ def read(path):
     for name, info in header.items():
         dtype = _DTYPES.get(info["dtype"])
         if dtype is None:
-            raise ValueError(f"{path}: tensor {name} is {info['dtype']}; F32, F16 or I8 expected")
+            raise ValueError(f"{path}: tensor {name} is {info['dtype']}; F32, F16, I8 or U8 expected")
         start, end = info["data_offsets"]
         shape = [int(d) for d in info["shape"]]
         count = 1
         for d in shape:
             count *= d
-        if not 0 <= start <= end <= len(body) or end - start != count * dtype.itemsize:
+        if not 0 <= start <= end <= len(body) or end - start != count * _itemsize(dtype):
             raise ValueError(f"{path}: tensor {name} has bad data offsets")
         raw = bytearray(body[start:end])
         t = torch.frombuffer(raw, dtype=dtype) if count else torch.empty(0, dtype=dtype)
-        tensors[name] = t.reshape(shape).to(torch.int8 if dtype == torch.int8 else torch.float32)
+        tensors[name] = t.reshape(shape).to(dtype if dtype in _INTEGER else torch.float32)
     return tensors, metadata
 
 
@@ -77,7 +80,16 @@ def write(path, tensors, metadata, dtype=torch.float32):
     os.replace(tmp, path)
 
 
+def _itemsize(dtype):
+    """Bytes per element (`dtype.itemsize` is missing before torch 2.1)."""
+    return torch.empty(0, dtype=dtype).element_size()
+
+
 def _bytes(t, dtype):
-    """The bytes of `t` as `dtype` (little-endian on every machine torch runs on), without numpy."""
-    flat = t.detach().to("cpu", dtype).reshape(-1).clone()
-    return bytes(flat.untyped_storage())
+    """The bytes of `t` as `dtype` (little-endian on every machine torch runs on), without numpy
+    and without `Tensor.untyped_storage` (torch ≥ 2.0): copied into a buffer torch writes through."""
+    flat = t.detach().to("cpu", dtype).reshape(-1)
+    raw = bytearray(flat.numel() * _itemsize(dtype))
+    if raw:
+        torch.frombuffer(raw, dtype=dtype).copy_(flat)
+    return bytes(raw)

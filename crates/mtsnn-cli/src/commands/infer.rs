@@ -11,7 +11,8 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
 use image::imageops::FilterType;
 use image::{GrayImage, ImageReader};
-use mtsnn_core::BackendKind;
+use mtsnn_core::{BackendKind, Inference};
+use safetensors::tensor::{Dtype, TensorView};
 use serde::Serialize;
 
 use super::{data_source, load_model, make_backend};
@@ -50,6 +51,11 @@ pub struct InferArgs {
     /// Print one JSON object per image (one per line) instead of text
     #[arg(long)]
     json: bool,
+    /// Also write every weighted layer's spike counts to FILE (safetensors: `layer{i}.spikes`,
+    /// `[steps, images, neurons]`, U8, or U16 when S_max > 255), for comparing another
+    /// implementation with this one layer by layer
+    #[arg(long, value_name = "FILE")]
+    record_layers: Option<PathBuf>,
 }
 
 /// The result for one image, as `--json` prints it.
@@ -98,7 +104,12 @@ pub fn run(args: &InferArgs) -> Result<()> {
         inverted.push(inv);
     }
     let mut backend = make_backend(args.backend, &model)?;
-    let out = backend.infer_all(&x, false).context("inference failed")?;
+    let out = backend
+        .infer_all(&x, args.record_layers.is_some())
+        .context("inference failed")?;
+    if let Some(path) = &args.record_layers {
+        write_layers(path, &out, args.images.len(), model.hyper.s_max)?;
+    }
     let names = dataset.class_names();
     let mut stdout = std::io::stdout().lock();
     for (b, (path, class)) in args.images.iter().zip(out.predictions()).enumerate() {
@@ -130,6 +141,39 @@ pub fn run(args: &InferArgs) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Writes the spike counts of every weighted layer (`out.layers`, each `[steps][images][neurons]`)
+/// as a safetensors file of unsigned integers: U8 when `s_max` fits, else U16.
+fn write_layers(path: &Path, out: &Inference, images: usize, s_max: u32) -> Result<()> {
+    let wide = s_max > u32::from(u8::MAX);
+    let data: Vec<(String, Vec<u8>, Vec<usize>)> = out
+        .layers
+        .iter()
+        .enumerate()
+        .map(|(i, spikes)| {
+            let bytes = if wide {
+                spikes
+                    .iter()
+                    .flat_map(|&s| (s as u16).to_le_bytes())
+                    .collect()
+            } else {
+                spikes.iter().map(|&s| s as u8).collect()
+            };
+            let shape = vec![out.steps, images, spikes.len() / (out.steps * images)];
+            (format!("layer{i}.spikes"), bytes, shape)
+        })
+        .collect();
+    let dtype = if wide { Dtype::U16 } else { Dtype::U8 };
+    let views = data
+        .iter()
+        .map(|(name, bytes, shape)| {
+            Ok((name.clone(), TensorView::new(dtype, shape.clone(), bytes)?))
+        })
+        .collect::<Result<Vec<_>, safetensors::SafeTensorError>>()
+        .context("encoding the layers' spike counts")?;
+    let bytes = safetensors::serialize(views, None).context("encoding the layers' spike counts")?;
+    std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// Writes one prediction as text.
