@@ -38,8 +38,9 @@ our_conf="$dir/etc/slurm.conf"
 started="$dir/run/started"
 marker="# written by mtsnn scripts/slurm-cluster.sh"
 
-say() { echo "slurm-cluster: $*"; }
-die() { echo "slurm-cluster: error: $*" >&2; exit 1; }
+# `|| true`: a closed output (a caller piped into head) must not stop a `stop` half-way.
+say() { echo "slurm-cluster: $*" 2>/dev/null || true; }
+die() { echo "slurm-cluster: error: $*" >&2 || true; exit 1; }
 
 # Start time of a live process in clock ticks since boot (field 22 of /proc/PID/stat); fails for
 # a process that is gone or a zombie. With the id it names one process, so a recorded id that was
