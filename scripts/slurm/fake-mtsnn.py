@@ -3,14 +3,15 @@
 Slurm mechanics. It keeps the contract of the real command's files: DIR/point-I/state.json =
 {"state": "running"|"interrupted"|"complete", "epoch": E, "batch": B, "batches": NB}, and it exits
 with 75 after saving a checkpoint mid-epoch when it gets USR1 or TERM. Two epochs of 20 batches of
-0.25 s. It also logs each start (with SLURM_RESTART_COUNT and where it resumed) to DIR/point-I/log."""
+0.25 s (FAKE_MTSNN_BATCH_SECONDS). It also logs each start (with SLURM_RESTART_COUNT and where it resumed) to DIR/point-I/log."""
 import json
 import os
 import signal
 import sys
 import time
 
-BATCHES, EPOCHS, BATCH_SECONDS = 20, 2, 0.25
+BATCHES, EPOCHS = 20, 2
+BATCH_SECONDS = float(os.environ.get("FAKE_MTSNN_BATCH_SECONDS", "0.25"))
 
 if len(sys.argv) != 6 or sys.argv[1:3] != ["sweep", "run-point"] or sys.argv[4] != "--index":
     sys.exit("usage: fake-mtsnn.py sweep run-point DIR --index I")
