@@ -16,6 +16,8 @@ inside the matrix products and convolutions differs between libraries, so a memb
 within a few float32 ulps of a threshold can, rarely, round the other way.
 
 Forward only: this module has no surrogate gradient (spike counts are piecewise constant in v).
+`mtsnn.torch.SpikingNetwork` is the same network trainable, with the paper's surrogates and backward
+pass (`mtsnn.load(path, trainable=True)`).
 """
 
 import json
@@ -27,7 +29,10 @@ import torch.nn.functional as F
 from . import network, safetensors_file
 
 FORMAT = "mtsnn-1"
-# Table I of the paper with T = 2: what mtsnn trains with by default.
+# Table I of the paper with T = 2: what mtsnn trains with by default. The one definition of the
+# defaults on the Python side (`mtsnn.torch` takes its defaults from here); it mirrors `Hyper::default`
+# of crates/mtsnn-core/src/hyper.rs, and python/tests/test_training.py checks that it equals what
+# `mtsnn train` writes into a checkpoint when given no options.
 DEFAULT_HYPER = {
     "tau_m": 10.0,
     "v_th": 10.0,
@@ -87,7 +92,8 @@ class SpikingNet(torch.nn.Module):
             if self.hyper["init"] == "fan-in" and l.kind == "conv":
                 n = l.input[0] * l.kernel * l.kernel
             with torch.no_grad():
-                noise = torch.randn(w.shape, generator=generator, dtype=torch.float64)
+                device = generator.device if generator is not None else w.device
+                noise = torch.randn(w.shape, generator=generator, dtype=torch.float64, device=device)
                 w.copy_(noise * 0.5 + self.hyper["v_th"] / n)
         return self
 
@@ -122,11 +128,12 @@ class SpikingNet(torch.nn.Module):
             return out, [r.reshape(steps, batch, *r.shape[1:]) for r in recorded]
         return out
 
-    def normalise(self, pixels, mean=None, std=None):
+    def normalise(self, pixels, mean=None, std=None, device=None):
         """Normalised inputs from 8-bit pixels `[batch, C, H, W]` (or `[batch, H, W]` for one
         channel): (p/255 − mean)/std per channel in float32, as mtsnn computes it. `mean`/`std`
         default to the `norm_mean`/`norm_std` an `mtsnn export` stores in its metadata, else, for a
-        model trained with `--input-scale unit` (hyper `input_scale`), to 0 and 1: inputs p/255."""
+        model trained with `--input-scale unit` (hyper `input_scale`), to 0 and 1: inputs p/255.
+        The result lies on `device` (default: the pixels' device, the CPU for other inputs)."""
         c = self.input_shape[0]
         unit = self.hyper.get("input_scale") == "unit"
         stored_mean = self.metadata.get("norm_mean", ",".join(["0"] * c) if unit else None)
@@ -136,11 +143,14 @@ class SpikingNet(torch.nn.Module):
         if len(mean) != c or len(std) != c:
             raise ValueError(f"{c} channel(s) need {c} means and standard deviations")
         # One table of the 256 possible values per channel, each operation rounded as in float32.
+        if device is None:
+            device = pixels.device if isinstance(pixels, torch.Tensor) else torch.device("cpu")
         tables = torch.tensor(
             [[f32(f32(f32(p / 255.0) - f32(m)) / f32(d)) for p in range(256)] for m, d in zip(mean, std)],
             dtype=torch.float32,
+            device=device,
         )
-        p = torch.as_tensor(pixels).to(torch.long).reshape(-1, c, *self.input_shape[1:])
+        p = torch.as_tensor(pixels).to(device=device, dtype=torch.long).reshape(-1, c, *self.input_shape[1:])
         return torch.stack([tables[ch][p[:, ch]] for ch in range(c)], dim=1)
 
     def class_names(self):
@@ -164,17 +174,22 @@ def _neurons(current, constant, steps, batch, lam, v_th, s_max):
 
 
 def _pool(s, k, use_max):
-    """k×k windows, stride k, of `[N, C, H, W]`: the maximum, or the sum taken row by row in
-    mtsnn's order times 1/k² (rounded to float32)."""
+    """k×k windows, stride k, of `[N, C, H, W]`: the maximum (its gradient to the window's first
+    maximum in row-major order, as mtsnn's), or the sum taken row by row in mtsnn's order times
+    1/k² (rounded to float32). Every tensor stays on `s`'s device."""
     n, c, h, w = s.shape
     oh, ow = h // k, w // k
     windows = s[:, :, : oh * k, : ow * k].reshape(n, c, oh, k, ow, k)
     if use_max:
-        return windows.amax(dim=(3, 5))
-    total = torch.zeros(n, c, oh, ow, dtype=s.dtype)
+        flat = windows.permute(0, 1, 2, 4, 3, 5).reshape(n, c, oh, ow, k * k)
+        first = flat.argmax(dim=-1, keepdim=True)
+        return flat.gather(-1, first).squeeze(-1)
+    # mtsnn starts from 0.0 and adds each value; 0.0 + x is x for spike counts, so start at the first.
+    total = windows[:, :, :, 0, :, 0]
     for dy in range(k):
         for dx in range(k):
-            total = total + windows[:, :, :, dy, :, dx]
+            if dy or dx:
+                total = total + windows[:, :, :, dy, :, dx]
     return total * f32(1.0 / (k * k))
 
 
@@ -186,16 +201,22 @@ def _per_channel(given, stored, what):
     return [float(x) for x in stored.split(",")]
 
 
-def load(path):
+def load(path, trainable=False):
     """Opens an mtsnn checkpoint or export (`.safetensors`: F32, F16 or 8-bit weights) as a
-    `SpikingNet`."""
+    `SpikingNet` (forward only), or with `trainable` as an `mtsnn.torch.SpikingNetwork` whose
+    weights require gradients and whose `optimizer()` resumes the checkpoint's Adam state."""
     tensors, meta = safetensors_file.read(path)
     if meta.get("format") != FORMAT:
         raise ValueError(f"{path}: format {meta.get('format')!r}, expected {FORMAT!r} (not an mtsnn file?)")
     input_shape = tuple(int(d) for d in meta["input"].split("x"))
     hyper = json.loads(meta["hyper"])
     keep = {k: v for k, v in meta.items() if k not in ("format", "net", "input", "classes", "hyper")}
-    model = SpikingNet(meta["net"], input_shape, int(meta["classes"]), hyper, keep)
+    if trainable:
+        from .torch import SpikingNetwork
+
+        model = SpikingNetwork(meta["net"], input_shape, int(meta["classes"]), hyper, keep)
+    else:
+        model = SpikingNet(meta["net"], input_shape, int(meta["classes"]), hyper, keep)
     for i, w in enumerate(model.weights):
         name = f"layer{i}.weight"
         if name not in tensors:
@@ -212,19 +233,43 @@ def load(path):
         if not torch.isfinite(values).all():
             raise ValueError(f"{path}: {name} holds NaN or infinite values")
         w.data.copy_(values)
+    if trainable and "layer0.adam_m" in tensors and "layer0.adam_v" in tensors:
+        moments = {k: [tensors[f"layer{i}.adam_{k}"] for i in range(len(model.weights))] for k in ("m", "v")}
+        model.adam_state = {"step": int(meta.get("adam_step", "0")), **moments}
     return model
 
 
-def save(model, path, half=False):
-    """Writes `model`'s weights as an mtsnn inference checkpoint (F32, or F16 when `half`) that
-    `mtsnn eval`, `infer` and `export` accept. Adam's moments are not stored."""
+def save(model, path, half=False, optimizer=None):
+    """Writes `model`'s weights as an mtsnn checkpoint (F32, or F16 when `half`) that `mtsnn eval`,
+    `infer`, `export` and `train --resume` accept. With `optimizer` (an `mtsnn.torch.Adam`, or any
+    optimizer with Adam's `step`, `exp_avg` and `exp_avg_sq` state, over `model.weights`) its
+    moments and step count are stored too, as `layer{i}.adam_m`, `layer{i}.adam_v` and `adam_step`,
+    and `mtsnn train --resume` continues them; without, a resumed run starts a fresh Adam. The
+    metadata's `epoch` (epochs trained, default 0) is `model.metadata["epoch"]`."""
     tensors = {}
     for i, w in enumerate(model.weights):
         if not torch.isfinite(w).all():
             raise ValueError(f"layer{i}.weight holds NaN or infinite values")
         tensors[f"layer{i}.weight"] = w.detach()
+    adam_step = None
+    if optimizer is not None:
+        states = [optimizer.state.get(w, {}) for w in model.weights]
+        if all(states):
+            steps = {int(st["step"]) for st in states}
+            if len(steps) != 1:
+                raise ValueError(f"the optimizer's weights have taken different numbers of steps: {sorted(steps)}")
+            for kind, key in (("m", "exp_avg"), ("v", "exp_avg_sq")):
+                for i, st in enumerate(states):
+                    if not torch.isfinite(st[key]).all():
+                        raise ValueError(f"layer{i}.adam_{kind} holds NaN or infinite values")
+                    tensors[f"layer{i}.adam_{kind}"] = st[key].detach()
+            adam_step = steps.pop()
+        elif any(states):
+            raise ValueError("the optimizer has state for some of the model's weights only")
     c, h, w = model.input_shape
-    meta = {"adam_step": "0", "epoch": "0", **model.metadata}
+    meta = {"epoch": "0", **model.metadata}
+    # A loaded checkpoint's `adam_step` belongs to its moments: written only with moments.
+    meta["adam_step"] = str(adam_step or 0)
     meta.update(
         format=FORMAT,
         net=model.net,
