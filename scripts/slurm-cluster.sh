@@ -96,9 +96,18 @@ install_packages() {
     [[ "$(id -u)" -eq 0 ]] || die "${missing[*]} missing, and installing slurm-wlm and munge needs root"
     say "installing slurm-wlm and munge (missing: ${missing[*]})"
     export DEBIAN_FRONTEND=noninteractive
-    # Another apt-get may hold the lock: wait for it rather than fail.
-    apt-get -o DPkg::Lock::Timeout=600 update -qq
-    apt-get -o DPkg::Lock::Timeout=600 install -y -qq slurm-wlm munge >/dev/null
+    # Another apt-get may hold dpkg's lock (DPkg::Lock::Timeout waits for it) or that of the package
+    # lists (apt-get update then fails at once): try again for a while rather than fail.
+    local try
+    for try in 1 2 3 4 5 6 7 8 9 10; do
+        if apt-get -o DPkg::Lock::Timeout=600 update -qq \
+            && apt-get -o DPkg::Lock::Timeout=600 install -y -qq slurm-wlm munge >/dev/null; then
+            return
+        fi
+        say "apt-get failed (try $try of 10); trying again in 15 s"
+        sleep 15
+    done
+    die "could not install slurm-wlm and munge"
 }
 
 write_config() {
@@ -256,8 +265,9 @@ start() {
             die "the node did not become idle within ${timeout}s"
         fi
         # A node that slurmctld marked down before slurmd registered comes back by itself
-        # (ReturnToService=2), but one drained or down from an earlier run needs resuming.
-        if ((SECONDS - t0 >= 5)); then
+        # (ReturnToService=2), but one drained or down from an earlier run of our cluster needs
+        # resuming (someone else's cluster is theirs to mend).
+        if ((SECONDS - t0 >= 5)) && [[ "$conf" == "$our_conf" ]]; then
             SLURM_CONF="$conf" scontrol update nodename="$(hostname -s)" state=resume >/dev/null 2>&1 || true
         fi
         sleep 0.5
