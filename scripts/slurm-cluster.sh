@@ -25,9 +25,13 @@
 # starts only what is missing, and uses the config that the running slurmctld (or slurmd) reads;
 # `stop` stops only the processes whose ids `start` recorded in $MTSNN_SLURM_DIR/run/started.
 #
-# Measured on this project's 2-core Debian 12 machines (slurm-wlm 22.05.8, munge 0.5.15): a cold
-# `start` (packages already installed) takes about 2 s until sinfo shows the node idle; `stop`
-# about 1 s.
+# Measured on this project's 2-core Debian 12 machines (slurm-wlm 22.05.8, munge 0.5.15): `start`
+# with the packages installed takes 0.3-0.5 s until sinfo shows the node idle, `stop` 0.3 s.
+# The requeue hold (cred_expire): from `scontrol requeue` to the task running again 10.7-12.1 s
+# with cred_expire=10 (6 runs), 121.8 s with Slurm's default of 120 (1 run). Slurm sets the hold
+# in batch_requeue_fini() (src/slurmctld/job_mgr.c) to now + cred_expire + 1 for every requeue,
+# RequeueExit included; cred_expire (AuthInfo) is the only knob, and it must outlast a job's
+# launch.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
