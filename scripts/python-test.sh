@@ -69,4 +69,4 @@ fi
 "$python" -c 'import torch, mtsnn; print(f"python-test: torch {torch.__version__}, mtsnn {mtsnn.__file__}")'
 # The installed package, not the source tree: run from a directory that has no `mtsnn/`.
 cd python/tests
-"$python" -m pytest -v -rs -s -p no:cacheprovider test_interop.py test_training.py
+"$python" -m pytest -v -rs -s test_interop.py test_training.py
