@@ -4,9 +4,11 @@
   plain autograd through the unrolled forward (BPTT), with and without the reset path.
 - One training step in torch (forward, eq 6, backward, the engine's Adam, Table I) from a checkpoint
   gives the weights one step of `mtsnn train --resume` gives on the same 128 MNIST samples, within
-  1e-5 relative, for an MLP and two CNNs (average and max pooling), with both gradients. The two sides
-  differ only in the order of the sums inside matrix products and convolutions (see the contract in
-  test_interop.py); the batch is shuffled by mtsnn, which reorders the same sums.
+  1e-5 relative (as `Engine.check_step` states it), for an MLP and two CNNs (average and max
+  pooling), with both gradients; and a second step from the checkpoint torch saved with its Adam
+  state, which mtsnn resumes. The two sides differ only in the order of the sums inside matrix
+  products and convolutions (see the contract in test_interop.py); mtsnn shuffles the batch, which
+  reorders the same sums.
 - `mtsnn eval` of a torch-trained model counts as many correct test images as the torch forward.
 - A few epochs in torch reach the test accuracy of `mtsnn train` on the same data from the same
   initial weights.
@@ -82,12 +84,6 @@ def relative_difference(ours, theirs):
     """|a − b| / |b| elementwise, in float64 (0/0 counts as 0)."""
     diff = (ours.double() - theirs.double()).abs()
     return torch.where(diff == 0, torch.zeros_like(diff), diff / theirs.double().abs())
-
-
-def first_adam_step(g, lr, eps):
-    """Adam's first update in exact arithmetic: m/c₁ = g and sqrt(v/c₂) = |g|, so η·g/(|g| + ε)."""
-    g = g.double()
-    return lr * g / (g.abs() + eps)
 
 
 class Gradients(unittest.TestCase):
@@ -299,103 +295,113 @@ class Engine(unittest.TestCase):
             for key in ("v_th", "tau_m", "s_max", "surrogate", "alpha_h", "alpha_w", "grad", "detach_reset"):
                 self.assertEqual(getattr(neuron, key), theirs[key])
 
-    def one_step(self, net, grad, init, tmp):
-        """One step in torch and in mtsnn from the same checkpoint and batch: per weighted layer
-        the weights before, torch's and mtsnn's after, and both gradients (mtsnn's recovered from
-        Adam's first moment, m = (1 − β₁)·g after one step, exactly: (1 − β₁) is a power of 2 away
-        from nothing, so the check divides both sides' m alike)."""
-        hyper = {**mtsnn.DEFAULT_HYPER, "grad": grad, "init": init}
-        model = mt.SpikingNetwork(net, (1, 28, 28), 10, hyper)
-        model.init_eq17(torch.Generator().manual_seed(2))
-        before = [w.detach().clone() for w in model.weights]
-        start = Path(tmp) / "start.safetensors"
-        mtsnn.save(model, start)
-        out = Path(tmp) / "out"
-        run("train", "--resume", str(start), "--dataset", "mnist", "--data", str(MNIST), "--limit-train", "128",
-            "--limit-test", "16", "--batch", "128", "--epochs", "1", "--crop", "0", "--backend", "cpu",
+    def step_both(self, model, checkpoint, tmp, name):
+        """One more training step from `checkpoint` (which `model` and its `optimizer()` hold) in
+        torch and in `mtsnn train --resume`, on the first 128 MNIST training samples. Per weighted
+        layer: the weights before, and each side's weights and Adam moments after."""
+        epoch = int(model.metadata.get("epoch", "0"))
+        out = Path(tmp) / name
+        run("train", "--resume", str(checkpoint), "--dataset", "mnist", "--data", str(MNIST), "--limit-train", "128",
+            "--limit-test", "16", "--batch", "128", "--epochs", str(epoch + 1), "--crop", "0", "--backend", "cpu",
             "--out", str(out))
         tensors, meta = safetensors_file.read(out / "checkpoint.safetensors")
-        self.assertEqual(meta["adam_step"], "1")
-        self.assertEqual(json.loads(meta["hyper"])["grad"], grad)
+        self.assertEqual(json.loads(meta["hyper"])["grad"], model.hyper["grad"])
 
+        before = [w.detach().clone() for w in model.weights]
+        opt = model.optimizer()
         mean, std = mnist_norms(tmp)
         x = model.normalise(idx("train", "images")[:128], mean, std)
         labels = idx("train", "labels")[:128]
-        opt = model.optimizer()
+        opt.zero_grad()
         spikes = model(x)
         loss = model.loss(spikes, labels)
         loss.backward()
-        self.assertGreater(spikes.sum().item(), 0, f"{net}: silent outputs")
+        self.assertGreater(spikes.sum().item(), 0, f"{model.net}: silent outputs")
         opt.step()
+        step = int(opt.state[model.weights[0]]["step"])
+        self.assertEqual(meta["adam_step"], str(step))
         # The loss is a sum of halves of squared integers: equal unless an output spike count
         # differs, which only a potential within rounding of a threshold can cause (see the
         # contract in test_interop.py); that would change gradients beyond the tolerances below.
-        theirs_loss = json.loads((out / "metrics.jsonl").read_text().splitlines()[0])["train_loss"]
-        self.assertEqual(loss.item(), theirs_loss, f"{net} {grad}: output spikes differ from mtsnn train's "
-                         "(a potential within float rounding of a threshold?)")
-        one_minus_b1 = mt.f32(1 - mt.f32(0.9))
+        theirs_loss = json.loads((out / "metrics.jsonl").read_text().splitlines()[-1])["train_loss"]
+        self.assertEqual(loss.item(), theirs_loss, f"{model.net} {model.hyper['grad']}: output spikes differ "
+                         "from mtsnn train's (a potential within float rounding of a threshold?)")
         layers = []
         for i, w in enumerate(model.weights):
+            st = opt.state[w]
             layers.append({
+                "step": step,
                 "before": before[i],
-                "ours": w.detach().clone(),
-                "theirs": tensors[f"layer{i}.weight"],
-                "grad_ours": opt.state[w]["exp_avg"].double() / one_minus_b1,
-                "grad_theirs": tensors[f"layer{i}.adam_m"].double() / one_minus_b1,
+                "ours": (w.detach().clone(), st["exp_avg"].clone(), st["exp_avg_sq"].clone()),
+                "theirs": tuple(tensors[f"layer{i}.{k}"] for k in ("weight", "adam_m", "adam_v")),
             })
-        # The state torch saves is the state mtsnn saved: a checkpoint written from torch with
-        # its optimizer resumes in mtsnn.
-        after = Path(tmp) / "after.safetensors"
+        # For the next step: the model holds torch's weights and Adam state, as a checkpoint.
+        model.metadata["epoch"] = str(epoch + 1)
+        after = Path(tmp) / f"{name}.safetensors"
         mtsnn.save(model, after, optimizer=opt)
-        back, meta = safetensors_file.read(after)
-        self.assertEqual(meta["adam_step"], "1")
-        for i in range(len(layers)):
-            for kind in ("adam_m", "adam_v"):
-                self.assertEqual(back[f"layer{i}.{kind}"].shape, tensors[f"layer{i}.{kind}"].shape)
-        return layers
+        model.adam_state = {"step": step, "m": [o["ours"][1] for o in layers], "v": [o["ours"][2] for o in layers]}
+        return layers, after
 
-    def check_step(self, what, layer, lr, eps):
-        """The criterion of "one step in torch equals one step of mtsnn within 1e-5 relative":
-        - the gradients: |g_torch − g_mtsnn| ≤ GRAD_RTOL · max |g_mtsnn| of the layer (their sums run
-          in another order, so a gradient that cancels to near 0 is equal only at the layer's scale);
-        - the weights: |w_torch − w_mtsnn| ≤ RTOL · max(|w_mtsnn|, |w_before|) + |u(g_torch) − u(g_mtsnn)|,
-          u(g) = η·g/(|g| + ε) being Adam's first update. The first term is 1e-5 relative (of the
-          weight, or of the weight before the step where the step cancels it to near 0); the second
-          is what Adam makes of the gradients' difference: for |g| within a few ε of 0 the update
-          is η·g/ε-steep in g, and turns an agreement of the gradients at 1e-9 of their scale into a
-          difference of 1e-4 of a weight.
+    def check_step(self, what, layer, h):
+        """The criterion of "a step in torch equals a step of mtsnn within 1e-5 relative":
+        - Adam's moments (m ∝ the gradient, v ∝ its square): |m_torch − m_mtsnn| ≤ GRAD_RTOL ·
+          max |m_mtsnn| of the layer, and the same for v (the gradients' sums run in another order,
+          so a gradient that cancels to near 0 is equal only at the layer's scale);
+        - the weights: |w_torch − w_mtsnn| ≤ RTOL · max(|w_mtsnn|, |w_before|) + |u_torch − u_mtsnn|,
+          u = η·(m / c₁) / (sqrt(v / c₂) + ε) Adam's update from each side's moments (float64). The
+          first term is 1e-5 relative (of the weight, or of the weight before the step where the
+          step cancels it to near 0); the second is what Adam makes of the moments' difference: for
+          a gradient within a few ε of 0 the first update η·g/(|g| + ε) is η/ε-steep in g, and
+          turns an agreement of the gradients at 1e-9 of their scale into 1e-4 of a weight.
         Returns the measured figures, for the report."""
-        g_t, g_e = layer["grad_ours"], layer["grad_theirs"]
-        g_scale = g_e.abs().max().item()
-        self.assertGreater(g_scale, 0, f"{what}: no gradient")
-        g_err = (g_t - g_e).abs().max().item() / g_scale
-        self.assertLessEqual(g_err, GRAD_RTOL, f"{what}: gradients differ by {g_err:.3g} of their largest")
-        w_t, w_e, w_0 = layer["ours"].double(), layer["theirs"].double(), layer["before"].double()
+        (w_t, m_t, v_t), (w_e, m_e, v_e) = layer["ours"], layer["theirs"]
+        errors = {}
+        for kind, ours, theirs in (("m", m_t, m_e), ("v", v_t, v_e)):
+            scale = theirs.abs().max().item()
+            self.assertGreater(scale, 0, f"{what}: no gradient")
+            errors[kind] = (ours.double() - theirs.double()).abs().max().item() / scale
+            self.assertLessEqual(errors[kind], GRAD_RTOL,
+                                 f"{what}: Adam's {kind} differs by {errors[kind]:.3g} of its largest")
+        t = layer["step"]
+        c1, c2 = 1 - mt._powi(h["beta1"], t), 1 - mt._powi(h["beta2"], t)
+
+        def update(m, v):
+            return h["lr"] * (m.double() / c1) / ((v.double() / c2).sqrt() + h["eps"])
+
+        w_t, w_e, w_0 = w_t.double(), w_e.double(), layer["before"].double()
         diff = (w_t - w_e).abs()
-        adam = (first_adam_step(g_t, lr, eps) - first_adam_step(g_e, lr, eps)).abs()
-        allowed = RTOL * torch.maximum(w_e.abs(), w_0.abs()) + adam
+        allowed = RTOL * torch.maximum(w_e.abs(), w_0.abs()) + (update(m_t, v_t) - update(m_e, v_e)).abs()
         worst = (diff - allowed).argmax()
         self.assertTrue(bool((diff <= allowed).all()),
                         f"{what}: weight {worst.item()} differs by {diff.flatten()[worst].item():.3g}, "
                         f"allowed {allowed.flatten()[worst].item():.3g}")
         plain = relative_difference(w_t, w_e)
-        return {"w_rel": plain.max().item(), "w_over": int((plain > RTOL).sum()), "n": plain.numel(), "g_err": g_err}
+        return {"w_rel": plain.max().item(), "w_over": int((plain > RTOL).sum()), "n": plain.numel(), **errors}
 
-    def test_one_training_step_equals_mtsnn_train(self):
+    def test_training_steps_equal_mtsnn_train(self):
+        """One step from fresh weights for each network and gradient; for the MLP a second step
+        from the checkpoint torch saved with its Adam state, which mtsnn resumes."""
         cases = [
-            ("784-100-10", "pre-layer"),
-            ("15C5-P2-40C5-P2-300", "fan-in"),
-            ("4C3-MP2-8C3-MP2-10", "fan-in"),
+            ("784-100-10", "pre-layer", 2),
+            ("15C5-P2-40C5-P2-300", "fan-in", 1),
+            ("4C3-MP2-8C3-MP2-10", "fan-in", 1),
         ]
         h = mtsnn.DEFAULT_HYPER
         report = []
-        for net, init in cases:
+        for net, init, steps in cases:
             for grad in ("paper", "bptt"):
                 with self.subTest(net=net, grad=grad), tempfile.TemporaryDirectory() as tmp:
-                    for i, layer in enumerate(self.one_step(net, grad, init, tmp)):
-                        r = self.check_step(f"{net} {grad} layer {i}", layer, h["lr"], h["eps"])
-                        report.append(f"{net} {grad} layer {i}: gradients max |Δ| / max |g| {r['g_err']:.1e}; "
-                                      f"weights max |Δ|/|w| {r['w_rel']:.1e}, {r['w_over']} of {r['n']} over 1e-5")
+                    model = mt.SpikingNetwork(net, (1, 28, 28), 10, {**h, "grad": grad, "init": init})
+                    model.init_eq17(torch.Generator().manual_seed(2))
+                    checkpoint = Path(tmp) / "start.safetensors"
+                    mtsnn.save(model, checkpoint)
+                    for step in range(1, steps + 1):
+                        layers, checkpoint = self.step_both(model, checkpoint, tmp, f"step{step}")
+                        for i, layer in enumerate(layers):
+                            what = f"{net} {grad} step {step} layer {i}"
+                            r = self.check_step(what, layer, h)
+                            report.append(f"{what}: Adam m, v max |Δ| / max {r['m']:.1e}, {r['v']:.1e}; weights "
+                                          f"max |Δ|/|w| {r['w_rel']:.1e}, {r['w_over']} of {r['n']} over 1e-5")
         print("\n" + "\n".join(report))
 
     def test_torch_training_matches_mtsnn(self):
