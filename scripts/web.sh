@@ -77,6 +77,7 @@ pack() {
     bindgen "$dir" mtsnn_cpu
     rm "$dir"/*_bg.wasm.d.ts
     cp web/npm/node.js "$dir/"
+    cp LICENSE-MIT LICENSE-APACHE "$dir/"
     # The README's table of the two builds gets their sizes.
     sed "s/@FULL@/$(kb "$dir/mtsnn_bg.wasm")/; s/@CPU@/$(kb "$dir/mtsnn_cpu_bg.wasm")/" \
         web/npm/README.md >"$dir/README.md"

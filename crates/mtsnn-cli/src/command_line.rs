@@ -18,7 +18,7 @@ pub fn shell_line(program: &str, args: &[String]) -> String {
 }
 
 /// One word, in single quotes unless it consists only of characters the shell leaves alone.
-fn quote(word: &str) -> String {
+pub fn quote(word: &str) -> String {
     let plain = !word.is_empty()
         && word
             .chars()

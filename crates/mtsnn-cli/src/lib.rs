@@ -2,7 +2,8 @@
 //! (Xu et al., direct training with 1–2 time steps) on MNIST and FashionMNIST.
 //!
 //! Exit codes: 0 on success, 1 on any error (printed as `error: …` with its causes), 2 for a
-//! malformed command line.
+//! malformed command line, 75 for a training stopped by a signal after saving its checkpoint
+//! (`commands::train::INTERRUPTED`: resume it), 130 for a second Ctrl-C.
 //!
 //! The program is this library's [`main`] (`src/main.rs` calls it); [`parsers`] exposes the
 //! readers of untrusted files to the fuzz targets in `fuzz/`.
@@ -10,16 +11,16 @@
 mod command_line;
 mod commands;
 mod data;
+mod hyper_args;
 mod metrics;
 mod plots;
 mod progress;
-mod run_info;
 mod spike_report;
 mod sweep;
 
 use std::process::ExitCode;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 /// The readers of files a user hands to `mtsnn`, working on bytes: the fuzz targets call them.
@@ -43,6 +44,9 @@ pub mod parsers {
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Threads of the CPU kernels [default: every core, or RAYON_NUM_THREADS]
+    #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    threads: Option<u32>,
 }
 
 /// The subcommands.
@@ -76,7 +80,7 @@ enum Command {
     Plot(commands::plot::PlotArgs),
     /// One training run per value of one option (the paper's Figs 6–9, BPTT, multi vs single
     /// threshold), with a summary and figures; re-running continues an interrupted sweep
-    Sweep(commands::sweep::SweepArgs),
+    Sweep(Box<commands::sweep::SweepArgs>),
 }
 
 /// Runs `mtsnn` with this process's arguments; the exit code is the process's.
@@ -87,6 +91,10 @@ pub fn main() -> ExitCode {
     let _runtime_dir = RuntimeDir::for_gpu_probe(&matches);
     match run(&matches) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(err) if err.downcast_ref::<commands::train::Interrupted>().is_some() => {
+            eprintln!("{err}");
+            ExitCode::from(commands::train::INTERRUPTED)
+        }
         Err(err) => {
             eprintln!("error: {err}");
             for cause in err.chain().skip(1) {
@@ -144,6 +152,12 @@ impl Drop for RuntimeDir {
 /// Runs the subcommand of the parsed command line.
 fn run(matches: &ArgMatches) -> Result<()> {
     let cli = Cli::from_arg_matches(matches).unwrap_or_else(|e| e.exit());
+    if let Some(n) = cli.threads {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n as usize)
+            .build_global()
+            .context("cannot start the CPU threads")?;
+    }
     if let Some(asked) = mtsnn_core::cpu::simd::requested_but_unavailable() {
         eprintln!(
             "warning: MTSNN_ISA={asked:?} names no instruction set this CPU supports \

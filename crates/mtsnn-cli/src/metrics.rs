@@ -6,7 +6,7 @@ use std::path::Path;
 use anyhow::{Context, Result, ensure};
 use serde::Deserialize;
 
-use crate::commands::train::METRICS;
+use mtsnn_core::train::run_dir::METRICS;
 
 /// The fields of one `metrics.jsonl` line that the figures and summaries use.
 #[derive(Clone, Debug, PartialEq, Deserialize)]

@@ -22,6 +22,12 @@ pub const FORMAT: &str = "mtsnn-1";
 impl Model {
     /// Encodes the model as safetensors bytes: weights, Adam moments, metadata.
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        self.to_bytes_with(&[])
+    }
+
+    /// [`Self::to_bytes`] with extra metadata entries that [`Model::from_bytes`] ignores and
+    /// [`read_metadata`] returns (a mid-epoch checkpoint's position in its epoch).
+    pub fn to_bytes_with(&self, extra: &[(String, String)]) -> Result<Vec<u8>> {
         let groups = [
             ("weight", &self.weights),
             ("adam_m", &self.adam.m),
@@ -39,7 +45,7 @@ impl Model {
                     data: bytemuck::cast_slice::<f32, u8>(t).to_vec(),
                 })
         });
-        self.serialize(tensors.collect(), &[])
+        self.serialize(tensors.collect(), extra)
     }
 
     /// Encodes the weights alone (no optimiser state), as F16 when `half` — for inference only,

@@ -54,6 +54,15 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A run folder whose files do not describe a run this version can continue, or a training
+    /// that cannot go on (its loss or weights stopped being finite).
+    #[error("{path}: {reason}")]
+    Run {
+        /// The run folder or the file in it.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
     /// No GPU adapter could be found or opened, or the crate was built without its `gpu` feature.
     #[error("no GPU adapter: {0}")]
     NoAdapter(String),

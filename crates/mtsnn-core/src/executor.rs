@@ -143,7 +143,7 @@ pub struct PassResult {
 
 /// What a device has been asked to do ([`crate::GpuContext::counters`]): running totals, or with
 /// [`Counters::since`] what happened between two readings.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Counters {
     /// Kernel launches recorded into submitted work.
     pub dispatches: u64,

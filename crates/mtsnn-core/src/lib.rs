@@ -120,6 +120,7 @@ pub mod schedule;
 pub mod spec;
 pub mod stats;
 pub mod surrogate;
+pub mod train;
 
 pub use backend::{Backend, BatchStats, EpochStats, Inference, SetId, Task, Totals, argmax};
 pub use cpu::{CpuBackend, CpuExecutor};
@@ -134,3 +135,4 @@ pub use model::{AdamState, Model};
 pub use schedule::Mode;
 pub use spec::{Layer, LayerKind, NetSpec, Shape};
 pub use surrogate::{Surrogate, SurrogateParams};
+pub use train::{Event, Finish, TrainConfig, Trainer};

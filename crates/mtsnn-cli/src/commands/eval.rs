@@ -12,9 +12,9 @@ use mtsnn_core::BackendKind;
 use mtsnn_core::stats::StatsCollector;
 use serde::Serialize;
 
-use super::{
-    check_input, data_source, evaluate_loaded, evaluate_recording, load_model, make_backend,
-};
+use mtsnn_core::train::evaluate_loaded;
+
+use super::{check_input, data_source, evaluate_recording, load_model, make_backend};
 use crate::data::{Dataset, DatasetKind, Part, kind_parser};
 use crate::spike_report::SpikeReport;
 

@@ -13,13 +13,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use mtsnn_core::stats::StatsCollector;
-use mtsnn_core::{Backend, BackendKind, Model, SetId, choose_backend};
+use mtsnn_core::train::{EVAL_BATCH, RunInfo, TestOutcome, full_output};
+use mtsnn_core::{Backend, BackendKind, Model, choose_backend};
 
 use crate::data::{Dataset, DatasetKind};
-use crate::run_info::RunInfo;
-
-/// Samples per batch when evaluating a data set (split further where the device holds fewer).
-pub const EVAL_BATCH: usize = 1000;
 
 /// Loads a checkpoint or final model.
 pub fn load_model(path: &Path) -> Result<Model> {
@@ -85,60 +82,6 @@ pub fn check_input(model: &Model, data: &Dataset) -> Result<()> {
     Ok(())
 }
 
-/// What a pass over a test set found: the correct predictions, and how each output neuron behaved.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct TestOutcome {
-    pub correct: usize,
-    pub total: usize,
-    /// Per class: the test inputs for which its output neuron emitted at least one spike.
-    pub fired: Vec<usize>,
-    /// Per class: the test inputs for which its output neuron emitted S_max spikes at every step.
-    pub saturated: Vec<usize>,
-}
-
-impl TestOutcome {
-    /// Counts the output neurons that fired, and those at `full` spikes, in `totals`
-    /// (`[samples][classes]`, Σ_t of the output spikes).
-    fn add(&mut self, totals: &[f32], full: f32) {
-        for sample in totals.chunks_exact(self.fired.len()) {
-            for (c, &n) in sample.iter().enumerate() {
-                self.fired[c] += usize::from(n > 0.0);
-                self.saturated[c] += usize::from(n >= full);
-            }
-        }
-    }
-
-    /// Classes whose output neuron emitted no spike for any test input ("dead classes"): the
-    /// network can never predict them except by the argmax's tie-break (the lowest index).
-    pub fn dead_classes(&self) -> Vec<usize> {
-        (0..self.fired.len())
-            .filter(|&c| self.fired[c] == 0)
-            .collect()
-    }
-
-    /// Every output neuron silent for every test input.
-    pub fn all_silent(&self) -> bool {
-        self.total > 0 && self.fired.iter().all(|&n| n == 0)
-    }
-
-    /// Every output neuron at S_max at every step for every test input.
-    pub fn all_saturated(&self) -> bool {
-        self.total > 0 && self.saturated.iter().all(|&n| n == self.total)
-    }
-
-    /// The dead classes as `0 (T-shirt/top), 8 (Bag)`, named by `names`.
-    pub fn describe_dead(&self, names: &[&str]) -> String {
-        self.dead_classes()
-            .iter()
-            .map(|&c| match names.get(c) {
-                Some(name) => format!("{c} ({name})"),
-                None => c.to_string(),
-            })
-            .collect::<Vec<_>>()
-            .join(", ")
-    }
-}
-
 /// Correctly classified test samples of `data`, in batches of [`EVAL_BATCH`] (or of
 /// [`Backend::max_batch`] where that is smaller), and how the output neurons behaved; with
 /// `stats`, every weighted layer's spike counts are added to it.
@@ -152,14 +95,8 @@ pub fn evaluate_recording(
     let tables = kind.tables(model.hyper.input_scale);
     let (mut x, mut y) = (Vec::new(), Vec::new());
     let indices: Vec<usize> = (0..data.len()).collect();
-    let classes = model.spec.classes();
-    let full = (model.hyper.s_max as usize * model.hyper.steps) as f32;
-    let mut outcome = TestOutcome {
-        total: data.len(),
-        fired: vec![0; classes],
-        saturated: vec![0; classes],
-        ..TestOutcome::default()
-    };
+    let full = full_output(model);
+    let mut outcome = TestOutcome::new(data.len(), model.spec.classes());
     for chunk in indices.chunks(EVAL_BATCH) {
         data.batch(chunk, &tables, None, &mut x, &mut y);
         let out = backend
@@ -171,31 +108,6 @@ pub fn evaluate_recording(
         outcome.add(&out.totals(), full);
         outcome.correct += out.correct(&y);
     }
-    Ok(outcome)
-}
-
-/// [`evaluate_recording`] without statistics, on a test set the backend holds (`Backend::load_set`, labels `labels`): one pass
-/// in batches of [`EVAL_BATCH`], gathered by the backend, read back once.
-pub fn evaluate_loaded(
-    backend: &mut dyn Backend,
-    model: &Model,
-    set: SetId,
-    labels: &[u32],
-) -> Result<TestOutcome> {
-    let classes = model.spec.classes();
-    let totals = backend
-        .evaluate_set(set, EVAL_BATCH, &mut |_| {})
-        .context("inference failed")?;
-    let mut outcome = TestOutcome {
-        correct: totals.correct(labels),
-        total: labels.len(),
-        fired: vec![0; classes],
-        saturated: vec![0; classes],
-    };
-    outcome.add(
-        &totals.values,
-        (model.hyper.s_max as usize * model.hyper.steps) as f32,
-    );
     Ok(outcome)
 }
 
@@ -214,30 +126,6 @@ pub fn median_min_max(xs: &mut [f64]) -> (f64, f64, f64) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn dead_silent_and_saturated_outputs() {
-        let o = TestOutcome {
-            correct: 5,
-            total: 10,
-            fired: vec![3, 0, 10, 0],
-            saturated: vec![0, 0, 10, 0],
-        };
-        assert_eq!(o.dead_classes(), vec![1, 3]);
-        assert_eq!(o.describe_dead(&["a", "b", "c"]), "1 (b), 3");
-        assert!(!o.all_silent() && !o.all_saturated());
-        let silent = TestOutcome {
-            fired: vec![0; 4],
-            ..o.clone()
-        };
-        assert!(silent.all_silent());
-        let saturated = TestOutcome {
-            fired: vec![10; 4],
-            saturated: vec![10; 4],
-            ..o
-        };
-        assert!(saturated.all_saturated() && saturated.dead_classes().is_empty());
-    }
 
     #[test]
     fn medians() {

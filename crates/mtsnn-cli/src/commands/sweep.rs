@@ -1,52 +1,60 @@
-//! `mtsnn sweep`: the paper's performance analysis (Section III-D) as a grid of training runs.
-//! Each point is one `mtsnn train` run in its own folder of the sweep directory, started as a child
-//! process with the sweep's train options, the settings the grid fixes and the point's value.
-//! After every point, `summary.json` and `summary.md` are rewritten; at the end the sweep draws
-//! `accuracy.png` (accuracy against the swept value) and `curves.png` (every point's learning
-//! curves).
+//! `mtsnn sweep`: many training runs, one per point of a grid, run on this machine or as a Slurm
+//! job array, each point an ordinary `mtsnn train` run in its own folder.
 //!
-//! Nothing is lost to an interruption: running the same command again skips the points whose
-//! folder holds the final model after the sweep's epochs, resumes the others from their checkpoint,
-//! and starts afresh only those that never finished an epoch. A completed point keeps its final
-//! model and drops the last checkpoint, which holds the same weights and optimiser state.
+//! The grid: a paper's preset (`--grid`: Figs 6–9 of Section III-D, BPTT, multi vs single
+//! threshold, the protocol's repeated seeds), any option of `mtsnn train` with `--set KEY=V1,V2,…`
+//! (hyper-parameters, `net`, `dataset`, `seed`, `lr`, `crop`, …), and `--seeds`; several form their
+//! cartesian product. The sweep writes its manifest once (`sweep.json`: every point's folder and
+//! `train` arguments, see `sweep::manifest`); a point is run by `mtsnn sweep run-point DIR --index
+//! I`, which resumes it from its checkpoint (mid-epoch ones included), skips it when complete, and
+//! writes only into its folder.
 //!
-//! `--grid seed` is the paper's protocol of repeated runs (the mean of 5): the same training with
-//! seeds 1…5, and in its summary the mean ± sample std, min and max of the final test accuracy.
-//! `mtsnn sweep summary DIR` prints a sweep's results read afresh from its runs' metrics, also
-//! while the sweep is running or after it was interrupted.
+//! Executors: `local` runs `--jobs N` points at once here (default 1), the cores split between
+//! them; `slurm` writes `sweep.sbatch`, a job array of the points not yet complete, and with
+//! `--submit` hands it to `sbatch`. A task warned by Slurm (`--signal=B:USR1@120`) checkpoints,
+//! exits with status 75 and is requeued; its next start resumes the batch where it stopped.
+//!
+//! `mtsnn sweep status DIR` says where every point stands (from its `state.json` and metrics, plus
+//! `squeue` for submitted jobs); `mtsnn sweep summary DIR` rebuilds `summary.json`, `summary.md`
+//! and the figures from the folders, points that differ only by seed summarised as mean ± sample
+//! std.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail, ensure};
 use clap::parser::ValueSource;
-use clap::{ArgMatches, Args, Command, Subcommand};
+use clap::{ArgMatches, Args, Command, Subcommand, ValueEnum};
 use mtsnn_core::Hyper;
-use mtsnn_core::checkpoint::WeightFormat;
-use mtsnn_core::hyper::{S_MAX, TARGET_COUNT};
+use mtsnn_core::hyper::{self, S_MAX, TARGET_COUNT};
 
-use super::train::{CHECKPOINT, FINAL_MODEL, METRICS, TrainArgs};
-use super::{export, load_model};
+use super::train::TrainArgs;
 use crate::command_line::{shell_line, this_command};
 use crate::data::DatasetKind;
-use crate::metrics;
 use crate::plots::curves::{self, RunCurves};
-use crate::run_info;
-use crate::sweep::child::{Stopped, run_mtsnn};
 use crate::sweep::grid::Grid;
-use crate::sweep::summary::{
-    ACCURACY_PNG, CURVES_PNG, MARKDOWN, PointResult, PointSummary, Status, Summary,
-};
+use crate::sweep::manifest::{self, Axes, KeepExport, Lock};
+use crate::sweep::summary::{ACCURACY_PNG, CURVES_PNG, PointSummary, Status, Summary};
+use crate::sweep::{local, point, slurm};
+
+/// Where the points run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Executor {
+    /// On this machine, --jobs points at a time
+    Local,
+    /// As a Slurm job array (sweep.sbatch in the sweep folder; --submit hands it to sbatch)
+    Slurm,
+}
 
 /// Options of `mtsnn sweep`: its own, then every option of `mtsnn train`, passed to each point.
 #[derive(Args, Debug)]
 #[command(
     mut_arg("out", |a| a
-        .help("The sweep directory: one run folder per point, summary.json, summary.md, \
-               accuracy.png, curves.png [default: runs/sweep-<grid>]")
+        .help("The sweep directory: one run folder per point, sweep.json, summary.json, \
+               summary.md, accuracy.png, curves.png [default: runs/sweep-<grid>]")
         .long_help(None)),
     mut_arg("force", |a| a
         .help("Train every point afresh, even those already complete (their files are replaced \
-               once the new run's first epoch has finished)")
+               once the new run's first epoch has finished), and replace the manifest")
         .long_help(None)),
     mut_arg("resume", |a| a.hide(true)),
     mut_arg("stop_after", |a| a.hide(true)),
@@ -56,23 +64,29 @@ use crate::sweep::summary::{
                   grid's own settings (e.g. --steps 1 for s-max) apply unless given. Where S_max \
                   is below the loss's target count, the target is lowered to S_max. Run the same \
                   command again to continue an interrupted sweep: complete points are skipped, \
-                  unfinished ones resume from their checkpoint. `mtsnn sweep summary DIR` prints \
-                  the results so far."
+                  unfinished ones resume from their checkpoint (mid-epoch ones included). \
+                  `mtsnn sweep status DIR` and `mtsnn sweep summary DIR` say how far it got."
 )]
 pub struct SweepArgs {
     #[command(subcommand)]
     action: Option<SweepAction>,
-    /// The grid: surrogate (Fig 6: f1, f2, f3), alpha-w (Fig 7: α_W 0.2…2000, f2, α_H = 1, T = 2),
-    /// s-max (Fig 8: S_max 1, 3, …, 15, f2, T = 1), steps (Fig 9: T = 1…5, f2, S_max = 1), grad
-    /// (the paper's backward pass vs BPTT), threshold-count (S_max 15 vs 1 at T = 2), seed (the
-    /// paper's repeated runs: seeds 1…5, summarised as mean ± sample std, min and max)
-    #[arg(long, value_enum, required = true)]
+    /// A preset grid: surrogate (Fig 6: f1, f2, f3), alpha-w (Fig 7: α_W 0.2…2000, f2, α_H = 1,
+    /// T = 2), s-max (Fig 8: S_max 1, 3, …, 15, f2, T = 1), steps (Fig 9: T = 1…5, f2, S_max = 1),
+    /// grad (the paper's backward pass vs BPTT), threshold-count (S_max 15 vs 1 at T = 2), seed
+    /// (the paper's repeated runs: seeds 1…5, summarised as mean ± sample std, min and max)
+    #[arg(long, value_enum)]
     grid: Option<Grid>,
-    /// Values of the swept option to run instead of the paper's, comma-separated (e.g. `--values
-    /// 1,3` for s-max, `f1,f2` for surrogate)
-    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    /// Values of the preset grid's option to run instead of the paper's, comma-separated (e.g.
+    /// `--values 1,3` for s-max, `f1,f2` for surrogate)
+    #[arg(long, value_name = "LIST", value_delimiter = ',', requires = "grid")]
     values: Option<Vec<String>>,
-    /// For --grid seed: the seeds, comma-separated (the same as --values) [default: 1,2,3,4,5]
+    /// Sweep any option of `mtsnn train`: KEY=V1,V2,… (e.g. `--set lr=0.005,0.001`, `--set
+    /// net=784-800-10,784-400-400-10`); several --set (and --grid, --seeds) form their cartesian
+    /// product
+    #[arg(long = "set", value_name = "KEY=LIST")]
+    sets: Vec<String>,
+    /// The seeds, comma-separated: the paper's protocol of repeated runs (the same as `--set
+    /// seed=…`; with --grid seed, its values)
     #[arg(
         long,
         value_name = "LIST",
@@ -80,33 +94,69 @@ pub struct SweepArgs {
         conflicts_with = "values"
     )]
     seeds: Option<Vec<String>>,
-    /// Keep only an F16 export of each complete point (model-f16.safetensors: the weights as F16
-    /// with the data set and its normalisation, a sixth of the full model's size) in place of its
-    /// full model (F32 weights and Adam state), as results/ does. Such a point counts as complete,
-    /// but cannot be trained further
-    #[arg(long)]
-    keep_f16: bool,
+    /// What a complete point keeps: its full model (none; it can be trained further), or an
+    /// export in its place (i8, f16: a quarter or half the weights' size), as results/ keeps
+    #[arg(long, value_enum, default_value_t = KeepExport::None)]
+    keep_export: KeepExport,
+    /// Where the points run
+    #[arg(long, value_enum, default_value_t = Executor::Local)]
+    executor: Executor,
+    /// Local executor: points trained at once, the CPU cores split between them (--threads each
+    /// [default: cores / jobs])
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    jobs: u32,
+    #[command(flatten)]
+    slurm: slurm::SlurmArgs,
     /// The options of `mtsnn train`: clap parses and checks them here, and the sweep passes those
     /// given on its command line to every point (read back through the matches).
     #[command(flatten)]
     _train: TrainArgs,
 }
 
-/// What `mtsnn sweep` does besides running a grid.
+/// What `mtsnn sweep` does besides making a sweep.
 #[derive(Debug, Subcommand)]
 enum SweepAction {
-    /// Print a sweep directory's results, read afresh from every run's metrics.jsonl (also while
-    /// the sweep runs, or after it was interrupted); for --grid seed, the mean ± sample std, min
-    /// and max of the final test accuracy over the complete runs, and separately the best epoch's
-    Summary(SummaryArgs),
+    /// Rebuild a sweep's summary.json, summary.md and figures from its points' folders (also
+    /// while it runs, or after it was interrupted) and print it; for points that differ only by
+    /// seed, the mean ± sample std, min and max of the final test accuracy over the complete ones
+    Summary(DirArgs),
+    /// Where every point of a sweep stands: pending, running (epoch, batch), interrupted,
+    /// complete or failed (with the error), and the Slurm jobs' states where squeue answers
+    Status(StatusArgs),
+    /// Train (or resume, or skip when complete) one point of a sweep, as a Slurm task does;
+    /// exits with 75 when a signal stopped it after its checkpoint
+    RunPoint(RunPointArgs),
 }
 
-/// Options of `mtsnn sweep summary`.
+/// A sweep directory.
 #[derive(Args, Debug)]
-struct SummaryArgs {
-    /// The sweep directory (the --out of `mtsnn sweep`, holding summary.json)
+struct DirArgs {
+    /// The sweep directory (the --out of `mtsnn sweep`, holding sweep.json)
     #[arg(value_name = "DIR")]
     dir: PathBuf,
+}
+
+/// Options of `mtsnn sweep status`.
+#[derive(Args, Debug)]
+struct StatusArgs {
+    #[command(flatten)]
+    dir: DirArgs,
+    /// One JSON object per point instead of a table
+    #[arg(long)]
+    json: bool,
+}
+
+/// Options of `mtsnn sweep run-point`.
+#[derive(Args, Debug)]
+struct RunPointArgs {
+    #[command(flatten)]
+    dir: DirArgs,
+    /// The point's index in sweep.json (0-based; a Slurm task's $SLURM_ARRAY_TASK_ID)
+    #[arg(long)]
+    index: usize,
+    /// Train the point afresh even when complete (a sweep made with --force)
+    #[arg(long, hide = true)]
+    fresh: bool,
 }
 
 /// A `train` option: its id and its values as typed (none for a flag).
@@ -114,11 +164,12 @@ type Setting = (String, Vec<String>);
 
 /// Runs `mtsnn sweep`; `matches` are the subcommand's.
 pub fn run(args: &SweepArgs, matches: &ArgMatches) -> Result<()> {
-    if let Some(SweepAction::Summary(s)) = &args.action {
-        return print_summary(&s.dir);
+    match &args.action {
+        Some(SweepAction::Summary(a)) => return summarise(&a.dir, true),
+        Some(SweepAction::Status(a)) => return point::print_status(&a.dir.dir, a.json),
+        Some(SweepAction::RunPoint(a)) => return point::run_index(&a.dir.dir, a.index, a.fresh),
+        None => {}
     }
-    let grid = args.grid.context("internal: no --grid")?;
-    let flags = TrainFlags::new();
     let given = |id: &str| matches.value_source(id) == Some(ValueSource::CommandLine);
     ensure!(
         !given("resume"),
@@ -128,166 +179,287 @@ pub fn run(args: &SweepArgs, matches: &ArgMatches) -> Result<()> {
         !given("stop_after"),
         "sweep has no --stop-after: interrupt it and run the same command again to continue"
     );
+    let flags = TrainFlags::new();
+    let axes = axes(args, &flags)?;
     ensure!(
-        args.seeds.is_none() || grid == Grid::Seed,
-        "--seeds belongs to --grid seed; choose the {grid} grid's values with --values"
+        !axes.0.is_empty(),
+        "nothing to sweep: give --grid, --set KEY=V1,V2,… or --seeds"
     );
-    ensure!(
-        !given(grid.option()),
-        "the {grid} grid sets {} itself; choose its values with --values",
-        flags.long(grid.option())
+    if let Some(grid) = args.grid {
+        ensure!(
+            !given(grid.option()),
+            "the {grid} grid sets {} itself; choose its values with --values",
+            flags.long(grid.option())
+        );
+    }
+    for (key, _) in &axes.0 {
+        ensure!(
+            !given(key),
+            "{} is swept; choose its values in the sweep (--values, --set or --seeds) instead of {}",
+            flags.long(key),
+            flags.long(key)
+        );
+    }
+    let name = args.grid.map_or_else(
+        || {
+            axes.0
+                .iter()
+                .map(|(k, _)| k.replace('_', "-"))
+                .collect::<Vec<_>>()
+                .join("-")
+        },
+        |g| g.name().to_string(),
     );
-    let values = grid_values(
-        grid,
-        args.values
-            .as_ref()
-            .or(args.seeds.as_ref())
-            .map(Vec::as_slice),
-    )?;
     let out = matches
         .get_one::<PathBuf>("out")
         .cloned()
-        .unwrap_or_else(|| PathBuf::from("runs").join(format!("sweep-{grid}")));
+        .unwrap_or_else(|| PathBuf::from("runs").join(format!("sweep-{name}")));
     ensure!(
         !out.exists() || out.is_dir(),
         "--out {} is a file, not a directory",
         out.display()
     );
+    std::fs::create_dir_all(&out)
+        .with_context(|| format!("cannot create the sweep directory {}", out.display()))?;
+    // Absolute: a Slurm task or a later `run-point` may start in another directory.
+    let out =
+        std::fs::canonicalize(&out).with_context(|| format!("cannot resolve {}", out.display()))?;
     let force = matches.get_flag("force");
+    let sweep = make(args, matches, &flags, &axes, &out)?;
+    let (sweep, wanted) = manifest::write(&out, &sweep, force)?;
+    match args.executor {
+        Executor::Local => {
+            let result = local::run(&out, &sweep, &wanted, args.jobs as usize, force);
+            summarise(&out, false)?;
+            result
+        }
+        Executor::Slurm => slurm::write_and_submit(&out, &sweep, &wanted, &args.slurm, force),
+    }
+}
+
+/// The sweep's axes: the preset grid's, then each --set, then --seeds.
+fn axes(args: &SweepArgs, flags: &TrainFlags) -> Result<Axes> {
+    let mut axes = Vec::new();
+    if let Some(grid) = args.grid {
+        let given = args.values.as_ref().or(if grid == Grid::Seed {
+            args.seeds.as_ref()
+        } else {
+            None
+        });
+        axes.push((
+            grid.option().to_string(),
+            grid_values(grid, given.map(Vec::as_slice))?,
+        ));
+    }
+    for set in &args.sets {
+        let (key, list) = set
+            .split_once('=')
+            .with_context(|| format!("--set {set}: expected KEY=V1,V2,… (e.g. lr=0.005,0.001)"))?;
+        let key = key.trim().trim_start_matches("--").replace('-', "_");
+        ensure!(
+            flags.takes_value(&key),
+            "--set {set}: {} is not an option of `mtsnn train` that takes a value",
+            flags.long(&key)
+        );
+        ensure!(
+            !["epochs", "data", "backend"].contains(&key.as_str()),
+            "--set {set}: {} applies to the whole sweep; pass it once",
+            flags.long(&key)
+        );
+        let values = list
+            .split(',')
+            .map(|v| canonical(&key, v))
+            .collect::<Result<Vec<_>>>()?;
+        axes.push((key, values));
+    }
+    if let Some(seeds) = &args.seeds
+        && args.grid != Some(Grid::Seed)
+    {
+        let seeds = seeds
+            .iter()
+            .map(|v| canonical("seed", v))
+            .collect::<Result<Vec<_>>>()?;
+        axes.push(("seed".to_string(), seeds));
+    }
+    for (i, (key, values)) in axes.iter().enumerate() {
+        ensure!(!values.is_empty(), "{} lists no value", key);
+        ensure!(
+            !axes[..i].iter().any(|(k, _)| k == key),
+            "{} is swept twice",
+            flags.long(key)
+        );
+        for (j, v) in values.iter().enumerate() {
+            ensure!(
+                !values[..j].contains(v),
+                "{} lists {v} twice",
+                flags.long(key)
+            );
+        }
+    }
+    Ok(Axes(axes))
+}
+
+/// A swept value in canonical form: a hyper-parameter's as [`hyper::Param::canonical`] has it, a
+/// seed as a whole number, anything else trimmed.
+fn canonical(key: &str, value: &str) -> Result<String> {
+    let v = value.trim();
+    if let Some(param) = hyper::PARAMS.iter().find(|p| p.name == key) {
+        return param
+            .canonical(v)
+            .map_err(|e| anyhow::anyhow!("{v:?} is not a value of {}: {e}", param.flag()));
+    }
+    if key == "seed" {
+        return Grid::Seed.parse_value(v);
+    }
+    ensure!(
+        !v.is_empty(),
+        "an empty value of --{}",
+        key.replace('_', "-")
+    );
+    Ok(v.to_string())
+}
+
+/// The sweep: its command, shared settings and every point with its `train` arguments.
+fn make(
+    args: &SweepArgs,
+    matches: &ArgMatches,
+    flags: &TrainFlags,
+    axes: &Axes,
+    out: &Path,
+) -> Result<Summary> {
     let epochs = *matches
         .get_one::<u32>("epochs")
         .context("internal: no --epochs")? as usize;
-    let common = common_settings(grid, &flags, matches)?;
-    let settings = flags.words(&common);
-    if let Some(old) = Summary::read(&out)? {
-        ensure!(
-            old.grid == grid,
-            "{} holds a sweep of the {} grid; choose another --out",
-            out.display(),
-            old.grid
-        );
-        ensure!(
-            force || old.settings == settings,
-            "{} holds a sweep with other settings ({}); choose another --out, or pass --force to \
-             train every point afresh with the new ones",
-            out.display(),
-            old.settings.join(" ")
-        );
-    }
-    std::fs::create_dir_all(&out)
-        .with_context(|| format!("cannot create the sweep directory {}", out.display()))?;
-
-    let command = this_command();
+    let common = common_settings(args.grid, flags, matches)?;
     let dataset = *matches
         .get_one::<DatasetKind>("dataset")
         .context("internal: no --dataset")?;
-    let mut summary = Summary {
-        grid,
-        paper_figure: grid.paper_figure().to_string(),
-        option: flags.long(grid.option()),
-        command: command.clone(),
-        settings,
+    let mut points = Vec::new();
+    for assignments in axes.points() {
+        let mut settings = common.clone();
+        for (key, value) in &assignments {
+            set(&mut settings, key, value);
+        }
+        cap_target(&mut settings)?;
+        let dir = Axes::folder(&assignments);
+        let mut argv = vec!["train".to_string()];
+        argv.extend(flags.words(&settings));
+        argv.extend(["--epochs".to_string(), epochs.to_string()]);
+        argv.extend(["--out".to_string(), out.join(&dir).display().to_string()]);
+        points.push(PointSummary {
+            value: assignments
+                .iter()
+                .map(|(_, v)| v.as_str())
+                .collect::<Vec<_>>()
+                .join(","),
+            label: Axes::label(args.grid, &assignments),
+            settings: assignments,
+            train_command: shell_line("mtsnn", &argv),
+            train_args: argv,
+            dir,
+            status: Status::Pending,
+            error: None,
+            result: None,
+        });
+    }
+    Ok(Summary {
+        grid: args.grid,
+        keep_export: args.keep_export,
+        paper_figure: args.grid.map_or("not in the paper".to_string(), |g| {
+            g.paper_figure().to_string()
+        }),
+        option: axes
+            .0
+            .iter()
+            .map(|(k, _)| flags.long(k))
+            .collect::<Vec<_>>()
+            .join(" × "),
+        command: this_command(),
+        settings: flags.words(&common),
         net: matches
             .get_one::<String>("net")
             .cloned()
             .unwrap_or_default(),
         dataset: dataset.name().to_string(),
         epochs,
-        points: Vec::new(),
-    };
-    let mut plans = Vec::new();
-    for value in &values {
-        let mut point = common.clone();
-        set(&mut point, grid.option(), value);
-        cap_target(&mut point)?;
-        let dir = grid.folder(value);
-        let mut argv = vec!["train".to_string()];
-        argv.extend(flags.words(&point));
-        argv.extend(["--epochs".to_string(), epochs.to_string()]);
-        argv.extend(["--out".to_string(), out.join(&dir).display().to_string()]);
-        let complete = !force && is_complete(&out.join(&dir), epochs);
-        summary.points.push(PointSummary {
-            value: value.clone(),
-            label: grid.axis_name(value),
-            train_command: shell_line("mtsnn", &argv),
-            status: if complete {
-                Status::Complete
-            } else {
-                Status::Pending
-            },
-            error: None,
-            result: result_of(&out.join(&dir)),
-            dir,
-        });
-        plans.push(argv);
-    }
-    summary.write(&out)?;
+        points,
+    })
+}
 
-    let total = plans.len();
-    for (i, argv) in plans.into_iter().enumerate() {
-        let dir = out.join(&summary.points[i].dir);
-        let name = format!("{} = {}", grid.symbol(), summary.points[i].label);
-        let outcome = run_point(&dir, argv, epochs, force, &name, i + 1, total);
-        let point = &mut summary.points[i];
-        point.result = result_of(&dir);
-        match outcome {
-            Ok(argv) => {
-                if args.keep_f16 {
-                    keep_f16_only(&dir, dataset)?;
-                }
-                point.status = Status::Complete;
-                point.error = None;
-                if let Some(argv) = argv {
-                    point.train_command = shell_line("mtsnn", &argv);
-                }
-                if let Some(r) = &point.result {
-                    eprintln!(
-                        "sweep {grid}: {name}: test {:.2} % (best {:.2} % at epoch {}), train {:.2} %, \
-                         {} epochs, {:.0} s",
-                        100.0 * r.final_test_accuracy,
-                        100.0 * r.best_test_accuracy,
-                        r.best_epoch,
-                        100.0 * r.final_train_accuracy,
-                        r.epochs,
-                        r.seconds
-                    );
-                }
-            }
-            Err(e) if e.is::<Stopped>() => {
-                summary.write(&out)?;
-                bail!(
-                    "{name}: {e}; the sweep stops here (run the same command again to resume \
-                     it from {})",
-                    dir.display()
-                );
-            }
-            Err(e) => {
-                eprintln!("sweep {grid}: {name} failed: {e:#}");
-                point.status = Status::Failed;
-                point.error = Some(format!("{e:#}"));
-            }
-        }
-        summary.write(&out)?;
+/// `mtsnn sweep summary DIR` (with `print`) and the end of a local sweep: the summary rebuilt
+/// from the points' folders, written under the sweep's lock with its figures.
+fn summarise(dir: &Path, print: bool) -> Result<()> {
+    let mut summary = manifest::read(dir)?;
+    for p in &mut summary.points {
+        let state = point::state(&dir.join(&p.dir), summary.epochs, summary.keep_export);
+        p.result = point::result_of(&dir.join(&p.dir));
+        p.status = match state.status {
+            point::PointStatus::Complete => Status::Complete,
+            point::PointStatus::Failed => Status::Failed,
+            _ => Status::Pending,
+        };
+        p.error = state.error;
     }
-
-    draw_figures(&summary, &out, &command)?;
-    eprintln!("sweep {grid}: summary in {}", out.join(MARKDOWN).display());
-    let failed: Vec<&str> = summary
-        .points
-        .iter()
-        .filter(|p| p.status == Status::Failed)
-        .map(|p| p.label.as_str())
-        .collect();
-    if !failed.is_empty() {
-        bail!(
-            "{} of {total} points failed ({} = {}); see {}",
-            failed.len(),
-            grid.symbol(),
-            failed.join(", "),
-            out.join(MARKDOWN).display()
+    {
+        let _lock = Lock::take(dir)?;
+        summary.write(dir)?;
+        draw_figures(&summary, dir, &summary.command)?;
+    }
+    if print {
+        print!("{}", text(&summary, dir));
+    } else {
+        eprintln!(
+            "sweep {}: summary in {}",
+            summary.title(),
+            dir.join(crate::sweep::summary::MARKDOWN).display()
         );
     }
     Ok(())
+}
+
+/// The summary as `mtsnn sweep summary` prints it.
+fn text(summary: &Summary, dir: &Path) -> String {
+    let mut text = format!(
+        "sweep {} ({}): {} on {}, {} epochs per point, in {}\nsettings: {}\n\n",
+        summary.title(),
+        summary.paper_figure,
+        summary.net,
+        summary.dataset,
+        summary.epochs,
+        dir.display(),
+        if summary.settings.is_empty() {
+            "(train's defaults)".to_string()
+        } else {
+            summary.settings.join(" ")
+        }
+    );
+    text += &format!(
+        "{:<22} {:<9} {:>6} {:>11} {:>18} {:>9}\n",
+        "point", "status", "epochs", "final test", "best test (epoch)", "train"
+    );
+    for p in &summary.points {
+        let status = format!("{:?}", p.status).to_lowercase();
+        let cells = match &p.result {
+            Some(r) => format!(
+                "{:>6} {:>9.2} % {:>9.2} % ({:>4}) {:>7.2} %",
+                r.epochs,
+                100.0 * r.final_test_accuracy,
+                100.0 * r.best_test_accuracy,
+                r.best_epoch,
+                100.0 * r.final_train_accuracy
+            ),
+            None => format!("{:>6}", "–"),
+        };
+        text += &format!("{:<22} {status:<9} {cells}\n", summary.name(p));
+    }
+    if let Some(lines) = summary.seed_statistics() {
+        text += "\n";
+        for line in lines {
+            text += &line;
+            text += "\n";
+        }
+    }
+    text
 }
 
 /// The grid's values: `--values` checked and made canonical, else the paper's.
@@ -307,8 +479,12 @@ fn grid_values(grid: Grid, given: Option<&[String]>) -> Result<Vec<String>> {
 }
 
 /// The settings shared by every point: the train options given on the command line (but
-/// --epochs, which every point gets explicitly), then what the grid fixes.
-fn common_settings(grid: Grid, flags: &TrainFlags, matches: &ArgMatches) -> Result<Vec<Setting>> {
+/// --epochs, which every point gets explicitly), then what the preset grid fixes.
+fn common_settings(
+    grid: Option<Grid>,
+    flags: &TrainFlags,
+    matches: &ArgMatches,
+) -> Result<Vec<Setting>> {
     let mut common: Vec<Setting> = Vec::new();
     for id in flags.ids() {
         if id == "epochs" || matches.value_source(id) != Some(ValueSource::CommandLine) {
@@ -330,189 +506,12 @@ fn common_settings(grid: Grid, flags: &TrainFlags, matches: &ArgMatches) -> Resu
         };
         common.push((id.to_string(), words));
     }
-    for (param, value) in grid.fixed() {
+    for (param, value) in grid.map_or(&[][..], Grid::fixed) {
         if !common.iter().any(|(c, _)| c == param.name) {
             common.push((param.name.to_string(), vec![value.to_string()]));
         }
     }
     Ok(common)
-}
-
-/// A complete run's F16 export (`mtsnn export`), which may be kept in place of its full final model
-/// where the repository should stay small (`results/`); a run holding it counts as complete.
-pub const KEPT_EXPORT: &str = "model-f16.safetensors";
-
-/// Replaces the complete run's full model in `dir` by its F16 export ([`KEPT_EXPORT`]), written
-/// first, and drops a per-epoch checkpoint left beside it (a run trained outside the sweep keeps
-/// its last one, the same state as the final model); nothing to do where the export is already
-/// all that is kept.
-fn keep_f16_only(dir: &Path, dataset: DatasetKind) -> Result<()> {
-    let ckpt = dir.join(CHECKPOINT);
-    if ckpt.is_file() {
-        std::fs::remove_file(&ckpt).with_context(|| format!("cannot remove {}", ckpt.display()))?;
-    }
-    let full = dir.join(FINAL_MODEL);
-    if !full.is_file() {
-        return Ok(());
-    }
-    let model = load_model(&full)?;
-    let kept = dir.join(KEPT_EXPORT);
-    let bytes = export::write(&model, dataset, WeightFormat::F16, &kept)?;
-    std::fs::remove_file(&full).with_context(|| format!("cannot remove {}", full.display()))?;
-    eprintln!(
-        "kept {} ({bytes} bytes) in place of {}",
-        kept.display(),
-        full.display()
-    );
-    Ok(())
-}
-
-/// Whether the run in `dir` has its final model (or its kept export) and has recorded `epochs` epochs.
-fn is_complete(dir: &Path, epochs: usize) -> bool {
-    has_final_model(dir) && recorded_epochs(dir) >= epochs
-}
-
-/// The final model, or the export kept in its place.
-fn has_final_model(dir: &Path) -> bool {
-    dir.join(FINAL_MODEL).is_file() || dir.join(KEPT_EXPORT).is_file()
-}
-
-/// The last epoch recorded in `dir/metrics.jsonl`, 0 when there is none.
-fn recorded_epochs(dir: &Path) -> usize {
-    metrics::read(dir)
-        .ok()
-        .and_then(|e| e.last().map(|r| r.epoch))
-        .unwrap_or(0)
-}
-
-/// What the run in `dir` achieved so far, if it recorded an epoch.
-fn result_of(dir: &Path) -> Option<PointResult> {
-    metrics::read(dir)
-        .ok()
-        .and_then(|e| PointResult::from_epochs(&e))
-}
-
-/// Brings one point to `epochs` epochs; returns the `train` arguments it ran, `None` when the
-/// point was already complete.
-fn run_point(
-    dir: &Path,
-    mut argv: Vec<String>,
-    epochs: usize,
-    force: bool,
-    name: &str,
-    index: usize,
-    total: usize,
-) -> Result<Option<Vec<String>>> {
-    let (model, ckpt) = (dir.join(FINAL_MODEL), dir.join(CHECKPOINT));
-    let recorded = recorded_epochs(dir);
-    let has_run_files = [
-        run_info::FILE,
-        METRICS,
-        CHECKPOINT,
-        FINAL_MODEL,
-        KEPT_EXPORT,
-    ]
-    .iter()
-    .any(|f| dir.join(f).exists());
-    let progress = format!("point {index}/{total} ({name})");
-    if force {
-        if has_run_files {
-            argv.push("--force".into());
-        }
-    } else if recorded >= epochs && has_final_model(dir) {
-        eprintln!("{progress}: complete, skipped ({})", dir.display());
-        return Ok(None);
-    } else if recorded >= epochs && ckpt.is_file() {
-        // Interrupted between the last checkpoint and the final model, which are the same.
-        std::fs::rename(&ckpt, &model)
-            .with_context(|| format!("cannot rename {} to {}", ckpt.display(), model.display()))?;
-        eprintln!("{progress}: complete (its last checkpoint is the final model)");
-        return Ok(None);
-    } else if ckpt.is_file() || model.is_file() {
-        let from = if ckpt.is_file() { &ckpt } else { &model };
-        eprintln!("{progress}: resuming from {}", from.display());
-        argv.extend(["--resume".to_string(), from.display().to_string()]);
-    } else if has_run_files {
-        argv.push("--force".into());
-    }
-    eprintln!("{progress}: mtsnn {}", argv.join(" "));
-    run_mtsnn(&argv, name)?;
-    ensure!(
-        model.is_file(),
-        "train ended without writing {}",
-        model.display()
-    );
-    if ckpt.is_file() {
-        std::fs::remove_file(&ckpt).with_context(|| format!("cannot remove {}", ckpt.display()))?;
-    }
-    Ok(Some(argv))
-}
-
-/// `mtsnn sweep summary DIR`: the sweep's points with their results read afresh from their runs,
-/// and a seed sweep's statistics.
-fn print_summary(dir: &Path) -> Result<()> {
-    let mut summary = Summary::read(dir)?.with_context(|| {
-        format!(
-            "{} holds no {} of mtsnn sweep",
-            dir.display(),
-            crate::sweep::summary::JSON
-        )
-    })?;
-    for p in &mut summary.points {
-        p.result = result_of(&dir.join(&p.dir));
-        if p.result
-            .as_ref()
-            .is_some_and(|r| r.epochs >= summary.epochs)
-        {
-            p.status = Status::Complete;
-            p.error = None;
-        } else if p.status == Status::Complete {
-            p.status = Status::Pending;
-        }
-    }
-    let mut text = format!(
-        "sweep {} ({}): {} on {}, {} epochs per point, in {}\nsettings: {}\n\n",
-        summary.grid,
-        summary.paper_figure,
-        summary.net,
-        summary.dataset,
-        summary.epochs,
-        dir.display(),
-        if summary.settings.is_empty() {
-            "(train's defaults)".to_string()
-        } else {
-            summary.settings.join(" ")
-        }
-    );
-    text += &format!(
-        "{:<22} {:<9} {:>6} {:>11} {:>18} {:>9}\n",
-        "point", "status", "epochs", "final test", "best test (epoch)", "train"
-    );
-    for p in &summary.points {
-        let name = format!("{} = {}", summary.grid.symbol(), p.label);
-        let status = format!("{:?}", p.status).to_lowercase();
-        let cells = match &p.result {
-            Some(r) => format!(
-                "{:>6} {:>9.2} % {:>9.2} % ({:>4}) {:>7.2} %",
-                r.epochs,
-                100.0 * r.final_test_accuracy,
-                100.0 * r.best_test_accuracy,
-                r.best_epoch,
-                100.0 * r.final_train_accuracy
-            ),
-            None => format!("{:>6}", "–"),
-        };
-        text += &format!("{name:<22} {status:<9} {cells}\n");
-    }
-    if let Some(lines) = summary.seed_statistics() {
-        text += "\n";
-        for line in lines {
-            text += &line;
-            text += "\n";
-        }
-    }
-    print!("{text}");
-    Ok(())
 }
 
 /// Writes `accuracy.png` and `curves.png` of the points that have results.
@@ -523,27 +522,28 @@ fn draw_figures(summary: &Summary, out: &Path, command: &str) -> Result<()> {
         .filter(|p| p.result.is_some())
         .collect();
     if done.is_empty() {
-        eprintln!("sweep {}: no point has results; no figures", summary.grid);
+        eprintln!(
+            "sweep {}: no point has results; no figures",
+            summary.title()
+        );
         return Ok(());
     }
     crate::plots::sweep::figure(summary, command)?.save(&out.join(ACCURACY_PNG))?;
     let runs = done
         .iter()
-        .map(|p| {
-            RunCurves::read(
-                &out.join(&p.dir),
-                format!("{} = {}", summary.grid.symbol(), p.label),
-            )
-        })
+        .map(|p| RunCurves::read(&out.join(&p.dir), summary.name(p)))
         .collect::<Result<Vec<_>>>()?;
     let title = format!(
         "{} sweep ({}), {} on {}",
-        summary.grid, summary.paper_figure, summary.net, summary.dataset
+        summary.title(),
+        summary.paper_figure,
+        summary.net,
+        summary.dataset
     );
     curves::figure(&runs, &title, command)?.save(&out.join(CURVES_PNG))?;
     eprintln!(
         "sweep {}: figures {} and {}",
-        summary.grid,
+        summary.title(),
         out.join(ACCURACY_PNG).display(),
         out.join(CURVES_PNG).display()
     );
@@ -627,6 +627,11 @@ impl TrainFlags {
 
     fn is_flag(&self, id: &str) -> bool {
         self.options.iter().any(|(i, _, flag)| i == id && *flag)
+    }
+
+    /// Whether `id` is an option that takes a value.
+    fn takes_value(&self, id: &str) -> bool {
+        self.options.iter().any(|(i, _, flag)| i == id && !*flag)
     }
 
     /// The command-line words of `settings`.

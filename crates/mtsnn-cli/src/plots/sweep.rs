@@ -49,7 +49,7 @@ pub fn figure(summary: &Summary, command: &str) -> Result<Figure> {
     let epochs = results.iter().map(|(_, r)| r.epochs).max().unwrap_or(0);
     let title = format!(
         "{} sweep ({}): {} on {}, {epochs} epoch{}",
-        summary.grid,
+        summary.title(),
         summary.paper_figure,
         summary.net,
         summary.dataset,
@@ -57,7 +57,7 @@ pub fn figure(summary: &Summary, command: &str) -> Result<Figure> {
     );
     let panel = Panel {
         title: String::new(),
-        x_label: summary.grid.symbol().to_string(),
+        x_label: summary.axis(),
         y_label: "accuracy (%)".into(),
         x_range: -0.5..n as f64 - 0.5,
         y_range: y_range.start.max(0.0)..y_range.end.min(100.5),

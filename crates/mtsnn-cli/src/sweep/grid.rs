@@ -141,11 +141,6 @@ impl Grid {
             (_, v) => v.to_string(),
         }
     }
-
-    /// The run folder of a point inside the sweep directory, e.g. `s-max-7`.
-    pub fn folder(self, value: &str) -> String {
-        format!("{}-{value}", self.option().replace('_', "-"))
-    }
 }
 
 impl fmt::Display for Grid {
@@ -174,10 +169,8 @@ mod tests {
         assert!(Grid::SMax.parse_value("0").is_err());
         assert!(Grid::AlphaW.parse_value("-1").is_err());
         assert!(Grid::Grad.parse_value("adam").is_err());
-        assert_eq!(Grid::SMax.folder("7"), "s-max-7");
         assert_eq!(Grid::ThresholdCount.axis_name("1"), "1 (single)");
         assert_eq!(Grid::Seed.parse_value("007").unwrap(), "7");
         assert!(Grid::Seed.parse_value("-1").is_err());
-        assert_eq!(Grid::Seed.folder("3"), "seed-3");
     }
 }

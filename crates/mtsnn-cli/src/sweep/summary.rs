@@ -1,7 +1,7 @@
 //! `summary.json` and `summary.md` of a sweep directory: the sweep's command and settings, and
-//! per grid point its run folder, the `train` command that made it, its status and its results
-//! (from the run's `metrics.jsonl`). Rewritten after every point, so an interrupted sweep still
-//! says how far it got.
+//! per point its run folder, the `train` command that makes it, its status and its results (from
+//! the run's `metrics.jsonl`), rebuilt from the folders by `mtsnn sweep summary` and at the end of
+//! a local sweep. The same structure without results is the manifest (`manifest.rs`).
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -10,6 +10,7 @@ use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
 use super::grid::Grid;
+use super::manifest::KeepExport;
 use crate::metrics::EpochRecord;
 
 /// File names inside the sweep directory.
@@ -116,11 +117,17 @@ impl Spread {
     }
 }
 
-/// One grid point.
+/// One point of the sweep.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PointSummary {
-    /// The value of the swept option, as passed to `train`.
+    /// The values of the swept options, comma-separated, as passed to `train`.
     pub value: String,
+    /// The swept options' ids and values (older summaries: empty).
+    #[serde(default)]
+    pub settings: Vec<(String, String)>,
+    /// The `train` arguments of the point, without --resume and --force (which `run-point` adds).
+    #[serde(default)]
+    pub train_args: Vec<String>,
     /// Its name on the figure's axis.
     pub label: String,
     /// Its run folder, relative to the sweep directory.
@@ -135,10 +142,14 @@ pub struct PointSummary {
 /// The whole sweep.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
-    pub grid: Grid,
+    /// The paper's grid the sweep runs (`--grid`), if any.
+    pub grid: Option<Grid>,
+    /// What a complete point keeps in place of its full model.
+    #[serde(default)]
+    pub keep_export: KeepExport,
     /// The paper's figure the grid repeats.
     pub paper_figure: String,
-    /// The swept `train` option, e.g. `--s-max`.
+    /// The swept `train` options, e.g. `--s-max` or `--lr × --seed`.
     pub option: String,
     /// The `mtsnn sweep` command line.
     pub command: String,
@@ -152,6 +163,20 @@ pub struct Summary {
 }
 
 impl Summary {
+    /// The sweep's name: its grid's, or the swept options'.
+    pub fn title(&self) -> String {
+        self.grid
+            .map_or_else(|| self.option.clone(), |g| g.name().to_string())
+    }
+
+    /// What the points differ in, for a figure's axis.
+    pub fn axis(&self) -> String {
+        match self.grid {
+            Some(g) if !self.option.contains('×') => g.symbol().to_string(),
+            _ => self.option.clone(),
+        }
+    }
+
     /// Reads `dir/summary.json`; `None` when there is none.
     pub fn read(dir: &Path) -> Result<Option<Self>> {
         let path = dir.join(JSON);
@@ -173,64 +198,117 @@ impl Summary {
         Ok(())
     }
 
-    /// The points that trained all the sweep's epochs, with their results.
-    fn complete_results(&self) -> Vec<(&PointSummary, &PointResult)> {
-        self.points
-            .iter()
-            .filter_map(|p| p.result.as_ref().map(|r| (p, r)))
-            .filter(|(_, r)| r.epochs >= self.epochs)
-            .collect()
+    /// The name of point `p` in tables: `S_max = 7` for a paper's grid, else its label.
+    pub fn name(&self, p: &PointSummary) -> String {
+        match self.grid {
+            Some(g) if p.settings.len() <= 1 => format!("{} = {}", g.symbol(), p.label),
+            _ => p.label.clone(),
+        }
     }
 
-    /// For a seed sweep: the final test accuracy over the runs that trained all the sweep's
-    /// epochs (mean ± sample std, min, max, n), the best epoch's separately and labelled as chosen
-    /// on the test set, and the runs not complete. `None` for the other grids.
+    /// The names of `points` in one phrase: `gradient = paper, bptt` for a paper's grid, else
+    /// their labels joined.
+    pub fn names(&self, points: &[&PointSummary]) -> String {
+        match self.grid {
+            Some(g) if points.iter().all(|p| p.settings.len() <= 1) => {
+                let labels: Vec<&str> = points.iter().map(|p| p.label.as_str()).collect();
+                format!("{} = {}", g.symbol(), labels.join(", "))
+            }
+            _ => points
+                .iter()
+                .map(|p| p.label.as_str())
+                .collect::<Vec<_>>()
+                .join("; "),
+        }
+    }
+
+    /// For a sweep over seeds: per group of points that differ only by their seed, the final test
+    /// accuracy over the runs that trained all the sweep's epochs (mean ± sample std, min, max,
+    /// n), the best epoch's separately and labelled as chosen on the test set, and the runs not
+    /// complete. `None` when no seed is swept.
     pub fn seed_statistics(&self) -> Option<Vec<String>> {
-        if self.grid != Grid::Seed {
+        let seeded = |p: &PointSummary| {
+            p.settings.iter().any(|(k, _)| k == "seed")
+                || (p.settings.is_empty() && self.grid == Some(Grid::Seed))
+        };
+        if !self.points.iter().any(seeded) {
             return None;
         }
-        let done = self.complete_results();
-        let mut lines = Vec::new();
-        let finals: Vec<f64> = done.iter().map(|(_, r)| r.final_test_accuracy).collect();
-        match Spread::of(&finals) {
-            Some(f) => {
-                let best: Vec<f64> = done.iter().map(|(_, r)| r.best_test_accuracy).collect();
-                let b = Spread::of(&best).expect("as many as the finals");
-                let epochs: Vec<String> =
-                    done.iter().map(|(_, r)| r.best_epoch.to_string()).collect();
-                lines.push(format!(
-                    "Final test accuracy (after epoch {}), mean ± sample std over n = {} of {} runs: {}",
-                    self.epochs,
-                    f.n,
-                    self.points.len(),
-                    f.percent()
-                ));
-                lines.push(format!(
-                    "Best epoch's test accuracy, chosen on the test set (optimistic): {} at epochs {}",
-                    b.percent(),
-                    epochs.join(", ")
-                ));
+        let group_of = |p: &PointSummary| -> Vec<(String, String)> {
+            p.settings
+                .iter()
+                .filter(|(k, _)| k != "seed")
+                .cloned()
+                .collect()
+        };
+        let mut groups: Vec<Vec<(String, String)>> = Vec::new();
+        for p in &self.points {
+            let g = group_of(p);
+            if !groups.contains(&g) {
+                groups.push(g);
             }
-            None => lines.push(format!(
-                "No run has trained all {} epochs yet: no statistics.",
-                self.epochs
-            )),
         }
-        let open: Vec<String> = self
-            .points
-            .iter()
-            .filter(|p| p.result.as_ref().is_none_or(|r| r.epochs < self.epochs))
-            .map(|p| {
-                let state = match (&p.result, p.status) {
-                    (_, Status::Failed) => "failed".to_string(),
-                    (Some(r), _) => format!("epoch {} of {}", r.epochs, self.epochs),
-                    (None, _) => "not started".to_string(),
-                };
-                format!("{} {} ({state})", self.grid.symbol(), p.label)
-            })
-            .collect();
-        if !open.is_empty() {
-            lines.push(format!("Not complete: {}.", open.join(", ")));
+        let mut lines = Vec::new();
+        for group in &groups {
+            let members: Vec<&PointSummary> = self
+                .points
+                .iter()
+                .filter(|p| group_of(p) == *group)
+                .collect();
+            let done: Vec<&PointResult> = members
+                .iter()
+                .filter_map(|p| p.result.as_ref())
+                .filter(|r| r.epochs >= self.epochs)
+                .collect();
+            let prefix = if group.is_empty() {
+                String::new()
+            } else {
+                let names: Vec<String> = group
+                    .iter()
+                    .map(|(k, v)| format!("{}={v}", k.replace('_', "-")))
+                    .collect();
+                format!("[{}] ", names.join(", "))
+            };
+            let finals: Vec<f64> = done.iter().map(|r| r.final_test_accuracy).collect();
+            match Spread::of(&finals) {
+                Some(f) => {
+                    let best: Vec<f64> = done.iter().map(|r| r.best_test_accuracy).collect();
+                    let b = Spread::of(&best).expect("as many as the finals");
+                    let epochs: Vec<String> =
+                        done.iter().map(|r| r.best_epoch.to_string()).collect();
+                    lines.push(format!(
+                        "{prefix}Final test accuracy (after epoch {}), mean ± sample std over n = {} of {} runs: {}",
+                        self.epochs,
+                        f.n,
+                        members.len(),
+                        f.percent()
+                    ));
+                    lines.push(format!(
+                        "{prefix}Best epoch's test accuracy, chosen on the test set (optimistic): {} at epochs {}",
+                        b.percent(),
+                        epochs.join(", ")
+                    ));
+                }
+                None => lines.push(format!(
+                    "{prefix}No run has trained all {} epochs yet: no statistics.",
+                    self.epochs
+                )),
+            }
+            let open: Vec<String> = members
+                .iter()
+                .filter(|p| p.result.as_ref().is_none_or(|r| r.epochs < self.epochs))
+                .map(|p| {
+                    let state = match (&p.result, p.status) {
+                        (_, Status::Failed) => "failed".to_string(),
+                        (Some(r), _) => format!("epoch {} of {}", r.epochs, self.epochs),
+                        (None, _) => "not started".to_string(),
+                    };
+                    format!("{} ({state})", self.name(p))
+                })
+                .collect();
+            if !open.is_empty() {
+                lines.push(format!("{prefix}Not complete: {}.", open.join(", ")));
+            }
         }
         Some(lines)
     }
@@ -241,7 +319,11 @@ impl Summary {
         let _ = writeln!(
             md,
             "# Sweep `{}` ({}): {} on {}, {} epochs per point\n",
-            self.grid, self.paper_figure, self.net, self.dataset, self.epochs
+            self.title(),
+            self.paper_figure,
+            self.net,
+            self.dataset,
+            self.epochs
         );
         let _ = writeln!(md, "Made with:\n\n```\n{}\n```\n", self.command);
         let settings = if self.settings.is_empty() {
@@ -278,9 +360,8 @@ impl Summary {
             };
             let _ = writeln!(
                 md,
-                "| {} = {} | {status} | {cells} | [{}]({}/) |",
-                self.grid.symbol(),
-                p.label,
+                "| {} | {status} | {cells} | [{}]({}/) |",
+                self.name(p),
                 p.dir,
                 p.dir
             );
@@ -295,7 +376,7 @@ impl Summary {
             md,
             "\nFigures: [{ACCURACY_PNG}]({ACCURACY_PNG}) (accuracy against {}), \
              [{CURVES_PNG}]({CURVES_PNG}) (learning curves of every point).\n\nTrain commands:\n",
-            self.grid.symbol()
+            self.axis()
         );
         for p in &self.points {
             let _ = writeln!(md, "- `{}`: `{}`", p.dir, p.train_command);
@@ -356,13 +437,16 @@ mod tests {
             value: v.into(),
             label: v.into(),
             dir: format!("seed-{v}"),
+            settings: vec![("seed".into(), v.into())],
+            train_args: vec![],
             train_command: format!("mtsnn train --seed {v}"),
             status,
             error: None,
             result,
         };
         let mut s = Summary {
-            grid: Grid::Seed,
+            grid: Some(Grid::Seed),
+            keep_export: KeepExport::None,
             paper_figure: "repeated runs".into(),
             option: "--seed".into(),
             command: "mtsnn sweep --grid seed".into(),
@@ -402,10 +486,13 @@ mod tests {
         );
         assert_eq!(
             lines[2],
-            "Not complete: seed 3 (epoch 1 of 2), seed 4 (not started)."
+            "Not complete: seed = 3 (epoch 1 of 2), seed = 4 (not started)."
         );
         assert!(s.markdown().contains(&lines[0]));
-        s.grid = Grid::Steps;
+        for p in &mut s.points {
+            p.settings[0].0 = "steps".into();
+        }
+        s.grid = Some(Grid::Steps);
         assert!(s.seed_statistics().is_none());
     }
 
@@ -415,13 +502,16 @@ mod tests {
             value: v.into(),
             label: v.into(),
             dir: format!("steps-{v}"),
+            settings: vec![("steps".into(), v.into())],
+            train_args: vec![],
             train_command: format!("mtsnn train --steps {v}"),
             status,
             error: (status == Status::Failed).then(|| "loss | NaN".to_string()),
             result,
         };
         let s = Summary {
-            grid: Grid::Steps,
+            grid: Some(Grid::Steps),
+            keep_export: KeepExport::None,
             paper_figure: "Fig 9".into(),
             option: "--steps".into(),
             command: "mtsnn sweep --grid steps".into(),

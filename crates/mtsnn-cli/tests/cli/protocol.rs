@@ -272,7 +272,7 @@ fn seed_sweep_skips_resumes_starts_and_summarises() {
             .weights
     );
 
-    // Again with --keep-f16: nothing to train; each complete seed's full model is replaced by its
+    // Again with --keep-export f16: nothing to train; each complete seed's full model is replaced by its
     // F16 export (as results/ keeps them), the same weights to F16's precision. Then without it: still
     // nothing to do. With a third seed: only that one trains.
     let full = Model::load(&sw.join("seed-2/model.safetensors")).unwrap();
@@ -283,7 +283,7 @@ fn seed_sweep_skips_resumes_starts_and_summarises() {
     )
     .unwrap();
     let mut args = seed_sweep(data, "1,2");
-    args.push("--keep-f16");
+    args.extend(["--keep-export", "f16"]);
     let out = mtsnn_in(tmp.path(), &args);
     assert_ok(&out);
     assert_eq!(stderr(&out).matches("complete, skipped").count(), 2);
@@ -358,16 +358,18 @@ fn seed_sweep_skips_resumes_starts_and_summarises() {
     let text = stdout(&mtsnn_in(tmp.path(), &["sweep", "summary", "sw"]));
     assert!(text.contains("over n = 2 of 3 runs"), "{text}");
     assert!(
-        text.contains("Not complete: seed 3 (epoch 1 of 2)."),
+        text.contains("Not complete: seed = 3 (epoch 1 of 2)."),
         "{text}"
     );
 
     // Misuse.
-    let cases: [(&[&str], &[&str]); 4] = [
+    let cases: [(&[&str], &[&str]); 6] = [
+        (&["sweep", "--seeds", "1,2,1"], &["--seed lists 1 twice"]),
         (
-            &["sweep", "--grid", "steps", "--seeds", "1,2"],
-            &["--seeds belongs to --grid seed"],
+            &["sweep", "--set", "no-such=1,2"],
+            &["--no-such is not an option of `mtsnn train`"],
         ),
+        (&["sweep", "--set", "lr"], &["expected KEY=V1,V2"]),
         (
             &["sweep", "--grid", "seed", "--seed", "3"],
             &["sets --seed itself"],

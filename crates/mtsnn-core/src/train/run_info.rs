@@ -5,11 +5,11 @@
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use anyhow::{Context, Result};
-use mtsnn_core::Hyper;
 use serde::{Deserialize, Serialize};
 
-use crate::data::DatasetKind;
+use crate::dataset::DatasetKind;
+use crate::error::{Error, Result};
+use crate::hyper::Hyper;
 
 /// Name of the file in a run directory.
 pub const FILE: &str = "run.json";
@@ -17,20 +17,43 @@ pub const FILE: &str = "run.json";
 /// The settings of a training run beyond the model's hyper-parameters (which the checkpoint holds).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TrainConfig {
+    /// The data set trained and tested on.
     pub dataset: DatasetKind,
-    /// `--data`, or null for the data set's default directory.
+    /// Where its files were read (`mtsnn train --data`), or null for the data set's default.
     pub data: Option<PathBuf>,
     /// Total epochs the run trains to.
     pub epochs: usize,
+    /// Mini-batch size.
     pub batch: usize,
     /// Random-crop padding; 0 = no cropping.
     pub crop: usize,
     /// Random horizontal flips (absent in run.json files of older versions: off).
     #[serde(default)]
     pub flip: bool,
+    /// Seed of the initial weights and of every epoch's shuffle and augmentation.
     pub seed: u64,
+    /// Only the first N training samples, when set.
     pub limit_train: Option<usize>,
+    /// Only the first N test samples, when set.
     pub limit_test: Option<usize>,
+}
+
+impl TrainConfig {
+    /// The paper's settings (Table I: batch 128, 200 epochs; random crop by 2 pixels, its only
+    /// augmentation) on `dataset`, seed 1.
+    pub fn paper(dataset: DatasetKind) -> Self {
+        Self {
+            dataset,
+            data: None,
+            epochs: 200,
+            batch: 128,
+            crop: 2,
+            flip: false,
+            seed: 1,
+            limit_train: None,
+            limit_test: None,
+        }
+    }
 }
 
 /// One start of the program.
@@ -42,6 +65,7 @@ pub struct Invocation {
     pub version: String,
     /// UTC start time, RFC 3339.
     pub started: String,
+    /// The computer.
     pub machine: Machine,
     /// The backend's own description, e.g. `cpu (2 threads, avx512)`.
     pub backend: String,
@@ -102,7 +126,7 @@ impl Machine {
             cpu,
             cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
             os,
-            isa: mtsnn_core::cpu::simd::active().name().to_string(),
+            isa: crate::cpu::simd::active().name().to_string(),
         }
     }
 }
@@ -110,25 +134,32 @@ impl Machine {
 /// A later start that continued the run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Resumption {
+    /// The program start that continued the run.
     #[serde(flatten)]
     pub invocation: Invocation,
-    /// The checkpoint it continued from, and that checkpoint's epoch.
+    /// The checkpoint it continued from.
     pub checkpoint: PathBuf,
+    /// The epochs that checkpoint had finished.
     pub from_epoch: usize,
+    /// The settings it continued with.
     pub config: TrainConfig,
 }
 
 /// The content of `run.json`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RunInfo {
+    /// The program start that began the run.
     #[serde(flatten)]
     pub invocation: Invocation,
     /// The network string.
     pub net: String,
     /// Number of trainable weights.
     pub parameters: usize,
+    /// The hyper-parameters.
     pub hyper: Hyper,
+    /// The run's settings.
     pub config: TrainConfig,
+    /// Every later start that continued it.
     #[serde(default)]
     pub resumed: Vec<Resumption>,
 }
@@ -140,10 +171,14 @@ impl RunInfo {
         if !path.is_file() {
             return Ok(None);
         }
-        let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("cannot read {}", path.display()))?;
-        let info = serde_json::from_str(&text)
-            .with_context(|| format!("{}: not a run description of mtsnn", path.display()))?;
+        let text = std::fs::read_to_string(&path).map_err(|source| Error::Io {
+            path: path.clone(),
+            source,
+        })?;
+        let info = serde_json::from_str(&text).map_err(|e| Error::Run {
+            path: path.clone(),
+            reason: format!("not a run description of mtsnn ({e})"),
+        })?;
         Ok(Some(info))
     }
 
@@ -155,9 +190,8 @@ impl RunInfo {
 
     /// Writes `dir/run.json` atomically.
     pub fn write(&self, dir: &Path) -> Result<()> {
-        let text = serde_json::to_string_pretty(self).context("encoding run.json")? + "\n";
-        mtsnn_core::checkpoint::write_atomic(&dir.join(FILE), text.as_bytes())?;
-        Ok(())
+        let text = serde_json::to_string_pretty(self).expect("run.json serialises") + "\n";
+        crate::checkpoint::write_atomic(&dir.join(FILE), text.as_bytes())
     }
 }
 
@@ -205,6 +239,6 @@ mod tests {
     fn machine_is_described() {
         let m = Machine::this();
         assert!(m.cores >= 1 && !m.cpu.is_empty() && !m.os.is_empty());
-        assert_eq!(m.isa, mtsnn_core::cpu::simd::Isa::best().name());
+        assert_eq!(m.isa, crate::cpu::simd::Isa::best().name());
     }
 }
