@@ -47,6 +47,10 @@ struct Cli {
     /// Threads of the CPU kernels [default: every core, or RAYON_NUM_THREADS]
     #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     threads: Option<u32>,
+    /// The GPU adapter to use: its index in `mtsnn adapters` or a part of its name (sets
+    /// MTSNN_ADAPTER) [default: the best; in a Slurm task, the GPU allocated to it]
+    #[arg(long, global = true, value_name = "INDEX|NAME")]
+    adapter: Option<String>,
 }
 
 /// The subcommands.
@@ -78,9 +82,12 @@ enum Command {
     Export(commands::export::ExportArgs),
     /// Figures as PNG: the surrogates of eq 14–16 (Figs 4–5), learning curves, a sweep's accuracy
     Plot(commands::plot::PlotArgs),
-    /// One training run per value of one option (the paper's Figs 6–9, BPTT, multi vs single
-    /// threshold), with a summary and figures; re-running continues an interrupted sweep
+    /// Many training runs, one per point of a grid (the paper's Figs 6–9 and repeated seeds, or
+    /// --set over any option), here or as a Slurm job array; re-running continues a sweep
     Sweep(Box<commands::sweep::SweepArgs>),
+    /// The GPU adapters this machine offers, in the order --adapter INDEX counts them, and which
+    /// one `--backend gpu` would use
+    Adapters,
 }
 
 /// Runs `mtsnn` with this process's arguments; the exit code is the process's.
@@ -89,6 +96,10 @@ pub fn main() -> ExitCode {
     let matches = Cli::command().get_matches();
     // Before any thread exists (setting a variable races with other threads reading the environment).
     let _runtime_dir = RuntimeDir::for_gpu_probe(&matches);
+    if let Some(adapter) = matches.get_one::<String>("adapter") {
+        // SAFETY: as in `RuntimeDir::for_gpu_probe`, while this is the only thread.
+        unsafe { std::env::set_var(mtsnn_core::gpu::ADAPTER_VAR, adapter) };
+    }
     match run(&matches) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) if err.downcast_ref::<commands::train::Interrupted>().is_some() => {
@@ -177,6 +188,7 @@ fn run(matches: &ArgMatches) -> Result<()> {
         Command::Bench(args) => commands::bench::run(args),
         Command::Export(args) => commands::export::run(args),
         Command::Plot(args) => commands::plot::run(args),
+        Command::Adapters => commands::adapters::run(),
         Command::Sweep(args) => {
             let sub = matches
                 .subcommand_matches("sweep")

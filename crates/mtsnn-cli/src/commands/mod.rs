@@ -1,5 +1,6 @@
 //! The subcommands, and what several of them share.
 
+pub mod adapters;
 pub mod bench;
 pub mod eval;
 pub mod export;

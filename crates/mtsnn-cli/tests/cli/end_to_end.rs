@@ -506,3 +506,32 @@ fn unit_input_scale_is_recorded_and_followed_by_eval_and_export() {
         ("0", "1")
     );
 }
+
+/// `mtsnn adapters` numbers the usable adapters as `--adapter INDEX` counts them, and `--adapter`
+/// (by index or by a part of the name) moves the choice; an index beyond them chooses none. On
+/// machines without a GPU these are lavapipe's adapters (Vulkan and, where present, GL).
+#[test]
+fn adapters_are_listed_and_chosen_by_index_or_name() {
+    let tmp = TempDir::new("adapters");
+    let chosen = |args: &[&str]| -> Option<String> {
+        let out = mtsnn_in(tmp.path(), &[args, &["adapters"]].concat());
+        assert_ok(&out);
+        stdout(&out)
+            .lines()
+            .find(|l| l.contains("← --backend gpu uses this one"))
+            .map(str::to_string)
+    };
+    let best =
+        chosen(&[]).expect("an adapter is usable (MTSNN_REQUIRE_GPU machines have lavapipe)");
+    assert!(best.trim_start().starts_with("0 "), "{best}");
+    assert_eq!(chosen(&["--adapter", "0"]), Some(best.clone()));
+    let name = best.split_whitespace().nth(1).unwrap().to_uppercase();
+    assert_eq!(chosen(&["--adapter", &name]), Some(best));
+    assert_eq!(chosen(&["--adapter", "99"]), None);
+    let out = mtsnn_in(tmp.path(), &["--adapter", "no-such-gpu", "adapters"]);
+    assert!(
+        stdout(&out).contains("names none of them"),
+        "{}",
+        stdout(&out)
+    );
+}

@@ -29,8 +29,10 @@ pub enum Rejection {
     NoCompute,
     /// It binds fewer than the 4 storage buffers per stage the kernels need.
     FewStorageBuffers,
-    /// Its name does not contain `WGPU_ADAPTER_NAME`.
+    /// Its name does not contain `WGPU_ADAPTER_NAME` (or [`ADAPTER_VAR`]'s name).
     Name,
+    /// Usable, but [`ADAPTER_VAR`] (or a Slurm task's GPU) picked another by its index.
+    NotChosen,
 }
 
 impl fmt::Display for Rejection {
@@ -39,9 +41,64 @@ impl fmt::Display for Rejection {
             Self::Software => "software",
             Self::NoCompute => "no compute shaders",
             Self::FewStorageBuffers => "fewer than 4 storage buffers per stage",
-            Self::Name => "name does not match WGPU_ADAPTER_NAME",
+            Self::Name => "name does not match WGPU_ADAPTER_NAME or MTSNN_ADAPTER",
+            Self::NotChosen => "not the one MTSNN_ADAPTER's index (or the Slurm task's GPU) names",
         })
     }
+}
+
+/// The environment variable that picks one adapter (`mtsnn --adapter` sets it): an index into the
+/// usable adapters in the order [`AdapterSearch::seen`] lists them (`mtsnn adapters` shows it:
+/// the best kind first, then by PCI bus), or a part of the adapter's name (any case).
+///
+/// Unset, inside a Slurm job, the first number of `GPU_DEVICE_ORDINAL`, `CUDA_VISIBLE_DEVICES` or
+/// `ROCR_VISIBLE_DEVICES` (the GPU Slurm allocated to the task) is taken as that index, so tasks
+/// sharing a node use their own GPUs; where the index is beyond the adapters this process sees
+/// (Slurm's device cgroup already hides the others), the best adapter is taken.
+pub const ADAPTER_VAR: &str = "MTSNN_ADAPTER";
+
+/// Which adapter the environment asks for.
+#[derive(Debug, PartialEq)]
+enum Wanted {
+    /// The best one.
+    Best,
+    /// The usable one at this index; `strict` when the user named it (else a Slurm hint).
+    Index { index: usize, strict: bool },
+    /// One whose name contains this (lower case).
+    Name(String),
+}
+
+/// What [`ADAPTER_VAR`], `WGPU_ADAPTER_NAME` and a Slurm task's variables ask for, read through
+/// `var`.
+fn wanted(var: &dyn Fn(&str) -> Option<String>) -> Wanted {
+    if let Some(v) = var(ADAPTER_VAR).filter(|v| !v.trim().is_empty()) {
+        return match v.trim().parse() {
+            Ok(index) => Wanted::Index {
+                index,
+                strict: true,
+            },
+            Err(_) => Wanted::Name(v.trim().to_lowercase()),
+        };
+    }
+    if let Some(v) = var("WGPU_ADAPTER_NAME") {
+        return Wanted::Name(v.to_lowercase());
+    }
+    if var("SLURM_JOB_ID").is_some() {
+        for name in [
+            "GPU_DEVICE_ORDINAL",
+            "CUDA_VISIBLE_DEVICES",
+            "ROCR_VISIBLE_DEVICES",
+        ] {
+            let first = var(name).and_then(|v| v.split(',').next()?.trim().parse().ok());
+            if let Some(index) = first {
+                return Wanted::Index {
+                    index,
+                    strict: false,
+                };
+            }
+        }
+    }
+    Wanted::Best
 }
 
 /// An adapter [`GpuContext::search`] saw.
@@ -84,7 +141,8 @@ pub fn describe(info: &wgpu::AdapterInfo) -> String {
 pub struct AdapterSearch {
     policy: AdapterPolicy,
     best: Option<wgpu::Adapter>,
-    /// Every adapter, in wgpu's order, with why it was passed over.
+    /// Every adapter with why it was passed over: the usable ones first, best first (then by PCI
+    /// bus), in the order [`ADAPTER_VAR`]'s index counts them; then the others, in wgpu's order.
     pub seen: Vec<SeenAdapter>,
 }
 
@@ -219,40 +277,52 @@ impl GpuContext {
         let desc = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
         let backends = desc.backends;
         let instance = wgpu::Instance::new(desc);
-        let wanted_name = std::env::var("WGPU_ADAPTER_NAME")
-            .ok()
-            .map(|s| s.to_lowercase());
-        let mut seen = Vec::new();
-        let mut best: Option<wgpu::Adapter> = None;
+        let wanted = wanted(&|name| std::env::var(name).ok());
+        let mut found = Vec::new();
         for adapter in instance.enumerate_adapters(backends).await {
             let info = adapter.get_info();
-            let rejected =
-                if policy == AdapterPolicy::Hardware && info.device_type == wgpu::DeviceType::Cpu {
-                    Some(Rejection::Software)
-                } else if !adapter
-                    .get_downlevel_capabilities()
-                    .flags
-                    .contains(wgpu::DownlevelFlags::COMPUTE_SHADERS)
-                {
-                    Some(Rejection::NoCompute)
-                } else if adapter.limits().max_storage_buffers_per_shader_stage < 4 {
-                    Some(Rejection::FewStorageBuffers)
-                } else if wanted_name
-                    .as_ref()
-                    .is_some_and(|w| !info.name.to_lowercase().contains(w))
-                {
-                    Some(Rejection::Name)
-                } else {
-                    None
-                };
-            if rejected.is_none()
-                && best
-                    .as_ref()
-                    .is_none_or(|b| rank(&info) < rank(&b.get_info()))
+            let rejected = if policy == AdapterPolicy::Hardware
+                && info.device_type == wgpu::DeviceType::Cpu
             {
-                best = Some(adapter);
+                Some(Rejection::Software)
+            } else if !adapter
+                .get_downlevel_capabilities()
+                .flags
+                .contains(wgpu::DownlevelFlags::COMPUTE_SHADERS)
+            {
+                Some(Rejection::NoCompute)
+            } else if adapter.limits().max_storage_buffers_per_shader_stage < 4 {
+                Some(Rejection::FewStorageBuffers)
+            } else if matches!(&wanted, Wanted::Name(w) if !info.name.to_lowercase().contains(w)) {
+                Some(Rejection::Name)
+            } else {
+                None
+            };
+            found.push((adapter, SeenAdapter { info, rejected }));
+        }
+        // Usable first, best first, then by PCI bus (stable: wgpu's order breaks ties).
+        found.sort_by(|(_, a), (_, b)| {
+            let key = |s: &SeenAdapter| (s.rejected.is_some(), rank(&s.info));
+            key(a)
+                .cmp(&key(b))
+                .then_with(|| a.info.device_pci_bus_id.cmp(&b.info.device_pci_bus_id))
+        });
+        let usable = found.iter().filter(|(_, s)| s.rejected.is_none()).count();
+        let chosen = match wanted {
+            Wanted::Index { index, strict } if index < usable || strict => Some(index),
+            _ => (usable > 0).then_some(0),
+        };
+        let mut best = None;
+        let mut seen = Vec::new();
+        for (i, (adapter, mut s)) in found.into_iter().enumerate() {
+            if s.rejected.is_none() {
+                if Some(i) == chosen {
+                    best = Some(adapter);
+                } else {
+                    s.rejected = Some(Rejection::NotChosen);
+                }
             }
-            seen.push(SeenAdapter { info, rejected });
+            seen.push(s);
         }
         AdapterSearch { policy, best, seen }
     }
@@ -529,6 +599,57 @@ impl Drop for ErrorScope<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_adapter_is_named_by_index_name_or_the_slurm_task_gpu() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        assert_eq!(wanted(&env(&[])), Wanted::Best);
+        let strict = |index| Wanted::Index {
+            index,
+            strict: true,
+        };
+        assert_eq!(wanted(&env(&[(ADAPTER_VAR, " 2 ")])), strict(2));
+        assert_eq!(
+            wanted(&env(&[(ADAPTER_VAR, "LLVMpipe")])),
+            Wanted::Name("llvmpipe".into())
+        );
+        assert_eq!(
+            wanted(&env(&[("WGPU_ADAPTER_NAME", "NVIDIA")])),
+            Wanted::Name("nvidia".into())
+        );
+        // A Slurm task: its allocated GPU, as a hint; outside a job the variables mean nothing.
+        let slurm = Wanted::Index {
+            index: 3,
+            strict: false,
+        };
+        assert_eq!(
+            wanted(&env(&[
+                ("SLURM_JOB_ID", "7"),
+                ("CUDA_VISIBLE_DEVICES", "3,1")
+            ])),
+            slurm
+        );
+        assert_eq!(
+            wanted(&env(&[("SLURM_JOB_ID", "7"), ("GPU_DEVICE_ORDINAL", "3")])),
+            slurm
+        );
+        assert_eq!(wanted(&env(&[("CUDA_VISIBLE_DEVICES", "3")])), Wanted::Best);
+        assert_eq!(
+            wanted(&env(&[
+                (ADAPTER_VAR, "0"),
+                ("SLURM_JOB_ID", "7"),
+                ("CUDA_VISIBLE_DEVICES", "3")
+            ])),
+            strict(0)
+        );
+    }
 
     #[test]
     fn the_chunk_variable_takes_whole_numbers_from_one() {

@@ -37,7 +37,9 @@ mod submit;
 mod tensor;
 mod tile;
 
-pub use context::{AdapterPolicy, AdapterSearch, GpuContext, Rejection, SeenAdapter, describe};
+pub use context::{
+    ADAPTER_VAR, AdapterPolicy, AdapterSearch, GpuContext, Rejection, SeenAdapter, describe,
+};
 pub use executor::{GpuBackend, GpuExecutor, Recorded};
 pub use gemm::{
     GEMM_TILES, GemmTile, Loads, MIN_CHUNK_TERMS, MatmulPath, TiledGemm, WeightGradChunks,
