@@ -101,8 +101,8 @@ pub struct SweepArgs {
     /// Where the points run
     #[arg(long, value_enum, default_value_t = Executor::Local)]
     executor: Executor,
-    /// Local executor: points trained at once, the CPU cores split between them (--threads each
-    /// [default: cores / jobs])
+    /// Local executor: points trained at once, the CPU threads (--threads, default every core)
+    /// split between them
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
     jobs: u32,
     #[command(flatten)]

@@ -1,5 +1,6 @@
 //! The local executor: the points of a sweep that are not complete, `jobs` at a time on this
-//! machine, each a child `mtsnn sweep run-point` with `cores / jobs` threads. SIGTERM, SIGUSR1 or
+//! machine, each a child `mtsnn sweep run-point` with `threads / jobs` threads (`--threads`, else
+//! every core). SIGTERM, SIGUSR1 or
 //! SIGINT stops the sweep: the running points are told to checkpoint (SIGTERM), no new point
 //! starts, and the sweep exits with status 75 once they have; the same command resumes it.
 
@@ -40,8 +41,8 @@ pub fn run(dir: &Path, sweep: &Summary, wanted: &[usize], jobs: usize, fresh: bo
         sweep.title(),
         queue.len()
     );
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let threads = (cores / jobs).max(1);
+    // This process's threads (--threads, RAYON_NUM_THREADS, else every core) split between the jobs.
+    let threads = (rayon::current_num_threads() / jobs).max(1);
     let stop = Arc::new(AtomicBool::new(false));
     #[cfg(unix)]
     {
