@@ -519,7 +519,7 @@ impl Trainer {
         let (batch, epochs, samples) = (self.config.batch, self.config.epochs, order.len());
         let batches = samples.div_ceil(batch);
         let epoch = done.epoch;
-        let sitting = Instant::now();
+        let (sitting, resumed_at) = (Instant::now(), done.batches * batch);
         let mut per_batch = f64::INFINITY;
         while done.batches < batches {
             dir.set_state(RunDir::state(
@@ -551,7 +551,7 @@ impl Trainer {
                     let secs = sitting.elapsed().as_secs_f64();
                     on(Event::Progress {
                         done: base + d,
-                        samples_per_sec: (base + d) as f64 / secs.max(1e-9),
+                        samples_per_sec: (base + d - resumed_at) as f64 / secs.max(1e-9),
                     });
                 },
                 last.then_some(&mut self.model),
