@@ -9,7 +9,7 @@ Standard library only. Weights whose v is exactly 0 (never a gradient) are count
 
 It shows one step only, and is no prediction of a run: at the end of the FashionMNIST MLP's protocol
 run it finds ε = 10⁻⁶ acting on at most 1.7 % of any layer's weights, yet five seeds trained with
-that ε end 0.32 ± 0.14 points lower (README, "The FashionMNIST gap, investigated").
+that ε end 0.32 ± 0.14 points lower (docs/results.md, "The FashionMNIST gap, investigated").
 """
 import array
 import json

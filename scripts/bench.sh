@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmarks of README's speed table: training samples/s (median of timed batches after warm-up) and
+# Benchmarks of the speed table in docs/performance.md: training samples/s (median of timed batches after warm-up) and
 # batch-1 inference latency of the paper's networks, T = 2, batch 128, one JSON object per line.
 # Each trains on its data set's real training images (data/mnist, /usr/share/datasets/fashion-mnist;
 # scripts/fetch-data.sh) where present, else on random inputs: the "data" field says which.

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Prints README's results table from the runs under results/ (each with run.json and metrics.jsonl)
+"""Prints the results table of docs/results.md from the runs under results/ (each with run.json and metrics.jsonl)
 and the seed sweeps there (`mtsnn sweep --grid seed`, a folder with summary.json and one run folder
 per seed).
 
@@ -38,7 +38,11 @@ def run_row(d):
     rows = metrics(d)
     best = max(rows, key=lambda r: r["test_accuracy"])
     cmd = run["command"]
-    opts = " ".join(a for a in cmd[2:] if not a.startswith("results/") and a not in ("--out",))
+    # The options as typed, but where the run was written (`--out DIR`, which may lie outside the
+    # repository); a run of the defaults says so.
+    words = cmd[2:]
+    opts = " ".join(a for i, a in enumerate(words) if a != "--out" and (i == 0 or words[i - 1] != "--out"))
+    opts = opts or "(defaults)"
     if "init" not in run["hyper"] and "C" in run["net"]:
         opts += " --init fan-in"
     hours = rows[-1]["elapsed_seconds"] / 3600

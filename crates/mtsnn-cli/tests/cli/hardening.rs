@@ -1,5 +1,5 @@
 //! Issue 13: training that notices divergence, checkpoints that are not finite, a clean terminal,
-//! full disks, and the determinism README promises.
+//! full disks, and the determinism docs/cli.md promises.
 
 use std::path::Path;
 use std::process::{Command, Output};

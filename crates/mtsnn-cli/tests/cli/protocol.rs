@@ -388,7 +388,7 @@ fn seed_sweep_skips_resumes_starts_and_summarises() {
     }
 }
 
-/// `scripts/adam-epsilon.py`, which shows where Adam's ε acts in a trained network (README's ε
+/// `scripts/adam-epsilon.py`, which shows where Adam's ε acts in a trained network (docs/results.md's ε
 /// discussion; the ε runs are its evidence): on a real checkpoint it reads the Adam step and every
 /// layer's second moments, and the share of weights an ε would touch grows with ε; a file without
 /// Adam state is refused.
