@@ -102,7 +102,7 @@ deps() {
         DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq chromium
     fi
     local pkg want have
-    for pkg in playwright-core esbuild; do
+    for pkg in playwright-core esbuild typescript; do
         want="$(sed -n "s/.*\"$pkg\": \"\(.*\)\".*/\1/p" web/package.json)"
         have="$(node -p "require('./web/node_modules/$pkg/package.json').version" 2>/dev/null || true)"
         if [[ "$have" != "$want" ]]; then

@@ -15,6 +15,7 @@ mod hyper_args;
 mod metrics;
 mod plots;
 mod progress;
+mod signals;
 mod spike_report;
 mod sweep;
 

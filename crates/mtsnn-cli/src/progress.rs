@@ -1,7 +1,8 @@
-//! Progress of a training epoch: a live bar on a terminal, nothing otherwise (the caller prints one
-//! summary line per epoch either way).
+//! Progress of a training: a live bar per epoch on a terminal (nothing otherwise), and one summary
+//! line per epoch, the trainer's notes and warnings on stderr either way.
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use mtsnn_core::Event;
 
 /// The bar of one epoch, counting training samples.
 pub struct EpochBar {
@@ -38,5 +39,66 @@ impl EpochBar {
     /// Removes the bar, leaving the terminal for the summary line.
     pub fn finish(&self) {
         self.bar.finish_and_clear();
+    }
+}
+
+/// Shows a trainer's events ([`mtsnn_core::Trainer::run`]) on stderr.
+#[derive(Default)]
+pub struct TrainDisplay {
+    bar: Option<EpochBar>,
+    epochs: usize,
+}
+
+impl TrainDisplay {
+    /// Shows one event.
+    pub fn show(&mut self, event: Event) {
+        match event {
+            Event::Note(text) => eprintln!("{text}"),
+            Event::Warning(text) => {
+                if let Some(b) = &self.bar {
+                    b.finish();
+                }
+                eprintln!("warning: {text}");
+            }
+            Event::EpochStarted {
+                epoch,
+                epochs,
+                samples,
+                done,
+            } => {
+                let bar = EpochBar::new(epoch, epochs, samples);
+                bar.update(done, 0.0);
+                (self.bar, self.epochs) = (Some(bar), epochs);
+            }
+            Event::Progress {
+                done,
+                samples_per_sec,
+            } => {
+                if let Some(b) = &self.bar {
+                    b.update(done, samples_per_sec);
+                }
+            }
+            Event::Testing => {
+                if let Some(b) = &self.bar {
+                    b.testing();
+                }
+            }
+            Event::EpochDone(m) => {
+                if let Some(b) = self.bar.take() {
+                    b.finish();
+                }
+                eprintln!(
+                    "epoch {}/{}: train loss {:.4} acc {:.2} %, test {:.2} %, {:.0} samples/s, {:.1} s",
+                    m.epoch,
+                    self.epochs,
+                    m.train_loss,
+                    100.0 * m.train_accuracy,
+                    100.0 * m.test_accuracy,
+                    m.samples_per_sec,
+                    m.epoch_seconds
+                );
+            }
+            _ => {}
+        }
     }
 }

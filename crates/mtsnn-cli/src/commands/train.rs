@@ -18,11 +18,12 @@ use mtsnn_core::hyper;
 use mtsnn_core::lr_schedule::ScheduleKind;
 use mtsnn_core::train::run_dir::{CHECKPOINT, run_files};
 use mtsnn_core::train::{RunInfo, load_checkpoint, set_horizon};
-use mtsnn_core::{BackendKind, Event, Finish, Model, NetSpec, TrainConfig, Trainer};
+use mtsnn_core::{BackendKind, Finish, Model, NetSpec, TrainConfig, Trainer};
 
 use crate::data::{CLASSES, Dataset, DatasetKind, Part, kind_parser};
 use crate::hyper_args::HyperArgs;
-use crate::progress::EpochBar;
+use crate::progress::TrainDisplay;
+use crate::signals;
 
 /// The exit status of a run stopped by a signal after writing its checkpoint (EX_TEMPFAIL of
 /// `sysexits.h`: try again later): a scheduler's job script requeues on it.
@@ -147,9 +148,9 @@ pub fn run(args: &TrainArgs, matches: &ArgMatches) -> Result<()> {
     let mut trainer = trainer
         .backend(args.backend)
         .stop_after(args.stop_after.map(|n| n as usize));
-    stop_on_signals(&trainer)?;
-    let mut bar: Option<EpochBar> = None;
-    let finish = trainer.run(&mut |event| show(event, &mut bar, cfg))?;
+    signals::stop_on(&trainer.stop_flag())?;
+    let mut display = TrainDisplay::default();
+    let finish = trainer.run(&mut |event| display.show(event))?;
     let resume_hint = |ckpt: &Path| format!("continue with --resume {}", ckpt.display());
     match finish {
         Finish::Complete { model } => eprintln!("saved {}", model.display()),
@@ -173,74 +174,6 @@ pub fn run(args: &TrainArgs, matches: &ArgMatches) -> Result<()> {
         _ => {}
     }
     Ok(())
-}
-
-/// Sets the trainer's stop flag on SIGTERM, SIGUSR1 and SIGINT (a second SIGINT ends the program).
-fn stop_on_signals(trainer: &Trainer) -> Result<()> {
-    #[cfg(unix)]
-    {
-        use signal_hook::consts::{SIGINT, SIGTERM, SIGUSR1};
-        let flag = trainer.stop_flag();
-        signal_hook::flag::register_conditional_shutdown(SIGINT, 130, Arc::clone(&flag))?;
-        for signal in [SIGTERM, SIGUSR1, SIGINT] {
-            signal_hook::flag::register(signal, Arc::clone(&flag))?;
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = trainer;
-    Ok(())
-}
-
-/// Shows one event of the trainer on stderr.
-fn show(event: Event, bar: &mut Option<EpochBar>, cfg: &TrainConfig) {
-    match event {
-        Event::Note(text) => eprintln!("{text}"),
-        Event::Warning(text) => {
-            if let Some(b) = bar.as_ref() {
-                b.finish();
-            }
-            eprintln!("warning: {text}");
-        }
-        Event::EpochStarted {
-            epoch,
-            epochs,
-            samples,
-            done,
-        } => {
-            let b = EpochBar::new(epoch, epochs, samples);
-            b.update(done, 0.0);
-            *bar = Some(b);
-        }
-        Event::Progress {
-            done,
-            samples_per_sec,
-        } => {
-            if let Some(b) = bar.as_ref() {
-                b.update(done, samples_per_sec);
-            }
-        }
-        Event::Testing => {
-            if let Some(b) = bar.as_ref() {
-                b.testing();
-            }
-        }
-        Event::EpochDone(m) => {
-            if let Some(b) = bar.take() {
-                b.finish();
-            }
-            eprintln!(
-                "epoch {}/{}: train loss {:.4} acc {:.2} %, test {:.2} %, {:.0} samples/s, {:.1} s",
-                m.epoch,
-                cfg.epochs,
-                m.train_loss,
-                100.0 * m.train_accuracy,
-                100.0 * m.test_accuracy,
-                m.samples_per_sec,
-                m.epoch_seconds
-            );
-        }
-        _ => {}
-    }
 }
 
 /// Resolves the options against the checkpoint and its run.json (when resuming).

@@ -44,14 +44,7 @@ pub fn run(dir: &Path, sweep: &Summary, wanted: &[usize], jobs: usize, fresh: bo
     // This process's threads (--threads, RAYON_NUM_THREADS, else every core) split between the jobs.
     let threads = (rayon::current_num_threads() / jobs).max(1);
     let stop = Arc::new(AtomicBool::new(false));
-    #[cfg(unix)]
-    {
-        use signal_hook::consts::{SIGINT, SIGTERM, SIGUSR1};
-        signal_hook::flag::register_conditional_shutdown(SIGINT, 130, Arc::clone(&stop))?;
-        for signal in [SIGTERM, SIGUSR1, SIGINT] {
-            signal_hook::flag::register(signal, Arc::clone(&stop))?;
-        }
-    }
+    crate::signals::stop_on(&stop)?;
     let mut running: Vec<(usize, PointChild)> = Vec::new();
     let (mut failed, mut interrupted, mut told) = (Vec::new(), Vec::new(), false);
     loop {
