@@ -286,3 +286,101 @@ fn a_point_stopped_by_a_signal_stops_the_sweep() {
     assert_eq!(summary(&sw)["points"][0]["status"], "pending");
     assert!(sw.join("steps-1").join("checkpoint.safetensors").is_file());
 }
+
+/// `--set` over any option times `--seeds`, two points at a time: every combination trains once,
+/// each in its folder with its own settings; the manifest lists them with their commands,
+/// `run-point` skips a complete point, `status` and `summary` read the folders, and the summary
+/// gives one mean ± std per learning rate over its seeds. Running the same sweep with one more
+/// seed keeps the points' indices and trains only the new ones.
+#[test]
+fn a_set_by_seeds_sweep_runs_two_points_at_once_and_summarises_per_group() {
+    let tmp = TempDir::new("sweep-set");
+    let data = tmp.join("data");
+    write_dataset(&data, 300, 100);
+    let data = data.to_str().unwrap();
+    let sweep = |seeds: &str| {
+        let args = [
+            "sweep",
+            "--set",
+            "lr=0.005,0.002",
+            "--seeds",
+            seeds,
+            "--jobs",
+            "2",
+            "--out",
+            "sw",
+            "--dataset",
+            "mnist",
+            "--data",
+            data,
+            "--net",
+            "784-16-10",
+            "--epochs",
+            "1",
+            "--batch",
+            "32",
+            "--backend",
+            "cpu",
+        ];
+        mtsnn_in(tmp.path(), &args)
+    };
+    let out = sweep("1,2");
+    assert_ok(&out);
+    let sw = tmp.join("sw");
+    let manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(sw.join("sweep.json")).unwrap()).unwrap();
+    let dirs: Vec<&str> = manifest["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["dir"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        dirs,
+        [
+            "lr-0.005_seed-1",
+            "lr-0.005_seed-2",
+            "lr-0.002_seed-1",
+            "lr-0.002_seed-2"
+        ]
+    );
+    for (dir, (lr, seed)) in dirs
+        .iter()
+        .zip([(0.005, 1), (0.005, 2), (0.002, 1), (0.002, 2)])
+    {
+        let info: Value =
+            serde_json::from_str(&std::fs::read_to_string(sw.join(dir).join("run.json")).unwrap())
+                .unwrap();
+        assert_eq!(info["hyper"]["lr"], lr, "{dir}");
+        assert_eq!(info["config"]["seed"], seed, "{dir}");
+        assert!(sw.join(dir).join("model.safetensors").is_file(), "{dir}");
+    }
+    let status = stdout(&mtsnn_in(tmp.path(), &["sweep", "status", "sw", "--json"]));
+    let states: Vec<Value> = status
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(states.len(), 4);
+    assert!(states.iter().all(|s| s["status"] == "complete"), "{status}");
+    let text = stdout(&mtsnn_in(tmp.path(), &["sweep", "summary", "sw"]));
+    assert!(text.contains("[lr=0.005] Final test accuracy"), "{text}");
+    assert!(text.contains("[lr=0.002] Final test accuracy"), "{text}");
+    assert_eq!(text.matches("over n = 2 of 2 runs").count(), 2, "{text}");
+    let err = stderr(&mtsnn_in(
+        tmp.path(),
+        &["sweep", "run-point", "sw", "--index", "2"],
+    ));
+    assert!(err.contains("complete, skipped"), "{err}");
+
+    // One more seed: the old points keep their indices, only the two new ones train.
+    let out = sweep("1,2,3");
+    assert_ok(&out);
+    assert_eq!(stderr(&out).matches("complete, skipped").count(), 4);
+    let manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(sw.join("sweep.json")).unwrap()).unwrap();
+    let points = manifest["points"].as_array().unwrap();
+    assert_eq!(points.len(), 6);
+    assert_eq!(points[2]["dir"], "lr-0.002_seed-1");
+    assert_eq!(points[5]["dir"], "lr-0.002_seed-3");
+    assert!(sw.join("lr-0.002_seed-3/model.safetensors").is_file());
+}
