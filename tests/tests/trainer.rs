@@ -52,10 +52,15 @@ fn config() -> TrainConfig {
 
 /// A fresh trainer of `net` into `dir` on the CPU, checking the stop flag after every batch.
 fn fresh(net: &str, dir: &Path) -> Trainer {
+    fresh_on(BackendKind::Cpu, net, dir)
+}
+
+/// [`fresh`] on the backend `kind`.
+fn fresh_on(kind: BackendKind, net: &str, dir: &Path) -> Trainer {
     let spec = NetSpec::parse(net, Shape::new(1, SIDE, SIDE), CLASSES).unwrap();
     let model = Model::init(spec, Hyper::default(), 5).unwrap();
     Trainer::new(model, config(), images(SAMPLES, 1), images(100, 2), dir)
-        .backend(BackendKind::Cpu)
+        .backend(kind)
         .chunk_batches(Some(1))
 }
 
@@ -103,6 +108,14 @@ fn scratch(name: &str) -> std::path::PathBuf {
 }
 
 fn interrupted_anywhere_and_resumed_is_uninterrupted(net: &str, name: &str) {
+    let stops = [(1, 1), (1, 5), (1, 9), (1, 10), (2, 3), (2, 9)];
+    interrupted_and_resumed_on(BackendKind::Cpu, net, name, &stops);
+}
+
+/// Trains `net` on `kind` uninterrupted, then stopped after each of `stops` (epoch, batch) and
+/// resumed; every resumed run must end as the uninterrupted one.
+fn interrupted_and_resumed_on(kind: BackendKind, net: &str, name: &str, stops: &[(usize, usize)]) {
+    let fresh = |net: &str, dir: &Path| fresh_on(kind, net, dir);
     let whole = scratch(&format!("{name}-whole"));
     assert!(matches!(
         run(&mut fresh(net, &whole), None),
@@ -112,7 +125,7 @@ fn interrupted_anywhere_and_resumed_is_uninterrupted(net: &str, name: &str) {
     let want_metrics: Vec<_> = metrics(&whole).iter().map(learned).collect();
     assert_eq!(want_metrics.len(), 2);
     // 300 samples in batches of 32: 10 batches per epoch, the last one of 12.
-    for stop_at in [(1, 1), (1, 5), (1, 9), (1, 10), (2, 3), (2, 9)] {
+    for &stop_at in stops {
         let dir = scratch(&format!("{name}-{}-{}", stop_at.0, stop_at.1));
         let finish = run(&mut fresh(net, &dir), Some(stop_at));
         let Finish::Interrupted {
@@ -155,7 +168,7 @@ fn interrupted_anywhere_and_resumed_is_uninterrupted(net: &str, name: &str) {
             &dir,
         )
         .unwrap()
-        .backend(BackendKind::Cpu);
+        .backend(kind);
         assert!(matches!(run(&mut resumed, None), Finish::Complete { .. }));
         let got = Model::load(&dir.join(FINAL_MODEL)).unwrap();
         assert!(
@@ -181,6 +194,16 @@ fn an_mlp_interrupted_at_any_batch_and_resumed_ends_as_the_uninterrupted_run() {
 #[test]
 fn a_cnn_interrupted_at_any_batch_and_resumed_ends_as_the_uninterrupted_run() {
     interrupted_anywhere_and_resumed_is_uninterrupted("6C3-P2-12C3-P2-10", "cnn");
+}
+
+/// The same on the GPU backend (lavapipe where there is no hardware GPU): its epochs, too, run in
+/// chunks, and a resumed run reads its position from the checkpoint.
+#[test]
+fn a_run_on_the_gpu_interrupted_mid_epoch_and_resumed_ends_as_the_uninterrupted_run() {
+    if mtsnn_tests::gpu::gpu_context("trainer on the GPU").is_none() {
+        return;
+    }
+    interrupted_and_resumed_on(BackendKind::Gpu, "64-40-10", "gpu", &[(1, 4), (2, 7)]);
 }
 
 #[test]
