@@ -22,6 +22,10 @@ pub struct EpochMetrics {
     pub test_correct: usize,
     /// Test samples.
     pub test_total: usize,
+    /// Per class: the share of test samples for which its output neuron emitted at least one
+    /// spike (0 for a "dead class": the network cannot predict it). Absent in older runs.
+    #[serde(default)]
+    pub output_firing: Vec<f64>,
     /// Training samples per second (training only, evaluation excluded).
     pub samples_per_sec: f64,
     /// Seconds spent training (over every sitting of an interrupted epoch).

@@ -443,6 +443,11 @@ impl Trainer {
                 test_accuracy: outcome.accuracy(),
                 test_correct: outcome.correct,
                 test_total: outcome.total,
+                output_firing: outcome
+                    .fired
+                    .iter()
+                    .map(|&n| n as f64 / outcome.total.max(1) as f64)
+                    .collect(),
                 samples_per_sec: train.len() as f64 / done.train_seconds,
                 train_seconds: done.train_seconds,
                 eval_seconds,
