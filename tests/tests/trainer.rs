@@ -245,3 +245,42 @@ fn stop_after_pauses_and_a_finished_run_cannot_be_resumed_past_its_epochs() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The potentials of dead output neurons: with a silent hidden layer every output potential is 0
+/// at every step (nothing reaches it), for every class; with the output weights of one class made
+/// −2, that class is dead and its potential never rises above 0 (no input can raise it, and it is
+/// never reset).
+#[test]
+fn dead_classes_report_how_far_below_threshold_their_potential_stays() {
+    use mtsnn_core::train::dead_class_potentials;
+    let spec = NetSpec::parse("64-40-10", Shape::new(1, SIDE, SIDE), CLASSES).unwrap();
+    let test = images(200, 2);
+    let mut model = Model::init(spec, Hyper::default(), 5).unwrap();
+    model.weights[0].iter_mut().for_each(|w| *w = 0.0);
+    let mut cpu = mtsnn_core::CpuBackend::new(&model).unwrap();
+    let all: Vec<usize> = (0..CLASSES).collect();
+    for d in dead_class_potentials(&mut cpu, &model, &test, &all).unwrap() {
+        assert_eq!((d.max_potential, d.mean_potential), (0.0, 0.0), "{d:?}");
+    }
+    let mut model = Model::init(
+        NetSpec::parse("64-40-10", Shape::new(1, SIDE, SIDE), CLASSES).unwrap(),
+        Hyper::default(),
+        5,
+    )
+    .unwrap();
+    model.weights[1][3 * 40..4 * 40]
+        .iter_mut()
+        .for_each(|w| *w = -2.0);
+    let mut cpu = mtsnn_core::CpuBackend::new(&model).unwrap();
+    let outcome = {
+        use mtsnn_core::Backend;
+        let (set, _) = cpu.load_set(Arc::clone(&test)).unwrap();
+        mtsnn_core::train::evaluate_loaded(&mut cpu, &model, set, &test.labels).unwrap()
+    };
+    assert!(outcome.dead_classes().contains(&3), "{outcome:?}");
+    let dead = dead_class_potentials(&mut cpu, &model, &test, &outcome.dead_classes()).unwrap();
+    let three = dead.iter().find(|d| d.class == 3).unwrap();
+    // Every hidden spike adds −2 and nothing resets it: v[1] = −2·Σs[1] ≤ 0, v[2] = λ·v[1] − 2·Σs[2] ≤ 0.
+    assert!(three.max_potential <= 0.0, "{three:?}");
+    assert!(three.mean_potential < 0.0, "{three:?}");
+}

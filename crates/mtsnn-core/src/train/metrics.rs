@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::dead::DeadClass;
 use crate::executor::Counters;
 
 /// What one epoch did, as `metrics.jsonl` records it.
@@ -26,6 +27,9 @@ pub struct EpochMetrics {
     /// spike (0 for a "dead class": the network cannot predict it). Absent in older runs.
     #[serde(default)]
     pub output_firing: Vec<f64>,
+    /// The dead classes' output neurons: how far below V_th their pre-reset potentials stayed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dead_classes: Vec<DeadClass>,
     /// Training samples per second (training only, evaluation excluded).
     pub samples_per_sec: f64,
     /// Seconds spent training (over every sitting of an interrupted epoch).

@@ -16,6 +16,7 @@
 //! goes on at the next batch: on the same backend (and, on the CPU, the same threads), the result
 //! is bit for bit that of an uninterrupted run (tested in `tests/tests/trainer.rs`).
 
+mod dead;
 mod metrics;
 mod outcome;
 mod progress;
@@ -28,6 +29,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
+pub use dead::{DeadClass, dead_class_potentials};
 pub use metrics::EpochMetrics;
 pub use outcome::{EVAL_BATCH, TestOutcome, evaluate_loaded, full_output};
 pub use progress::{EpochProgress, META_PROGRESS, load_checkpoint};
@@ -424,6 +426,7 @@ impl Trainer {
             on(Event::Testing);
             let eval_start = Instant::now();
             let outcome = evaluate_loaded(backend, &self.model, test_set, &test.labels)?;
+            let dead = dead_class_potentials(backend, &self.model, &test, &outcome.dead_classes())?;
             let eval_seconds = eval_start.elapsed().as_secs_f64();
             // Once per epoch, before the checkpoint: the loss is checked per batch, but weights or
             // Adam's moments can overflow while the loss stays finite.
@@ -448,6 +451,7 @@ impl Trainer {
                     .iter()
                     .map(|&n| n as f64 / outcome.total.max(1) as f64)
                     .collect(),
+                dead_classes: dead,
                 samples_per_sec: train.len() as f64 / done.train_seconds,
                 train_seconds: done.train_seconds,
                 eval_seconds,

@@ -105,10 +105,29 @@ pub fn diverging(
     if dead.is_empty() {
         return None;
     }
+    let below: Vec<String> = m
+        .dead_classes
+        .iter()
+        .map(|d| {
+            format!(
+                "class {}: at most {:.2}, mean {:.2}",
+                d.class, d.max_potential, d.mean_potential
+            )
+        })
+        .collect();
+    let below = if below.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; its pre-reset potential (V_th = {}) stays {}",
+            h.v_th,
+            below.join(", ")
+        )
+    };
     Some(format!(
         "epoch {}: dead classes: the output neuron of class {} emits no spike for any of the {} \
          test inputs, so the network cannot predict {} (a neuron that stopped firing rarely \
-         recovers); {cause}",
+         recovers){below}; {cause}",
         m.epoch,
         outcome.describe_dead(class_names),
         outcome.total,
