@@ -22,19 +22,8 @@ pub fn run(dir: &Path, sweep: &Summary, wanted: &[usize], jobs: usize, fresh: bo
     if !fresh {
         point::tidy_complete(dir, sweep, wanted)?;
     }
-    let mut queue: Vec<usize> = wanted
-        .iter()
-        .copied()
-        .filter(|&i| {
-            fresh
-                || !point::is_complete(
-                    &dir.join(&sweep.points[i].dir),
-                    sweep.epochs,
-                    sweep.keep_export,
-                )
-        })
-        .rev()
-        .collect();
+    let mut queue = point::to_train(dir, sweep, wanted, fresh);
+    queue.reverse();
     let total = wanted.len();
     eprintln!(
         "sweep {}: {} of {total} points to train, {jobs} at a time",

@@ -199,6 +199,23 @@ fn run(dir: &Path, args: &[String], sweep: &Summary, name: &str, fresh: bool) ->
     keep_export(dir, sweep)
 }
 
+/// The points of `wanted` (indices into `sweep`, in `dir`) to train: those not complete, or all
+/// of them when `fresh`; in the order given.
+pub fn to_train(dir: &Path, sweep: &Summary, wanted: &[usize], fresh: bool) -> Vec<usize> {
+    let done = |i: usize| {
+        is_complete(
+            &dir.join(&sweep.points[i].dir),
+            sweep.epochs,
+            sweep.keep_export,
+        )
+    };
+    wanted
+        .iter()
+        .copied()
+        .filter(|&i| fresh || !done(i))
+        .collect()
+}
+
 /// For every complete point of `wanted` (indices into `sweep`, in `dir`): says it is skipped, drops a checkpoint left
 /// beside its final model (a run trained outside the sweep keeps its last one, the same state),
 /// and keeps the export the sweep asks for.

@@ -71,18 +71,7 @@ pub fn write_and_submit(
     if !fresh {
         point::tidy_complete(dir, sweep, wanted)?;
     }
-    let todo: Vec<usize> = wanted
-        .iter()
-        .copied()
-        .filter(|&i| {
-            fresh
-                || !point::is_complete(
-                    &dir.join(&sweep.points[i].dir),
-                    sweep.epochs,
-                    sweep.keep_export,
-                )
-        })
-        .collect();
+    let todo = point::to_train(dir, sweep, wanted, fresh);
     if todo.is_empty() {
         eprintln!(
             "sweep {}: every point is complete; nothing to submit",

@@ -70,20 +70,7 @@ pub struct RunState {
 impl RunState {
     /// Reads `dir/state.json`; `None` when there is none.
     pub fn read(dir: &Path) -> Result<Option<Self>> {
-        let path = dir.join(STATE);
-        if !path.is_file() {
-            return Ok(None);
-        }
-        let text = std::fs::read_to_string(&path).map_err(|source| Error::Io {
-            path: path.clone(),
-            source,
-        })?;
-        serde_json::from_str(&text)
-            .map(Some)
-            .map_err(|e| Error::Run {
-                path,
-                reason: format!("not a run state ({e})"),
-            })
+        run_info::read_json(&dir.join(STATE), "a run state")
     }
 }
 

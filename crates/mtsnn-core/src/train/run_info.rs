@@ -167,19 +167,7 @@ pub struct RunInfo {
 impl RunInfo {
     /// Reads `run.json` from `dir`; `None` when there is none.
     pub fn read(dir: &Path) -> Result<Option<Self>> {
-        let path = dir.join(FILE);
-        if !path.is_file() {
-            return Ok(None);
-        }
-        let text = std::fs::read_to_string(&path).map_err(|source| Error::Io {
-            path: path.clone(),
-            source,
-        })?;
-        let info = serde_json::from_str(&text).map_err(|e| Error::Run {
-            path: path.clone(),
-            reason: format!("not a run description of mtsnn ({e})"),
-        })?;
-        Ok(Some(info))
+        read_json(&dir.join(FILE), "a run description of mtsnn")
     }
 
     /// Reads the `run.json` in the directory of `file` (a model or checkpoint), if there is one.
@@ -193,6 +181,27 @@ impl RunInfo {
         let text = serde_json::to_string_pretty(self).expect("run.json serialises") + "\n";
         crate::checkpoint::write_atomic(&dir.join(FILE), text.as_bytes())
     }
+}
+
+/// Reads the JSON file `path` as a `T`; `None` when there is no such file. `what` names a `T` in
+/// the error a malformed file gives.
+pub(crate) fn read_json<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    what: &str,
+) -> Result<Option<T>> {
+    if !path.is_file() {
+        return Ok(None);
+    }
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    serde_json::from_str(&text)
+        .map(Some)
+        .map_err(|e| Error::Run {
+            path: path.to_path_buf(),
+            reason: format!("not {what} ({e})"),
+        })
 }
 
 /// The current time, UTC, as `YYYY-MM-DDTHH:MM:SSZ`.
