@@ -391,7 +391,7 @@ fn make(
 fn summarise(dir: &Path, print: bool) -> Result<()> {
     let mut summary = manifest::read(dir)?;
     for p in &mut summary.points {
-        let state = point::state(&dir.join(&p.dir), summary.epochs, summary.keep_export);
+        let state = point::state(&dir.join(&p.dir), summary.epochs);
         p.result = point::result_of(&dir.join(&p.dir));
         p.status = match state.status {
             point::PointStatus::Complete => Status::Complete,

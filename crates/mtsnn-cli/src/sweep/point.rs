@@ -55,10 +55,10 @@ pub struct PointState {
 }
 
 /// The state of the point whose folder is `dir`, in a sweep of `epochs` epochs per point.
-pub fn state(dir: &Path, epochs: usize, keep: KeepExport) -> PointState {
+pub fn state(dir: &Path, epochs: usize) -> PointState {
     let run = RunState::read(dir).ok().flatten();
     let epochs_done = recorded_epochs(dir);
-    let status = if is_complete(dir, epochs, keep) {
+    let status = if is_complete(dir, epochs) {
         PointStatus::Complete
     } else {
         match run.as_ref().map(|r| r.state) {
@@ -80,18 +80,16 @@ pub fn state(dir: &Path, epochs: usize, keep: KeepExport) -> PointState {
     }
 }
 
-/// Whether the run in `dir` has its final model (or the export kept in its place) and has
-/// recorded `epochs` epochs.
-pub fn is_complete(dir: &Path, epochs: usize, keep: KeepExport) -> bool {
-    has_final_model(dir, keep) && recorded_epochs(dir) >= epochs
+/// Whether the run in `dir` has its final model (or an export kept in its place: I8 or F16,
+/// whichever `--keep-export` a sweep had, results/ included) and has recorded `epochs` epochs.
+pub fn is_complete(dir: &Path, epochs: usize) -> bool {
+    has_final_model(dir) && recorded_epochs(dir) >= epochs
 }
 
 /// The final model, or an export kept in its place.
-fn has_final_model(dir: &Path, keep: KeepExport) -> bool {
-    dir.join(FINAL_MODEL).is_file()
-        || keep.file().is_some_and(|f| dir.join(f).is_file())
-        // Sweeps made before --keep-export kept their F16 export under this name.
-        || dir.join(KeepExport::F16.file().expect("a file")).is_file()
+fn has_final_model(dir: &Path) -> bool {
+    let kept = [KeepExport::I8, KeepExport::F16].map(KeepExport::file);
+    dir.join(FINAL_MODEL).is_file() || kept.iter().flatten().any(|f| dir.join(f).is_file())
 }
 
 /// The last epoch recorded in `dir/metrics.jsonl`, 0 when there is none.
@@ -163,7 +161,7 @@ pub fn run_index(dir: &Path, index: usize, fresh: bool) -> Result<()> {
 fn run(dir: &Path, args: &[String], sweep: &Summary, name: &str, fresh: bool) -> Result<()> {
     let (model, ckpt) = (dir.join(FINAL_MODEL), dir.join(CHECKPOINT));
     let recorded = if fresh { 0 } else { recorded_epochs(dir) };
-    if !fresh && is_complete(dir, sweep.epochs, sweep.keep_export) {
+    if !fresh && is_complete(dir, sweep.epochs) {
         eprintln!("{name}: complete, skipped ({})", dir.display());
         return Ok(());
     }
@@ -202,13 +200,7 @@ fn run(dir: &Path, args: &[String], sweep: &Summary, name: &str, fresh: bool) ->
 /// The points of `wanted` (indices into `sweep`, in `dir`) to train: those not complete, or all
 /// of them when `fresh`; in the order given.
 pub fn to_train(dir: &Path, sweep: &Summary, wanted: &[usize], fresh: bool) -> Vec<usize> {
-    let done = |i: usize| {
-        is_complete(
-            &dir.join(&sweep.points[i].dir),
-            sweep.epochs,
-            sweep.keep_export,
-        )
-    };
+    let done = |i: usize| is_complete(&dir.join(&sweep.points[i].dir), sweep.epochs);
     wanted
         .iter()
         .copied()
@@ -223,7 +215,7 @@ pub fn tidy_complete(dir: &Path, sweep: &Summary, wanted: &[usize]) -> Result<()
     for &i in wanted {
         let p = &sweep.points[i];
         let folder = dir.join(&p.dir);
-        if !is_complete(&folder, sweep.epochs, sweep.keep_export) {
+        if !is_complete(&folder, sweep.epochs) {
             continue;
         }
         eprintln!(
@@ -271,12 +263,7 @@ pub fn print_status(dir: &Path, json: bool) -> Result<()> {
     let states: Vec<(String, PointState)> = sweep
         .points
         .iter()
-        .map(|p| {
-            (
-                p.dir.clone(),
-                state(&dir.join(&p.dir), sweep.epochs, sweep.keep_export),
-            )
-        })
+        .map(|p| (p.dir.clone(), state(&dir.join(&p.dir), sweep.epochs)))
         .collect();
     if json {
         for (i, (folder, s)) in states.iter().enumerate() {

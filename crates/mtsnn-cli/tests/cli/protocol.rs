@@ -448,3 +448,36 @@ fn adam_epsilon_script_reads_a_checkpoints_adam_state() {
         String::from_utf8_lossy(&refused.stderr)
     );
 }
+
+/// A protocol folder of results/ (made before sweep manifests, its seeds keeping I8 exports in
+/// place of their models) still reads as complete: `sweep summary` and `status` on a copy give the
+/// five seeds and their mean ± std as README states it.
+#[test]
+fn a_results_protocol_folder_summarises_as_before() {
+    let results = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../results/protocol-fmnist-mlp-784-400-400-10");
+    let tmp = TempDir::new("results-summary");
+    let copy = tmp.join("protocol");
+    std::fs::create_dir(&copy).unwrap();
+    std::fs::copy(results.join("summary.json"), copy.join("summary.json")).unwrap();
+    for seed in 1..=5 {
+        let (from, to) = (
+            results.join(format!("seed-{seed}")),
+            copy.join(format!("seed-{seed}")),
+        );
+        std::fs::create_dir(&to).unwrap();
+        for f in ["metrics.jsonl", "run.json", "model-i8.safetensors"] {
+            std::fs::copy(from.join(f), to.join(f)).unwrap();
+        }
+    }
+    let out = mtsnn_in(tmp.path(), &["sweep", "summary", "protocol"]);
+    assert_ok(&out);
+    let text = stdout(&out);
+    assert_eq!(text.matches(" complete ").count(), 5, "{text}");
+    assert!(
+        text.contains("over n = 5 of 5 runs: 90.81 ± 0.22 %"),
+        "{text}"
+    );
+    let status = stdout(&mtsnn_in(tmp.path(), &["sweep", "status", "protocol"]));
+    assert_eq!(status.matches("complete").count(), 5, "{status}");
+}

@@ -405,7 +405,9 @@ impl Trainer {
                 epoch,
                 ..EpochProgress::default()
             });
-            let lr = AdamStep::of(&self.model.hyper, self.model.adam.step + 1).lr;
+            // The rate of the epoch's first update (earlier than this sitting's when resumed inside it).
+            let first_update = self.model.adam.step + 1 - done.batches as u64;
+            let lr = AdamStep::of(&self.model.hyper, first_update).lr;
             let counters_before = backend.counters();
             on(Event::EpochStarted {
                 epoch,
