@@ -19,9 +19,9 @@ use crate::spec::LayerKind;
 pub struct DeadClass {
     /// The class.
     pub class: usize,
-    /// The largest v[t] over every test input and step (below V_th, or the neuron would fire).
+    /// The largest v\[t\] over every test input and step (below V_th, or the neuron would fire).
     pub max_potential: f32,
-    /// The mean of v[t] over every test input and step.
+    /// The mean of v\[t\] over every test input and step.
     pub mean_potential: f64,
 }
 
