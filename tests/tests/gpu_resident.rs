@@ -6,9 +6,9 @@
 
 use std::sync::Arc;
 
-use mtsnn_core::cpu::kernels::{self as cpu, Record};
 use mtsnn_core::dataset::{ImageSet, Order, augment_word};
 use mtsnn_core::gpu::{WeightGradChunks, kernels};
+use mtsnn_core::pass::{self, Record};
 use mtsnn_core::rng::Rng;
 use mtsnn_core::{Backend, CpuBackend, GpuBackend, Hyper, Model, NetSpec, Shape};
 use mtsnn_tests::compare::assert_close;
@@ -78,7 +78,7 @@ fn gather_and_tally_match_their_cpu_twins() {
             pollster::block_on(ctx.execute(&[&d], &[(&x, batch * shape.len()), (&labels, batch)]))
                 .unwrap();
         let (mut want_x, mut want_labels) = (vec![0.0; batch * shape.len()], vec![0; batch]);
-        cpu::gather(
+        pass::gather(
             &set,
             &order_words,
             pad,
@@ -118,7 +118,7 @@ fn gather_and_tally_match_their_cpu_twins() {
                 .unwrap()
                 .remove(0);
             let mut want = vec![-1.0; (first + batch) * per];
-            cpu::tally(
+            pass::tally(
                 &s,
                 &labels,
                 &loss,
@@ -172,7 +172,7 @@ fn per_batch_epochs(
                     let size = batch.min(order.len() - first);
                     let mut x = vec![0.0; size * set.shape.len()];
                     let mut y = vec![0; size];
-                    cpu::gather(set, &w, order.pad, first, &mut x, &mut y);
+                    pass::gather(set, &w, order.pad, first, &mut x, &mut y);
                     backend.train_batch(&x, &y).unwrap()
                 })
                 .collect()
@@ -216,7 +216,7 @@ fn resident_epochs_equal_per_batch_training_on_the_cpu() {
     // Evaluation of the whole set, in pieces of 40: the totals of one forward pass.
     let totals = new.evaluate_set(test_set, 40, &mut |_| {}).unwrap();
     let mut x = vec![0.0; test.len() * 36];
-    cpu::gather(
+    pass::gather(
         &test,
         &Order::identity(test.len()).words(),
         0,
@@ -381,7 +381,7 @@ fn a_profiled_batch_trains_and_times_every_launch() {
     let (model, train, _) = setup();
     let mut x = vec![0.0; 32 * 36];
     let mut y = vec![0; 32];
-    cpu::gather(&train, &Order::identity(32).words(), 0, 0, &mut x, &mut y);
+    pass::gather(&train, &Order::identity(32).words(), 0, 0, &mut x, &mut y);
     let mut timed = GpuBackend::new(Arc::clone(&ctx), &model).unwrap();
     let mut plain = GpuBackend::new(Arc::clone(&ctx), &model).unwrap();
     let times = timed.profile_train_batch(&x, &y).unwrap();

@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use crate::dataset::{ImageSet, Order};
 use crate::error::{Error, Result};
-use crate::executor::Counters;
 use crate::model::Model;
+use crate::pass::{Counters, Totals};
 use crate::schedule::Mode;
 use crate::spec::NetSpec;
 
@@ -29,31 +29,6 @@ pub struct SetId(pub usize);
 pub struct EpochStats {
     /// Per batch, as [`Backend::train_batch`] would have returned it.
     pub batches: Vec<BatchStats>,
-}
-
-/// Output spike counts summed over time of every sample of a set ([`Backend::evaluate_set`]).
-#[derive(Clone, Debug, PartialEq)]
-pub struct Totals {
-    /// Output neurons (classes).
-    pub classes: usize,
-    /// Σ_t s_out\[t\], `[samples][classes]`.
-    pub values: Vec<f32>,
-}
-
-impl Totals {
-    /// The predicted class of each sample: the argmax (the lowest index on ties).
-    pub fn predictions(&self) -> Vec<usize> {
-        self.values.chunks_exact(self.classes).map(argmax).collect()
-    }
-
-    /// How many samples were predicted as their label.
-    pub fn correct(&self, labels: &[u32]) -> usize {
-        self.predictions()
-            .iter()
-            .zip(labels)
-            .filter(|(p, l)| **p == **l as usize)
-            .count()
-    }
 }
 
 /// Spike counts of one forward pass.
@@ -124,17 +99,6 @@ impl Inference {
                 .collect(),
         }
     }
-}
-
-/// Index of the largest value, the first one on ties.
-pub fn argmax(xs: &[f32]) -> usize {
-    let mut best = 0;
-    for (i, &x) in xs.iter().enumerate() {
-        if x > xs[best] {
-            best = i;
-        }
-    }
-    best
 }
 
 /// A future that a backend's work returns: awaited in browsers, blocked on by the synchronous

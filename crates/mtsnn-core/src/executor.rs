@@ -6,14 +6,12 @@
 use std::ops::Range;
 use std::sync::Arc;
 
-use crate::backend::{
-    Backend, BatchStats, EpochStats, Inference, SetId, Task, Totals, check_batch,
-};
-pub use crate::cpu::kernels::Record;
+use crate::backend::{Backend, BatchStats, EpochStats, Inference, SetId, Task, check_batch};
 use crate::dataset::{ImageSet, Order};
 use crate::error::{Error, Result};
 use crate::kernel_params::AdamStep;
 use crate::model::{AdamState, Model};
+use crate::pass::{Counters, Record, Totals};
 use crate::schedule::{Buf, Mode, NetSchedule, Params, Schedule};
 use crate::spec::NetSpec;
 
@@ -139,35 +137,6 @@ pub struct PassResult {
     pub losses: Vec<f32>,
     /// The values of the buffers given to [`Executor::finish_pass`], after the pass.
     pub params: Vec<Vec<f32>>,
-}
-
-/// What a device has been asked to do ([`crate::GpuContext::counters`]): running totals, or with
-/// [`Counters::since`] what happened between two readings.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Counters {
-    /// Kernel launches recorded into submitted work.
-    pub dispatches: u64,
-    /// Queue submissions.
-    pub submissions: u64,
-    /// Times the host blocked until the device had finished work (to read results back).
-    pub host_waits: u64,
-    /// Bytes written to the device: buffers created with contents, queue writes.
-    pub bytes_uploaded: u64,
-    /// Bytes read back from the device.
-    pub bytes_read: u64,
-}
-
-impl Counters {
-    /// What was counted after `earlier` (a reading of the same device).
-    pub fn since(&self, earlier: &Counters) -> Counters {
-        Counters {
-            dispatches: self.dispatches - earlier.dispatches,
-            submissions: self.submissions - earlier.submissions,
-            host_waits: self.host_waits - earlier.host_waits,
-            bytes_uploaded: self.bytes_uploaded - earlier.bytes_uploaded,
-            bytes_read: self.bytes_read - earlier.bytes_read,
-        }
-    }
 }
 
 /// Something that runs schedules with its own kernels.

@@ -70,11 +70,12 @@
 //!   launches' uniforms, then `gather.wgsl` (batch from the resident set, crop, flip, normalise),
 //!   the schedule's launches and `tally.wgsl` (each sample's loss and hit into the pass's
 //!   records), several batches per submission with no host wait between them. The CPU executor
-//!   runs the same steps with the kernels' CPU twins, batch by batch.
-//! - [`executor::Executor::finish_pass`] reads the records back once, with the weights and Adam
-//!   state in the same wait when the caller asks for them (a checkpoint each epoch); progress
-//!   comes from non-blocking polls meanwhile. [`Backend::evaluate_set`] is the same pass without training,
-//!   recording each sample's output totals.
+//!   runs the same steps with the kernels' CPU twins, batch by batch ([`pass::gather`], which the
+//!   GPU executor also runs, on the host, for a set kept there).
+//! - [`executor::Executor::finish_pass`] reads the records ([`pass::Record`]) back once, with
+//!   the weights and Adam state in the same wait when the caller asks for them (a checkpoint each
+//!   epoch); progress comes from non-blocking polls meanwhile. [`Backend::evaluate_set`] is the
+//!   same pass without training, recording each sample's output totals ([`Totals`]).
 //! - On the same backend an epoch gives exactly what `train_batch` on the same gathered batches
 //!   gives: weights, Adam state, losses and hits. [`Counters`] ([`GpuContext::counters`]) count
 //!   launches, submissions, host waits and bytes each way.
@@ -96,8 +97,11 @@
 //! Buffer allocation, recording and replay, read-back and the backends need no change.
 //!
 //! The passes' own kernels (`gather.wgsl`, `tally.wgsl`) are not schedule steps: each has its CPU
-//! twin in `cpu/kernels.rs`, its launcher in `gpu/kernels.rs` and a test against the twin
-//! (`tests/tests/gpu_resident.rs`), and the executors call them from their pass methods.
+//! twin in [`pass`] (`pass.rs`, the backend-neutral home of what belongs to a whole pass:
+//! [`pass::Record`], [`Totals`], [`argmax`], [`Counters`]), its launcher in `gpu/kernels.rs` and
+//! a test against the twin (`tests/tests/gpu_resident.rs`), and the executors call them from
+//! their pass methods. Both backends import these from [`pass`]; `gpu/` imports nothing from
+//! `cpu/`.
 
 #![warn(missing_docs)]
 
@@ -114,6 +118,7 @@ pub mod hyper;
 pub mod kernel_params;
 pub mod lr_schedule;
 pub mod model;
+pub mod pass;
 pub mod plan;
 pub mod rng;
 pub mod schedule;
@@ -122,16 +127,17 @@ pub mod stats;
 pub mod surrogate;
 pub mod train;
 
-pub use backend::{Backend, BatchStats, EpochStats, Inference, SetId, Task, Totals, argmax};
+pub use backend::{Backend, BatchStats, EpochStats, Inference, SetId, Task};
 pub use cpu::{CpuBackend, CpuExecutor};
 pub use dataset::{ImageSet, Order};
 pub use error::{Error, Result};
-pub use executor::{Counters, Executor, Runner};
+pub use executor::{Executor, Runner};
 pub use factory::{BackendKind, Chosen, choose_backend, create_backend};
 #[cfg(feature = "gpu")]
 pub use gpu::{AdapterPolicy, GpuBackend, GpuContext, GpuExecutor};
 pub use hyper::Hyper;
 pub use model::{AdamState, Model};
+pub use pass::{Counters, Totals, argmax};
 pub use schedule::Mode;
 pub use spec::{Layer, LayerKind, NetSpec, Shape};
 pub use surrogate::{Surrogate, SurrogateParams};

@@ -1,10 +1,10 @@
-//! The CPU kernels: the reference twin of every WGSL kernel in `shaders/`, and the CPU backend's
-//! compute. Activations are laid out `[step][batch][neuron]`, i.e. row `t·B + b` of a `[T·B, N]`
-//! matrix, so that the T steps stack into the rows of one GEMM.
+//! The CPU kernels: the reference twin of every schedule step's WGSL kernel in `shaders/` (the
+//! passes' own, gather and tally, have theirs in [`crate::pass`]), and the CPU backend's compute.
+//! Activations are laid out `[step][batch][neuron]`, i.e. row `t·B + b` of a `[T·B, N]` matrix,
+//! so that the T steps stack into the rows of one GEMM.
 
 use rayon::prelude::*;
 
-use crate::dataset::ImageSet;
 #[cfg(test)]
 use crate::hyper::GradMode;
 use crate::kernel_params::{AdamStep, ScanParams};
@@ -140,109 +140,6 @@ pub fn output_error(
         }
     }
     (total / batch as f64) as f32
-}
-
-/// One batch gathered from a whole image set (`shaders/gather.wgsl`): position `first + b` of
-/// the pass `order` (`[sample, augment]` words, [`crate::dataset::Order::words`]) becomes row `b`
-/// of `x` `[batch][channels][height][width]` (batch = `x.len()` / the sample's length), its
-/// label `labels[b]` (when `labels` is not empty).
-///
-/// Each value is what the per-batch path computes: the pixel of the sample padded by `pad` black
-/// pixels and cropped at `(dy, dx)`, taken from the mirrored column when flipped, through its
-/// channel's table: `x[b][c][r][col] = table_c[p(r + dy − pad, col′ + dx − pad)]` with
-/// `col′ = width − 1 − col` when flipped, else `col`, and `p` = 0 outside the image.
-pub fn gather(
-    set: &ImageSet,
-    order: &[u32],
-    pad: usize,
-    first: usize,
-    x: &mut [f32],
-    labels: &mut [u32],
-) {
-    let (h, w) = (set.shape.height, set.shape.width);
-    let len = set.shape.len();
-    for (b, row) in x.chunks_exact_mut(len).enumerate() {
-        let (sample, aug) = (order[2 * (first + b)] as usize, order[2 * (first + b) + 1]);
-        let (dy, dx, flip) = (
-            (aug & 0xff) as usize,
-            ((aug >> 8) & 0xff) as usize,
-            (aug >> 16) & 1 == 1,
-        );
-        let image = &set.pixels[sample * len..][..len];
-        for (c, (plane, table)) in row.chunks_exact_mut(h * w).zip(&set.tables).enumerate() {
-            let src = &image[c * h * w..][..h * w];
-            for (r, out) in plane.chunks_exact_mut(w).enumerate() {
-                let sr = (r + dy).checked_sub(pad).filter(|&sr| sr < h);
-                for (col, v) in out.iter_mut().enumerate() {
-                    let col = if flip { w - 1 - col } else { col };
-                    let sc = (col + dx).checked_sub(pad).filter(|&sc| sc < w);
-                    let p = match (sr, sc) {
-                        (Some(sr), Some(sc)) => src[sr * w + sc],
-                        _ => 0,
-                    };
-                    *v = table[usize::from(p)];
-                }
-            }
-        }
-        if let Some(l) = labels.get_mut(b) {
-            *l = set.labels[sample];
-        }
-    }
-}
-
-/// What [`tally`] records per sample.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Record {
-    /// Training: `[loss, hit]`, the sample's loss (eq 6) and 1.0 when the argmax of Σ_t s was
-    /// the label (the lowest index on ties, as [`crate::Inference::correct`]), else 0.0.
-    Training,
-    /// Evaluation: the output spikes summed over steps, `[classes]`.
-    Totals,
-}
-
-impl Record {
-    /// Values recorded per sample.
-    pub fn len(self, classes: usize) -> usize {
-        match self {
-            Record::Training => 2,
-            Record::Totals => classes,
-        }
-    }
-}
-
-/// Per-sample records of one batch (`shaders/tally.wgsl`), as [`Record`] says, into `records`
-/// (the batch's part of a pass's records): from the output spikes `s` `[steps][batch][classes]`,
-/// and for training `labels` and the per-sample losses `loss` that [`output_error`] wrote.
-pub fn tally(
-    s: &[f32],
-    labels: &[u32],
-    loss: &[f32],
-    steps: usize,
-    classes: usize,
-    record: Record,
-    records: &mut [f32],
-) {
-    let batch = s.len() / (steps * classes).max(1);
-    let per = record.len(classes);
-    for (b, out) in records.chunks_exact_mut(per).take(batch).enumerate() {
-        let mut totals = vec![0.0f32; classes];
-        for t in 0..steps {
-            for (tot, &x) in totals
-                .iter_mut()
-                .zip(&s[(t * batch + b) * classes..][..classes])
-            {
-                *tot += x;
-            }
-        }
-        match record {
-            Record::Training => {
-                let hit = crate::backend::argmax(&totals) == labels[b] as usize;
-                out[0] = loss[b];
-                out[1] = f32::from(u8::from(hit));
-            }
-            Record::Totals => out.copy_from_slice(&totals),
-        }
-    }
 }
 
 /// The backward pass through one layer of neurons (`shaders/surrogate_g_scan.wgsl`).

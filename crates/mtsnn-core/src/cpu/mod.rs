@@ -24,11 +24,10 @@ use std::sync::Arc;
 use crate::backend::Task;
 use crate::dataset::ImageSet;
 use crate::error::{Error, Result};
-use crate::executor::{
-    Executor, Job, Pass, PassBatch, PassResult, Ran, Record, Runner, model_buffers,
-};
+use crate::executor::{Executor, Job, Pass, PassBatch, PassResult, Ran, Runner, model_buffers};
 use crate::kernel_params::AdamStep;
 use crate::model::Model;
+use crate::pass::{Record, gather, tally};
 use crate::schedule::{Buf, Schedule, Step};
 
 /// The network on the CPU: schedules run by [`CpuExecutor`].
@@ -339,7 +338,7 @@ impl Executor for CpuExecutor {
             } else {
                 &mut []
             };
-            kernels::gather(
+            gather(
                 set,
                 &plan.order,
                 plan.pad,
@@ -362,7 +361,7 @@ impl Executor for CpuExecutor {
                 (&[], &[])
             };
             let records = &mut pass.records[first * per..(first + size) * per];
-            kernels::tally(s, labels, losses, steps, classes, record, records);
+            tally(s, labels, losses, steps, classes, record, records);
             if training {
                 pass.losses.push(
                     loss.ok_or_else(|| Error::Shape("a training batch computed no loss".into()))?,

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use super::gemm::{MatmulPath, WeightGradChunks};
 use super::shaders::Kernel;
 use crate::error::{Error, Result};
-use crate::executor::Counters;
+use crate::pass::Counters;
 
 /// Which adapters [`GpuContext::new`] may open.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

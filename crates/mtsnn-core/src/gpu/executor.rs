@@ -13,8 +13,8 @@
 //! [`BATCHES_PER_SUBMISSION`] batches go in one submission and the host never waits between
 //! them: progress comes from `on_submitted_work_done` callbacks, fired by non-blocking polls, and
 //! the records are read back once, when the pass ends. A set larger than one storage binding
-//! stays on the host: each of its batches is gathered there by the kernel's CPU twin and
-//! uploaded, one submission per batch, still without waiting.
+//! stays on the host: each of its batches is gathered there by the kernel's CPU twin
+//! ([`crate::pass::gather`]) and uploaded, one submission per batch, still without waiting.
 //!
 //! Memory: each buffer holds a whole batch, `[steps][batch][values]`, and must fit one storage
 //! binding of the device (128 MiB on lavapipe); [`GpuExecutor::max_values`] says how much that is.
@@ -27,14 +27,12 @@ use super::kernels::{self, AdamUpdate, ConvWeightGrad, SetLayout};
 use super::submit::Dispatch;
 use super::tensor::GpuTensor;
 use crate::backend::Task;
-use crate::cpu::kernels::gather as gather_on_host;
 use crate::dataset::ImageSet;
 use crate::error::{Error, Result};
-use crate::executor::{
-    Counters, Executor, Job, Pass, PassBatch, PassResult, Ran, Record, Runner, model_buffers,
-};
+use crate::executor::{Executor, Job, Pass, PassBatch, PassResult, Ran, Runner, model_buffers};
 use crate::kernel_params::AdamStep;
 use crate::model::Model;
+use crate::pass::{Counters, Record, gather as gather_on_host};
 use crate::schedule::{Buf, Schedule, Step};
 
 /// Batches recorded into one submission of a pass: enough that submitting costs little, few

@@ -12,11 +12,11 @@ use super::shaders::{
 use super::submit::Dispatch;
 use super::tensor::GpuTensor;
 use super::tile::{TILE_L, TILE_U};
-use crate::cpu::kernels::Record;
 use crate::dataset::ImageSet;
 use crate::error::{Error, Result};
 use crate::hyper::GradMode;
 use crate::kernel_params::{AdamStep, ScanParams};
+use crate::pass::Record;
 use crate::plan::ConvGeom;
 use crate::schedule::Pool;
 use crate::spec::Shape;
@@ -513,7 +513,7 @@ pub const TALLY_FIRST_AT: u64 = std::mem::offset_of!(TallyParams, first) as u64;
 
 /// One batch of `batch` samples from the image set `set` (laid out as `layout` says) into `x`
 /// and, with `with_labels`, `labels` (`shaders/gather.wgsl`), as
-/// [`crate::cpu::kernels::gather`]: positions `first`.. of the pass `order` (`[sample, augment]`
+/// [`crate::pass::gather`]: positions `first`.. of the pass `order` (`[sample, augment]`
 /// words), cropped with padding `pad`. `first` may be changed per batch by copying it into the
 /// launch's uniforms at [`GATHER_FIRST_AT`].
 #[allow(clippy::too_many_arguments)]
@@ -571,7 +571,7 @@ pub async fn gather(
 }
 
 /// The per-sample records of a batch of `batch` (`shaders/tally.wgsl`), as
-/// [`crate::cpu::kernels::tally`]: from the output spikes `s` `[steps][batch][classes]`, the
+/// [`crate::pass::tally`]: from the output spikes `s` `[steps][batch][classes]`, the
 /// `labels` and per-sample `loss` (read for [`Record::Training`] only), into `records` from
 /// position `first` (changed per batch by a copy at [`TALLY_FIRST_AT`]).
 #[allow(clippy::too_many_arguments)]

@@ -8,10 +8,10 @@ use serde::{Deserialize, Serialize};
 
 use super::outcome::EVAL_BATCH;
 use crate::backend::Backend;
-use crate::cpu::kernels::gather;
 use crate::dataset::{ImageSet, Order};
 use crate::error::Result;
 use crate::model::Model;
+use crate::pass::gather;
 use crate::spec::LayerKind;
 
 /// The pre-reset potential of a dead class's output neuron over the test inputs and steps.

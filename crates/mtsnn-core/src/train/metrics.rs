@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::dead::DeadClass;
-use crate::executor::Counters;
+use crate::pass::Counters;
 
 /// What one epoch did, as `metrics.jsonl` records it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -40,13 +40,13 @@ use run_dir::{CHECKPOINT, FINAL_MODEL, METRICS, Phase, RunDir};
 use run_info::Resumption;
 
 use crate::backend::{Backend, SetId};
-use crate::cpu::kernels::gather;
 use crate::dataset::{ImageSet, Order};
 use crate::error::{Error, Result};
 use crate::factory::{BackendKind, choose_backend};
 use crate::kernel_params::AdamStep;
 use crate::lr_schedule::ScheduleKind;
 use crate::model::Model;
+use crate::pass::gather;
 use crate::rng::Rng;
 
 /// How long one chunk of an epoch should take: the longest a stop request waits for.
