@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # How long a 4-point sweep takes on this machine with --jobs 1 (one point at a time, all threads)
 # and --jobs 2 (two points at once, half the threads each), alternating, RUNS times each; prints
-# every run's wall time and the medians. Default points: 784-400-400-10 on FashionMNIST, seeds 1-4,
-# 2 epochs on the first 20,000 training images, CPU backend. Extra arguments go to every sweep
-# (e.g. --net 15C5-P2-40C5-P2-300 --dataset mnist). Pause other work on the machine first.
-# Usage: scripts/bench-sweep-jobs.sh [RUNS] [sweep options...]   (RUNS default 3)
+# every run's wall time and the medians. The points: NET (default 784-400-400-10) on DATASET
+# (default fashion-mnist), seeds 1-4, 2 epochs on the first LIMIT (default 20000) training images,
+# CPU backend; extra arguments go to every sweep. Pause other work on the machine first.
+# Usage: [NET=… DATASET=… LIMIT=…] scripts/bench-sweep-jobs.sh [RUNS] [sweep options...]
+#   (RUNS default 3; e.g. NET=15C5-P2-40C5-P2-300 DATASET=mnist LIMIT=5000 scripts/bench-sweep-jobs.sh)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -17,8 +18,9 @@ sweep() {
     local jobs="$1" start end
     shift
     start="$(date +%s.%N)"
-    target/release/mtsnn sweep --set seed=1,2,3,4 --net 784-400-400-10 --dataset fashion-mnist \
-        --epochs 2 --limit-train 20000 --limit-test 2000 --backend cpu --force \
+    target/release/mtsnn sweep --set seed=1,2,3,4 --net "${NET:-784-400-400-10}" \
+        --dataset "${DATASET:-fashion-mnist}" --epochs 2 --limit-train "${LIMIT:-20000}" \
+        --limit-test 2000 --backend cpu --force \
         --out "$scratch/jobs-$jobs" --jobs "$jobs" "$@" >/dev/null 2>&1
     end="$(date +%s.%N)"
     awk -v a="$start" -v b="$end" 'BEGIN { printf "%.2f\n", b - a }'
