@@ -30,8 +30,8 @@
 //! # }
 //! ```
 //!
-//! A trained model is read with [`Model::load`]; `examples/classify_png.rs` classifies a PNG with
-//! one, normalising it with the [`dataset`] metadata the model file records.
+//! A trained model is read with [`Model::load`]; [`Classifier`] classifies images with one in
+//! three lines, normalising them with the [`dataset`] metadata the model file records.
 //!
 //! # How a batch runs
 //!
@@ -107,6 +107,7 @@
 
 pub mod backend;
 pub mod checkpoint;
+pub mod classifier;
 pub mod cpu;
 pub mod dataset;
 pub mod error;
@@ -128,6 +129,7 @@ pub mod surrogate;
 pub mod train;
 
 pub use backend::{Backend, BatchStats, EpochStats, Inference, SetId, Task};
+pub use classifier::{Answer, Classifier};
 pub use cpu::{CpuBackend, CpuExecutor};
 pub use dataset::{ImageSet, Order};
 pub use error::{Error, Result};
