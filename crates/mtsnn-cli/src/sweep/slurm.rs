@@ -144,10 +144,13 @@ fn script(
     let mut opt = |o: String| {
         let _ = writeln!(s, "#SBATCH {o}");
     };
-    opt(format!(
-        "--job-name=mtsnn-{}",
-        sweep.title().replace([' ', '×'], "")
-    ));
+    // `mtsnn-seed`, `mtsnn-lr-seed`: the sweep's name in letters, digits and dashes.
+    let title = sweep.title();
+    let words: Vec<&str> = title
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    opt(format!("--job-name=mtsnn-{}", words.join("-")));
     opt(format!(
         "--array={}{}",
         indices.join(","),
