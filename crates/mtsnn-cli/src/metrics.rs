@@ -20,6 +20,9 @@ pub struct EpochRecord {
     pub test_accuracy: f64,
     /// Seconds since the run started (resumed runs included).
     pub elapsed_seconds: f64,
+    /// Per class, the share of test inputs on which its output neuron fires (empty in older runs).
+    #[serde(default)]
+    pub output_firing: Vec<f64>,
 }
 
 /// The epochs recorded in `dir/metrics.jsonl`, in order of epoch. A resumed run may have appended

@@ -1,6 +1,8 @@
 //! Learning curves of one or more runs from their `metrics.jsonl`: accuracy against epoch (test
-//! solid, train dashed, one colour per run) and the training loss of eq 6 against epoch. (`train`
-//! records no test loss: the test set is only classified.)
+//! solid, train dashed, one colour per run) and the training loss of eq 6 against epoch (`train`
+//! records no test loss: the test set is only classified); and, for runs that record it, the
+//! least-firing output neuron: the share of test inputs on which it fires, 0 while its class is
+//! dead.
 
 use std::path::Path;
 
@@ -55,7 +57,30 @@ pub fn figure(runs: &[RunCurves], title: &str, command: &str) -> Result<Figure> 
         key("train (during each epoch)", Stroke::Dashed),
     ];
     let mut loss_lines = Vec::new();
+    let mut firing_lines = Vec::new();
     for (i, run) in runs.iter().enumerate() {
+        let least: Vec<(f64, f64)> = run
+            .epochs
+            .iter()
+            .filter(|e| !e.output_firing.is_empty())
+            .map(|e| {
+                let min = e
+                    .output_firing
+                    .iter()
+                    .copied()
+                    .fold(f64::INFINITY, f64::min);
+                (e.epoch as f64, 100.0 * min)
+            })
+            .collect();
+        if !least.is_empty() {
+            firing_lines.push(Line {
+                label: Some(run.label.clone()),
+                colour: colour(i),
+                stroke: Stroke::Solid,
+                markers,
+                points: least,
+            });
+        }
         acc_lines.push(Line {
             label: Some(run.label.clone()),
             colour: colour(i),
@@ -92,15 +117,33 @@ pub fn figure(runs: &[RunCurves], title: &str, command: &str) -> Result<Figure> 
         title: "training loss (eq 6)".into(),
         x_label: "epoch".into(),
         y_label: "mean loss per sample".into(),
-        x_range,
+        x_range: x_range.clone(),
         y_range: loss_range,
         x_axis: XAxis::Whole,
         lines: loss_lines,
         legend: LegendAt::UpperRight,
     };
-    Figure::draw(1400, 600, title, command, |area| {
-        let halves = area.split_evenly((1, 2));
-        accuracy.draw(&halves[0])?;
-        loss.draw(&halves[1])
+    if firing_lines.is_empty() {
+        return Figure::draw(1400, 600, title, command, |area| {
+            let halves = area.split_evenly((1, 2));
+            accuracy.draw(&halves[0])?;
+            loss.draw(&halves[1])
+        });
+    }
+    let firing = Panel {
+        title: "least-firing output neuron (0: a dead class)".into(),
+        x_label: "epoch".into(),
+        y_label: "test inputs it fires on (%)".into(),
+        x_range,
+        y_range: -2.0..102.0,
+        x_axis: XAxis::Whole,
+        lines: firing_lines,
+        legend: LegendAt::UpperRight,
+    };
+    Figure::draw(2000, 600, title, command, |area| {
+        let thirds = area.split_evenly((1, 3));
+        accuracy.draw(&thirds[0])?;
+        loss.draw(&thirds[1])?;
+        firing.draw(&thirds[2])
     })
 }

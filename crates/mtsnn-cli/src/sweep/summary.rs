@@ -396,6 +396,7 @@ mod tests {
             train_accuracy: 0.5 + 0.1 * epoch as f64,
             test_accuracy: test,
             elapsed_seconds: 10.0 * epoch as f64,
+            output_firing: Vec::new(),
         }
     }
 

@@ -183,3 +183,41 @@ fn curves_of_several_runs() {
     let out = mtsnn_in(tmp.path(), &["plot", "sweep", "b"]);
     assert_fails(&out, &["no summary.json"]);
 }
+
+/// Runs that record each output neuron's firing share get a third panel, the least-firing neuron
+/// per run (a dead class at 0 until it recovers); runs without the record keep the two panels.
+#[test]
+fn curves_show_the_least_firing_output_neuron_where_runs_record_it() {
+    let tmp = TempDir::new("plot-firing");
+    let dir = tmp.join("dying");
+    std::fs::create_dir_all(&dir).unwrap();
+    let lines: String = (1..=4)
+        .map(|e| {
+            let least = if e == 1 { 0.0 } else { 0.1 };
+            format!(
+                "{{\"epoch\":{e},\"train_loss\":{},\"train_accuracy\":0.8,\"test_accuracy\":0.9,\
+                 \"elapsed_seconds\":{e},\"output_firing\":[{least},0.2,0.3]}}\n",
+                3.0 / f64::from(e)
+            )
+        })
+        .collect();
+    std::fs::write(dir.join("metrics.jsonl"), lines).unwrap();
+    write_metrics(&tmp.join("old"), 4, 0.7);
+    let width = |args: &[&str]| {
+        assert_ok(&mtsnn_in(tmp.path(), args));
+        let decoder = png::Decoder::new(std::io::BufReader::new(
+            std::fs::File::open(tmp.join("c.png")).unwrap(),
+        ));
+        decoder.read_info().unwrap().info().width
+    };
+    assert_eq!(
+        width(&["plot", "curves", "dying", "old", "--out", "c.png"]),
+        2000
+    );
+    assert_figure(
+        &tmp.join("c.png"),
+        (2000, 600),
+        "mtsnn plot curves dying old",
+    );
+    assert_eq!(width(&["plot", "curves", "old", "--out", "c.png"]), 1400);
+}
