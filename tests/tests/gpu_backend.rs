@@ -196,6 +196,7 @@ fn the_gpu_follows_the_learning_rate_schedule() {
             decay_at: vec![0.5],
             epochs: 4,
             updates_per_epoch: 1,
+            warmup: 0.0,
         },
         ..Hyper::default()
     };

@@ -284,3 +284,73 @@ fn dead_classes_report_how_far_below_threshold_their_potential_stays() {
     assert!(three.max_potential <= 0.0, "{three:?}");
     assert!(three.mean_potential < 0.0, "{three:?}");
 }
+
+/// A guarded run of `64-40-10` on the CPU whose class-3 output neuron starts dead (all its weights
+/// −2: no input can bring its potential above 0).
+fn guarded(dir: &Path) -> Trainer {
+    let spec = NetSpec::parse("64-40-10", Shape::new(1, SIDE, SIDE), CLASSES).unwrap();
+    let hyper = Hyper {
+        guard_dead_classes: true,
+        ..Hyper::default()
+    };
+    let mut model = Model::init(spec, hyper, 5).unwrap();
+    model.weights[1][3 * 40..4 * 40].fill(-2.0);
+    Trainer::new(model, config(), images(SAMPLES, 1), images(100, 2), dir)
+        .backend(BackendKind::Cpu)
+        .chunk_batches(Some(1))
+}
+
+#[test]
+fn the_guard_restarts_a_dead_output_neuron_and_resumes_exactly() {
+    let whole = scratch("guard-whole");
+    let mut notes = Vec::new();
+    let finish = guarded(&whole)
+        .run(&mut |event| {
+            if let Event::Warning(w) = event {
+                notes.push(w.to_string());
+            }
+        })
+        .unwrap();
+    assert!(matches!(finish, Finish::Complete { .. }));
+    let m = metrics(&whole);
+    assert!(m[0].restarted_classes.contains(&3), "{:?}", m[0]);
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("epoch 1") && n.contains("3 (")),
+        "{notes:?}"
+    );
+    // The restart took eq 17's weights (mean V_th/40 = 0.25, std 0.5), and they were trained on.
+    let want = Model::load(&whole.join(FINAL_MODEL)).unwrap();
+    let row = &want.weights[1][3 * 40..4 * 40];
+    assert!(row.iter().all(|&w| w != -2.0), "{row:?}");
+    let mean = row.iter().sum::<f32>() / 40.0;
+    assert!(mean > -1.0 && mean < 1.5, "row mean {mean}");
+    let want_metrics: Vec<_> = m.iter().map(learned).collect();
+    // Stopped before the restart (it then happens in the resumed process) and after it.
+    for stop_at in [(1, 5), (2, 3)] {
+        let dir = scratch(&format!("guard-{}-{}", stop_at.0, stop_at.1));
+        let Finish::Interrupted { checkpoint, .. } = run(&mut guarded(&dir), Some(stop_at)) else {
+            panic!("{stop_at:?}: not interrupted");
+        };
+        let mut resumed = Trainer::resume(
+            &checkpoint,
+            config(),
+            images(SAMPLES, 1),
+            images(100, 2),
+            &dir,
+        )
+        .unwrap()
+        .backend(BackendKind::Cpu);
+        assert!(matches!(run(&mut resumed, None), Finish::Complete { .. }));
+        let got = Model::load(&dir.join(FINAL_MODEL)).unwrap();
+        assert!(
+            got.weights == want.weights && got.adam == want.adam,
+            "{stop_at:?}: other weights"
+        );
+        let got_metrics: Vec<_> = metrics(&dir).iter().map(learned).collect();
+        assert_eq!(got_metrics, want_metrics, "{stop_at:?}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+    std::fs::remove_dir_all(&whole).unwrap();
+}

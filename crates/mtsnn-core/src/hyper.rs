@@ -146,6 +146,9 @@ pub struct Hyper {
     /// How a pixel becomes a network input (not stated in the paper); runs saved before this
     /// setting existed read as the default, which they used.
     pub input_scale: InputScale,
+    /// Not in the paper: after each epoch, restart an output neuron that fired for none of the
+    /// first training images (`crate::train` describes it). Off by default.
+    pub guard_dead_classes: bool,
 }
 
 impl Default for Hyper {
@@ -168,6 +171,7 @@ impl Default for Hyper {
             init: InitMean::PreLayer,
             lr_schedule: LrSchedule::constant(),
             input_scale: InputScale::Standard,
+            guard_dead_classes: false,
         }
     }
 }
@@ -298,6 +302,7 @@ impl Param {
                 decay_at: vec![0.5],
                 epochs: 1,
                 updates_per_epoch: 1,
+                warmup: 0.0,
             },
             ..Hyper::default()
         };
@@ -409,6 +414,25 @@ params! {
             Ok(())
         },
     };
+    /// Epochs of linear learning-rate warm-up (0: none, the paper's).
+    LR_WARMUP = Param {
+        name: "lr_warmup",
+        key: "lr_schedule",
+        value_name: Some("EPOCHS"),
+        help: Some(
+            "Epochs of linear learning-rate warm-up before --lr-schedule: update t of the first \
+             EPOCHS·(updates per epoch) trains at lr·t/(EPOCHS·updates per epoch). 0 (the paper's) \
+             for none; may be a fraction (0.5)",
+        ),
+        switch: false,
+        default: None,
+        example: "0.5",
+        get: |h| h.lr_schedule.warmup.to_string(),
+        set: |h, text| {
+            h.lr_schedule.warmup = parse("lr_warmup", "a number of epochs", text)?;
+            Ok(())
+        },
+    };
     /// Adam's ε.
     ADAM_EPS = Param {
         value_name: Some("EPS"),
@@ -469,6 +493,16 @@ params! {
         help: Some("Cut the reset path out of the gradient (as SpikingJelly's detach_reset)"),
         switch: true,
         ..field!("detach_reset", detach_reset, "true or false", "true")
+    };
+    /// Restart output neurons that fell silent.
+    GUARD_DEAD_CLASSES = Param {
+        help: Some(
+            "Not in the paper: after each epoch, an output neuron that fired for none of the first \
+             10,000 training images (a dead class: f2 gives it no gradient to recover) gets new \
+             initial weights (eq 17) and fresh Adam moments. Saved with the run; off by default",
+        ),
+        switch: true,
+        ..field!("guard_dead_classes", guard_dead_classes, "true or false", "true")
     };
     /// The mean of the initial weights.
     INIT = Param {

@@ -87,6 +87,7 @@ mod tests {
             decay_at: vec![0.5],
             epochs: 4,
             updates_per_epoch: 3,
+            warmup: 0.0,
         };
         h.validate().unwrap();
         let lrs: Vec<f32> = (1..=12).map(|t| AdamStep::of(&h, t).lr).collect();

@@ -11,6 +11,11 @@
 //!   fractions f_i of `decay_at` (e.g. 0.5, 0.75 of 200 epochs: ×0.1 from epoch 101, ×0.01 from
 //!   epoch 151).
 //!
+//! A linear warm-up may precede any of them (`--lr-warmup W`, W epochs, 0 by default as in the
+//! paper): update t of the first W·(updates per epoch) trains at t/(W·updates per epoch) of the
+//! schedule's η, so the first updates are small. It was added to study output neurons that die
+//! in the first epoch (docs/results.md, "Dead classes").
+//!
 //! The backends see only Adam's update count, so a schedule holds its horizon: the run's epochs
 //! and the updates per epoch (⌈training samples / batch⌉), both set by whoever trains. Update t
 //! (1-based) belongs to epoch ⌊(t − 1)/updates per epoch⌋ + 1. [`crate::kernel_params::AdamStep`]
@@ -79,8 +84,10 @@ pub struct LrSchedule {
     pub decay_at: Vec<f32>,
     /// The run's total epochs E (0 for `constant`).
     pub epochs: u32,
-    /// Adam updates per epoch (0 for `constant`).
+    /// Adam updates per epoch (0 for `constant` without a warm-up).
     pub updates_per_epoch: u64,
+    /// Epochs of linear warm-up before the schedule's own rate (0: none, the paper's).
+    pub warmup: f32,
 }
 
 impl LrSchedule {
@@ -120,12 +127,38 @@ impl LrSchedule {
         e.min(u64::from(u32::MAX)) as u32
     }
 
-    /// η of Adam update `step` (1-based) for the base rate `lr`; exactly `lr` under `constant`.
+    /// η of Adam update `step` (1-based) for the base rate `lr`; exactly `lr` under `constant`
+    /// without a warm-up.
     pub fn lr(&self, lr: f32, step: u64) -> f32 {
-        match self.kind {
-            ScheduleKind::Constant => lr,
-            _ => (f64::from(lr) * self.epoch_factor(self.epoch_of_update(step))) as f32,
+        let factor = match self.kind {
+            ScheduleKind::Constant => 1.0,
+            _ => self.epoch_factor(self.epoch_of_update(step)),
+        } * self.warmup_factor(step);
+        if factor == 1.0 {
+            lr
+        } else {
+            (f64::from(lr) * factor) as f32
         }
+    }
+
+    /// The updates of the warm-up: round(W · updates per epoch), 0 without one.
+    pub fn warmup_updates(&self) -> u64 {
+        (f64::from(self.warmup) * self.updates_per_epoch as f64).round() as u64
+    }
+
+    /// The warm-up's factor on η for update `step` (1-based): min(1, step / warm-up updates).
+    pub fn warmup_factor(&self, step: u64) -> f64 {
+        let n = self.warmup_updates();
+        if step >= n {
+            1.0
+        } else {
+            step as f64 / n as f64
+        }
+    }
+
+    /// True when η depends on the update count, so that resuming needs the same updates per epoch.
+    pub fn counts_updates(&self) -> bool {
+        self.kind != ScheduleKind::Constant || self.warmup > 0.0
     }
 
     /// Checks the milestones, and that a schedule other than `constant` has its horizon.
@@ -153,6 +186,15 @@ impl LrSchedule {
                 return bad("the decay fractions must increase".into());
             }
         }
+        if !(self.warmup >= 0.0 && self.warmup.is_finite()) {
+            return bad(format!(
+                "the warm-up must be a number of epochs ≥ 0, not {}",
+                self.warmup
+            ));
+        }
+        if self.warmup > 0.0 && self.updates_per_epoch == 0 {
+            return bad("a warm-up needs the run's updates per epoch".into());
+        }
         if self.kind != ScheduleKind::Constant && (self.epochs == 0 || self.updates_per_epoch == 0)
         {
             return bad(format!(
@@ -165,6 +207,18 @@ impl LrSchedule {
 
     /// A short description, e.g. `cosine over 200 epochs`, `×0.1 after epochs 100, 150 of 200`.
     pub fn describe(&self) -> String {
+        let schedule = self.describe_schedule();
+        if self.warmup > 0.0 {
+            format!(
+                "{schedule} after a linear warm-up of {} epochs",
+                self.warmup
+            )
+        } else {
+            schedule
+        }
+    }
+
+    fn describe_schedule(&self) -> String {
         match self.kind {
             ScheduleKind::Constant => "constant".into(),
             ScheduleKind::Cosine => format!("cosine over {} epochs", self.epochs),
@@ -186,6 +240,7 @@ mod tests {
             decay_at: decay_at.to_vec(),
             epochs,
             updates_per_epoch: per_epoch,
+            warmup: 0.0,
         }
     }
 
@@ -277,6 +332,34 @@ mod tests {
             ScheduleKind::Cosine
         );
         assert!("linear".parse::<ScheduleKind>().is_err());
+    }
+
+    #[test]
+    fn warmup_rises_linearly_then_leaves_the_schedule_alone() {
+        let mut s = schedule(ScheduleKind::Constant, &[], 0, 400);
+        s.warmup = 0.5;
+        s.validate().unwrap();
+        assert_eq!(s.warmup_updates(), 200);
+        assert_eq!(s.lr(0.004, 1), (f64::from(0.004f32) / 200.0) as f32);
+        assert_eq!(s.lr(0.004, 100), (f64::from(0.004f32) * 0.5) as f32);
+        assert_eq!(s.lr(0.004, 200).to_bits(), 0.004f32.to_bits());
+        assert_eq!(s.lr(0.004, 10_000).to_bits(), 0.004f32.to_bits());
+        assert!(s.counts_updates());
+        assert_eq!(
+            s.describe(),
+            "constant after a linear warm-up of 0.5 epochs"
+        );
+        // On top of a schedule: the factors multiply.
+        let mut c = schedule(ScheduleKind::Step, &[0.5], 2, 400);
+        c.warmup = 1.0;
+        assert_eq!(c.lr(0.004, 100), (f64::from(0.004f32) * 0.25) as f32);
+        assert_eq!(c.lr(0.004, 401), (f64::from(0.004f32) * 0.1) as f32);
+        // Without its horizon, or negative, a warm-up is refused.
+        s.updates_per_epoch = 0;
+        assert!(s.validate().is_err());
+        let mut n = schedule(ScheduleKind::Constant, &[], 0, 400);
+        n.warmup = -1.0;
+        assert!(n.validate().is_err());
     }
 
     #[test]

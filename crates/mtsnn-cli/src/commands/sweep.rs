@@ -257,8 +257,8 @@ fn axes(args: &SweepArgs, flags: &TrainFlags) -> Result<Axes> {
             .with_context(|| format!("--set {set}: expected KEY=V1,V2,… (e.g. lr=0.005,0.001)"))?;
         let key = key.trim().trim_start_matches("--").replace('-', "_");
         ensure!(
-            flags.takes_value(&key),
-            "--set {set}: {} is not an option of `mtsnn train` that takes a value",
+            flags.takes_value(&key) || flags.is_flag(&key),
+            "--set {set}: {} is not an option of `mtsnn train`",
             flags.long(&key)
         );
         ensure!(
@@ -270,6 +270,13 @@ fn axes(args: &SweepArgs, flags: &TrainFlags) -> Result<Axes> {
             .split(',')
             .map(|v| canonical(&key, v))
             .collect::<Result<Vec<_>>>()?;
+        if flags.is_flag(&key) {
+            ensure!(
+                values.iter().all(|v| v == "true" || v == "false"),
+                "--set {set}: {} is a switch: its values are true and false",
+                flags.long(&key)
+            );
+        }
         axes.push((key, values));
     }
     if let Some(seeds) = &args.seeds
@@ -634,10 +641,17 @@ impl TrainFlags {
         self.options.iter().any(|(i, _, flag)| i == id && !*flag)
     }
 
-    /// The command-line words of `settings`.
+    /// The command-line words of `settings`. A switch is given bare or swept as `true`/`false`:
+    /// the flag where every value is `true`, nothing for `false`.
     fn words(&self, settings: &[Setting]) -> Vec<String> {
         let mut words = Vec::new();
         for (id, values) in settings {
+            if self.is_flag(id) {
+                if values.iter().all(|v| v == "true") {
+                    words.push(self.long(id));
+                }
+                continue;
+            }
             words.push(self.long(id));
             words.extend(values.iter().cloned());
         }
@@ -673,6 +687,10 @@ mod tests {
             ("steps".into(), vec!["1".into()]),
         ]);
         assert_eq!(words, ["--detach-reset", "--steps", "1"]);
+        // A switch swept with --set: the flag for true, nothing for false.
+        let swept = |v: &str| f.words(&[("guard_dead_classes".into(), vec![v.into()])]);
+        assert_eq!(swept("true"), ["--guard-dead-classes"]);
+        assert!(swept("false").is_empty());
     }
 
     #[test]

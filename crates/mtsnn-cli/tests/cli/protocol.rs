@@ -363,8 +363,12 @@ fn seed_sweep_skips_resumes_starts_and_summarises() {
     );
 
     // Misuse.
-    let cases: [(&[&str], &[&str]); 6] = [
+    let cases: [(&[&str], &[&str]); 7] = [
         (&["sweep", "--seeds", "1,2,1"], &["--seed lists 1 twice"]),
+        (
+            &["sweep", "--set", "flip=true,maybe"],
+            &["--flip is a switch: its values are true and false"],
+        ),
         (
             &["sweep", "--set", "no-such=1,2"],
             &["--no-such is not an option of `mtsnn train`"],

@@ -30,6 +30,10 @@ pub struct EpochMetrics {
     /// The dead classes' output neurons: how far below V_th their pre-reset potentials stayed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub dead_classes: Vec<DeadClass>,
+    /// The classes whose output neuron the dead-class guard restarted after this epoch's training
+    /// (before the test set was evaluated); empty without the guard.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub restarted_classes: Vec<usize>,
     /// Training samples per second (training only, evaluation excluded).
     pub samples_per_sec: f64,
     /// Seconds spent training (over every sitting of an interrupted epoch).

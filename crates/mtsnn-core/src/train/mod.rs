@@ -17,6 +17,7 @@
 //! is bit for bit that of an uninterrupted run (tested in `tests/tests/trainer.rs`).
 
 mod dead;
+pub mod guard;
 mod metrics;
 mod outcome;
 mod progress;
@@ -31,6 +32,7 @@ use std::time::Instant;
 
 pub use dead::{DeadClass, dead_class_potentials};
 pub use metrics::EpochMetrics;
+use outcome::describe_classes;
 pub use outcome::{EVAL_BATCH, TestOutcome, evaluate_loaded, full_output};
 pub use progress::{EpochProgress, META_PROGRESS, load_checkpoint};
 pub use run_info::{Invocation, RunInfo, TrainConfig};
@@ -42,7 +44,7 @@ use run_info::Resumption;
 use crate::backend::{Backend, SetId};
 use crate::dataset::{ImageSet, Order};
 use crate::error::{Error, Result};
-use crate::factory::{BackendKind, choose_backend};
+use crate::factory::{BackendKind, choose_backend, create_backend};
 use crate::kernel_params::AdamStep;
 use crate::lr_schedule::ScheduleKind;
 use crate::model::Model;
@@ -236,10 +238,10 @@ impl Trainer {
         if self.backend != BackendKind::Cpu {
             on(Event::Note(&format!("backend: {chosen}")));
         }
-        let mut backend = chosen.backend;
+        let (kind, mut backend) = (chosen.kind, chosen.backend);
         let info = self.run_info(backend.name())?;
         let mut dir = RunDir::new(self.dir.clone(), info, fresh)?;
-        let result = self.train(backend.as_mut(), &mut dir, on);
+        let result = self.train(&mut backend, kind, &mut dir, on);
         if let Err(e) = &result {
             let epochs = self.config.epochs;
             let mut state = RunDir::state(Phase::Failed, self.model.epoch + 1, epochs, 0, 0);
@@ -277,15 +279,19 @@ impl Trainer {
         }
         let schedule = &model.hyper.lr_schedule;
         let updates = self.train.len().div_ceil(cfg.batch) as u64;
+        if schedule.counts_updates()
+            && (schedule.updates_per_epoch != updates
+                || model.adam.step != model.epoch as u64 * updates + self.resumed_batches() as u64)
+        {
+            return bad(format!(
+                "the model was trained with a learning rate ({}) that follows the updates, at {} updates per epoch ({} updates in {} epochs), but this run makes {updates} per epoch: resume with the run's training set and --batch",
+                schedule.describe(),
+                schedule.updates_per_epoch,
+                model.adam.step,
+                model.epoch
+            ));
+        }
         if schedule.kind != ScheduleKind::Constant {
-            if schedule.updates_per_epoch != updates
-                || model.adam.step != model.epoch as u64 * updates + self.resumed_batches() as u64
-            {
-                return bad(format!(
-                    "the model was trained with --lr-schedule {} at {} updates per epoch ({} updates in {} epochs), but this run makes {updates} per epoch: resume with the run's training set and --batch",
-                    schedule.kind, schedule.updates_per_epoch, model.adam.step, model.epoch
-                ));
-            }
             if schedule.epochs as usize != cfg.epochs {
                 return bad(format!(
                     "the model follows a learning-rate schedule over {} epochs ({}); it cannot be resumed with --epochs {}: start a new run for another length",
@@ -347,13 +353,16 @@ impl Trainer {
         Ok(info)
     }
 
-    /// The epochs, once the backend and the folder are ready.
+    /// The epochs, once the backend (of `kind`) and the folder are ready. The dead-class guard
+    /// replaces the backend in `slot` when it restarts a neuron.
     fn train(
         &mut self,
-        backend: &mut dyn Backend,
+        slot: &mut Box<dyn Backend>,
+        kind: BackendKind,
         dir: &mut RunDir,
         on: &mut dyn FnMut(Event),
     ) -> Result<Finish> {
+        let mut backend: &mut dyn Backend = slot.as_mut();
         let cfg = self.config.clone();
         let (train, test) = (Arc::clone(&self.train), Arc::clone(&self.test));
         let model = &self.model;
@@ -365,8 +374,16 @@ impl Trainer {
             backend,
             &self.dir,
         )));
-        let (train_set, kept_train) = backend.load_set(Arc::clone(&train))?;
-        let (test_set, kept_test) = backend.load_set(Arc::clone(&test))?;
+        let (mut train_set, kept_train) = backend.load_set(Arc::clone(&train))?;
+        let (mut test_set, kept_test) = backend.load_set(Arc::clone(&test))?;
+        let probe = match self.model.hyper.guard_dead_classes {
+            true => Some(Arc::new(guard::probe_set(&train)?)),
+            false => None,
+        };
+        let mut probe_set = match &probe {
+            Some(p) => Some(backend.load_set(Arc::clone(p))?.0),
+            None => None,
+        };
         on(Event::Note(&format!(
             "data: the training set is kept {kept_train}; the test set {kept_test}"
         )));
@@ -425,6 +442,28 @@ impl Trainer {
                 });
             }
             let device_train = since(backend.counters(), counters_before);
+            let mut restarted = Vec::new();
+            if let (Some(probe), Some(id)) = (&probe, probe_set) {
+                restarted =
+                    evaluate_loaded(backend, &self.model, id, &probe.labels)?.dead_classes();
+            }
+            if !restarted.is_empty() {
+                guard::restart_output_neurons(&mut self.model, &restarted, cfg.seed, epoch)?;
+                on(Event::Warning(&format!(
+                    "epoch {epoch}: the output neuron of {} fired for none of the first {} training images; restarted with new initial weights (eq 17) and fresh Adam moments (--guard-dead-classes)",
+                    describe_classes(&restarted, &names),
+                    probe.as_ref().map_or(0, |p| p.len())
+                )));
+                // The backend takes the new weights with the rest of its state.
+                *slot = create_backend(kind, &self.model)?;
+                backend = slot.as_mut();
+                train_set = backend.load_set(Arc::clone(&train))?.0;
+                test_set = backend.load_set(Arc::clone(&test))?.0;
+                probe_set = match &probe {
+                    Some(p) => Some(backend.load_set(Arc::clone(p))?.0),
+                    None => None,
+                };
+            }
             on(Event::Testing);
             let eval_start = Instant::now();
             let outcome = evaluate_loaded(backend, &self.model, test_set, &test.labels)?;
@@ -454,6 +493,7 @@ impl Trainer {
                     .map(|&n| n as f64 / outcome.total.max(1) as f64)
                     .collect(),
                 dead_classes: dead,
+                restarted_classes: restarted,
                 samples_per_sec: train.len() as f64 / done.train_seconds,
                 train_seconds: done.train_seconds,
                 eval_seconds,
@@ -608,7 +648,7 @@ impl Trainer {
     }
 }
 
-/// Sets a learning-rate schedule's horizon (no-op for a constant rate): `config.epochs` epochs of
+/// Sets a learning-rate schedule's horizon (no-op for a constant rate without a warm-up): `config.epochs` epochs of
 /// ⌈`train_samples` / batch⌉ updates. A schedule is only valid with it ([`Hyper::validate`]), so
 /// call this before [`Model::init`] when the hyper-parameters name one.
 ///
@@ -617,6 +657,8 @@ pub fn set_horizon(hyper: &mut crate::Hyper, config: &TrainConfig, train_samples
     let schedule = &mut hyper.lr_schedule;
     if schedule.kind != ScheduleKind::Constant {
         schedule.epochs = config.epochs as u32;
+    }
+    if schedule.counts_updates() {
         schedule.updates_per_epoch = train_samples.div_ceil(config.batch.max(1)) as u64;
     }
 }
@@ -665,9 +707,10 @@ fn describe(
     } else {
         String::new()
     };
-    let schedule = match h.lr_schedule.kind {
-        ScheduleKind::Constant => String::new(),
-        _ => format!(", lr {} {}", h.lr, h.lr_schedule.describe()),
+    let schedule = if h.lr_schedule.counts_updates() {
+        format!(", lr {} {}", h.lr, h.lr_schedule.describe())
+    } else {
+        String::new()
     };
     format!(
         "training {} ({} weights) on {} ({train} train, {test} test samples) with {}, T={}, {}, batch {}{crop}{schedule} → {}",

@@ -69,14 +69,7 @@ impl TestOutcome {
 
     /// The dead classes as `0 (T-shirt/top), 8 (Bag)`, named by `names`.
     pub fn describe_dead(&self, names: &[&str]) -> String {
-        self.dead_classes()
-            .iter()
-            .map(|&c| match names.get(c) {
-                Some(name) => format!("{c} ({name})"),
-                None => c.to_string(),
-            })
-            .collect::<Vec<_>>()
-            .join(", ")
+        describe_classes(&self.dead_classes(), names)
     }
 }
 
@@ -98,6 +91,18 @@ pub fn evaluate_loaded(
 /// Σ_t of an output neuron firing S_max spikes at every step.
 pub fn full_output(model: &Model) -> f32 {
     (model.hyper.s_max as usize * model.hyper.steps) as f32
+}
+
+/// Classes as `0 (T-shirt/top), 8 (Bag)`, named by `names`.
+pub(crate) fn describe_classes(classes: &[usize], names: &[&str]) -> String {
+    classes
+        .iter()
+        .map(|&c| match names.get(c) {
+            Some(name) => format!("{c} ({name})"),
+            None => c.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[cfg(test)]
