@@ -86,7 +86,7 @@
 //! 2. Its WGSL twin in `shaders/`, registered in `gpu/shaders.rs`, with a launcher in
 //!    `gpu/kernels.rs` taking the CPU kernel's sizes.
 //! 3. A [`schedule::Step`] variant naming its buffers and sizes, its buffers' lengths in
-//!    [`schedule::Step::buffers`], and the place in [`schedule::NetSchedule::new`] that emits it.
+//!    [`schedule::Step::bindings`] (each named by a [`schedule::Role`]), and the place in [`schedule::NetSchedule::new`] that emits it.
 //! 4. One match arm in each executor: `CpuExecutor::step` (`cpu/mod.rs`) calls the CPU kernel,
 //!    `record` (`gpu/executor.rs`) the launcher. A launcher that needs several launches or a
 //!    scratch buffer of its own returns a type holding them (as `gpu::kernels::conv_weight_grad`

@@ -28,7 +28,7 @@ use crate::executor::{Executor, Job, Pass, PassBatch, PassResult, Ran, Runner, m
 use crate::kernel_params::AdamStep;
 use crate::model::Model;
 use crate::pass::{Record, gather, tally};
-use crate::schedule::{Buf, Schedule, Step};
+use crate::schedule::{Bindings, Buf, Role, Schedule, Step};
 
 /// The network on the CPU: schedules run by [`CpuExecutor`].
 pub type CpuBackend = Runner<CpuExecutor>;
@@ -78,13 +78,13 @@ impl CpuExecutor {
     fn run_steps(
         &mut self,
         schedule: &Schedule,
-        bindings: &Bindings,
+        bindings: &[Bindings],
         steps: Range<usize>,
         adam: Option<&AdamStep>,
     ) -> Result<Option<f32>> {
         let mut loss = None;
-        for (step, needs) in schedule.steps[steps.clone()].iter().zip(&bindings[steps]) {
-            if let Some(l) = self.step(step, needs, adam)? {
+        for (step, b) in schedule.steps[steps.clone()].iter().zip(&bindings[steps]) {
+            if let Some(l) = self.step(step, b, adam)? {
                 loss = Some(l);
             }
         }
@@ -119,41 +119,37 @@ impl CpuExecutor {
             .collect()
     }
 
-    /// The first `len` values of each buffer in `needs`, which must be `N` distinct buffers.
-    fn bind<const N: usize>(&mut self, needs: &[(Buf, usize)]) -> Result<[&mut [f32]; N]> {
-        let needs: &[(Buf, usize); N] = needs.try_into().map_err(|_| {
-            Error::Shape(format!("{} buffers where a kernel takes {N}", needs.len()))
-        })?;
+    /// The buffers of `roles` in `bindings`, each cut to the values its kernel uses (checked by
+    /// [`Bindings::take`]); they must be distinct buffers.
+    fn bind<const N: usize>(
+        &mut self,
+        bindings: &Bindings,
+        roles: [Role; N],
+    ) -> Result<[&mut [f32]; N]> {
+        let store = &self.store;
+        let taken = bindings.take(roles, |b| store.get(b.0).map(Vec::len))?;
         let values = self
             .store
-            .get_disjoint_mut(needs.map(|(b, _)| b.0))
-            .map_err(|e| Error::Shape(format!("buffers {needs:?}: {e}")))?;
-        for (v, (b, len)) in values.iter().zip(needs) {
-            if v.len() < *len {
-                return Err(Error::Shape(format!(
-                    "buffer {}: {} values where {len} are needed",
-                    b.0,
-                    v.len()
-                )));
-            }
-        }
-        let mut lens = needs.iter().map(|(_, len)| *len);
+            .get_disjoint_mut(taken.map(|b| b.buf.0))
+            .map_err(|e| Error::Shape(format!("buffers {taken:?}: {e}")))?;
+        let mut lens = taken.iter().map(|b| b.len);
         Ok(values.map(|v| &mut v[..lens.next().unwrap_or(0)]))
     }
 
-    /// Runs one step on its buffers `needs` (as [`Step::buffers`] lists them); returns the batch
-    /// loss of an output-error step.
+    /// Runs one step on its buffers `b` ([`Step::bindings`]); returns the batch loss of an
+    /// output-error step.
     fn step(
         &mut self,
         step: &Step,
-        needs: &[(Buf, usize)],
+        b: &Bindings,
         adam: Option<&AdamStep>,
     ) -> Result<Option<f32>> {
+        use Role::*;
         match *step {
             Step::Matmul {
                 m, n, k, a_t, b_t, ..
             } => {
-                let [a, b, c] = self.bind(needs)?;
+                let [a, b, c] = self.bind(b, [A, B, C])?;
                 kernels::matmul(a, b, c, m, n, k, a_t, b_t)
             }
             Step::LifForward {
@@ -164,7 +160,7 @@ impl CpuExecutor {
                 sp,
                 ..
             } => {
-                let [current, v, s] = self.bind(needs)?;
+                let [current, v, s] = self.bind(b, [Current, V, S])?;
                 kernels::lif_forward(current, constant, steps, m, lambda, &sp, v, s)
             }
             Step::OutputError {
@@ -173,18 +169,18 @@ impl CpuExecutor {
                 target,
                 ..
             } => {
-                let [s, labels, upstream, losses] = self.bind(needs)?;
+                let [s, labels, upstream, losses] = self.bind(b, [S, Labels, Upstream, Loss])?;
                 let labels = bytemuck::cast_slice(labels);
                 let loss =
                     kernels::output_error(s, labels, steps, classes, target, upstream, losses);
                 return Ok(Some(loss));
             }
             Step::SurrogateGScan { steps, m, scan, .. } => {
-                let [upstream, v, delta, g] = self.bind(needs)?;
+                let [upstream, v, delta, g] = self.bind(b, [Upstream, V, Delta, G])?;
                 kernels::surrogate_g_scan(upstream, v, steps, m, &scan, delta, g)
             }
             Step::SumSteps { steps, m, .. } => {
-                let [x, out] = self.bind(needs)?;
+                let [x, out] = self.bind(b, [X, Out])?;
                 kernels::sum_steps(x, steps, m, out)
             }
             Step::Adam { .. } => {
@@ -192,35 +188,35 @@ impl CpuExecutor {
                     name: "adam",
                     reason: "a schedule with Adam steps ran without their constants".into(),
                 })?;
-                let [w, grad, m, v] = self.bind(needs)?;
+                let [w, grad, m, v] = self.bind(b, [W, Grad, M, V])?;
                 kernels::adam_update(w, grad, m, v, step)
             }
             Step::ConvForward { images, geom, .. } => {
-                let [input, w, out] = self.bind(needs)?;
+                let [input, w, out] = self.bind(b, [Input, W, Out])?;
                 conv::conv_forward(input, w, out, images, &geom)
             }
             Step::ConvInputGrad { images, geom, .. } => {
-                let [grad_out, w, grad_in] = self.bind(needs)?;
+                let [grad_out, w, grad_in] = self.bind(b, [GradOut, W, GradIn])?;
                 conv::conv_input_grad(grad_out, w, grad_in, images, &geom)
             }
             Step::ConvWeightGrad { images, geom, .. } => {
-                let [input, grad_out, grad_w] = self.bind(needs)?;
+                let [input, grad_out, grad_w] = self.bind(b, [Input, GradOut, GradW])?;
                 conv::conv_weight_grad(input, grad_out, grad_w, images, &geom)
             }
             Step::AvgPoolForward { pool: p, .. } => {
-                let [input, out] = self.bind(needs)?;
+                let [input, out] = self.bind(b, [Input, Out])?;
                 conv::avg_pool_forward(input, out, p.maps, p.height, p.width, p.kernel)
             }
             Step::AvgPoolBackward { pool: p, .. } => {
-                let [grad_out, grad_in] = self.bind(needs)?;
+                let [grad_out, grad_in] = self.bind(b, [GradOut, GradIn])?;
                 conv::avg_pool_backward(grad_out, grad_in, p.maps, p.height, p.width, p.kernel)
             }
             Step::MaxPoolForward { pool: p, .. } => {
-                let [input, out] = self.bind(needs)?;
+                let [input, out] = self.bind(b, [Input, Out])?;
                 conv::max_pool_forward(input, out, p.maps, p.height, p.width, p.kernel)
             }
             Step::MaxPoolBackward { pool: p, .. } => {
-                let [input, grad_out, grad_in] = self.bind(needs)?;
+                let [input, grad_out, grad_in] = self.bind(b, [Input, GradOut, GradIn])?;
                 let (maps, h, w, k) = (p.maps, p.height, p.width, p.kernel);
                 conv::max_pool_backward(input, grad_out, grad_in, maps, h, w, k)
             }
@@ -229,11 +225,8 @@ impl CpuExecutor {
     }
 }
 
-/// Per step of a schedule, its buffers and the values it uses of each.
-pub type Bindings = Vec<Vec<(Buf, usize)>>;
-
 impl Executor for CpuExecutor {
-    type Prepared = Bindings;
+    type Prepared = Vec<Bindings>;
 
     fn name(&self) -> String {
         format!(
@@ -248,14 +241,14 @@ impl Executor for CpuExecutor {
     }
 
     /// The buffers of each step, with the values it uses of each.
-    fn prepare<'a>(&'a mut self, schedule: &'a Schedule) -> Task<'a, Bindings> {
-        Box::pin(async move { schedule.steps.iter().map(Step::buffers).collect() })
+    fn prepare<'a>(&'a mut self, schedule: &'a Schedule) -> Task<'a, Vec<Bindings>> {
+        Box::pin(async move { schedule.steps.iter().map(Step::bindings).collect() })
     }
 
     fn run<'a>(
         &'a mut self,
         schedule: &'a Schedule,
-        bindings: &'a Bindings,
+        bindings: &'a Vec<Bindings>,
         job: Job<'a>,
     ) -> Task<'a, Ran> {
         Box::pin(async move {
@@ -316,7 +309,7 @@ impl Executor for CpuExecutor {
     fn enqueue<'a>(
         &'a mut self,
         schedule: &'a Schedule,
-        bindings: &'a Bindings,
+        bindings: &'a Vec<Bindings>,
         b: PassBatch,
     ) -> Task<'a, ()> {
         Box::pin(async move {
@@ -529,20 +522,20 @@ mod tests {
     }
 
     impl Executor for Small {
-        type Prepared = Bindings;
+        type Prepared = Vec<Bindings>;
         fn name(&self) -> String {
             "small".into()
         }
         fn max_values(&self) -> usize {
             self.max_values
         }
-        fn prepare<'a>(&'a mut self, schedule: &'a Schedule) -> Task<'a, Bindings> {
+        fn prepare<'a>(&'a mut self, schedule: &'a Schedule) -> Task<'a, Vec<Bindings>> {
             self.cpu.prepare(schedule)
         }
         fn run<'a>(
             &'a mut self,
             schedule: &'a Schedule,
-            bindings: &'a Bindings,
+            bindings: &'a Vec<Bindings>,
             job: Job<'a>,
         ) -> Task<'a, Ran> {
             self.cpu.run(schedule, bindings, job)
@@ -559,7 +552,7 @@ mod tests {
         fn enqueue<'a>(
             &'a mut self,
             schedule: &'a Schedule,
-            bindings: &'a Bindings,
+            bindings: &'a Vec<Bindings>,
             batch: PassBatch,
         ) -> Task<'a, ()> {
             self.cpu.enqueue(schedule, bindings, batch)

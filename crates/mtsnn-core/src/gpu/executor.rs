@@ -33,7 +33,7 @@ use crate::executor::{Executor, Job, Pass, PassBatch, PassResult, Ran, Runner, m
 use crate::kernel_params::AdamStep;
 use crate::model::Model;
 use crate::pass::{Counters, Record, gather as gather_on_host};
-use crate::schedule::{Buf, Schedule, Step};
+use crate::schedule::{Bindings, Buf, Role, Schedule, Step};
 
 /// Batches recorded into one submission of a pass: enough that submitting costs little, few
 /// enough that progress is seen (and, on lavapipe, that a submission lasts seconds, not minutes).
@@ -288,72 +288,50 @@ fn batch_loss(per_sample: &[f32]) -> f32 {
     (sum / per_sample.len().max(1) as f64) as f32
 }
 
-/// The launch of `step` on `tensors` (one per buffer of its schedule).
+/// The launch of `step` on `tensors` (one per buffer of its schedule), its buffers taken by
+/// name from its [`Step::bindings`], which check their sizes.
 async fn record(ctx: &GpuContext, step: &Step, tensors: &[GpuTensor]) -> Result<Launch> {
-    let t = |b: Buf| &tensors[b.0];
+    use Role::*;
+    let bindings = step.bindings()?;
     let d = match *step {
         Step::Matmul {
-            a,
-            b,
-            c,
-            m,
-            n,
-            k,
-            a_t,
-            b_t,
-        } => kernels::matmul(ctx, t(a), t(b), t(c), m, n, k, a_t, b_t).await?,
+            m, n, k, a_t, b_t, ..
+        } => {
+            let [a, b, c] = bind(&bindings, [A, B, C], tensors)?;
+            kernels::matmul(ctx, a, b, c, m, n, k, a_t, b_t).await?
+        }
         Step::LifForward {
-            current,
             constant,
             steps,
             m,
             lambda,
             sp,
-            v,
-            s,
+            ..
         } => {
-            kernels::lif_forward(ctx, t(current), constant, steps, m, lambda, &sp, t(v), t(s))
-                .await?
+            let [current, v, s] = bind(&bindings, [Current, V, S], tensors)?;
+            kernels::lif_forward(ctx, current, constant, steps, m, lambda, &sp, v, s).await?
         }
         Step::OutputError {
-            s,
-            labels,
             steps,
             batch,
             classes,
             target,
-            upstream,
-            loss,
+            ..
         } => {
-            kernels::output_error(
-                ctx,
-                t(s),
-                t(labels),
-                steps,
-                batch,
-                classes,
-                target,
-                t(upstream),
-                t(loss),
-            )
-            .await?
-        }
-        Step::SurrogateGScan {
-            upstream,
-            v,
-            steps,
-            m,
-            scan,
-            delta,
-            g,
-        } => {
-            kernels::surrogate_g_scan(ctx, t(upstream), t(v), steps, m, &scan, t(delta), t(g))
+            let [s, labels, upstream, loss] = bind(&bindings, [S, Labels, Upstream, Loss], tensors)?;
+            kernels::output_error(ctx, s, labels, steps, batch, classes, target, upstream, loss)
                 .await?
         }
-        Step::SumSteps { x, steps, m, out } => {
-            kernels::sum_steps(ctx, t(x), steps, m, t(out)).await?
+        Step::SurrogateGScan { steps, m, scan, .. } => {
+            let [upstream, v, delta, g] = bind(&bindings, [Upstream, V, Delta, G], tensors)?;
+            kernels::surrogate_g_scan(ctx, upstream, v, steps, m, &scan, delta, g).await?
         }
-        Step::Adam { w, grad, m, v, .. } => {
+        Step::SumSteps { steps, m, .. } => {
+            let [x, out] = bind(&bindings, [X, Out], tensors)?;
+            kernels::sum_steps(ctx, x, steps, m, out).await?
+        }
+        Step::Adam { len, .. } => {
+            let [w, grad, m, v] = bind(&bindings, [W, Grad, M, V], tensors)?;
             // Placeholder constants: each run sets its own ([`AdamUpdate::set_step`]).
             let unset = AdamStep {
                 lr: 0.0,
@@ -362,63 +340,53 @@ async fn record(ctx: &GpuContext, step: &Step, tensors: &[GpuTensor]) -> Result<
                 eps: 0.0,
                 step: 1,
             };
-            let update = kernels::adam_update(ctx, t(w), t(grad), t(m), t(v), &unset).await?;
+            let update = kernels::adam_update(ctx, w, grad, m, v, len, &unset).await?;
             return Ok(Launch::Adam(update));
         }
-        Step::ConvForward {
-            input,
-            w,
-            out,
-            images,
-            geom,
-        } => kernels::conv_forward(ctx, t(input), t(w), t(out), images, &geom).await?,
-        Step::ConvInputGrad {
-            grad_out,
-            w,
-            grad_in,
-            images,
-            geom,
-        } => kernels::conv_input_grad(ctx, t(grad_out), t(w), t(grad_in), images, &geom).await?,
-        Step::ConvWeightGrad {
-            input,
-            grad_out,
-            grad_w,
-            images,
-            geom,
-        } => {
+        Step::ConvForward { images, geom, .. } => {
+            let [input, w, out] = bind(&bindings, [Input, W, Out], tensors)?;
+            kernels::conv_forward(ctx, input, w, out, images, &geom).await?
+        }
+        Step::ConvInputGrad { images, geom, .. } => {
+            let [grad_out, w, grad_in] = bind(&bindings, [GradOut, W, GradIn], tensors)?;
+            kernels::conv_input_grad(ctx, grad_out, w, grad_in, images, &geom).await?
+        }
+        Step::ConvWeightGrad { images, geom, .. } => {
+            let [input, grad_out, grad_w] = bind(&bindings, [Input, GradOut, GradW], tensors)?;
             let launch =
-                kernels::conv_weight_grad(ctx, t(input), t(grad_out), t(grad_w), images, &geom)
-                    .await?;
+                kernels::conv_weight_grad(ctx, input, grad_out, grad_w, images, &geom).await?;
             return Ok(Launch::WeightGrad(launch));
         }
-        Step::AvgPoolForward { input, out, pool } => {
-            let (maps, h, w, k) = (pool.maps, pool.height, pool.width, pool.kernel);
-            kernels::avg_pool_forward(ctx, t(input), t(out), maps, h, w, k).await?
+        Step::AvgPoolForward { pool: p, .. } => {
+            let [input, out] = bind(&bindings, [Input, Out], tensors)?;
+            kernels::avg_pool_forward(ctx, input, out, p.maps, p.height, p.width, p.kernel).await?
         }
-        Step::AvgPoolBackward {
-            grad_out,
-            grad_in,
-            pool,
-        } => {
-            let (maps, h, w, k) = (pool.maps, pool.height, pool.width, pool.kernel);
-            kernels::avg_pool_backward(ctx, t(grad_out), t(grad_in), maps, h, w, k).await?
+        Step::AvgPoolBackward { pool: p, .. } => {
+            let [grad_out, grad_in] = bind(&bindings, [GradOut, GradIn], tensors)?;
+            let (maps, h, w, k) = (p.maps, p.height, p.width, p.kernel);
+            kernels::avg_pool_backward(ctx, grad_out, grad_in, maps, h, w, k).await?
         }
-        Step::MaxPoolForward { input, out, pool } => {
-            let (maps, h, w, k) = (pool.maps, pool.height, pool.width, pool.kernel);
-            kernels::max_pool_forward(ctx, t(input), t(out), maps, h, w, k).await?
+        Step::MaxPoolForward { pool: p, .. } => {
+            let [input, out] = bind(&bindings, [Input, Out], tensors)?;
+            kernels::max_pool_forward(ctx, input, out, p.maps, p.height, p.width, p.kernel).await?
         }
-        Step::MaxPoolBackward {
-            input,
-            grad_out,
-            grad_in,
-            pool,
-        } => {
-            let (maps, h, w, k) = (pool.maps, pool.height, pool.width, pool.kernel);
-            kernels::max_pool_backward(ctx, t(input), t(grad_out), t(grad_in), maps, h, w, k)
-                .await?
+        Step::MaxPoolBackward { pool: p, .. } => {
+            let [input, grad_out, grad_in] = bind(&bindings, [Input, GradOut, GradIn], tensors)?;
+            let (maps, h, w, k) = (p.maps, p.height, p.width, p.kernel);
+            kernels::max_pool_backward(ctx, input, grad_out, grad_in, maps, h, w, k).await?
         }
     };
     Ok(Launch::Kernel(d))
+}
+
+/// The tensors of `roles` in `bindings`, checked by [`Bindings::take`].
+fn bind<'t, const N: usize>(
+    bindings: &Bindings,
+    roles: [Role; N],
+    tensors: &'t [GpuTensor],
+) -> Result<[&'t GpuTensor; N]> {
+    let taken = bindings.take(roles, |b| tensors.get(b.0).map(GpuTensor::len))?;
+    Ok(taken.map(|b| &tensors[b.buf.0]))
 }
 
 impl Executor for GpuExecutor {

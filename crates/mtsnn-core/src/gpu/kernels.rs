@@ -1,7 +1,9 @@
 //! A typed launcher per WGSL kernel, each named after its CPU twin in [`crate::cpu::kernels`]
-//! or [`crate::cpu::conv`] and taking the same sizes. They check every tensor against those sizes ([`Error::Shape`]),
-//! compile (or fetch from the cache) the pipeline for their override constants, and return a
-//! [`Dispatch`] to record with [`GpuContext::execute`].
+//! or [`crate::cpu::conv`] and taking the same sizes. They compile (or fetch from the cache) the
+//! pipeline for their override constants and return a [`Dispatch`] to record with
+//! [`GpuContext::execute`]. The tensors of a schedule's step must hold what the step's
+//! [`crate::schedule::Step::bindings`] say, which the executor checks once before calling them;
+//! the pass kernels ([`gather`], [`tally`]), outside the schedule, check their own.
 
 use super::context::{Count, GpuContext};
 use super::gemm::Loads;
@@ -186,9 +188,6 @@ pub async fn matmul(
     a_t: bool,
     b_t: bool,
 ) -> Result<Dispatch> {
-    a.check_holds("matmul A", m * k)?;
-    b.check_holds("matmul B", k * n)?;
-    c.check_holds("matmul C", m * n)?;
     let Some(gemm) = ctx.matmul_path().gemm_for(m, n, k, a_t, b_t) else {
         return matmul_direct(ctx, [a, b, c], [m, n, k], a_t, b_t).await;
     };
@@ -262,9 +261,6 @@ pub async fn lif_forward(
     v: &GpuTensor,
     s: &GpuTensor,
 ) -> Result<Dispatch> {
-    current.check_holds("lif_forward current", if constant { m } else { steps * m })?;
-    v.check_holds("lif_forward v", steps * m)?;
-    s.check_holds("lif_forward s", steps * m)?;
     let params = LifForwardParams {
         m: u32_of("m", m)?,
         steps: u32_of("steps", steps)?,
@@ -300,10 +296,6 @@ pub async fn output_error(
     upstream: &GpuTensor,
     loss: &GpuTensor,
 ) -> Result<Dispatch> {
-    s.check_holds("output_error s", steps * batch * classes)?;
-    labels.check_holds("output_error labels", batch)?;
-    upstream.check_holds("output_error upstream", steps * batch * classes)?;
-    loss.check_holds("output_error loss", batch)?;
     let params = OutputErrorParams {
         batch: u32_of("batch", batch)?,
         steps: u32_of("steps", steps)?,
@@ -336,9 +328,6 @@ pub async fn surrogate_g_scan(
     delta: &GpuTensor,
     g: &GpuTensor,
 ) -> Result<Dispatch> {
-    for (what, t) in [("upstream", upstream), ("v", v), ("delta", delta), ("g", g)] {
-        t.check_holds(&format!("surrogate_g_scan {what}"), steps * m)?;
-    }
     let params = steps_params(steps, m)?;
     let sp = &p.sp;
     let [v_th, s_max, lam] = neuron_constants(p.lambda, sp);
@@ -384,13 +373,11 @@ pub async fn sum_steps(
     m: usize,
     out: &GpuTensor,
 ) -> Result<Dispatch> {
-    x.check_holds("sum_steps x", steps * m)?;
-    out.check_holds("sum_steps out", m)?;
     let params = steps_params(steps, m)?;
     dispatch_elementwise(ctx, Kernel::SumSteps, &[], &params, &[x, out], m).await
 }
 
-/// One Adam update of `w` with its moments `m`, `v` from `grad` (`shaders/adam.wgsl`), as
+/// One Adam update of the `n` weights `w` with their moments `m`, `v` from `grad` (`shaders/adam.wgsl`), as
 /// [`crate::cpu::kernels::adam_update`]. The step's constants live in the launch's uniform
 /// buffer, so one [`AdamUpdate`] serves every step: [`AdamUpdate::set_step`] before each submission.
 pub async fn adam_update(
@@ -399,12 +386,9 @@ pub async fn adam_update(
     grad: &GpuTensor,
     m: &GpuTensor,
     v: &GpuTensor,
+    n: usize,
     step: &AdamStep,
 ) -> Result<AdamUpdate> {
-    let n = w.len();
-    for (what, t) in [("grad", grad), ("m", m), ("v", v)] {
-        t.check_holds(&format!("adam_update {what}"), n)?;
-    }
     let params = adam_params(n, step)?;
     let dispatch =
         dispatch_elementwise(ctx, Kernel::Adam, &[], &params, &[grad, w, m, v], n).await?;
@@ -669,9 +653,6 @@ pub async fn conv_forward(
     g: &ConvGeom,
 ) -> Result<Dispatch> {
     g.check()?;
-    input.check_holds("conv_forward input", images * g.in_len())?;
-    w.check_holds("conv_forward w", g.out_channels * patch_len(g))?;
-    out.check_holds("conv_forward out", images * g.out_len())?;
     // Output channels × output pixels (over all images).
     let c = [
         g.out_channels,
@@ -706,9 +687,6 @@ pub async fn conv_input_grad(
     g: &ConvGeom,
 ) -> Result<Dispatch> {
     g.check()?;
-    grad_out.check_holds("conv_input_grad grad_out", images * g.out_len())?;
-    w.check_holds("conv_input_grad w", g.out_channels * patch_len(g))?;
-    grad_in.check_holds("conv_input_grad grad_in", images * g.in_len())?;
     // Input channels × input pixels (over all images).
     let c = [g.in_channels, images * g.height * g.width, TILE_L];
     let tensors = [grad_out, w, grad_in];
@@ -822,9 +800,6 @@ pub async fn conv_weight_grad(
     g.check()?;
     let patch = patch_len(g);
     let weights = g.out_channels * patch;
-    input.check_holds("conv_weight_grad input", images * g.in_len())?;
-    grad_out.check_holds("conv_weight_grad grad_out", images * g.out_len())?;
-    grad_w.check_holds("conv_weight_grad grad_w", weights)?;
     // Output channels × patch positions, TILE_L/split of them per tile.
     let split = weight_grad_split(patch);
     let tiles_l = patch.div_ceil(TILE_L / split);
@@ -907,8 +882,6 @@ async fn pool_forward(
 ) -> Result<Dispatch> {
     let params = pool_params(maps, h, w, k)?;
     let out_len = maps * (h / k) * (w / k);
-    input.check_holds("pool input", maps * h * w)?;
-    out.check_holds("pool out", out_len)?;
     dispatch_elementwise(ctx, kernel, &[], &params, &[input, out], out_len).await
 }
 
@@ -924,8 +897,6 @@ pub async fn avg_pool_backward(
     k: usize,
 ) -> Result<Dispatch> {
     let params = pool_params(maps, h, w, k)?;
-    grad_out.check_holds("avg_pool_backward grad_out", maps * (h / k) * (w / k))?;
-    grad_in.check_holds("avg_pool_backward grad_in", maps * h * w)?;
     dispatch_elementwise(
         ctx,
         Kernel::AvgPoolBackward,
@@ -967,9 +938,6 @@ pub async fn max_pool_backward(
     k: usize,
 ) -> Result<Dispatch> {
     let params = pool_params(maps, h, w, k)?;
-    input.check_holds("max_pool_backward input", maps * h * w)?;
-    grad_out.check_holds("max_pool_backward grad_out", maps * (h / k) * (w / k))?;
-    grad_in.check_holds("max_pool_backward grad_in", maps * h * w)?;
     dispatch_elementwise(
         ctx,
         Kernel::MaxPoolBackward,

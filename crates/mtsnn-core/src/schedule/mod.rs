@@ -4,7 +4,11 @@
 //! runs the list with its own kernels (the CPU's directly, the GPU's recorded once per batch size
 //! and replayed).
 
+mod binding;
+
 use std::ops::Range;
+
+pub use binding::{Binding, Bindings, Role};
 
 use crate::error::{Error, Result};
 use crate::hyper::Hyper;
@@ -247,6 +251,25 @@ impl Pool {
 }
 
 impl Step {
+    /// The name of its kernel: the CPU function's, the launcher's and the WGSL file's.
+    pub fn kernel(&self) -> &'static str {
+        match self {
+            Step::Matmul { .. } => "matmul",
+            Step::LifForward { .. } => "lif_forward",
+            Step::OutputError { .. } => "output_error",
+            Step::SurrogateGScan { .. } => "surrogate_g_scan",
+            Step::SumSteps { .. } => "sum_steps",
+            Step::Adam { .. } => "adam",
+            Step::ConvForward { .. } => "conv_forward",
+            Step::ConvInputGrad { .. } => "conv_input_grad",
+            Step::ConvWeightGrad { .. } => "conv_weight_grad",
+            Step::AvgPoolForward { .. } => "avg_pool_forward",
+            Step::AvgPoolBackward { .. } => "avg_pool_backward",
+            Step::MaxPoolForward { .. } => "max_pool_forward",
+            Step::MaxPoolBackward { .. } => "max_pool_backward",
+        }
+    }
+
     /// What the step computes, in a few words: its kernel and sizes (for profiles).
     pub fn label(&self) -> String {
         match *self {
@@ -280,13 +303,15 @@ impl Step {
         }
     }
 
-    /// The buffers of the step, in the order of its fields, with the values it uses of each.
-    /// Fails with [`Error::Shape`] for a convolution or pooling window that does not fit its maps.
-    pub fn buffers(&self) -> Result<Vec<(Buf, usize)>> {
-        Ok(match *self {
+    /// The buffers of the step, each under the name of the field that holds it, with the values
+    /// the kernel uses of it. Fails with [`Error::Shape`] for a convolution or pooling window that
+    /// does not fit its maps.
+    pub fn bindings(&self) -> Result<Bindings> {
+        use Role::*;
+        let list = match *self {
             Step::Matmul {
                 a, b, c, m, n, k, ..
-            } => vec![(a, m * k), (b, k * n), (c, m * n)],
+            } => vec![(A, a, m * k), (B, b, k * n), (C, c, m * n)],
             Step::LifForward {
                 current,
                 constant,
@@ -296,9 +321,9 @@ impl Step {
                 s,
                 ..
             } => vec![
-                (current, if constant { m } else { steps * m }),
-                (v, steps * m),
-                (s, steps * m),
+                (Current, current, if constant { m } else { steps * m }),
+                (V, v, steps * m),
+                (S, s, steps * m),
             ],
             Step::OutputError {
                 s,
@@ -311,7 +336,12 @@ impl Step {
                 ..
             } => {
                 let n = steps * batch * classes;
-                vec![(s, n), (labels, batch), (upstream, n), (loss, batch)]
+                vec![
+                    (S, s, n),
+                    (Labels, labels, batch),
+                    (Upstream, upstream, n),
+                    (Loss, loss, batch),
+                ]
             }
             Step::SurrogateGScan {
                 upstream,
@@ -321,9 +351,13 @@ impl Step {
                 delta,
                 g,
                 ..
-            } => [upstream, v, delta, g].map(|b| (b, steps * m)).to_vec(),
-            Step::SumSteps { x, steps, m, out } => vec![(x, steps * m), (out, m)],
-            Step::Adam { w, grad, m, v, len } => [w, grad, m, v].map(|b| (b, len)).to_vec(),
+            } => [(Upstream, upstream), (V, v), (Delta, delta), (G, g)]
+                .map(|(r, b)| (r, b, steps * m))
+                .to_vec(),
+            Step::SumSteps { x, steps, m, out } => vec![(X, x, steps * m), (Out, out, m)],
+            Step::Adam { w, grad, m, v, len } => [(W, w), (Grad, grad), (M, m), (V, v)]
+                .map(|(r, b)| (r, b, len))
+                .to_vec(),
             Step::ConvForward {
                 input,
                 w,
@@ -333,9 +367,9 @@ impl Step {
             } => {
                 geom.check()?;
                 vec![
-                    (input, images * geom.in_len()),
-                    (w, geom.weight_len()),
-                    (out, images * geom.out_len()),
+                    (Input, input, images * geom.in_len()),
+                    (W, w, geom.weight_len()),
+                    (Out, out, images * geom.out_len()),
                 ]
             }
             Step::ConvInputGrad {
@@ -347,9 +381,9 @@ impl Step {
             } => {
                 geom.check()?;
                 vec![
-                    (grad_out, images * geom.out_len()),
-                    (w, geom.weight_len()),
-                    (grad_in, images * geom.in_len()),
+                    (GradOut, grad_out, images * geom.out_len()),
+                    (W, w, geom.weight_len()),
+                    (GradIn, grad_in, images * geom.in_len()),
                 ]
             }
             Step::ConvWeightGrad {
@@ -361,15 +395,15 @@ impl Step {
             } => {
                 geom.check()?;
                 vec![
-                    (input, images * geom.in_len()),
-                    (grad_out, images * geom.out_len()),
-                    (grad_w, geom.weight_len()),
+                    (Input, input, images * geom.in_len()),
+                    (GradOut, grad_out, images * geom.out_len()),
+                    (GradW, grad_w, geom.weight_len()),
                 ]
             }
             Step::AvgPoolForward { input, out, pool }
             | Step::MaxPoolForward { input, out, pool } => {
                 pool.check()?;
-                vec![(input, pool.in_len()), (out, pool.out_len())]
+                vec![(Input, input, pool.in_len()), (Out, out, pool.out_len())]
             }
             Step::AvgPoolBackward {
                 grad_out,
@@ -377,7 +411,10 @@ impl Step {
                 pool,
             } => {
                 pool.check()?;
-                vec![(grad_out, pool.out_len()), (grad_in, pool.in_len())]
+                vec![
+                    (GradOut, grad_out, pool.out_len()),
+                    (GradIn, grad_in, pool.in_len()),
+                ]
             }
             Step::MaxPoolBackward {
                 input,
@@ -387,11 +424,18 @@ impl Step {
             } => {
                 pool.check()?;
                 vec![
-                    (input, pool.in_len()),
-                    (grad_out, pool.out_len()),
-                    (grad_in, pool.in_len()),
+                    (Input, input, pool.in_len()),
+                    (GradOut, grad_out, pool.out_len()),
+                    (GradIn, grad_in, pool.in_len()),
                 ]
             }
+        };
+        Ok(Bindings {
+            step: self.kernel(),
+            list: list
+                .into_iter()
+                .map(|(role, buf, len)| Binding { role, buf, len })
+                .collect(),
         })
     }
 }
@@ -434,11 +478,11 @@ impl Schedule {
             .collect();
         let count = buffers.len();
         for step in &steps {
-            for (b, len) in step.buffers()? {
-                let buffer = buffers.get_mut(b.0).ok_or_else(|| {
-                    Error::Shape(format!("{step:?} uses buffer {} of {count}", b.0))
+            for b in step.bindings()?.iter() {
+                let buffer = buffers.get_mut(b.buf.0).ok_or_else(|| {
+                    Error::Shape(format!("{step:?} uses buffer {} of {count}", b.buf.0))
                 })?;
-                buffer.len = buffer.len.max(len);
+                buffer.len = buffer.len.max(b.len);
             }
         }
         Ok(Self { buffers, steps })
