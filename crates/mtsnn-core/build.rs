@@ -1,4 +1,4 @@
-//! Composes the WGSL kernels of the workspace's `shaders/` folder (mtsnn-wgsl: `#include`s of
+//! Composes the WGSL kernels of the workspace's `shaders/` folders (mtsnn-wgsl: `#include`s of
 //! `shaders/lib/`, `#for` lines, the register tile's size from `src/gpu/tile.rs`) into `$OUT_DIR`,
 //! where `src/gpu/shaders.rs` embeds them. A crate cannot publish files outside its own folder, so
 //! this works because mtsnn-core is built only inside this workspace and is not published alone.
@@ -26,7 +26,11 @@ fn compose_shaders() {
     let kernels = mtsnn_wgsl::compose_dir(&shaders, &tile::WGSL_CONSTANTS)
         .unwrap_or_else(|e| panic!("composing shaders/: {e}"));
     for (name, wgsl) in kernels {
+        // `FAMILY/NAME.wgsl`: the family's folder first.
         let path = out.join(&name);
+        if let Some(folder) = path.parent() {
+            std::fs::create_dir_all(folder).unwrap_or_else(|e| panic!("{}: {e}", folder.display()));
+        }
         std::fs::write(&path, wgsl).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     }
 }

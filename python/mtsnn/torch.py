@@ -34,7 +34,7 @@ Backward. With f′[t] = f(v[t]) and δ[t] = ∂L/∂s[t] · f′[t]:
   1 − V_th·f′ become 1 (as SpikingJelly's `detach_reset`).
 
 Each of these is computed in the engine's order of float32 operations (`cpu/elementwise.rs`,
-`cpu/kernels.rs`: `ScanStep`, `output_error`, `AdamRun`), so one training step here equals one step
+`cpu/neuron.rs`, `cpu/adam.rs`: `ScanStep`, `output_error`, `AdamRun`), so one training step here equals one step
 of `mtsnn train` up to the summation order inside the matrix products and convolutions (see
 `python/tests/test_training.py`).
 

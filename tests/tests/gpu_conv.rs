@@ -1,5 +1,5 @@
 //! Convolution and pooling on the GPU: each kernel against its CPU twin (a one-step schedule on
-//! the GPU executor, `mtsnn_tests::kernel`, vs `mtsnn_core::cpu::conv`) on random inputs of awkward sizes, and the GPU backend against the
+//! the GPU executor, `mtsnn_tests::kernel`, vs `mtsnn_core::cpu::conv` and `cpu::pool`) on random inputs of awkward sizes, and the GPU backend against the
 //! CPU backend on small CNNs (gradients in both modes, weights after training), on the reference
 //! CNN case, on a short training run, and on a batch too large for the device. Needs a GPU adapter
 //! (lavapipe will do); see `mtsnn_tests::gpu`.
@@ -10,7 +10,7 @@
 
 use std::sync::Arc;
 
-use mtsnn_core::cpu::conv as cpu;
+use mtsnn_core::cpu::{conv as cpu, pool as cpu_pool};
 use mtsnn_core::gpu::{self, GEMM_TILES, GpuTensor, Loads, MatmulPath, WeightGradChunks};
 use mtsnn_core::hyper::{GradMode, InitMean};
 use mtsnn_core::plan::ConvGeom;
@@ -297,7 +297,7 @@ fn conv_weight_grad_in_chunks_matches_its_cpu_twin() {
             let (input, grad_out) = (up("input", &input), up("grad_out", &grad_out));
             // NaN first: every weight must be written.
             let grad_w = up("grad_w", &vec![f32::NAN; weights]);
-            let launch = pollster::block_on(gpu::kernels::conv_weight_grad(
+            let launch = pollster::block_on(gpu::conv::conv_weight_grad(
                 &ctx, &input, &grad_out, &grad_w, images, &g,
             ))
             .unwrap();
@@ -349,7 +349,7 @@ fn a_split_beyond_the_devices_limits_takes_fewer_chunks() {
             ctx.upload("grad_out", &grad_out).unwrap(),
         );
         let grad_w = ctx.upload("grad_w", &vec![f32::NAN; weights]).unwrap();
-        let launch = pollster::block_on(gpu::kernels::conv_weight_grad(
+        let launch = pollster::block_on(gpu::conv::conv_weight_grad(
             &ctx, &input, &grad_out, &grad_w, images, &g,
         ))
         .unwrap();
@@ -373,7 +373,7 @@ fn pool_kernels_match_their_cpu_twins() {
     for (maps, h, w, k) in [(7, 5, 4, 2), (3, 9, 7, 3), (11, 3, 5, 1), (5, 8, 8, 2)] {
         let input = counts(&mut rng, maps * h * w);
         let mut want = vec![0.0; maps * (h / k) * (w / k)];
-        cpu::avg_pool_forward(&input, &mut want, maps, h, w, k);
+        cpu_pool::avg_pool_forward(&input, &mut want, maps, h, w, k);
         let got = vec![f32::NAN; want.len()];
         let got = gpu_step(&ctx, avg_pool_forward(pool(maps, h, w, k)), &[&input, &got])
             .unwrap()
@@ -382,7 +382,7 @@ fn pool_kernels_match_their_cpu_twins() {
 
         let grad_out = normal(&mut rng, want.len());
         let mut want = vec![0.0; input.len()];
-        cpu::avg_pool_backward(&grad_out, &mut want, maps, h, w, k);
+        cpu_pool::avg_pool_backward(&grad_out, &mut want, maps, h, w, k);
         let got = vec![f32::NAN; want.len()];
         let got = gpu_step(
             &ctx,
@@ -425,7 +425,7 @@ fn max_pool_kernels_match_their_cpu_twins() {
         };
         let what = format!("max pool {maps}×{h}×{w} k{k}");
         let mut want = vec![0.0; maps * (h / k) * (w / k)];
-        cpu::max_pool_forward(&input, &mut want, maps, h, w, k);
+        cpu_pool::max_pool_forward(&input, &mut want, maps, h, w, k);
         let got = vec![f32::NAN; want.len()];
         let got = gpu_step(&ctx, max_pool_forward(pool(maps, h, w, k)), &[&input, &got])
             .unwrap()
@@ -434,7 +434,7 @@ fn max_pool_kernels_match_their_cpu_twins() {
 
         let grad_out = normal(&mut rng, want.len());
         let mut want = vec![0.0; input.len()];
-        cpu::max_pool_backward(&input, &grad_out, &mut want, maps, h, w, k);
+        cpu_pool::max_pool_backward(&input, &grad_out, &mut want, maps, h, w, k);
         let got = vec![f32::NAN; want.len()];
         let step = max_pool_backward(pool(maps, h, w, k));
         let got = gpu_step(&ctx, step, &[&input, &grad_out, &got])
@@ -518,7 +518,7 @@ fn kernels_beyond_65535_workgroups_match_cpu() {
     let (maps, h, w, k) = (4200, 32, 32, 2);
     let grad_out = normal(&mut rng, maps * 16 * 16);
     let mut want = vec![0.0; maps * h * w];
-    cpu::avg_pool_backward(&grad_out, &mut want, maps, h, w, k);
+    cpu_pool::avg_pool_backward(&grad_out, &mut want, maps, h, w, k);
     let got = vec![f32::NAN; want.len()];
     let got = gpu_step(
         &ctx,
@@ -531,7 +531,7 @@ fn kernels_beyond_65535_workgroups_match_cpu() {
 
     let input = counts(&mut rng, maps * h * w);
     let mut want = vec![0.0; maps * h * w];
-    cpu::max_pool_backward(&input, &grad_out, &mut want, maps, h, w, k);
+    cpu_pool::max_pool_backward(&input, &grad_out, &mut want, maps, h, w, k);
     let got = vec![f32::NAN; want.len()];
     let step = max_pool_backward(pool(maps, h, w, k));
     let got = gpu_step(&ctx, step, &[&input, &grad_out, &got])

@@ -1,12 +1,12 @@
 //! Every GPU kernel against its CPU twin on the same random input (a one-step schedule on the GPU
-//! executor, `mtsnn_tests::kernel`, vs `mtsnn_core::cpu::kernels`), with the one tolerance of `mtsnn_tests::compare`:
+//! executor, `mtsnn_tests::kernel`, vs the CPU kernels of `mtsnn_core::cpu`), with the one tolerance of `mtsnn_tests::compare`:
 //! |x−y| ≤ max(r·|x+y|, r·RMS(cpu)), r = 1e-5; spike counts exact except within 1e-5 of a
 //! multiple of V_th. Needs a GPU adapter (lavapipe will do); see `mtsnn_tests::gpu`.
 
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use mtsnn_core::cpu::kernels as cpu;
+use mtsnn_core::cpu::{adam as cpu_adam, gemm as cpu_gemm, neuron as cpu_neuron};
 use mtsnn_core::gpu::{GEMM_TILES, Loads, MatmulPath, vec4_operands, wgpu};
 use mtsnn_core::hyper::GradMode;
 use mtsnn_core::kernel_params::{AdamStep, ScanParams};
@@ -129,7 +129,7 @@ fn matmul_matches_cpu_for_all_transposes_paths_and_ragged_sizes() {
             for (a_t, b_t) in [(false, false), (true, false), (false, true), (true, true)] {
                 let case = format!("{m}x{n}x{k} a_t={a_t} b_t={b_t}");
                 let mut want = vec![f32::NAN; m * n];
-                cpu::matmul(&a, &b, &mut want, m, n, k, a_t, b_t);
+                cpu_gemm::matmul(&a, &b, &mut want, m, n, k, a_t, b_t);
                 let got = vec![f32::NAN; m * n];
                 let step = matmul(m, n, k, a_t, b_t);
                 let got = gpu_step(&ctx, step, &[&a, &b, &got]).unwrap().remove(2);
@@ -255,7 +255,7 @@ fn compare_lif(
     sp: &SurrogateParams,
 ) -> usize {
     let (mut v_cpu, mut s_cpu) = (vec![0.0; steps * m], vec![0.0; steps * m]);
-    cpu::lif_forward(
+    cpu_neuron::lif_forward(
         current, constant, steps, m, lambda, sp, &mut v_cpu, &mut s_cpu,
     );
     let step = Step::LifForward {
@@ -405,7 +405,9 @@ fn surrogate_g_scan_matches_cpu_for_all_surrogates_and_gradient_modes() {
                     v.truncate(steps * m);
                     let upstream = normal(&mut rng, steps * m, 0.1);
                     let (mut d_cpu, mut g_cpu) = (vec![0.0; steps * m], vec![0.0; steps * m]);
-                    cpu::surrogate_g_scan(&upstream, &v, steps, m, &p, &mut d_cpu, &mut g_cpu);
+                    cpu_neuron::surrogate_g_scan(
+                        &upstream, &v, steps, m, &p, &mut d_cpu, &mut g_cpu,
+                    );
                     let step = Step::SurrogateGScan {
                         upstream: Buf(0),
                         v: Buf(1),
@@ -470,7 +472,7 @@ fn output_error_matches_cpu() {
             .collect();
         let labels: Vec<u32> = (0..batch).map(|_| rng.below(classes) as u32).collect();
         let (mut up_cpu, mut losses_cpu) = (vec![0.0; s.len()], vec![0.0; batch]);
-        let loss_cpu = cpu::output_error(
+        let loss_cpu = cpu_neuron::output_error(
             &s,
             &labels,
             steps,
@@ -516,7 +518,7 @@ fn sum_steps_is_bit_identical_to_cpu() {
     for (steps, m) in [(1, 1), (2, 1000 + 37), (7, 333)] {
         let x = normal(&mut rng, steps * m, 1.0);
         let mut want = vec![0.0; m];
-        cpu::sum_steps(&x, steps, m, &mut want);
+        cpu_neuron::sum_steps(&x, steps, m, &mut want);
         let got = vec![f32::NAN; m];
         let got = gpu_step(&ctx, sum_steps(steps, m), &[&x, &got])
             .unwrap()
@@ -546,7 +548,7 @@ fn adam_update_matches_cpu() {
             step,
         };
         let (mut w_cpu, mut m_cpu, mut v_cpu) = (w.clone(), m.clone(), v.clone());
-        cpu::adam_update(&mut w_cpu, &grad, &mut m_cpu, &mut v_cpu, &p);
+        cpu_adam::adam_update(&mut w_cpu, &grad, &mut m_cpu, &mut v_cpu, &p);
         let step = Step::Adam {
             w: Buf(0),
             grad: Buf(1),

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use mtsnn_core::dataset::{ImageSet, Order, augment_word};
-use mtsnn_core::gpu::{WeightGradChunks, kernels};
+use mtsnn_core::gpu::{WeightGradChunks, pass as gpu_pass};
 use mtsnn_core::pass::{self, Record};
 use mtsnn_core::rng::Rng;
 use mtsnn_core::{Backend, CpuBackend, GpuBackend, Hyper, Model, NetSpec, Shape};
@@ -64,13 +64,13 @@ fn gather_and_tally_match_their_cpu_twins() {
     ] {
         let set = image_set(shape, n, 10, 7 + n as u64);
         let order = random_order(n, pad, &mut rng);
-        let (set_words, layout) = kernels::image_set_words(&set).unwrap();
+        let (set_words, layout) = gpu_pass::image_set_words(&set).unwrap();
         let gpu_set = ctx.upload("set", &set_words).unwrap();
         let order_words = order.words();
         let gpu_order = ctx.upload("order", &order_words).unwrap();
         let x = ctx.zeros("x", batch * shape.len()).unwrap();
         let labels = ctx.zeros("labels", batch).unwrap();
-        let d = pollster::block_on(kernels::gather(
+        let d = pollster::block_on(gpu_pass::gather(
             &ctx, &gpu_set, &layout, &gpu_order, pad, first, batch, &x, &labels, true,
         ))
         .unwrap();
@@ -110,7 +110,7 @@ fn gather_and_tally_match_their_cpu_twins() {
             let records = ctx
                 .upload("records", &vec![-1.0; (first + batch) * per])
                 .unwrap();
-            let d = pollster::block_on(kernels::tally(
+            let d = pollster::block_on(gpu_pass::tally(
                 &ctx, &gs, &gl, &gloss, steps, batch, classes, record, first, &records,
             ))
             .unwrap();

@@ -6,7 +6,8 @@
 //! Tolerance: f32 against f64, |x − y| ≤ 1e-4·max(|y|, 1) (relative, absolute near zero);
 //! spike counts must match exactly.
 
-use mtsnn_core::cpu::kernels::{lif_forward, matmul};
+use mtsnn_core::cpu::gemm::matmul;
+use mtsnn_core::cpu::neuron::lif_forward;
 use mtsnn_core::{Backend, CpuBackend, Hyper, Model, NetSpec, Shape, Surrogate, SurrogateParams};
 use serde_json::Value;
 

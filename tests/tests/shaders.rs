@@ -87,7 +87,7 @@ fn every_shader_file_is_an_embedded_kernel_and_back() {
     let composed = mtsnn_wgsl::compose_dir(&shaders_dir(), &WGSL_CONSTANTS)
         .unwrap_or_else(|e| panic!("composing shaders/: {e}"));
     let files: Vec<&str> = composed.iter().map(|(name, _)| name.as_str()).collect();
-    let mut kernels: Vec<&str> = Kernel::ALL.iter().map(|k| k.file_name()).collect();
+    let mut kernels: Vec<&str> = Kernel::ALL.iter().map(|k| k.path()).collect();
     kernels.sort();
     assert_eq!(
         files, kernels,
@@ -96,7 +96,7 @@ fn every_shader_file_is_an_embedded_kernel_and_back() {
     for (name, wgsl) in &composed {
         let k = Kernel::ALL
             .into_iter()
-            .find(|k| k.file_name() == name)
+            .find(|k| k.path() == name)
             .expect("listed above");
         assert_eq!(
             wgsl,

@@ -1,4 +1,4 @@
-//! Wall time of the CPU convolution and pooling kernels (`cpu::conv`) at the conv layers of the
+//! Wall time of the CPU convolution and pooling kernels (`cpu::conv`, `cpu::pool`) at the conv layers of the
 //! paper's CNNs, batch 128, T = 2, as a training step calls them: the first conv on the constant
 //! input (128 images, forward and weight gradient), the second on 256 maps of pooled spike counts
 //! (integers 0..15, 85 % zeros before pooling), all three kernels. Medians of 7 runs.
@@ -9,9 +9,9 @@ mod timing;
 
 use timing::median;
 
-use mtsnn_core::cpu::conv::{
-    avg_pool_backward, avg_pool_forward, conv_forward, conv_input_grad, conv_weight_grad,
-    max_pool_backward, max_pool_forward,
+use mtsnn_core::cpu::conv::{conv_forward, conv_input_grad, conv_weight_grad};
+use mtsnn_core::cpu::pool::{
+    avg_pool_backward, avg_pool_forward, max_pool_backward, max_pool_forward,
 };
 use mtsnn_core::plan::ConvGeom;
 use mtsnn_core::rng::Rng;

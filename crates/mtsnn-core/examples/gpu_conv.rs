@@ -51,13 +51,13 @@ fn layer(ctx: &GpuContext, what: &str, g: &ConvGeom, images: usize) -> mtsnn_cor
             2.0 * macs / s / 1e9
         );
     };
-    let d = pollster::block_on(gpu::kernels::conv_forward(ctx, &input, &w, &out, images, g))?;
+    let d = pollster::block_on(gpu::conv::conv_forward(ctx, &input, &w, &out, images, g))?;
     report("conv_forward", time(ctx, &[&d], &out));
-    let d = pollster::block_on(gpu::kernels::conv_input_grad(
+    let d = pollster::block_on(gpu::conv::conv_input_grad(
         ctx, &grad_out, &w, &grad_in, images, g,
     ))?;
     report("conv_input_grad", time(ctx, &[&d], &grad_in));
-    let d = pollster::block_on(gpu::kernels::conv_weight_grad(
+    let d = pollster::block_on(gpu::conv::conv_weight_grad(
         ctx, &input, &grad_out, &grad_w, images, g,
     ))?;
     let launches: Vec<&gpu::Dispatch> = d.dispatches().collect();
@@ -70,7 +70,7 @@ fn layer(ctx: &GpuContext, what: &str, g: &ConvGeom, images: usize) -> mtsnn_cor
     // gradient's `[out_ch][images·pixels]` times its transpose.
     let cols = ctx.upload("cols", &normal(patch * images * pixels))?;
     let c = ctx.zeros("C", g.out_channels * images * pixels)?;
-    let d = pollster::block_on(gpu::kernels::matmul(
+    let d = pollster::block_on(gpu::gemm::matmul(
         ctx,
         &w,
         &cols,
@@ -83,7 +83,7 @@ fn layer(ctx: &GpuContext, what: &str, g: &ConvGeom, images: usize) -> mtsnn_cor
     ))?;
     report("matmul W·cols (forward's GEMM)", time(ctx, &[&d], &c));
     let gw = ctx.zeros("gW", g.out_channels * patch)?;
-    let d = pollster::block_on(gpu::kernels::matmul(
+    let d = pollster::block_on(gpu::gemm::matmul(
         ctx,
         &c,
         &cols,

@@ -1,4 +1,4 @@
-//! Throughput of the GPU GEMMs, `shaders/matmul.wgsl` (software adapters' kernel) and the tiled
+//! Throughput of the GPU GEMMs, `shaders/gemm/matmul.wgsl` (software adapters' kernel) and the tiled
 //! GEMM with its 64x64 tile and 16-byte loads where the rows allow (hardware GPUs'), against a naive triple loop and the `gemm` crate on the CPU, at
 //! the GEMM shapes of training 784-800-10 with batch 128 and T = 2. Figures are medians.
 //!
@@ -8,7 +8,7 @@ mod timing;
 
 use timing::median;
 
-use mtsnn_core::cpu::kernels;
+use mtsnn_core::cpu::gemm as cpu_gemm;
 use mtsnn_core::gpu::{self, AdapterPolicy, GEMM_TILES, GpuContext, Loads, MatmulPath};
 use mtsnn_core::rng::Rng;
 
@@ -45,7 +45,7 @@ fn gpu_rate(
         ctx.upload("B", b)?,
         ctx.zeros("C", m * n)?,
     );
-    let d = pollster::block_on(gpu::kernels::matmul(ctx, &ta, &tb, &tc, m, n, k, a_t, b_t))?;
+    let d = pollster::block_on(gpu::gemm::matmul(ctx, &ta, &tb, &tc, m, n, k, a_t, b_t))?;
     // Ten launches per submission, one value read back: the device time dominates.
     let reps = 10;
     let work = vec![&d; reps];
@@ -85,7 +85,7 @@ fn main() -> mtsnn_core::Result<()> {
         let gpu_tiles = gpu_rate(&tiled, &a, &b, m, n, k, a_t, b_t)?;
         let mut c = vec![0.0; m * n];
         let naive_s = median(3, || naive(&a, &b, &mut c, m, n, k, a_t, b_t));
-        let gemm_s = median(5, || kernels::matmul(&a, &b, &mut c, m, n, k, a_t, b_t));
+        let gemm_s = median(5, || cpu_gemm::matmul(&a, &b, &mut c, m, n, k, a_t, b_t));
         println!(
             "{what:<24} {:>13} {gpu_direct:>11.2} {gpu_tiles:>10.2} {:>10.2} {:>10.1}",
             format!("{m}×{n}×{k}"),

@@ -247,7 +247,7 @@ impl DatasetKind {
 
 /// A whole image set as a backend keeps it ([`crate::Backend::load_set`]): 8-bit pixels, labels
 /// and the per-channel tables that turn a pixel into a network input. Batches are then gathered
-/// from it by the backend (on the GPU by `shaders/gather.wgsl`), in the order and with the
+/// from it by the backend (on the GPU by `shaders/pass/gather.wgsl`), in the order and with the
 /// augmentation an [`Order`] gives.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ImageSet {

@@ -1,6 +1,6 @@
 //! The constants that both backends' per-layer kernels take, derived from the hyper-parameters:
-//! the backward scan's (eq 9–13, `shaders/surrogate_g_scan.wgsl`) and one Adam update's
-//! (`shaders/adam.wgsl`). Backend-free, so that neither backend imports the other.
+//! the backward scan's (eq 9–13, `shaders/neuron/surrogate_g_scan.wgsl`) and one Adam update's
+//! (`shaders/adam/adam.wgsl`). Backend-free, so that neither backend imports the other.
 
 use crate::hyper::{GradMode, Hyper};
 use crate::surrogate::SurrogateParams;

@@ -82,26 +82,33 @@
 //!
 //! # How to add a kernel
 //!
-//! 1. The CPU kernel, the reference: a function in `cpu/kernels.rs` (or `cpu/conv.rs`).
-//! 2. Its WGSL twin in `shaders/`, registered in `gpu/shaders.rs`, with a launcher in
-//!    `gpu/kernels.rs` taking the CPU kernel's sizes.
-//! 3. A [`schedule::Step`] variant naming its buffers and sizes, its buffers' lengths in
-//!    [`schedule::Step::bindings`] (each named by a [`schedule::Role`]), and the place in [`schedule::NetSchedule::new`] that emits it.
-//! 4. One match arm in each executor: `CpuExecutor::step` (`cpu/mod.rs`) calls the CPU kernel,
-//!    `record` (`gpu/executor.rs`) the launcher. A launcher that needs several launches or a
-//!    scratch buffer of its own returns a type holding them (as `gpu::kernels::conv_weight_grad`
-//!    does) and gets a variant of `Launch` there, which names each launch for profiles.
+//! Kernels are grouped by family (gemm, neuron, conv, pool, adam, pass), and `cpu/`, `gpu/` and
+//! `shaders/` use the same names: a kernel's CPU twin is in `cpu/FAMILY.rs`, its launcher in
+//! `gpu/FAMILY.rs`, its WGSL in `shaders/FAMILY/`.
+//!
+//! 1. The CPU kernel, the reference: a function in `cpu/FAMILY.rs`.
+//! 2. Its WGSL twin `shaders/FAMILY/NAME.wgsl`, one line in `kernels!` (`gpu/shaders.rs`), and a
+//!    launcher in `gpu/FAMILY.rs` named after the CPU kernel and taking its sizes.
+//! 3. A [`schedule::Step`] variant naming its buffers and sizes, its buffers in
+//!    [`schedule::Step::bindings`] (each under a [`schedule::Role`], with the values it uses),
+//!    and the place in [`schedule::NetSchedule`]'s builder (`schedule/net.rs`) that emits it.
+//! 4. One match arm in each executor: `CpuExecutor::step` (`cpu/executor.rs`) calls the CPU
+//!    kernel, `record` (`gpu/executor.rs`) the launcher, each taking its buffers by role (sizes
+//!    are checked there, once, by [`schedule::Bindings::take`]). A launcher that needs several
+//!    launches or a scratch buffer of its own returns a type holding them (as
+//!    `gpu::conv::conv_weight_grad` does) and gets a variant of `Launch` there, which names each
+//!    launch for profiles.
 //! 5. A test running the one-step schedule on both executors against each other
 //!    (`tests/src/kernel.rs`, as `tests/tests/gpu_kernels.rs` does).
 //!
 //! Buffer allocation, recording and replay, read-back and the backends need no change.
+//! `docs/architecture.md` follows one step from the schedule to its dispatch.
 //!
-//! The passes' own kernels (`gather.wgsl`, `tally.wgsl`) are not schedule steps: each has its CPU
-//! twin in [`pass`] (`pass.rs`, the backend-neutral home of what belongs to a whole pass:
-//! [`pass::Record`], [`Totals`], [`argmax`], [`Counters`]), its launcher in `gpu/kernels.rs` and
-//! a test against the twin (`tests/tests/gpu_resident.rs`), and the executors call them from
-//! their pass methods. Both backends import these from [`pass`]; `gpu/` imports nothing from
-//! `cpu/`.
+//! The passes' own kernels (`shaders/pass/`: gather, tally) are not schedule steps: each has its
+//! CPU twin in [`pass`] (`pass.rs`, the backend-neutral home of what belongs to a whole pass:
+//! [`pass::Record`], [`Totals`], [`argmax`], [`Counters`]), its launcher in `gpu/pass.rs` and a
+//! test against the twin (`tests/tests/gpu_resident.rs`), and the executors call them from their
+//! pass methods. Both backends import these from [`pass`]; `gpu/` imports nothing from `cpu/`.
 
 #![warn(missing_docs)]
 

@@ -5,15 +5,15 @@
 //! The backends and the [`crate::executor`] take these from here; nothing here depends on a
 //! backend (or on the `gpu` feature).
 //!
-//! [`gather`] and [`tally`] are the CPU twins of the passes' own kernels, `shaders/gather.wgsl`
-//! and `shaders/tally.wgsl` (their launchers are `gpu::kernels::gather` and `gpu::kernels::tally`).
+//! [`gather`] and [`tally`] are the CPU twins of the passes' own kernels, `shaders/pass/gather.wgsl`
+//! and `shaders/pass/tally.wgsl` (their launchers are `gpu::pass::gather` and `gpu::pass::tally`).
 //! The CPU executor runs them for every batch of a pass; the GPU executor runs [`gather`] on the
 //! host for an image set too large to keep on the device (its host fallback), and the trainer
 //! uses it to gather a whole set in order.
 
 use crate::dataset::ImageSet;
 
-/// What a pass records per sample ([`tally`], `shaders/tally.wgsl`).
+/// What a pass records per sample ([`tally`], `shaders/pass/tally.wgsl`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Record {
     /// Training: `[loss, hit]`, the sample's loss (eq 6) and 1.0 when the argmax of Σ_t s was
@@ -33,10 +33,10 @@ impl Record {
     }
 }
 
-/// Per-sample records of one batch (`shaders/tally.wgsl`), as [`Record`] says, into `records`
+/// Per-sample records of one batch (`shaders/pass/tally.wgsl`), as [`Record`] says, into `records`
 /// (the batch's part of a pass's records): from the output spikes `s` `[steps][batch][classes]`,
 /// and for training `labels` and the per-sample losses `loss` that the output-error kernel
-/// (`cpu::kernels::output_error`, `shaders/output_error.wgsl`) wrote.
+/// (`cpu::neuron::output_error`, `shaders/neuron/output_error.wgsl`) wrote.
 pub fn tally(
     s: &[f32],
     labels: &[u32],
@@ -135,7 +135,7 @@ impl Counters {
     }
 }
 
-/// One batch gathered from a whole image set on the host, the CPU twin of `shaders/gather.wgsl`
+/// One batch gathered from a whole image set on the host, the CPU twin of `shaders/pass/gather.wgsl`
 /// (and the GPU executor's host fallback for a set kept on the host): position `first + b` of
 /// the pass `order` (`[sample, augment]` words, [`crate::dataset::Order::words`]) becomes row `b`
 /// of `x` `[batch][channels][height][width]` (batch = `x.len()` / the sample's length), its

@@ -179,6 +179,19 @@ fn bounded_size(dims: &[usize]) -> Option<usize> {
         .filter(|&n| n <= MAX_SIZE)
 }
 
+/// Why inputs of shape `input` and `classes` classes admit no network, if they do not.
+fn check_input(input: Shape, classes: usize) -> std::result::Result<(), String> {
+    if classes == 0 || [input.channels, input.height, input.width].contains(&0) {
+        return Err("the input and the number of classes must be non-empty".into());
+    }
+    if bounded_size(&[input.channels, input.height, input.width]).is_none() || classes > MAX_SIZE {
+        return Err(format!(
+            "the input {input} or the {classes} classes are too many values (more than {MAX_SIZE})"
+        ));
+    }
+    Ok(())
+}
+
 impl NetSpec {
     /// Parses `text` for inputs of shape `input` and `classes` output classes.
     pub fn parse(text: &str, input: Shape, classes: usize) -> Result<Self> {
@@ -190,18 +203,7 @@ impl NetSpec {
         if text.is_empty() {
             return Err(err("empty string; try e.g. 784-800-10".into()));
         }
-        if classes == 0 || [input.channels, input.height, input.width].contains(&0) {
-            return Err(err(
-                "the input and the number of classes must be non-empty".into()
-            ));
-        }
-        if bounded_size(&[input.channels, input.height, input.width]).is_none()
-            || classes > MAX_SIZE
-        {
-            return Err(err(format!(
-                "the input {input} or the {classes} classes are too many values (more than {MAX_SIZE})"
-            )));
-        }
+        check_input(input, classes).map_err(err)?;
         // Every layer's output and weights are bounded before the next layer uses its size.
         let bounded = |layer: Layer| {
             let out = layer.output;

@@ -82,7 +82,7 @@ impl SurrogateParams {
     /// The surrogate f(v) ≈ ∂s/∂v at pre-reset potential `v`.
     ///
     /// f1 and f2 sum only the thresholds i·V_th within `sqrt(α_W·30)` of v; the terms left out are
-    /// below 1e-13 relative, far under f32 resolution. The WGSL twin (`shaders/surrogate_g_scan.wgsl`)
+    /// below 1e-13 relative, far under f32 resolution. The WGSL twin (`shaders/neuron/surrogate_g_scan.wgsl`)
     /// uses the same window.
     #[inline]
     pub fn eval(&self, v: f32) -> f32 {

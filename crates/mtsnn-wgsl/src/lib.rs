@@ -2,7 +2,9 @@
 //! what several kernels share is written once. mtsnn-core's `build.rs` runs it and embeds the
 //! results; `tests/tests/shaders.rs` has naga validate every composed kernel.
 //!
-//! A kernel is a top-level `shaders/NAME.wgsl`; `shaders/lib/` holds the snippets it may include.
+//! A kernel is `shaders/FAMILY/NAME.wgsl`, in the folder of its family (`gemm`, `neuron`, `conv`,
+//! `pool`, `adam`, `pass`: the names of the CPU and GPU modules holding its twin and its
+//! launcher); `shaders/lib/` holds the snippets kernels may include.
 //! The files are WGSL with three line-based additions (`#` never starts a WGSL line, and `$`
 //! appears nowhere in WGSL):
 //!
@@ -39,19 +41,32 @@ pub enum Error {
 
 pub type Result<T> = std::result::Result<T, Error>;
 
-/// Every kernel of `shaders` (its top-level `.wgsl` files), composed with the snippets of
-/// `shaders/lib` and `constants`: (file name, WGSL), sorted by name.
+/// Every kernel of `shaders` (the `.wgsl` files of its family folders, every folder but `lib`),
+/// composed with the snippets of `shaders/lib` and `constants`: (`FAMILY/NAME.wgsl`, WGSL),
+/// sorted by name.
 pub fn compose_dir(shaders: &Path, constants: &[(&str, usize)]) -> Result<Vec<(String, String)>> {
     let io = |path: &Path| {
         let path = path.to_path_buf();
         move |source| Error::Io { path, source }
     };
+    let name_of = |path: &Path| {
+        path.file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("")
+            .to_string()
+    };
     let mut kernels = Vec::new();
     for entry in std::fs::read_dir(shaders).map_err(io(shaders))? {
-        let path = entry.map_err(io(shaders))?.path();
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        if path.is_file() && name.ends_with(".wgsl") {
-            kernels.push((name.to_string(), path.clone()));
+        let family = entry.map_err(io(shaders))?.path();
+        if !family.is_dir() || name_of(&family) == "lib" {
+            continue;
+        }
+        for entry in std::fs::read_dir(&family).map_err(io(&family))? {
+            let path = entry.map_err(io(&family))?.path();
+            let name = name_of(&path);
+            if path.is_file() && name.ends_with(".wgsl") {
+                kernels.push((format!("{}/{name}", name_of(&family)), path));
+            }
         }
     }
     kernels.sort();

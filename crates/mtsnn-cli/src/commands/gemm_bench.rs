@@ -11,7 +11,7 @@ use std::io::Write;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use mtsnn_core::gpu::{Dispatch, GEMM_TILES, GpuTensor, Loads, MatmulPath, kernels};
+use mtsnn_core::gpu::{Dispatch, GEMM_TILES, GpuTensor, Loads, MatmulPath, gemm};
 use mtsnn_core::rng::Rng;
 use mtsnn_core::{AdapterPolicy, GpuContext};
 use serde::Serialize;
@@ -132,7 +132,7 @@ pub fn run(shape: GemmShape, path: &GemmPath, runs: usize, json: bool) -> Result
     }
     for (a_t, b_t) in [(false, false), (true, false), (false, true), (true, true)] {
         let kernel = ctx.matmul_path().describe(m, n, k, a_t, b_t);
-        let d = pollster::block_on(kernels::matmul(&ctx, &a, &b, &c, m, n, k, a_t, b_t))?;
+        let d = pollster::block_on(gemm::matmul(&ctx, &a, &b, &c, m, n, k, a_t, b_t))?;
         time_run(&ctx, &d, &c, 1)?;
         let single = time_run(&ctx, &d, &c, 1)?;
         let dispatches = ((RUN_SECONDS / single).ceil() as usize).clamp(1, MAX_DISPATCHES);

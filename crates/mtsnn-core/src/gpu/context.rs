@@ -6,7 +6,8 @@ use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use super::gemm::{MatmulPath, WeightGradChunks};
+use super::conv::WeightGradChunks;
+use super::gemm::MatmulPath;
 use super::shaders::Kernel;
 use crate::error::{Error, Result};
 use crate::pass::Counters;

@@ -22,10 +22,13 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
+use super::adam::{self, AdamUpdate};
 use super::context::{Count, GpuContext};
-use super::kernels::{self, AdamUpdate, ConvWeightGrad, SetLayout};
+use super::conv::{self, ConvWeightGrad};
+use super::pass::{self, SetLayout};
 use super::submit::Dispatch;
 use super::tensor::GpuTensor;
+use super::{gemm, neuron, pool};
 use crate::backend::Task;
 use crate::dataset::ImageSet;
 use crate::error::{Error, Result};
@@ -70,7 +73,7 @@ impl GpuBackend {
     }
 }
 
-/// Runs schedules with the WGSL kernels of [`super::kernels`].
+/// Runs schedules with the WGSL kernels, through the launchers of the family modules.
 #[derive(Debug)]
 pub struct GpuExecutor {
     ctx: Arc<GpuContext>,
@@ -87,7 +90,7 @@ pub struct GpuExecutor {
 /// An image set as the GPU executor keeps it.
 #[derive(Debug)]
 enum GpuSet {
-    /// On the device, as [`kernels::image_set_words`] lays it out.
+    /// On the device, as [`pass::image_set_words`] lays it out.
     Resident { words: GpuTensor, layout: SetLayout },
     /// Too large for one storage binding: batches are gathered on the host and uploaded.
     Host(Arc<ImageSet>),
@@ -100,7 +103,7 @@ struct PassBuffers {
     order: GpuTensor,
     /// Per batch, its first position (u32).
     firsts: GpuTensor,
-    /// Per batch, Adam's six constants ([`kernels::adam_constants`]).
+    /// Per batch, Adam's six constants ([`adam::adam_constants`]).
     adam: GpuTensor,
     /// The records of every position.
     records: GpuTensor,
@@ -298,7 +301,7 @@ async fn record(ctx: &GpuContext, step: &Step, tensors: &[GpuTensor]) -> Result<
             m, n, k, a_t, b_t, ..
         } => {
             let [a, b, c] = bind(&bindings, [A, B, C], tensors)?;
-            kernels::matmul(ctx, a, b, c, m, n, k, a_t, b_t).await?
+            gemm::matmul(ctx, a, b, c, m, n, k, a_t, b_t).await?
         }
         Step::LifForward {
             constant,
@@ -309,7 +312,7 @@ async fn record(ctx: &GpuContext, step: &Step, tensors: &[GpuTensor]) -> Result<
             ..
         } => {
             let [current, v, s] = bind(&bindings, [Current, V, S], tensors)?;
-            kernels::lif_forward(ctx, current, constant, steps, m, lambda, &sp, v, s).await?
+            neuron::lif_forward(ctx, current, constant, steps, m, lambda, &sp, v, s).await?
         }
         Step::OutputError {
             steps,
@@ -318,17 +321,20 @@ async fn record(ctx: &GpuContext, step: &Step, tensors: &[GpuTensor]) -> Result<
             target,
             ..
         } => {
-            let [s, labels, upstream, loss] = bind(&bindings, [S, Labels, Upstream, Loss], tensors)?;
-            kernels::output_error(ctx, s, labels, steps, batch, classes, target, upstream, loss)
-                .await?
+            let [s, labels, upstream, loss] =
+                bind(&bindings, [S, Labels, Upstream, Loss], tensors)?;
+            neuron::output_error(
+                ctx, s, labels, steps, batch, classes, target, upstream, loss,
+            )
+            .await?
         }
         Step::SurrogateGScan { steps, m, scan, .. } => {
             let [upstream, v, delta, g] = bind(&bindings, [Upstream, V, Delta, G], tensors)?;
-            kernels::surrogate_g_scan(ctx, upstream, v, steps, m, &scan, delta, g).await?
+            neuron::surrogate_g_scan(ctx, upstream, v, steps, m, &scan, delta, g).await?
         }
         Step::SumSteps { steps, m, .. } => {
             let [x, out] = bind(&bindings, [X, Out], tensors)?;
-            kernels::sum_steps(ctx, x, steps, m, out).await?
+            neuron::sum_steps(ctx, x, steps, m, out).await?
         }
         Step::Adam { len, .. } => {
             let [w, grad, m, v] = bind(&bindings, [W, Grad, M, V], tensors)?;
@@ -340,43 +346,184 @@ async fn record(ctx: &GpuContext, step: &Step, tensors: &[GpuTensor]) -> Result<
                 eps: 0.0,
                 step: 1,
             };
-            let update = kernels::adam_update(ctx, w, grad, m, v, len, &unset).await?;
+            let update = adam::adam_update(ctx, w, grad, m, v, len, &unset).await?;
             return Ok(Launch::Adam(update));
         }
         Step::ConvForward { images, geom, .. } => {
             let [input, w, out] = bind(&bindings, [Input, W, Out], tensors)?;
-            kernels::conv_forward(ctx, input, w, out, images, &geom).await?
+            conv::conv_forward(ctx, input, w, out, images, &geom).await?
         }
         Step::ConvInputGrad { images, geom, .. } => {
             let [grad_out, w, grad_in] = bind(&bindings, [GradOut, W, GradIn], tensors)?;
-            kernels::conv_input_grad(ctx, grad_out, w, grad_in, images, &geom).await?
+            conv::conv_input_grad(ctx, grad_out, w, grad_in, images, &geom).await?
         }
         Step::ConvWeightGrad { images, geom, .. } => {
             let [input, grad_out, grad_w] = bind(&bindings, [Input, GradOut, GradW], tensors)?;
             let launch =
-                kernels::conv_weight_grad(ctx, input, grad_out, grad_w, images, &geom).await?;
+                conv::conv_weight_grad(ctx, input, grad_out, grad_w, images, &geom).await?;
             return Ok(Launch::WeightGrad(launch));
         }
         Step::AvgPoolForward { pool: p, .. } => {
             let [input, out] = bind(&bindings, [Input, Out], tensors)?;
-            kernels::avg_pool_forward(ctx, input, out, p.maps, p.height, p.width, p.kernel).await?
+            pool::avg_pool_forward(ctx, input, out, p.maps, p.height, p.width, p.kernel).await?
         }
         Step::AvgPoolBackward { pool: p, .. } => {
             let [grad_out, grad_in] = bind(&bindings, [GradOut, GradIn], tensors)?;
             let (maps, h, w, k) = (p.maps, p.height, p.width, p.kernel);
-            kernels::avg_pool_backward(ctx, grad_out, grad_in, maps, h, w, k).await?
+            pool::avg_pool_backward(ctx, grad_out, grad_in, maps, h, w, k).await?
         }
         Step::MaxPoolForward { pool: p, .. } => {
             let [input, out] = bind(&bindings, [Input, Out], tensors)?;
-            kernels::max_pool_forward(ctx, input, out, p.maps, p.height, p.width, p.kernel).await?
+            pool::max_pool_forward(ctx, input, out, p.maps, p.height, p.width, p.kernel).await?
         }
         Step::MaxPoolBackward { pool: p, .. } => {
             let [input, grad_out, grad_in] = bind(&bindings, [Input, GradOut, GradIn], tensors)?;
             let (maps, h, w, k) = (p.maps, p.height, p.width, p.kernel);
-            kernels::max_pool_backward(ctx, input, grad_out, grad_in, maps, h, w, k).await?
+            pool::max_pool_backward(ctx, input, grad_out, grad_in, maps, h, w, k).await?
         }
     };
     Ok(Launch::Kernel(d))
+}
+
+/// The tensor of `buf` in a recorded schedule.
+fn tensor_of(rec: &Recorded, buf: Buf) -> Result<&GpuTensor> {
+    rec.tensors
+        .get(buf.0)
+        .ok_or_else(|| Error::Shape(format!("the schedule has no buffer {}", buf.0)))
+}
+
+/// The gather and tally launches of batch `b` of a pass (`plan`) on the recorded schedule
+/// `rec`: from the schedule's cache, or built and cached for its pass buffers' generation.
+async fn pass_launches(
+    ctx: &GpuContext,
+    rec: &Recorded,
+    b: &PassBatch,
+    plan: &Pass,
+    bufs: &PassBuffers,
+    set: &GpuSet,
+    size: usize,
+) -> Result<Arc<PassLaunches>> {
+    let key = PassKey {
+        set: plan.set,
+        generation: bufs.generation,
+        record: plan.record,
+        pad: plan.pad,
+    };
+    let cached = rec
+        .pass_launches
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .iter()
+        .find(|(k, _)| *k == key)
+        .map(|(_, l)| Arc::clone(l));
+    if let Some(l) = cached {
+        return Ok(l);
+    }
+    let (input, labels) = (tensor_of(rec, b.input)?, tensor_of(rec, b.labels)?);
+    let training = plan.record == Record::Training;
+    let gather = match set {
+        GpuSet::Resident { words, layout } => Some(
+            pass::gather(
+                ctx,
+                words,
+                layout,
+                &bufs.order,
+                plan.pad,
+                0,
+                size,
+                input,
+                labels,
+                training,
+            )
+            .await?,
+        ),
+        GpuSet::Host(_) => None,
+    };
+    let tally = pass::tally(
+        ctx,
+        tensor_of(rec, b.output)?,
+        labels,
+        tensor_of(rec, b.loss)?,
+        plan.steps,
+        size,
+        plan.classes,
+        plan.record,
+        0,
+        &bufs.records,
+    )
+    .await?;
+    let l = Arc::new(PassLaunches { gather, tally });
+    let mut all = rec
+        .pass_launches
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    all.retain(|(k, _)| k.generation == key.generation);
+    all.push((key, Arc::clone(&l)));
+    Ok(l)
+}
+
+/// Batch `b` of a pass over a set kept on the host: gathered there by the CPU twin of
+/// `gather.wgsl` and written to the schedule's input and label buffers.
+fn upload_host_batch(
+    ctx: &GpuContext,
+    rec: &Recorded,
+    b: &PassBatch,
+    plan: &Pass,
+    set: &ImageSet,
+    first: usize,
+    size: usize,
+) -> Result<()> {
+    let mut x = vec![0.0f32; size * set.shape.len()];
+    let training = plan.record == Record::Training;
+    let mut labels = vec![0u32; if training { size } else { 0 }];
+    gather_on_host(set, &plan.order, plan.pad, first, &mut x, &mut labels);
+    ctx.write(tensor_of(rec, b.input)?, &x)?;
+    ctx.write(tensor_of(rec, b.labels)?, &labels)
+}
+
+/// Records batch `index` of a pass into `encoder`: copies of its first position into the gather
+/// and tally uniforms and of its Adam constants into each Adam launch's, then one compute pass of
+/// gather, the schedule's `launches` and tally.
+fn record_batch(
+    ctx: &GpuContext,
+    encoder: &mut wgpu::CommandEncoder,
+    bufs: &PassBuffers,
+    pass_launches: &PassLaunches,
+    launches: &[Launch],
+    adams: &[&AdamUpdate],
+    index: usize,
+) {
+    let k = index as u64;
+    let firsts = &bufs.firsts.buffer;
+    if let Some(g) = &pass_launches.gather {
+        encoder.copy_buffer_to_buffer(firsts, 4 * k, &g.params, pass::GATHER_FIRST_AT, 4);
+    }
+    let tally = &pass_launches.tally;
+    encoder.copy_buffer_to_buffer(firsts, 4 * k, &tally.params, pass::TALLY_FIRST_AT, 4);
+    for update in adams {
+        encoder.copy_buffer_to_buffer(
+            &bufs.adam.buffer,
+            24 * k,
+            update.params(),
+            adam::ADAM_CONSTANTS_AT,
+            24,
+        );
+    }
+    let mut cp = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+        label: None,
+        timestamp_writes: None,
+    });
+    let work = pass_launches
+        .gather
+        .iter()
+        .chain(launches.iter().flat_map(Launch::dispatches))
+        .chain([tally]);
+    let mut n = 0;
+    for d in work {
+        d.record(&mut cp);
+        n += 1;
+    }
+    ctx.count(Count::Dispatches, n);
 }
 
 /// The tensors of `roles` in `bindings`, checked by [`Bindings::take`].
@@ -476,7 +623,7 @@ impl Executor for GpuExecutor {
             let mib = |bytes: usize| bytes as f64 / (1u64 << 20) as f64;
             let words = set.tables.len() * 256 + set.labels.len() + set.pixels.len().div_ceil(4);
             let laid_out = (words <= ctx.max_tensor_values())
-                .then(|| kernels::image_set_words(&set).ok())
+                .then(|| pass::image_set_words(&set).ok())
                 .flatten();
             let (kept, note) = match laid_out {
                 Some((words, layout)) => {
@@ -510,7 +657,7 @@ impl Executor for GpuExecutor {
                 return Err(Error::Shape(format!("no image set {}", pass.set)));
             }
             let firsts: Vec<u32> = pass.batches.iter().map(|&(f, _)| f as u32).collect();
-            let adam: Vec<f32> = pass.adam.iter().flat_map(kernels::adam_constants).collect();
+            let adam: Vec<f32> = pass.adam.iter().flat_map(adam::adam_constants).collect();
             let ctx = Arc::clone(&self.ctx);
             let lens = [
                 pass.order.len(),
@@ -549,12 +696,6 @@ impl Executor for GpuExecutor {
                 .batches
                 .get(b.index)
                 .ok_or_else(|| Error::Shape(format!("the pass has no batch {}", b.index)))?;
-            let t = |buf: Buf| {
-                rec.tensors
-                    .get(buf.0)
-                    .ok_or_else(|| Error::Shape(format!("the schedule has no buffer {}", buf.0)))
-            };
-            let training = pass.plan.record == Record::Training;
             let per = pass.plan.record.len(pass.plan.classes);
             if 2 * (first + size) > bufs.order.len() || (first + size) * per > bufs.records.len() {
                 return Err(Error::Shape(format!(
@@ -577,79 +718,12 @@ impl Executor for GpuExecutor {
                 });
             }
             let scope = ctx.scope();
-            let key = PassKey {
-                set: pass.plan.set,
-                generation: bufs.generation,
-                record: pass.plan.record,
-                pad: pass.plan.pad,
-            };
-            let cached = rec
-                .pass_launches
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .iter()
-                .find(|(k, _)| *k == key)
-                .map(|(_, l)| Arc::clone(l));
-            let pass_launches = match cached {
-                Some(l) => l,
-                None => {
-                    let (input, labels) = (t(b.input)?, t(b.labels)?);
-                    let gather = match &self.sets[pass.plan.set] {
-                        GpuSet::Resident { words, layout } => Some(
-                            kernels::gather(
-                                ctx,
-                                words,
-                                layout,
-                                &bufs.order,
-                                pass.plan.pad,
-                                0,
-                                size,
-                                input,
-                                labels,
-                                training,
-                            )
-                            .await?,
-                        ),
-                        GpuSet::Host(_) => None,
-                    };
-                    let tally = kernels::tally(
-                        ctx,
-                        t(b.output)?,
-                        labels,
-                        t(b.loss)?,
-                        pass.plan.steps,
-                        size,
-                        pass.plan.classes,
-                        pass.plan.record,
-                        0,
-                        &bufs.records,
-                    )
-                    .await?;
-                    let l = Arc::new(PassLaunches { gather, tally });
-                    let mut all = rec
-                        .pass_launches
-                        .lock()
-                        .unwrap_or_else(PoisonError::into_inner);
-                    all.retain(|(k, _)| k.generation == key.generation);
-                    all.push((key, Arc::clone(&l)));
-                    l
-                }
-            };
-            if let GpuSet::Host(set) = &self.sets[pass.plan.set] {
+            let set = &self.sets[pass.plan.set];
+            let pass_launches = pass_launches(ctx, rec, &b, &pass.plan, bufs, set, size).await?;
+            if let GpuSet::Host(set) = set {
                 // Written before the next submission: submit what came before it first.
                 Self::submit(ctx, pass);
-                let mut x = vec![0.0f32; size * set.shape.len()];
-                let mut labels = vec![0u32; if training { size } else { 0 }];
-                gather_on_host(
-                    set,
-                    &pass.plan.order,
-                    pass.plan.pad,
-                    first,
-                    &mut x,
-                    &mut labels,
-                );
-                ctx.write(t(b.input)?, &x)?;
-                ctx.write(t(b.labels)?, &labels)?;
+                upload_host_batch(ctx, rec, &b, &pass.plan, set, first, size)?;
             }
             let encoder = pass.encoder.get_or_insert_with(|| {
                 ctx.device
@@ -657,50 +731,18 @@ impl Executor for GpuExecutor {
                         label: Some("mtsnn pass"),
                     })
             });
-            let k = b.index as u64;
-            let firsts = &bufs.firsts.buffer;
-            if let Some(g) = &pass_launches.gather {
-                encoder.copy_buffer_to_buffer(
-                    firsts,
-                    4 * k,
-                    &g.params,
-                    kernels::GATHER_FIRST_AT,
-                    4,
-                );
-            }
-            let tally = &pass_launches.tally;
-            encoder.copy_buffer_to_buffer(firsts, 4 * k, &tally.params, kernels::TALLY_FIRST_AT, 4);
-            for update in &adams {
-                encoder.copy_buffer_to_buffer(
-                    &bufs.adam.buffer,
-                    24 * k,
-                    update.params(),
-                    kernels::ADAM_CONSTANTS_AT,
-                    24,
-                );
-            }
-            {
-                let mut cp = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                    label: None,
-                    timestamp_writes: None,
-                });
-                let work = pass_launches
-                    .gather
-                    .iter()
-                    .chain(launches.iter().flat_map(Launch::dispatches))
-                    .chain([tally]);
-                let mut n = 0;
-                for d in work {
-                    d.record(&mut cp);
-                    n += 1;
-                }
-                ctx.count(Count::Dispatches, n);
-            }
+            record_batch(
+                ctx,
+                encoder,
+                bufs,
+                &pass_launches,
+                launches,
+                &adams,
+                b.index,
+            );
             pass.in_encoder += 1;
             pass.enqueued += 1;
-            if pass.in_encoder >= BATCHES_PER_SUBMISSION
-                || matches!(self.sets[pass.plan.set], GpuSet::Host(_))
-            {
+            if pass.in_encoder >= BATCHES_PER_SUBMISSION || matches!(set, GpuSet::Host(_)) {
                 Self::submit(ctx, pass);
             }
             scope

@@ -1,10 +1,13 @@
-//! The wgpu backend: one WGSL kernel per file in `shaders/`, each the twin of a CPU kernel in
-//! [`crate::cpu::kernels`] or [`crate::cpu::conv`], run on any Vulkan, Metal, DX12, GL or WebGPU
-//! device, software adapters included. Dense, convolution and pooling layers.
+//! The wgpu backend: one WGSL kernel per file in `shaders/`, run on any Vulkan, Metal, DX12, GL
+//! or WebGPU device, software adapters included. Dense, convolution and pooling layers.
+//!
+//! The launchers are grouped by family, as `cpu/` and `shaders/` are: [`gemm`], [`neuron`],
+//! [`conv`], [`pool`], [`adam`] and [`pass`] (the passes' gather and tally), each launcher named
+//! after its CPU twin and taking the same sizes; `launch.rs` holds what they share.
 //!
 //! - [`GpuContext`]: the device (chosen by [`AdapterPolicy`]), its limits, error capture and
 //!   pipeline cache; injected into everything else.
-//! - [`kernels`]: a launcher per kernel on device tensors ([`GpuTensor`]), returning a
+//! - The family modules: a launcher per kernel on device tensors ([`GpuTensor`]), returning a
 //!   [`Dispatch`] to run with [`GpuContext::execute`].
 //! - [`MatmulPath`]: which GEMM kernel and tile an adapter gets (`gemm.wgsl`'s workgroup-memory
 //!   tiles on hardware GPUs, with 16-byte loads by `gemm_vec4.wgsl` where the shapes allow, and
@@ -28,10 +31,15 @@
 //! [`GpuContext::execute`]) that awaits `map_async`, as browsers require; the synchronous
 //! [`crate::Backend`] methods run them with `pollster::block_on`.
 
+pub mod adam;
 mod context;
+pub mod conv;
 mod executor;
-mod gemm;
-pub mod kernels;
+pub mod gemm;
+mod launch;
+pub mod neuron;
+pub mod pass;
+pub mod pool;
 mod shaders;
 mod submit;
 mod tensor;
@@ -40,11 +48,9 @@ mod tile;
 pub use context::{
     ADAPTER_VAR, AdapterPolicy, AdapterSearch, GpuContext, Rejection, SeenAdapter, describe,
 };
+pub use conv::{MIN_CHUNK_TERMS, WeightGradChunks};
 pub use executor::{GpuBackend, GpuExecutor, Recorded};
-pub use gemm::{
-    GEMM_TILES, GemmTile, Loads, MIN_CHUNK_TERMS, MatmulPath, TiledGemm, WeightGradChunks,
-    vec4_operands,
-};
+pub use gemm::{GEMM_TILES, GemmTile, Loads, MatmulPath, TiledGemm, vec4_operands};
 pub use shaders::{Field, Kernel, ParamsLayout};
 pub use submit::Dispatch;
 pub use tensor::{GpuTensor, Word};

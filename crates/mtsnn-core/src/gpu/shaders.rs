@@ -1,14 +1,15 @@
 //! The registry of WGSL kernels: one declaration per kernel (in `kernels!` below) gives its
 //! name, its source, its entry point and the `#[repr(C)]` twin of its `struct Params`.
 //!
-//! A kernel is `shaders/NAME.wgsl` in the workspace, composed at build time (`build.rs`, with the
+//! A kernel is `shaders/FAMILY/NAME.wgsl` in the workspace, composed at build time (`build.rs`, with the
 //! snippets of `shaders/lib/`) and embedded from `$OUT_DIR`. Its uniform parameters (binding 0)
 //! are a Rust struct declared with `params!`, which records each member's name, offset and WGSL
 //! type; `tests/tests/shaders.rs` checks that record against the composed module's `struct Params`
 //! as naga lays it out, so a member added, moved or retyped on one side only fails the tests.
 //!
-//! A new kernel is its `.wgsl` file, a line in `kernels!` (and a `params!` struct if none of those
-//! below fits) and its launcher in [`super::kernels`]; the tests find it through [`Kernel::ALL`].
+//! A new kernel is its `.wgsl` file in its family's folder, a line in `kernels!` (and a `params!`
+//! struct if none of those below fits) and its launcher in the GPU module of its family; the
+//! tests find it through [`Kernel::ALL`].
 
 /// A WGSL scalar that a `struct Params` member can be.
 pub trait Scalar: bytemuck::Pod {
@@ -156,11 +157,12 @@ params! {
     TallyParams { batch: u32, steps: u32, classes: u32, first: u32 }
 }
 
-/// Declares [`Kernel`]: one line per kernel, `Variant: "file name without .wgsl", ParamsType;`.
+/// Declares [`Kernel`]: one line per kernel, `Variant: "family", "file name without .wgsl",
+/// ParamsType;`.
 macro_rules! kernels {
-    ($($(#[$doc:meta])* $kernel:ident: $file:literal, $params:ty;)*) => {
-        /// One compute kernel: a `.wgsl` file with a `main` entry point, and its CPU twin in
-        /// [`crate::cpu::kernels`] or [`crate::cpu::conv`].
+    ($($(#[$doc:meta])* $kernel:ident: $family:literal, $file:literal, $params:ty;)*) => {
+        /// One compute kernel: a `.wgsl` file with a `main` entry point in its family's folder,
+        /// its launcher in the GPU module and its CPU twin in the CPU module of that name.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
         pub enum Kernel {
             $($(#[$doc])* $kernel,)*
@@ -170,17 +172,34 @@ macro_rules! kernels {
             /// Every kernel, in no particular order.
             pub const ALL: [Kernel; [$($file),*].len()] = [$(Kernel::$kernel),*];
 
-            /// The file's name inside `shaders/`.
+            /// The file's name, `NAME.wgsl` (labels, messages).
             pub fn file_name(self) -> &'static str {
                 match self {
                     $(Kernel::$kernel => concat!($file, ".wgsl"),)*
                 }
             }
 
+            /// Its family: the folder of `shaders/` holding it, and the name of the CPU and GPU
+            /// modules holding its twin and its launcher.
+            pub fn family(self) -> &'static str {
+                match self {
+                    $(Kernel::$kernel => $family,)*
+                }
+            }
+
+            /// The file's path inside `shaders/`: `FAMILY/NAME.wgsl`.
+            pub fn path(self) -> &'static str {
+                match self {
+                    $(Kernel::$kernel => concat!($family, "/", $file, ".wgsl"),)*
+                }
+            }
+
             /// The composed WGSL source, as embedded at build time.
             pub fn source(self) -> &'static str {
                 match self {
-                    $(Kernel::$kernel => include_str!(concat!(env!("OUT_DIR"), "/", $file, ".wgsl")),)*
+                    $(Kernel::$kernel => include_str!(
+                        concat!(env!("OUT_DIR"), "/", $family, "/", $file, ".wgsl")
+                    ),)*
                 }
             }
 
@@ -196,43 +215,43 @@ macro_rules! kernels {
 
 kernels! {
     /// C = op(A)·op(B) with optional transposes.
-    Matmul: "matmul", MatmulParams;
+    Matmul: "gemm", "matmul", MatmulParams;
     /// The same GEMM on workgroup-memory tiles, for hardware GPUs.
-    Gemm: "gemm", GemmParams;
+    Gemm: "gemm", "gemm", GemmParams;
     /// The same tiled GEMM with 16-byte loads of the operands whose rows allow them.
-    GemmVec4: "gemm_vec4", GemmParams;
+    GemmVec4: "gemm", "gemm_vec4", GemmParams;
     /// Eq 3–5: membrane potentials and multi-threshold spike counts.
-    LifForward: "lif_forward", LifForwardParams;
+    LifForward: "neuron", "lif_forward", LifForwardParams;
     /// Eq 6 and the first factor of eq 10.
-    OutputError: "output_error", OutputErrorParams;
+    OutputError: "neuron", "output_error", OutputErrorParams;
     /// Eq 9–13 with the surrogates of eq 14–16: δ and the backward trace G.
-    SurrogateGScan: "surrogate_g_scan", StepsParams;
+    SurrogateGScan: "neuron", "surrogate_g_scan", StepsParams;
     /// Σ_t over the steps of a `[steps][m]` buffer.
-    SumSteps: "sum_steps", StepsParams;
+    SumSteps: "neuron", "sum_steps", StepsParams;
     /// One Adam update.
-    Adam: "adam", AdamParams;
+    Adam: "adam", "adam", AdamParams;
     /// Eq 3's I = W ∗ s_in for a conv layer (stride 1, zero padding).
-    ConvForward: "conv_forward", ConvParams;
+    ConvForward: "conv", "conv_forward", ConvParams;
     /// Eq 9's (W^{l+1})ᵀ δ^{l+1} for a conv layer: the transposed convolution.
-    ConvInputGrad: "conv_input_grad", ConvParams;
+    ConvInputGrad: "conv", "conv_input_grad", ConvParams;
     /// Eq 3 for a conv layer on the workgroup-memory tile, for hardware GPUs.
-    ConvForwardTiled: "conv_forward_tiled", ConvParams;
+    ConvForwardTiled: "conv", "conv_forward_tiled", ConvParams;
     /// Eq 9 for a conv layer on the workgroup-memory tile, for hardware GPUs.
-    ConvInputGradTiled: "conv_input_grad_tiled", ConvParams;
+    ConvInputGradTiled: "conv", "conv_input_grad_tiled", ConvParams;
     /// Eq 13's ∂L/∂W for a conv layer.
-    ConvWeightGrad: "conv_weight_grad", ConvParams;
+    ConvWeightGrad: "conv", "conv_weight_grad", ConvParams;
     /// k×k average pooling of spike maps.
-    AvgPoolForward: "avg_pool_forward", PoolParams;
+    AvgPoolForward: "pool", "avg_pool_forward", PoolParams;
     /// The transpose of average pooling.
-    AvgPoolBackward: "avg_pool_backward", PoolParams;
+    AvgPoolBackward: "pool", "avg_pool_backward", PoolParams;
     /// k×k max pooling of spike maps.
-    MaxPoolForward: "max_pool_forward", PoolParams;
+    MaxPoolForward: "pool", "max_pool_forward", PoolParams;
     /// The gradient of max pooling, to the first maximum of each window.
-    MaxPoolBackward: "max_pool_backward", PoolParams;
+    MaxPoolBackward: "pool", "max_pool_backward", PoolParams;
     /// A batch gathered, cropped, flipped and normalised from an image set on the device.
-    Gather: "gather", GatherParams;
+    Gather: "pass", "gather", GatherParams;
     /// Per-sample losses and hits, or output totals, of a batch into a pass's records.
-    Tally: "tally", TallyParams;
+    Tally: "pass", "tally", TallyParams;
 }
 
 impl Kernel {

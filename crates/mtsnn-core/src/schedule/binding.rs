@@ -1,15 +1,158 @@
-//! The buffer contract between a [`Step`](super::Step) and the executors: each buffer a kernel
+//! The buffer contract between a [`Step`] and the executors: each buffer a kernel
 //! binds, under the name of the step's field that holds it, with the values the kernel uses of
 //! it. Both executors take a step's buffers by name from
-//! [`Step::bindings`](super::Step::bindings) and check their sizes in one place,
+//! [`Step::bindings`] and check their sizes in one place,
 //! [`Bindings::take`]; the kernels and launchers then trust them.
 
 use std::fmt;
 
-use super::Buf;
+use super::{Buf, Step};
 use crate::error::{Error, Result};
 
-/// What a buffer is to the kernel that binds it: the name of the [`Step`](super::Step) field
+impl Step {
+    /// The buffers of the step, each under the name of the field that holds it, with the values
+    /// the kernel uses of it. Fails with [`Error::Shape`] for a convolution or pooling window that
+    /// does not fit its maps.
+    pub fn bindings(&self) -> Result<Bindings> {
+        let list = self.sized()?;
+        Ok(Bindings {
+            step: self.kernel(),
+            list: list
+                .into_iter()
+                .map(|(role, buf, len)| Binding { role, buf, len })
+                .collect(),
+        })
+    }
+
+    /// Each buffer of the step with its role and the values its kernel uses.
+    fn sized(&self) -> Result<Vec<(Role, Buf, usize)>> {
+        use Role::*;
+        Ok(match *self {
+            Step::Matmul {
+                a, b, c, m, n, k, ..
+            } => vec![(A, a, m * k), (B, b, k * n), (C, c, m * n)],
+            Step::LifForward {
+                current,
+                constant,
+                steps,
+                m,
+                v,
+                s,
+                ..
+            } => vec![
+                (Current, current, if constant { m } else { steps * m }),
+                (V, v, steps * m),
+                (S, s, steps * m),
+            ],
+            Step::OutputError {
+                s,
+                labels,
+                steps,
+                batch,
+                classes,
+                upstream,
+                loss,
+                ..
+            } => {
+                let n = steps * batch * classes;
+                vec![
+                    (S, s, n),
+                    (Labels, labels, batch),
+                    (Upstream, upstream, n),
+                    (Loss, loss, batch),
+                ]
+            }
+            Step::SurrogateGScan {
+                upstream,
+                v,
+                steps,
+                m,
+                delta,
+                g,
+                ..
+            } => [(Upstream, upstream), (V, v), (Delta, delta), (G, g)]
+                .map(|(r, b)| (r, b, steps * m))
+                .to_vec(),
+            Step::SumSteps { x, steps, m, out } => vec![(X, x, steps * m), (Out, out, m)],
+            Step::Adam { w, grad, m, v, len } => [(W, w), (Grad, grad), (M, m), (V, v)]
+                .map(|(r, b)| (r, b, len))
+                .to_vec(),
+            Step::ConvForward {
+                input,
+                w,
+                out,
+                images,
+                geom,
+            } => {
+                geom.check()?;
+                vec![
+                    (Input, input, images * geom.in_len()),
+                    (W, w, geom.weight_len()),
+                    (Out, out, images * geom.out_len()),
+                ]
+            }
+            Step::ConvInputGrad {
+                grad_out,
+                w,
+                grad_in,
+                images,
+                geom,
+            } => {
+                geom.check()?;
+                vec![
+                    (GradOut, grad_out, images * geom.out_len()),
+                    (W, w, geom.weight_len()),
+                    (GradIn, grad_in, images * geom.in_len()),
+                ]
+            }
+            Step::ConvWeightGrad {
+                input,
+                grad_out,
+                grad_w,
+                images,
+                geom,
+            } => {
+                geom.check()?;
+                vec![
+                    (Input, input, images * geom.in_len()),
+                    (GradOut, grad_out, images * geom.out_len()),
+                    (GradW, grad_w, geom.weight_len()),
+                ]
+            }
+            Step::AvgPoolForward { input, out, pool }
+            | Step::MaxPoolForward { input, out, pool } => {
+                pool.check()?;
+                vec![(Input, input, pool.in_len()), (Out, out, pool.out_len())]
+            }
+            Step::AvgPoolBackward {
+                grad_out,
+                grad_in,
+                pool,
+            } => {
+                pool.check()?;
+                vec![
+                    (GradOut, grad_out, pool.out_len()),
+                    (GradIn, grad_in, pool.in_len()),
+                ]
+            }
+            Step::MaxPoolBackward {
+                input,
+                grad_out,
+                grad_in,
+                pool,
+            } => {
+                pool.check()?;
+                vec![
+                    (Input, input, pool.in_len()),
+                    (GradOut, grad_out, pool.out_len()),
+                    (GradIn, grad_in, pool.in_len()),
+                ]
+            }
+        })
+    }
+}
+
+/// What a buffer is to the kernel that binds it: the name of the [`Step`] field
 /// holding it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[allow(missing_docs)] // Each is the field of the same name; `Step` documents them.
@@ -81,7 +224,7 @@ pub struct Binding {
     pub len: usize,
 }
 
-/// The buffers of one step ([`Step::bindings`](super::Step::bindings)).
+/// The buffers of one step ([`Step::bindings`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Bindings {
     /// The step's kernel, for messages.
@@ -109,9 +252,10 @@ impl Bindings {
             len: 0,
         }; N];
         for (slot, role) in out.iter_mut().zip(roles) {
-            let b = *self.list.iter().find(|b| b.role == role).ok_or_else(|| {
-                Error::Shape(format!("{} binds no buffer `{role}`", self.step))
-            })?;
+            let b =
+                *self.list.iter().find(|b| b.role == role).ok_or_else(|| {
+                    Error::Shape(format!("{} binds no buffer `{role}`", self.step))
+                })?;
             match held(b.buf) {
                 Some(n) if n >= b.len => *slot = b,
                 Some(n) => {
@@ -135,7 +279,6 @@ impl Bindings {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::schedule::Step;
 
     #[test]
     fn take_finds_by_name_and_checks_sizes() {
@@ -153,7 +296,10 @@ mod tests {
             b.take([Role::X], held([0, 5, 0, 9])),
             Err(Error::Shape(_))
         ));
-        assert!(matches!(b.take([Role::W], held([9; 4])), Err(Error::Shape(_))));
+        assert!(matches!(
+            b.take([Role::W], held([9; 4])),
+            Err(Error::Shape(_))
+        ));
         assert!(matches!(b.take([Role::X], |_| None), Err(Error::Shape(_))));
     }
 }

@@ -1,6 +1,6 @@
 // Average pooling of spike maps (the `Pk` layers of the network strings; no neuron): the mean of
 // each window (lib/pool.wgsl), one invocation per pooled value. CPU twin:
-// `cpu::conv::avg_pool_forward`. `input` is `[maps][h][w]`, `out` `[maps][h/k][w/k]`.
+// `cpu::pool::avg_pool_forward`. `input` is `[maps][h][w]`, `out` `[maps][h/k][w/k]`.
 
 #include pool_forward
 

@@ -1,7 +1,7 @@
 // The gradient of `max_pool_forward.wgsl`: each window's gradient goes to the *first* maximum of
 // the window in the pool's input (row-major window order: a later value wins only when strictly
 // greater, as spike counts tie often), every other pixel receives 0, and so do the dropped rows
-// and columns. CPU twin: `cpu::conv::max_pool_backward`. `input` (the pool's input) and `grad_in`
+// and columns. CPU twin: `cpu::pool::max_pool_backward`. `input` (the pool's input) and `grad_in`
 // are `[maps][h][w]`, `grad_out` `[maps][h/k][w/k]`. One invocation per input value: it
 // recomputes its window's argmax, so no atomics are needed.
 

@@ -1,7 +1,7 @@
 // The transpose of `avg_pool_forward.wgsl`: each input pixel receives its window's gradient / k²,
 // and pixels in the dropped rows and columns receive 0 (the ∂L/∂s passed through a pooling layer
 // to the conv layer below, as eq 9 passes it through a weight matrix). CPU twin:
-// `cpu::conv::avg_pool_backward`. `grad_out` is `[maps][h/k][w/k]`, `grad_in` `[maps][h][w]`.
+// `cpu::pool::avg_pool_backward`. `grad_out` is `[maps][h/k][w/k]`, `grad_in` `[maps][h][w]`.
 
 #include pool_backward
 

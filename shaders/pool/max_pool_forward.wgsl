@@ -1,6 +1,6 @@
 // Max pooling of spike maps (the `MPk` layers of the network strings; no neuron): the maximum of
 // each window (lib/pool.wgsl), one invocation per pooled value. CPU twin:
-// `cpu::conv::max_pool_forward`. `input` is `[maps][h][w]`, `out` `[maps][h/k][w/k]`.
+// `cpu::pool::max_pool_forward`. `input` is `[maps][h][w]`, `out` `[maps][h/k][w/k]`.
 
 #include pool_forward
 

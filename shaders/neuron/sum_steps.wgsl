@@ -1,5 +1,5 @@
 // Σ_t x[t] of a `[steps][m]` buffer into `[m]`: layer 1's ∂L/∂W = (Σ_t G[t])ᵀ x (eq 13 with the
-// same input at every step). CPU twin: `cpu::kernels::sum_steps`; the same order of additions,
+// same input at every step). CPU twin: `cpu::neuron::sum_steps`; the same order of additions,
 // so the result is bit-identical.
 
 #include steps

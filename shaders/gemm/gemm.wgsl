@@ -1,5 +1,5 @@
 // C = op(A)·op(B), C `[m][n]` row-major, for hardware GPUs, one f32 per global load. CPU twin:
-// `cpu::kernels::matmul`; the same operation and layouts as matmul.wgsl (lib/gemm_ops.wgsl states
+// `cpu::gemm::matmul`; the same operation and layouts as matmul.wgsl (lib/gemm_ops.wgsl states
 // them): the GEMMs of the paper's forward pass (eq 3) and backward pass (eq 9, eq 13). The host
 // runs it on hardware adapters for the GEMMs whose rows do not allow gemm_vec4.wgsl's 16-byte
 // loads, and matmul.wgsl on software adapters (`gpu::MatmulPath`; gpu/gemm.rs says which kernel

@@ -16,7 +16,7 @@
 // Measured on lavapipe (2 busy cores), the MNIST net's conv2 (15→40 channels, 5×5, 12×12 maps,
 // 256 images): 0.29–0.31 s, against 0.91 s for the direct loops it replaced (one invocation per
 // output pixel and block of 4 channels) and 0.28–0.30 s for matmul.wgsl on the same GEMM with a
-// stored im2col (`gpu::kernels::conv_forward` has the table, `examples/gpu_conv.rs` the program).
+// stored im2col (`gpu::conv::conv_forward` has the table, `examples/gpu_conv.rs` the program).
 
 #include conv
 

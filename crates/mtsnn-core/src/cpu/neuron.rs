@@ -1,5 +1,8 @@
-//! The CPU kernels: the reference twin of every schedule step's WGSL kernel in `shaders/` (the
-//! passes' own, gather and tally, have theirs in [`crate::pass`]), and the CPU backend's compute.
+//! The neurons on the CPU, twins of `shaders/neuron/`: the multi-threshold LIF forward pass
+//! (eq 3–5, [`lif_forward`]), the loss and its gradient at the output (eq 6 and 10,
+//! [`output_error`]), the backward scan through a layer of neurons with its surrogate (eq 9–16,
+//! [`surrogate_g_scan`]) and the sum over time steps of eq 13 ([`sum_steps`]).
+//!
 //! Activations are laid out `[step][batch][neuron]`, i.e. row `t·B + b` of a `[T·B, N]` matrix,
 //! so that the T steps stack into the rows of one GEMM.
 
@@ -7,13 +10,11 @@ use rayon::prelude::*;
 
 #[cfg(test)]
 use crate::hyper::GradMode;
-use crate::kernel_params::{AdamStep, ScanParams};
+use crate::kernel_params::ScanParams;
 use crate::surrogate::SurrogateParams;
 
-use super::elementwise::{self, AdamRun, FewRowDots, LifStep, Prepared, ScanStep};
-
-/// Neuron-parallel work is cut into chunks of this many neurons.
-const CHUNK: usize = 4096;
+use super::CHUNK;
+use super::elementwise::{self, LifStep, Prepared, ScanStep};
 
 /// Runs `f(j0, n, a_cols, b_cols)` on each chunk of `n` neurons starting at `j0` of two `[steps][m]`
 /// buffers, `a_cols[t]`/`b_cols[t]` being step t's slices: inline when there is one chunk (a batch-1
@@ -53,7 +54,7 @@ fn column_chunks(x: &mut [f32], m: usize, chunk: usize) -> Vec<Vec<&mut [f32]>> 
     out
 }
 
-/// Eq 3–5 for `m` neurons over `steps` steps (`shaders/lif_forward.wgsl`).
+/// Eq 3–5 for `m` neurons over `steps` steps (`shaders/neuron/lif_forward.wgsl`).
 ///
 /// `current` is `[steps][m]`, or `[m]` when `constant` (layer 1: the direct-encoded image gives
 /// the same current W·x at every step). With u\[0\] = 0, for t = 1..T:
@@ -93,7 +94,7 @@ pub fn lif_forward(
     });
 }
 
-/// Eq 6 and the first factor of eq 10 (`shaders/output_error.wgsl`).
+/// Eq 6 and the first factor of eq 10 (`shaders/neuron/output_error.wgsl`).
 ///
 /// `s` is the output layer's `[steps][batch][classes]`; the desired count y is `target` for the
 /// labelled class and 0 elsewhere, at every step. Writes `upstream = (s − y) / batch` (the batch
@@ -142,7 +143,7 @@ pub fn output_error(
     (total / batch as f64) as f32
 }
 
-/// The backward pass through one layer of neurons (`shaders/surrogate_g_scan.wgsl`).
+/// The backward pass through one layer of neurons (`shaders/neuron/surrogate_g_scan.wgsl`).
 ///
 /// `upstream` is ∂L/∂s per step: (s − y)/B for the output layer (eq 10), what the layer above passed
 /// down for a hidden one. With f′\[t\] = f(v\[t\]) the surrogate of eq 14–16 and δ\[t\] = upstream\[t\] ⊙ f′\[t\]:
@@ -228,192 +229,6 @@ pub fn sum_steps(x: &[f32], steps: usize, m: usize, out: &mut [f32]) {
     }
 }
 
-/// One Adam update (Kingma & Ba): m ← β₁m + (1−β₁)g; v ← β₂v + (1−β₂)g²;
-/// w ← w − η·(m / (1−β₁ᵗ)) / (sqrt(v / (1−β₂ᵗ)) + ε).
-pub fn adam_update(w: &mut [f32], grad: &[f32], m: &mut [f32], v: &mut [f32], p: &AdamStep) {
-    assert!(grad.len() == w.len() && m.len() == w.len() && v.len() == w.len());
-    let (c1, c2) = p.corrections();
-    if w.len() <= CHUNK {
-        elementwise::run(AdamRun {
-            step: p,
-            c1,
-            c2,
-            w,
-            grad,
-            m,
-            v,
-        });
-        return;
-    }
-    w.par_chunks_mut(CHUNK)
-        .zip(grad.par_chunks(CHUNK))
-        .zip(m.par_chunks_mut(CHUNK))
-        .zip(v.par_chunks_mut(CHUNK))
-        .for_each(|(((w, grad), m), v)| {
-            elementwise::run(AdamRun {
-                step: p,
-                c1,
-                c2,
-                w,
-                grad,
-                m,
-                v,
-            })
-        });
-}
-
-/// C = op(A)·op(B) with C `[m][n]` (`shaders/matmul.wgsl`).
-///
-/// op(A) is `[m][k]`: A itself when `!a_t`, else Aᵀ of an A stored `[k][m]`.
-/// op(B) is `[k][n]`: B itself when `!b_t`, else Bᵀ of a B stored `[n][k]`.
-/// Runs on the `gemm` crate with all rayon threads.
-#[allow(clippy::too_many_arguments)]
-pub fn matmul(
-    a: &[f32],
-    b: &[f32],
-    c: &mut [f32],
-    m: usize,
-    n: usize,
-    k: usize,
-    a_t: bool,
-    b_t: bool,
-) {
-    assert_eq!((a.len(), b.len(), c.len()), (m * k, k * n, m * n));
-    let big = rayon::current_num_threads() > 1 && n * k >= 1 << 18;
-    if (m >= 2 || big) && m <= FEW_ROWS && b_t && (!a_t || m == 1) && k > 0 {
-        few_rows_times_bt(a, b, c, m, n, k);
-        return;
-    }
-    let threads = rayon::current_num_threads();
-    let parallel = threads > 1 && m * n * k >= 1 << 16;
-    gemm_into(
-        Gemm {
-            m,
-            n,
-            k,
-            a_t,
-            b_t,
-            accumulate: false,
-            parallel,
-        },
-        a,
-        b,
-        c,
-    );
-}
-
-/// Products of at most this many rows with a matrix stored `[n][k]` (a batch-1 inference's T
-/// steps) skip the GEMM. Measured (2-core AVX-512 Xeon): on the FashionMNIST CNN's 3136→1024 layer
-/// the `gemm` crate packs the whole 12.8 MB weight matrix for 2 rows (batch-1 inference 5.1 ms,
-/// 0.87 ms without it). A single row stays with `gemm`'s matrix–vector path, which was faster than
-/// [`FewRowDots`] on one thread (61 against 88 µs for `784-800-10`), unless the matrix is large
-/// enough to split over the threads (`784-800-10`: 75 → 38–58 µs, the spread being the pool's
-/// threads waking up or not).
-const FEW_ROWS: usize = 4;
-
-/// C = A·Bᵀ for 2..=[`FEW_ROWS`] rows of A, B `[n][k]`: each row of B read once, split over the
-/// threads by rows of B when B is large.
-fn few_rows_times_bt(a: &[f32], b: &[f32], c: &mut [f32], m: usize, n: usize, k: usize) {
-    let mut c_t = vec![0.0f32; n * m];
-    let threads = rayon::current_num_threads();
-    if threads > 1 && n * k >= 1 << 18 {
-        let share = n.div_ceil(threads);
-        c_t.par_chunks_mut(share * m)
-            .zip(b.par_chunks(share * k))
-            .for_each(|(out_t, w)| elementwise::run(FewRowDots { x: a, m, w, out_t }));
-    } else {
-        elementwise::run(FewRowDots {
-            x: a,
-            m,
-            w: b,
-            out_t: &mut c_t,
-        });
-    }
-    for (j, col) in c_t.chunks_exact(m).enumerate() {
-        for (i, &v) in col.iter().enumerate() {
-            c[i * n + j] = v;
-        }
-    }
-}
-
-/// One GEMM's shape and options: C (+)= op(A)·op(B), all row-major.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Gemm {
-    pub m: usize,
-    pub n: usize,
-    pub k: usize,
-    pub a_t: bool,
-    pub b_t: bool,
-    /// Add to C instead of overwriting it.
-    pub accumulate: bool,
-    /// Use all rayon threads (else the calling thread only).
-    pub parallel: bool,
-}
-
-/// Runs `g` on slices whose lengths the caller has checked (`a`: m·k, `b`: k·n, `c`: m·n).
-pub(crate) fn gemm_into(g: Gemm, a: &[f32], b: &[f32], c: &mut [f32]) {
-    let Gemm {
-        m,
-        n,
-        k,
-        a_t,
-        b_t,
-        accumulate,
-        parallel,
-    } = g;
-    assert!(a.len() >= m * k && b.len() >= k * n && c.len() >= m * n);
-    if m == 0 || n == 0 {
-        return;
-    }
-    if k == 0 {
-        if !accumulate {
-            c[..m * n].fill(0.0);
-        }
-        return;
-    }
-    // (column stride, row stride) of op(A) and op(B) in elements.
-    let (a_cs, a_rs) = if a_t {
-        (m as isize, 1)
-    } else {
-        (1, k as isize)
-    };
-    let (b_cs, b_rs) = if b_t {
-        (k as isize, 1)
-    } else {
-        (1, n as isize)
-    };
-    let par = if parallel {
-        gemm::Parallelism::Rayon(rayon::current_num_threads())
-    } else {
-        gemm::Parallelism::None
-    };
-    // SAFETY: the assert above bounds every index gemm forms from (m, n, k) and these strides;
-    // `c` is exclusively borrowed and so does not alias `a` or `b`.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            c.as_mut_ptr(),
-            1,
-            n as isize,
-            accumulate,
-            a.as_ptr(),
-            a_cs,
-            a_rs,
-            b.as_ptr(),
-            b_cs,
-            b_rs,
-            1.0,
-            1.0,
-            false,
-            false,
-            false,
-            par,
-        );
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -422,69 +237,6 @@ mod tests {
 
     fn rand(rng: &mut Rng, n: usize) -> Vec<f32> {
         (0..n).map(|_| rng.normal() as f32).collect()
-    }
-
-    fn naive(a: &[f32], b: &[f32], m: usize, n: usize, k: usize, a_t: bool, b_t: bool) -> Vec<f64> {
-        let mut c = vec![0.0f64; m * n];
-        for i in 0..m {
-            for j in 0..n {
-                for p in 0..k {
-                    let x = if a_t { a[p * m + i] } else { a[i * k + p] };
-                    let y = if b_t { b[j * k + p] } else { b[p * n + j] };
-                    c[i * n + j] += x as f64 * y as f64;
-                }
-            }
-        }
-        c
-    }
-
-    #[test]
-    fn matmul_all_transposes_match_naive() {
-        let mut rng = Rng::new(1);
-        for (m, n, k) in [(1, 1, 1), (3, 5, 7), (67, 33, 129), (128, 40, 300)] {
-            let a = rand(&mut rng, m * k);
-            let b = rand(&mut rng, k * n);
-            for (a_t, b_t) in [(false, false), (true, false), (false, true), (true, true)] {
-                let mut c = vec![f32::NAN; m * n];
-                matmul(&a, &b, &mut c, m, n, k, a_t, b_t);
-                for (x, y) in c.iter().zip(naive(&a, &b, m, n, k, a_t, b_t)) {
-                    assert!(
-                        (*x as f64 - y).abs() <= 1e-4 * (1.0 + y.abs()),
-                        "{m}x{n}x{k} {a_t} {b_t}: {x} vs {y}"
-                    );
-                }
-            }
-        }
-    }
-
-    /// ∂/∂A of Σ C∘R (R random) is R·Bᵀ: a finite-difference check of the GEMM in f32.
-    #[test]
-    fn matmul_gradient_matches_finite_differences() {
-        let (m, n, k) = (4, 3, 5);
-        let mut rng = Rng::new(2);
-        let a = rand(&mut rng, m * k);
-        let b = rand(&mut rng, k * n);
-        let r = rand(&mut rng, m * n);
-        let f = |a: &[f32]| {
-            let mut c = vec![0.0; m * n];
-            matmul(a, &b, &mut c, m, n, k, false, false);
-            c.iter().zip(&r).map(|(c, r)| (c * r) as f64).sum::<f64>()
-        };
-        let mut grad = vec![0.0; m * k];
-        matmul(&r, &b, &mut grad, m, k, n, false, true);
-        for i in 0..m * k {
-            let h = 1e-2;
-            let mut ap = a.clone();
-            ap[i] += h;
-            let mut am = a.clone();
-            am[i] -= h;
-            let fd = (f(&ap) - f(&am)) / (2.0 * h as f64);
-            assert!(
-                (fd - grad[i] as f64).abs() < 1e-3,
-                "{i}: {fd} vs {}",
-                grad[i]
-            );
-        }
     }
 
     #[test]
@@ -572,30 +324,6 @@ mod tests {
                     assert_eq!((v[t * m + j], s[t * m + j]), (pre, spikes));
                     u = pre - sp.v_th * spikes;
                 }
-            }
-        }
-    }
-
-    /// Products of a few rows (batch-1 inference) take the dot-product path and match the naive sum.
-    #[test]
-    fn few_row_products_match_naive() {
-        let mut rng = Rng::new(12);
-        for (m, n, k) in [
-            (2, 1024, 3136),
-            (2, 10, 800),
-            (4, 33, 17),
-            (3, 1, 5),
-            (2, 700, 1),
-        ] {
-            let a = rand(&mut rng, m * k);
-            let b = rand(&mut rng, k * n);
-            let mut c = vec![f32::NAN; m * n];
-            matmul(&a, &b, &mut c, m, n, k, false, true);
-            for (x, y) in c.iter().zip(naive(&a, &b, m, n, k, false, true)) {
-                assert!(
-                    (*x as f64 - y).abs() <= 1e-4 * (1.0 + y.abs()),
-                    "{m}x{n}x{k}: {x} vs {y}"
-                );
             }
         }
     }
@@ -698,29 +426,5 @@ mod tests {
             paper_full, bptt_g,
             "without the cut, eq 13's denominator makes them differ"
         );
-    }
-
-    /// Adam's update of a quadratic bowl heads to its minimum.
-    #[test]
-    fn adam_minimises_a_quadratic() {
-        let mut w = vec![3.0f32, -2.0];
-        let (mut m, mut v) = (vec![0.0; 2], vec![0.0; 2]);
-        for step in 1..=2000 {
-            let g: Vec<f32> = w.iter().map(|w| 2.0 * w).collect();
-            adam_update(
-                &mut w,
-                &g,
-                &mut m,
-                &mut v,
-                &AdamStep {
-                    lr: 0.01,
-                    beta1: 0.9,
-                    beta2: 0.999,
-                    eps: 1e-8,
-                    step,
-                },
-            );
-        }
-        assert!(w.iter().all(|w| w.abs() < 1e-2), "{w:?}");
     }
 }

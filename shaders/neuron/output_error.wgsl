@@ -1,4 +1,4 @@
-// The loss of eq 6 and the first factor of eq 10. CPU twin: `cpu::kernels::output_error`.
+// The loss of eq 6 and the first factor of eq 10. CPU twin: `cpu::neuron::output_error`.
 // One invocation per sample b. `s` is the output layer's spike counts `[steps][batch][classes]`;
 // the desired count y is `target` for the labelled class and 0 elsewhere, at every step.
 //

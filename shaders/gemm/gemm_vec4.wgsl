@@ -5,7 +5,7 @@
 // from offset 0, padded to 16 bytes), and since TK and the tile's rows and columns are multiples
 // of 4 too, a vec4 never straddles the matrix's edge: its four values are all inside or all
 // outside. The other operand is staged by scalar loads out of its vec4s. CPU twin:
-// `cpu::kernels::matmul` (the GEMMs of eq 3, eq 9 and eq 13); lib/gemm_ops.wgsl states the layouts.
+// `cpu::gemm::matmul` (the GEMMs of eq 3, eq 9 and eq 13); lib/gemm_ops.wgsl states the layouts.
 //
 // The workgroup tiles receive exactly the values gemm.wgsl stages, and lib/gemm_tile.wgsl adds
 // them in the same order, so both kernels give the same bits. Design: TensorFlow.js's WebGPU

@@ -1,4 +1,4 @@
-// C = op(A)·op(B), C `[m][n]` row-major. CPU twin: `cpu::kernels::matmul`.
+// C = op(A)·op(B), C `[m][n]` row-major. CPU twin: `cpu::gemm::matmul`.
 // op(A) is `[m][k]`: A itself, or with TRANS_A the transpose of an A stored `[k][m]`;
 // op(B) is `[k][n]`: B itself, or with TRANS_B the transpose of a B stored `[n][k]`.
 // These are the GEMMs of the paper's forward pass (eq 3: I = W s_in over the stacked (t, b) rows)

@@ -1,5 +1,5 @@
 // Leaky integrate-and-fire with multi-threshold spikes, paper eq 3–5.
-// CPU twin: `cpu::kernels::lif_forward`. One invocation per neuron (a (batch, neuron) pair),
+// CPU twin: `cpu::neuron::lif_forward`. One invocation per neuron (a (batch, neuron) pair),
 // looping over the T steps; activations are `[step][batch][neuron]` = `[steps][m]`.
 //
 //   v[t] = λ·u[t−1] + I[t],  u[0] = 0                     (eq 3)

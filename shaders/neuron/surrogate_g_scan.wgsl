@@ -1,5 +1,5 @@
 // The backward pass through one layer of neurons (eq 9–13 with the surrogates of eq 14–16).
-// CPU twin: `cpu::kernels::surrogate_g_scan`; the surrogate's twin is `SurrogateParams::eval`.
+// CPU twin: `cpu::neuron::surrogate_g_scan`; the surrogate's twin is `SurrogateParams::eval`.
 // One invocation per neuron, scanning the T steps backwards from G[T+1] = 0.
 //
 // `upstream` is ∂L/∂s per step: (s − y)/B for the output layer (eq 10), what the layer above

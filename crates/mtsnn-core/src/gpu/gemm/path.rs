@@ -1,7 +1,7 @@
-//! The tiles of `shaders/gemm.wgsl` and `shaders/gemm_vec4.wgsl`, the workgroup-tiled GEMMs for
-//! hardware GPUs, and the choice of GEMM kernel, tile and global loads per adapter
-//! ([`MatmulPath`]). Software adapters keep `matmul.wgsl`, whose register tile `super::tile` sizes
-//! at build time.
+//! The tiles of `shaders/gemm/gemm.wgsl` and `shaders/gemm/gemm_vec4.wgsl`, the workgroup-tiled
+//! GEMMs for hardware GPUs, and the choice of GEMM kernel, tile and global loads per adapter
+//! ([`MatmulPath`]). Software adapters keep `matmul.wgsl`, whose register tile `gpu/tile.rs`
+//! sizes at build time.
 //!
 //! # Which adapter gets which GEMM, and why
 //!
@@ -29,38 +29,14 @@
 //! layer's 25 are not). The input gradient reads its weights in runs of k·k, never whole vec4s.
 //! Their weight gradient has one kernel on every adapter (`conv_weight_grad.wgsl`, on the
 //! register tile), whose long inner sum hardware GPUs split across workgroups by chunks of images
-//! ([`WeightGradChunks`]).
+//! (`WeightGradChunks` in `gpu/conv.rs`).
 //!
-//! - Software adapters run a workgroup's invocations as coroutines on CPU threads, and a barrier
-//!   switches between all of them: the staged kernels pay for their barriers and win little from
-//!   workgroup memory (it is the CPU's cache either way). Measured on lavapipe (`mtsnn bench
-//!   --gemm SHAPE --gemm-path PATH`, 2 cores loaded by other builds, two sittings:
-//!   `results/bench/gemm-lavapipe-2026-11-30.txt`): no tile beat `matmul.wgsl` consistently at
-//!   the paper MLP's first-layer GEMM (256×400×784: direct 2.3–3.5 GFLOP/s, 128x128 2.2–4.3,
-//!   64x64 1.6–2.7, 32x32 1.3–2.3), so software adapters keep it.
-//! - Hardware GPUs read global memory in wide coalesced transactions and have fast workgroup
-//!   memory: staging a tile once and reusing each value 4–8 times from registers is how every
-//!   fast GPU GEMM works (TensorFlow.js's WebGPU matmul, CUTLASS, cubecl). The biggest tile gives the
-//!   most reuse but the fewest workgroups; a GEMM whose grid cannot give every compute unit two
-//!   workgroups (an H200 has 132) leaves the GPU partly idle, hence the fill rule. The thresholds
-//!   are reasoned, not yet measured on a GPU: `mtsnn bench --gemm N --gemm-path TILE` measures
-//!   each tile on a device, and `scripts/gpu-bench.sh` runs it on every lent one.
-//! - Hardware GPUs get the 16-byte loads because one vec4 load moves four values for the
-//!   instruction, address computation and bounds check that a scalar load spends on one
-//!   (NVIDIA's "CUDA Pro Tip: Increase Performance with Vectorized Memory Access" makes the
-//!   case), and TensorFlow.js's WebGPU matmul binds its operands as vec4 arrays whenever the
-//!   shapes allow. Reasoned, not yet measured on a
-//!   GPU: `--gemm-path 64x64` (scalar) against `--gemm-path 64x64-vec4` on the same shape
-//!   measures it, and `scripts/gpu-bench.sh` prints both. On lavapipe, a CPU and so no evidence
-//!   for GPUs, the vec4 loads ran 1.1–1.3× faster on the 32x32 tile and were too noisy to call on
-//!   the others (`results/bench/gemm-vec4-lavapipe-2026-11-30.txt`).
-//! - Integrated GPUs have smaller register files and fewer compute units: the 8×8 register
-//!   block of 128x128 risks spilling there, so they get the 4×4 blocks.
+//! Why these choices, and what has been measured of them: `docs/performance.md`.
 
-use super::shaders::Kernel;
+use crate::gpu::shaders::Kernel;
 
-/// One configuration of the workgroup-tiled GEMMs for hardware GPUs (`shaders/gemm.wgsl`,
-/// `shaders/gemm_vec4.wgsl`, and the tiled convolutions): a
+/// One configuration of the workgroup-tiled GEMMs for hardware GPUs (`shaders/gemm/gemm.wgsl`,
+/// `shaders/gemm/gemm_vec4.wgsl`, and the tiled convolutions): a
 /// workgroup of `wg_x` × `wg_y` invocations computes a [`Self::rows`] × [`Self::cols`] tile of C,
 /// each invocation a register block of 4·`rm4` rows × 4·`cn` columns, staging `tk` steps of the
 /// inner dimension at a time in workgroup memory. Its fields are the shader's override constants.
@@ -181,10 +157,10 @@ pub enum Loads {
 }
 
 /// Which operands of C = op(A)·op(B) (C `m` × `n`, inner dimension `k`, the layouts of
-/// [`super::kernels::matmul`]) can be staged by 16-byte loads, `[A, B]`: those whose contiguous
+/// [`super::matmul`]) can be staged by 16-byte loads, `[A, B]`: those whose contiguous
 /// dimension (k for A, m for Aᵀ; n for B, k for Bᵀ) is a multiple of 4. Every row of such an
 /// operand then starts on 16 bytes (the launcher binds whole buffers, from offset 0, and
-/// [`super::GpuTensor`]s are padded to 16 bytes) and no vec4 straddles two rows.
+/// [`crate::gpu::GpuTensor`]s are padded to 16 bytes) and no vec4 straddles two rows.
 pub fn vec4_operands(m: usize, n: usize, k: usize, a_t: bool, b_t: bool) -> [bool; 2] {
     let whole = |d: usize| d.is_multiple_of(4);
     [
@@ -238,17 +214,17 @@ impl std::fmt::Display for TiledGemm {
 
 /// Which kernel computes the GEMMs, and with which tiles.
 ///
-/// Chosen per adapter by [`MatmulPath::for_adapter`]; [`super::GpuContext::with_matmul_path`]
+/// Chosen per adapter by [`MatmulPath::for_adapter`]; [`crate::gpu::GpuContext::with_matmul_path`]
 /// overrides it (the tests force every configuration on lavapipe, the GEMM benchmark compares
 /// them).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum MatmulPath {
-    /// `shaders/matmul.wgsl`: the register tile fed straight from the storage buffers, no
+    /// `shaders/gemm/matmul.wgsl`: the register tile fed straight from the storage buffers, no
     /// workgroup memory and no barrier. Fastest on software adapters, where each barrier switches
     /// between the coroutines that run a workgroup's invocations (lavapipe, Mesa 22.3, 2 cores:
     /// staging through workgroup memory ran about 3× slower).
     Direct,
-    /// `shaders/gemm.wgsl` or `shaders/gemm_vec4.wgsl` (as `loads` and the shape say) with, for
+    /// `shaders/gemm/gemm.wgsl` or `shaders/gemm/gemm_vec4.wgsl` (as `loads` and the shape say) with, for
     /// each GEMM, the first (largest) of `tiles` whose grid has at least `fill` workgroups, else
     /// the last (smallest) of them.
     Tiled {
@@ -263,9 +239,9 @@ pub enum MatmulPath {
 
 /// Workgroups that keep a discrete GPU busy: two or more per compute unit on the largest ones (an
 /// H100 or H200 has 132 streaming multiprocessors). A guess, not a measurement.
-const DISCRETE_FILL: usize = 256;
+pub(in crate::gpu) const DISCRETE_FILL: usize = 256;
 /// The same for integrated and other GPUs (tens of compute units at most).
-const INTEGRATED_FILL: usize = 32;
+pub(in crate::gpu) const INTEGRATED_FILL: usize = 32;
 
 impl MatmulPath {
     /// The path for an adapter, as the module's table says: [`Self::Direct`] on software
@@ -334,7 +310,7 @@ impl MatmulPath {
     }
 
     /// The tiled launch of C = op(A)·op(B) (C `m` × `n`, inner dimension `k`, the transposes of
-    /// [`super::kernels::matmul`]): its tile ([`Self::tile_for`]) and, with [`Loads::Vec4`], the
+    /// [`super::matmul`]): its tile ([`Self::tile_for`]) and, with [`Loads::Vec4`], the
     /// operands [`vec4_operands`] allows; `None` on the direct path.
     pub fn gemm_for(
         &self,
@@ -364,9 +340,9 @@ impl std::fmt::Display for MatmulPath {
             Self::Direct => write!(
                 f,
                 "matmul.wgsl direct (register tile {}×{}, {} invocations)",
-                super::tile::TILE_U,
-                super::tile::TILE_L,
-                super::tile::TILE_LANES
+                crate::gpu::tile::TILE_U,
+                crate::gpu::tile::TILE_L,
+                crate::gpu::tile::TILE_LANES
             ),
             Self::Tiled { tiles, loads, .. } => {
                 let names: Vec<&str> = tiles.iter().map(|t| t.name).collect();
@@ -382,122 +358,12 @@ impl std::fmt::Display for MatmulPath {
     }
 }
 
-/// Fewest terms of the weight gradient's inner sum (images × output pixels) a chunk should hold,
-/// so that its partial sums and the pass that adds the chunks cost little beside the chunk's
-/// multiply-adds. Each invocation of a chunk's workgroup does 64 multiply-adds per term it takes
-/// (its 16 × 4 sums) and writes its 64 sums once; the pass that adds the chunks reads each weight
-/// once per chunk, 1/2048 of a chunk's multiply-adds per weight. A reasoned guess, not yet
-/// measured on a GPU.
-pub const MIN_CHUNK_TERMS: usize = 2048;
-
-/// Into how many image ranges ("chunks") a conv layer's weight gradient is split across
-/// workgroups (split-K): `conv_weight_grad.wgsl` gets a third grid dimension of chunks, each
-/// workgroup sums its tile over its chunk's images into a scratch buffer `[chunks][out_ch][patch]`,
-/// and `sum_steps.wgsl` adds the chunks in chunk order into the gradient (deterministic).
-///
-/// The gradient's GEMM has few output tiles (out_ch × in_ch·k·k weights: one workgroup for the
-/// MNIST net's first layer) and a long inner sum (images × output pixels: 128 × 576 = 73,728
-/// terms there at batch 128, its input being the same at every step), so without the split it
-/// runs on a few workgroups of a GPU that has over a hundred compute units. Software adapters run workgroups on a few CPU threads that the single
-/// pass already keeps busy, and the split costs them a second launch and the scratch: they keep
-/// the single pass (measured on lavapipe: see `gpu::kernels::conv_weight_grad`).
-///
-/// | adapter (wgpu device type)       | chunks                                             |
-/// |----------------------------------|----------------------------------------------------|
-/// | software (`Cpu`)                 | 1: the single pass                                 |
-/// | discrete GPU                     | enough for ≥ 256 workgroups in all, within the floor |
-/// | integrated, virtual, other GPU   | enough for ≥ 32 workgroups in all, within the floor |
-///
-/// The floor: each chunk keeps at least [`MIN_CHUNK_TERMS`] terms (whole images). A chunk may
-/// hold fewer images than the kernel has groups of invocations sharing a workgroup's images,
-/// leaving some idle: on a GPU the split is for, more workgroups beat fuller ones. The launcher
-/// caps any count at what the scratch's storage binding and the grid's z dimension allow.
-///
-/// Chosen this way at batch 128, T = 2 on a discrete GPU (fill 256): the MNIST net's conv1 (1
-/// tile, 128 maps of 576 terms) 32 chunks, its conv2 (9 tiles, 256 maps of 64 terms) 8; the
-/// FashionMNIST net's conv1 (2 tiles, 128 maps of 576) 32, its conv2 (100 tiles, 256 maps of 64)
-/// 3.
-/// [`super::GpuContext::with_weight_grad_chunks`] overrides the choice (tests, benchmarks).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum WeightGradChunks {
-    /// One pass: each workgroup sums its tile over all the images (no scratch, one launch).
-    Single,
-    /// Enough chunks for this many workgroups in all, within the floor of the table above.
-    Fill(usize),
-    /// This many chunks whatever the sizes (the launcher's caps apart); more chunks than images
-    /// leave some empty, which add zeros.
-    Fixed(usize),
-}
-
-impl WeightGradChunks {
-    /// The rule for an adapter, as the table of [`WeightGradChunks`] says.
-    pub fn for_adapter(info: &wgpu::AdapterInfo) -> Self {
-        match info.device_type {
-            wgpu::DeviceType::Cpu => Self::Single,
-            wgpu::DeviceType::DiscreteGpu => Self::Fill(DISCRETE_FILL),
-            _ => Self::Fill(INTEGRATED_FILL),
-        }
-    }
-
-    /// The chunks for a weight gradient of `tiles` output tiles over `images` images of
-    /// `terms_per_image` terms (output pixels) each. At least 1.
-    pub fn chunks(&self, tiles: usize, images: usize, terms_per_image: usize) -> usize {
-        match *self {
-            Self::Single => 1,
-            Self::Fixed(n) => n.max(1),
-            Self::Fill(fill) => {
-                let wanted = fill.div_ceil(tiles.max(1));
-                let min_images = MIN_CHUNK_TERMS.div_ceil(terms_per_image.max(1));
-                wanted.min(images / min_images).max(1)
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn adapter(device_type: wgpu::DeviceType) -> wgpu::AdapterInfo {
         wgpu::AdapterInfo::new(device_type, wgpu::Backend::Vulkan)
-    }
-
-    #[test]
-    fn weight_gradients_split_on_gpus_only_and_keep_long_chunks() {
-        let chunks = |kind| WeightGradChunks::for_adapter(&adapter(kind));
-        assert_eq!(chunks(wgpu::DeviceType::Cpu), WeightGradChunks::Single);
-        let discrete = chunks(wgpu::DeviceType::DiscreteGpu);
-        let integrated = chunks(wgpu::DeviceType::IntegratedGpu);
-        assert_eq!(discrete, WeightGradChunks::Fill(DISCRETE_FILL));
-        assert_eq!(integrated, WeightGradChunks::Fill(INTEGRATED_FILL));
-        // Software adapters keep the single pass whatever the sizes.
-        assert_eq!(WeightGradChunks::Single.chunks(1, 128, 576), 1);
-        // The MNIST net's conv1 at batch 128 (1 tile, 128 maps of 24×24 outputs): 2048 terms
-        // are 4 maps, so 32 chunks; the fill alone would want 256 (discrete) or 32.
-        assert_eq!(discrete.chunks(1, 128, 576), 32);
-        assert_eq!(integrated.chunks(1, 128, 576), 32);
-        // Its conv2 (9 tiles, 256 maps of 8×8 outputs): 2048 terms are 32 maps, so 8 chunks.
-        assert_eq!(discrete.chunks(9, 256, 64), 8);
-        // The FashionMNIST net's conv2 (100 tiles): 256 / 100 → 3 chunks fill the GPU.
-        assert_eq!(discrete.chunks(100, 256, 64), 3);
-        // Plenty of images: the fill decides (256 / 9 tiles → 29 chunks; 32 / 9 → 4).
-        assert_eq!(discrete.chunks(9, 100_000, 64), 29);
-        assert_eq!(integrated.chunks(9, 100_000, 64), 4);
-        // Many tiles already fill the GPU: one chunk.
-        assert_eq!(discrete.chunks(300, 100_000, 64), 1);
-        // Too few terms for two chunks, or no images at all: one.
-        assert_eq!(discrete.chunks(1, 7, 576), 1);
-        assert_eq!(discrete.chunks(1, 0, 576), 1);
-        // Every chunk keeps the floor.
-        for (tiles, images, terms) in [(1, 128, 576), (9, 256, 64), (2, 777, 100), (1, 9, 5000)] {
-            let n = discrete.chunks(tiles, images, terms);
-            assert!(
-                (images / n) * terms >= MIN_CHUNK_TERMS,
-                "{n} chunks of {images} maps"
-            );
-        }
-        assert_eq!(WeightGradChunks::Fixed(5).chunks(1, 3, 576), 5);
-        assert_eq!(WeightGradChunks::Fixed(0).chunks(1, 3, 576), 1);
     }
 
     #[test]

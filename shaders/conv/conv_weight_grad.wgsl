@@ -12,7 +12,7 @@
 //   empty when there are more chunks than images, and add zeros). With one chunk the workgroup
 //   writes grad_w itself; with more, chunk c writes its partial sums to `out` = the scratch
 //   `[CHUNKS][out_ch][in_ch·k·k]` at c·out_ch·in_ch·k·k, and sum_steps.wgsl adds the chunks in
-//   chunk order into grad_w. The host (`gpu::kernels::conv_weight_grad`) picks CHUNKS per adapter
+//   chunk order into grad_w. The host (`gpu::conv::conv_weight_grad`) picks CHUNKS per adapter
 //   (`gpu::WeightGradChunks`: 1 on software adapters, enough to fill a hardware GPU).
 // - Within a workgroup: its LANES invocations form SPLIT groups (1, 2, 4 or 8; the host picks
 //   the one that wastes fewest lanes) that share one tile and divide the chunk's images between
@@ -28,7 +28,7 @@
 // 12×12 maps, 256 images; SPLIT = 2): 0.35–0.36 s, against 1.27–1.63 s for the
 // one-workgroup-per-weight reduction it replaced and 0.41–0.44 s for matmul.wgsl on G·colsᵀ with
 // a stored im2col; conv1 (1→15 channels, 28×28 maps, 128 images; SPLIT = 8): 0.02–0.03 s against
-// 0.17–0.18 s (`gpu::kernels::conv_forward` has the table).
+// 0.17–0.18 s (`gpu::conv::conv_forward` has the table).
 
 // Groups of invocations that divide the images: 1, 2, 4 or 8 (each group spans at least 8
 // invocations, a SIMD row on lavapipe, so its loops stay uniform within one).

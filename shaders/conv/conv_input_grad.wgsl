@@ -19,7 +19,7 @@
 // 256 images): 0.30–0.32 s, against 1.26–1.50 s for the direct loops it replaced (one invocation
 // per input pixel and block of 4 channels). Image-major lanes, which visit every kernel offset
 // (2.25× the multiply-adds here), took 0.44 s in one run where the forward pass took 0.21 s
-// (`gpu::kernels::conv_forward` has the table, `examples/gpu_conv.rs` the program).
+// (`gpu::conv::conv_forward` has the table, `examples/gpu_conv.rs` the program).
 
 #include conv
 

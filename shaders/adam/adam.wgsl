@@ -1,4 +1,4 @@
-// One Adam update (Kingma & Ba; the paper's optimiser, Table I). CPU twin: `cpu::kernels::adam_update`.
+// One Adam update (Kingma & Ba; the paper's optimiser, Table I). CPU twin: `cpu::adam::adam_update`.
 //   m ← β₁m + (1−β₁)g;  v ← β₂v + (1−β₂)g²;  w ← w − η·(m / c₁) / (sqrt(v / c₂) + ε)
 // with the bias corrections c₁ = 1 − β₁ᵗ, c₂ = 1 − β₂ᵗ computed by the host (`AdamStep::corrections`).
 

@@ -1,0 +1,257 @@
+//! GEMMs on the CPU, the twin of the GPU's matmul kernels (`shaders/gemm/`): [`matmul`], the
+//! schedule's dense products (eq 3's I = W s_in over all steps at once, eq 9's Wᵀ δ and eq 13's
+//! Σ_t G\[t\]ᵀ s_in\[t\]), on the `gemm` crate with all rayon threads, and [`gemm_into`], which
+//! the convolutions' im2col products share.
+
+use rayon::prelude::*;
+
+use super::elementwise::{self, FewRowDots};
+
+/// C = op(A)·op(B) with C `[m][n]` (`shaders/gemm/matmul.wgsl`).
+///
+/// op(A) is `[m][k]`: A itself when `!a_t`, else Aᵀ of an A stored `[k][m]`.
+/// op(B) is `[k][n]`: B itself when `!b_t`, else Bᵀ of a B stored `[n][k]`.
+/// Runs on the `gemm` crate with all rayon threads.
+#[allow(clippy::too_many_arguments)]
+pub fn matmul(
+    a: &[f32],
+    b: &[f32],
+    c: &mut [f32],
+    m: usize,
+    n: usize,
+    k: usize,
+    a_t: bool,
+    b_t: bool,
+) {
+    assert_eq!((a.len(), b.len(), c.len()), (m * k, k * n, m * n));
+    let big = rayon::current_num_threads() > 1 && n * k >= 1 << 18;
+    if (m >= 2 || big) && m <= FEW_ROWS && b_t && (!a_t || m == 1) && k > 0 {
+        few_rows_times_bt(a, b, c, m, n, k);
+        return;
+    }
+    let threads = rayon::current_num_threads();
+    let parallel = threads > 1 && m * n * k >= 1 << 16;
+    gemm_into(
+        Gemm {
+            m,
+            n,
+            k,
+            a_t,
+            b_t,
+            accumulate: false,
+            parallel,
+        },
+        a,
+        b,
+        c,
+    );
+}
+
+/// Products of at most this many rows with a matrix stored `[n][k]` (a batch-1 inference's T
+/// steps) skip the GEMM. Measured (2-core AVX-512 Xeon): on the FashionMNIST CNN's 3136→1024 layer
+/// the `gemm` crate packs the whole 12.8 MB weight matrix for 2 rows (batch-1 inference 5.1 ms,
+/// 0.87 ms without it). A single row stays with `gemm`'s matrix–vector path, which was faster than
+/// [`FewRowDots`] on one thread (61 against 88 µs for `784-800-10`), unless the matrix is large
+/// enough to split over the threads (`784-800-10`: 75 → 38–58 µs, the spread being the pool's
+/// threads waking up or not).
+const FEW_ROWS: usize = 4;
+
+/// C = A·Bᵀ for 2..=[`FEW_ROWS`] rows of A, B `[n][k]`: each row of B read once, split over the
+/// threads by rows of B when B is large.
+fn few_rows_times_bt(a: &[f32], b: &[f32], c: &mut [f32], m: usize, n: usize, k: usize) {
+    let mut c_t = vec![0.0f32; n * m];
+    let threads = rayon::current_num_threads();
+    if threads > 1 && n * k >= 1 << 18 {
+        let share = n.div_ceil(threads);
+        c_t.par_chunks_mut(share * m)
+            .zip(b.par_chunks(share * k))
+            .for_each(|(out_t, w)| elementwise::run(FewRowDots { x: a, m, w, out_t }));
+    } else {
+        elementwise::run(FewRowDots {
+            x: a,
+            m,
+            w: b,
+            out_t: &mut c_t,
+        });
+    }
+    for (j, col) in c_t.chunks_exact(m).enumerate() {
+        for (i, &v) in col.iter().enumerate() {
+            c[i * n + j] = v;
+        }
+    }
+}
+
+/// One GEMM's shape and options: C (+)= op(A)·op(B), all row-major.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Gemm {
+    pub m: usize,
+    pub n: usize,
+    pub k: usize,
+    pub a_t: bool,
+    pub b_t: bool,
+    /// Add to C instead of overwriting it.
+    pub accumulate: bool,
+    /// Use all rayon threads (else the calling thread only).
+    pub parallel: bool,
+}
+
+/// Runs `g` on slices whose lengths the caller has checked (`a`: m·k, `b`: k·n, `c`: m·n).
+pub(crate) fn gemm_into(g: Gemm, a: &[f32], b: &[f32], c: &mut [f32]) {
+    let Gemm {
+        m,
+        n,
+        k,
+        a_t,
+        b_t,
+        accumulate,
+        parallel,
+    } = g;
+    assert!(a.len() >= m * k && b.len() >= k * n && c.len() >= m * n);
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        if !accumulate {
+            c[..m * n].fill(0.0);
+        }
+        return;
+    }
+    // (column stride, row stride) of op(A) and op(B) in elements.
+    let (a_cs, a_rs) = if a_t {
+        (m as isize, 1)
+    } else {
+        (1, k as isize)
+    };
+    let (b_cs, b_rs) = if b_t {
+        (k as isize, 1)
+    } else {
+        (1, n as isize)
+    };
+    let par = if parallel {
+        gemm::Parallelism::Rayon(rayon::current_num_threads())
+    } else {
+        gemm::Parallelism::None
+    };
+    // SAFETY: the assert above bounds every index gemm forms from (m, n, k) and these strides;
+    // `c` is exclusively borrowed and so does not alias `a` or `b`.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            c.as_mut_ptr(),
+            1,
+            n as isize,
+            accumulate,
+            a.as_ptr(),
+            a_cs,
+            a_rs,
+            b.as_ptr(),
+            b_cs,
+            b_rs,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            par,
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::Rng;
+
+    fn rand(rng: &mut Rng, n: usize) -> Vec<f32> {
+        (0..n).map(|_| rng.normal() as f32).collect()
+    }
+
+    fn naive(a: &[f32], b: &[f32], m: usize, n: usize, k: usize, a_t: bool, b_t: bool) -> Vec<f64> {
+        let mut c = vec![0.0f64; m * n];
+        for i in 0..m {
+            for j in 0..n {
+                for p in 0..k {
+                    let x = if a_t { a[p * m + i] } else { a[i * k + p] };
+                    let y = if b_t { b[j * k + p] } else { b[p * n + j] };
+                    c[i * n + j] += x as f64 * y as f64;
+                }
+            }
+        }
+        c
+    }
+
+    #[test]
+    fn matmul_all_transposes_match_naive() {
+        let mut rng = Rng::new(1);
+        for (m, n, k) in [(1, 1, 1), (3, 5, 7), (67, 33, 129), (128, 40, 300)] {
+            let a = rand(&mut rng, m * k);
+            let b = rand(&mut rng, k * n);
+            for (a_t, b_t) in [(false, false), (true, false), (false, true), (true, true)] {
+                let mut c = vec![f32::NAN; m * n];
+                matmul(&a, &b, &mut c, m, n, k, a_t, b_t);
+                for (x, y) in c.iter().zip(naive(&a, &b, m, n, k, a_t, b_t)) {
+                    assert!(
+                        (*x as f64 - y).abs() <= 1e-4 * (1.0 + y.abs()),
+                        "{m}x{n}x{k} {a_t} {b_t}: {x} vs {y}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// ∂/∂A of Σ C∘R (R random) is R·Bᵀ: a finite-difference check of the GEMM in f32.
+    #[test]
+    fn matmul_gradient_matches_finite_differences() {
+        let (m, n, k) = (4, 3, 5);
+        let mut rng = Rng::new(2);
+        let a = rand(&mut rng, m * k);
+        let b = rand(&mut rng, k * n);
+        let r = rand(&mut rng, m * n);
+        let f = |a: &[f32]| {
+            let mut c = vec![0.0; m * n];
+            matmul(a, &b, &mut c, m, n, k, false, false);
+            c.iter().zip(&r).map(|(c, r)| (c * r) as f64).sum::<f64>()
+        };
+        let mut grad = vec![0.0; m * k];
+        matmul(&r, &b, &mut grad, m, k, n, false, true);
+        for i in 0..m * k {
+            let h = 1e-2;
+            let mut ap = a.clone();
+            ap[i] += h;
+            let mut am = a.clone();
+            am[i] -= h;
+            let fd = (f(&ap) - f(&am)) / (2.0 * h as f64);
+            assert!(
+                (fd - grad[i] as f64).abs() < 1e-3,
+                "{i}: {fd} vs {}",
+                grad[i]
+            );
+        }
+    }
+
+    /// Products of a few rows (batch-1 inference) take the dot-product path and match the naive sum.
+    #[test]
+    fn few_row_products_match_naive() {
+        let mut rng = Rng::new(12);
+        for (m, n, k) in [
+            (2, 1024, 3136),
+            (2, 10, 800),
+            (4, 33, 17),
+            (3, 1, 5),
+            (2, 700, 1),
+        ] {
+            let a = rand(&mut rng, m * k);
+            let b = rand(&mut rng, k * n);
+            let mut c = vec![f32::NAN; m * n];
+            matmul(&a, &b, &mut c, m, n, k, false, true);
+            for (x, y) in c.iter().zip(naive(&a, &b, m, n, k, false, true)) {
+                assert!(
+                    (*x as f64 - y).abs() <= 1e-4 * (1.0 + y.abs()),
+                    "{m}x{n}x{k}: {x} vs {y}"
+                );
+            }
+        }
+    }
+}
