@@ -2,10 +2,12 @@
 
 use std::sync::Arc;
 
+use mtsnn_core::cpu::CpuExecutor;
 use mtsnn_core::executor::{Executor, Job, Ran};
+use mtsnn_core::gpu::GpuExecutor;
 use mtsnn_core::kernel_params::AdamStep;
 use mtsnn_core::schedule::{Buf, Schedule, Step};
-use mtsnn_core::{CpuExecutor, GpuContext, GpuExecutor, Result};
+use mtsnn_core::{GpuContext, Result};
 
 /// Where a step runs.
 #[derive(Clone, Copy, Debug)]

@@ -10,7 +10,7 @@
 
 use std::sync::Arc;
 
-use mtsnn_core::gpu::{Loads, MatmulPath, wgpu};
+use mtsnn_core::gpu::{Loads, MatmulPath};
 use mtsnn_core::hyper::GradMode;
 use mtsnn_core::lr_schedule::{LrSchedule, ScheduleKind};
 use mtsnn_core::rng::Rng;

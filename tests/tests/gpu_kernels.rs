@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use mtsnn_core::cpu::{adam as cpu_adam, gemm as cpu_gemm, neuron as cpu_neuron};
-use mtsnn_core::gpu::{GEMM_TILES, Loads, MatmulPath, vec4_operands, wgpu};
+use mtsnn_core::gpu::{GEMM_TILES, Loads, MatmulPath, vec4_operands};
 use mtsnn_core::hyper::GradMode;
 use mtsnn_core::kernel_params::{AdamStep, ScanParams};
 use mtsnn_core::rng::Rng;

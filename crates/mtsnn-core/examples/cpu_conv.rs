@@ -3,7 +3,7 @@
 //! input (128 images, forward and weight gradient), the second on 256 maps of pooled spike counts
 //! (integers 0..15, 85 % zeros before pooling), all three kernels. Medians of 7 runs.
 //!
-//! `cargo run --release -p mtsnn-core --example cpu_conv [mnist|fashion]` (both by default).
+//! `cargo run --release -p mtsnn-core --features internals --example cpu_conv [mnist|fashion]` (both by default).
 
 mod timing;
 

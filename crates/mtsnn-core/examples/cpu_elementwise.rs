@@ -2,7 +2,7 @@
 //! surrogate alone, one backward-scan step with it fused in, the LIF step and Adam, in ns per
 //! element (median of repeated passes over 102,400 elements spread around the thresholds).
 //!
-//! `cargo run --release -p mtsnn-core --example cpu_elementwise`
+//! `cargo run --release -p mtsnn-core --features internals --example cpu_elementwise`
 
 use std::time::Instant;
 

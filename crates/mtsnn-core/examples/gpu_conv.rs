@@ -2,7 +2,7 @@
 //! GEMMs of the same multiply-adds, at the conv layers of the MNIST net 15C5-P2-40C5-P2-300
 //! (batch 128, T = 2). Figures are medians of device-resident runs.
 //!
-//! `cargo run --release -p mtsnn-core --example gpu_conv` (any adapter; lavapipe will do).
+//! `cargo run --release -p mtsnn-core --features internals --example gpu_conv` (any adapter; lavapipe will do).
 
 mod timing;
 

@@ -2,7 +2,7 @@
 //! GEMM with its 64x64 tile and 16-byte loads where the rows allow (hardware GPUs'), against a naive triple loop and the `gemm` crate on the CPU, at
 //! the GEMM shapes of training 784-800-10 with batch 128 and T = 2. Figures are medians.
 //!
-//! `cargo run --release -p mtsnn-core --example gpu_matmul` (any adapter; lavapipe will do).
+//! `cargo run --release -p mtsnn-core --features internals --example gpu_matmul` (any adapter; lavapipe will do).
 
 mod timing;
 

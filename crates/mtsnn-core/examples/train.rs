@@ -5,8 +5,7 @@
 use std::sync::Arc;
 
 use mtsnn_core::dataset::{DatasetKind, ImageSet, Norm};
-use mtsnn_core::rng::Rng;
-use mtsnn_core::{BackendKind, Event, Hyper, Model, NetSpec, Shape, TrainConfig, Trainer};
+use mtsnn_core::{BackendKind, Event, Hyper, Model, NetSpec, Rng, Shape, TrainConfig, Trainer};
 
 /// `n` images: class c lights row c % 8 and column c / 2.
 fn images(n: usize, seed: u64) -> mtsnn_core::Result<Arc<ImageSet>> {

@@ -13,6 +13,7 @@ use crate::spec::NetSpec;
 
 /// Loss and hits of one training batch.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct BatchStats {
     /// Eq 6 summed over steps and classes, averaged over the batch.
     pub loss: f32,
@@ -26,6 +27,7 @@ pub struct SetId(pub usize);
 
 /// Loss and hits of every batch of a training epoch ([`Backend::train_epoch`]), in order.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct EpochStats {
     /// Per batch, as [`Backend::train_batch`] would have returned it.
     pub batches: Vec<BatchStats>,
@@ -33,6 +35,7 @@ pub struct EpochStats {
 
 /// Spike counts of one forward pass.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct Inference {
     /// Time steps T of the forward pass.
     pub steps: usize,
@@ -47,6 +50,24 @@ pub struct Inference {
 }
 
 impl Inference {
+    /// The spike counts of a forward pass of `batch` samples over `steps` steps: `output`,
+    /// `[steps][batch][classes]`, and `layers`, those of every weighted layer when asked for.
+    pub fn new(
+        steps: usize,
+        batch: usize,
+        classes: usize,
+        output: Vec<f32>,
+        layers: Vec<Vec<f32>>,
+    ) -> Self {
+        Self {
+            steps,
+            batch,
+            classes,
+            output,
+            layers,
+        }
+    }
+
     /// Output spike counts summed over time, `[batch][classes]`.
     pub fn totals(&self) -> Vec<f32> {
         let mut tot = vec![0.0; self.batch * self.classes];

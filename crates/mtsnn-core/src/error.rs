@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 /// Everything that can go wrong inside `mtsnn-core`.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// A network string such as `784-800-10` that does not parse or does not fit the input.
     #[error("invalid network string {spec:?}: {reason}")]

@@ -10,6 +10,7 @@ use crate::model::Model;
 
 /// Which backend to run on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum BackendKind {
     /// Plain Rust on all CPU cores.
     Cpu,
@@ -46,6 +47,7 @@ impl fmt::Display for BackendKind {
 }
 
 /// A backend built by [`choose_backend`], with where it runs and why.
+#[non_exhaustive]
 pub struct Chosen {
     /// The backend.
     pub backend: Box<dyn Backend>,

@@ -2,12 +2,40 @@
 //! Backpropagation for Ultra-low Latency Spiking Neural Networks with Multi-threshold") trained with
 //! the paper's backward pass on a CPU backend or a wgpu (WGSL) backend.
 //!
+//! # What an embedder uses
+//!
+//! Everything below is at the crate root:
+//!
+//! - **Load a model**: [`Model::load`] reads a checkpoint or an export (safetensors);
+//!   [`Model::init`] makes a fresh network from a [`NetSpec`] (the paper's network strings) and
+//!   its [`Hyper`]-parameters (eq 17's initialisation).
+//! - **Classify images**: [`Classifier`] loads a model file and classifies 8-bit pixels,
+//!   normalised as the data set the file records (the [`dataset`] metadata), in a few lines.
+//! - **Choose a backend**: [`choose_backend`] (or [`create_backend`]) with a [`BackendKind`]
+//!   (`Cpu`, `Gpu`, `Auto`) gives a [`Backend`] and says why it chose it; `CpuBackend::new`
+//!   and, with the `gpu` feature, `GpuBackend::new` on a [`GpuContext`] build one directly.
+//! - **Infer**: [`Backend::infer`] returns an [`Inference`], the output spike counts per step,
+//!   with [`Inference::predictions`].
+//! - **Train**: [`Trainer`] runs epochs, tests after each, resumes and writes checkpoints
+//!   ([`TrainConfig`], [`Event`]); underneath, [`Backend::train_batch`] trains one batch and
+//!   [`Backend::train_epoch`] one epoch over an [`ImageSet`] loaded once ([`Backend::load_set`])
+//!   in an [`Order`] drawn from an [`Rng`].
+//! - **Read spike statistics**: [`StatsCollector`] gathers [`SpikeStats`] (spikes per layer,
+//!   synaptic operations and the energy estimate) from the inferences it is given.
+//! - **Errors**: one [`Error`] enum, [`Result`].
+//!
 //! The engine trains on tensors: data-set file formats live with the callers, the facts they must
 //! agree on (names, shapes, normalisation, class names) in [`dataset`].
 //!
-//! The GPU backend (the `gpu` module, wgpu and the WGSL kernels) is the `gpu` feature, on by
-//! default. Without it (`default-features = false`) the crate is the CPU backend alone, for apps
-//! that only need CPU inference: a smaller native library and wasm module, no wgpu to build.
+//! # Features
+//!
+//! - `gpu` (on by default): the wgpu backend ([`GpuBackend`], [`GpuContext`]) and the WGSL
+//!   kernels. Without it (`default-features = false`) the crate is the CPU backend alone, for apps
+//!   that only need CPU inference: a smaller native library and wasm module, no wgpu to build.
+//! - `internals` (off by default): makes the engine's inner modules public — the kernels of both
+//!   backends (`cpu`, `gpu`), the schedule of a batch (`schedule`, `plan`, `kernel_params`), the
+//!   executors (`executor`, `pass`) and `rng` — for the workspace's command-line tool, tests,
+//!   benchmarks and fuzz targets. They carry no stability promise.
 //!
 //! # Example
 //!
@@ -30,55 +58,21 @@
 //! # }
 //! ```
 //!
-//! A trained model is read with [`Model::load`]; [`Classifier`] classifies images with one in
-//! three lines, normalising them with the [`dataset`] metadata the model file records.
+//! A trained model classifies a PNG in four lines with [`Classifier`] (its example is a
+//! doc-test).
 //!
 //! # How a batch runs
 //!
-//! - [`spec`] parses a network string; [`plan`] derives what each layer computes.
-//! - [`schedule`] turns that, the hyper-parameters, a batch size and a [`Mode`] (inference,
-//!   gradients, training) into one ordered list of kernel launches ([`schedule::Step`]) over
-//!   numbered buffers whose sizes it computes: the only place that knows the order of layers,
-//!   time steps and passes.
-//! - An [`Executor`] runs such a list with its own kernels: [`CpuExecutor`] directly,
-//!   [`GpuExecutor`] recorded once per schedule (per batch size) and replayed for every batch.
-//!   A step is one GPU launch, except a conv weight gradient split across workgroups (hardware
-//!   GPUs: [`gpu::WeightGradChunks`]): its partial sums per chunk of images, into a scratch
-//!   buffer its launch owns, then `sum_steps.wgsl` adding the chunks.
-//! - [`Runner`] is the one [`Backend`] on any executor ([`CpuBackend`], [`GpuBackend`]): it picks
-//!   the schedule, loads the batch, splits or refuses batches larger than the device holds, and
-//!   turns what comes back into losses, predictions and gradients. [`choose_backend`] chooses one
-//!   and says why.
-//!
-//! A single batch ([`Backend::train_batch`], [`Backend::infer`]) is a round trip: its values go
-//! up, the launches run, the results come back before the call returns.
-//!
-//! # How an epoch runs
-//!
-//! - The caller hands each image set to the backend once ([`Backend::load_set`], an
-//!   [`ImageSet`]: u8 pixels, labels, the per-channel normalisation tables). A GPU keeps it on the
-//!   device, pixels packed 4 per u32 word; a set larger than one storage binding stays on the host.
-//! - Per epoch the caller draws an [`Order`] (the shuffle, then each position's crop offsets and
-//!   flip, from the same generator in the same order as the per-batch path drew them) and calls
-//!   [`Backend::train_epoch`]. The [`Runner`] cuts it into batches (the last one shorter when the
-//!   batch size does not divide the set), computes every batch's Adam constants (η under the
-//!   learning-rate schedule, the bias corrections), and hands the pass to the executor
-//!   ([`executor::Executor::begin_pass`]), then each batch with its schedule
-//!   ([`executor::Executor::enqueue`]).
-//! - The GPU executor uploads the order (8 bytes per sample), the batches' positions and the Adam
-//!   table once per pass; each batch is copies of its position and Adam constants into the
-//!   launches' uniforms, then `gather.wgsl` (batch from the resident set, crop, flip, normalise),
-//!   the schedule's launches and `tally.wgsl` (each sample's loss and hit into the pass's
-//!   records), several batches per submission with no host wait between them. The CPU executor
-//!   runs the same steps with the kernels' CPU twins, batch by batch ([`pass::gather`], which the
-//!   GPU executor also runs, on the host, for a set kept there).
-//! - [`executor::Executor::finish_pass`] reads the records ([`pass::Record`]) back once, with
-//!   the weights and Adam state in the same wait when the caller asks for them (a checkpoint each
-//!   epoch); progress comes from non-blocking polls meanwhile. [`Backend::evaluate_set`] is the
-//!   same pass without training, recording each sample's output totals ([`Totals`]).
-//! - On the same backend an epoch gives exactly what `train_batch` on the same gathered batches
-//!   gives: weights, Adam state, losses and hits. [`Counters`] ([`GpuContext::counters`]) count
-//!   launches, submissions, host waits and bytes each way.
+//! A network string is parsed into layers (`spec`), derived into what each layer computes
+//! (`plan`), and turned, for one batch size and [`Mode`], into one ordered list of kernel
+//! launches over numbered buffers (`schedule`): the only place that knows the order of layers,
+//! time steps and passes. An executor runs such a list with its own kernels, the CPU's directly,
+//! the GPU's recorded once per schedule and replayed for every batch; `Runner`, the one
+//! [`Backend`] on any executor, picks the schedule, loads the batch and turns what comes back
+//! into losses, predictions and gradients. Whole epochs run as passes: the image set stays on
+//! the backend, and each batch is gathered, run and tallied there without a host round trip.
+//! `docs/architecture.md` has the map of the modules and follows one step from the schedule to
+//! its GPU dispatch.
 //!
 //! # How to add a kernel
 //!
@@ -89,12 +83,12 @@
 //! 1. The CPU kernel, the reference: a function in `cpu/FAMILY.rs`.
 //! 2. Its WGSL twin `shaders/FAMILY/NAME.wgsl`, one line in `kernels!` (`gpu/shaders.rs`), and a
 //!    launcher in `gpu/FAMILY.rs` named after the CPU kernel and taking its sizes.
-//! 3. A [`schedule::Step`] variant naming its buffers and sizes, its buffers in
-//!    [`schedule::Step::bindings`] (each under a [`schedule::Role`], with the values it uses),
-//!    and the place in [`schedule::NetSchedule`]'s builder (`schedule/net.rs`) that emits it.
+//! 3. A `schedule::Step` variant naming its buffers and sizes, its buffers in
+//!    `Step::bindings` (each under a `Role`, with the values it uses),
+//!    and the place in `NetSchedule`'s builder (`schedule/net.rs`) that emits it.
 //! 4. One match arm in each executor: `CpuExecutor::step` (`cpu/executor.rs`) calls the CPU
 //!    kernel, `record` (`gpu/executor.rs`) the launcher, each taking its buffers by role (sizes
-//!    are checked there, once, by [`schedule::Bindings::take`]). A launcher that needs several
+//!    are checked there, once, by `Bindings::take`). A launcher that needs several
 //!    launches or a scratch buffer of its own returns a type holding them (as
 //!    `gpu::conv::conv_weight_grad` does) and gets a variant of `Launch` there, which names each
 //!    launch for profiles.
@@ -105,49 +99,74 @@
 //! `docs/architecture.md` follows one step from the schedule to its dispatch.
 //!
 //! The passes' own kernels (`shaders/pass/`: gather, tally) are not schedule steps: each has its
-//! CPU twin in [`pass`] (`pass.rs`, the backend-neutral home of what belongs to a whole pass:
-//! [`pass::Record`], [`Totals`], [`argmax`], [`Counters`]), its launcher in `gpu/pass.rs` and a
+//! CPU twin in `pass.rs` (the backend-neutral home of what belongs to a whole pass: `Record`,
+//! [`Totals`], [`argmax`], [`Counters`]), its launcher in `gpu/pass.rs` and a
 //! test against the twin (`tests/tests/gpu_resident.rs`), and the executors call them from their
-//! pass methods. Both backends import these from [`pass`]; `gpu/` imports nothing from `cpu/`.
+//! pass methods. Both backends import these from `pass.rs`; `gpu/` imports nothing from `cpu/`.
 
 #![warn(missing_docs)]
 
-pub mod backend;
+// The embedder's modules: public, with the items they hold re-exported below.
 pub mod checkpoint;
-pub mod classifier;
-pub mod cpu;
 pub mod dataset;
-pub mod error;
-pub mod executor;
-pub mod factory;
-#[cfg(feature = "gpu")]
-pub mod gpu;
 pub mod hyper;
-pub mod kernel_params;
 pub mod lr_schedule;
-pub mod model;
-pub mod pass;
-pub mod plan;
-pub mod rng;
-pub mod schedule;
 pub mod spec;
 pub mod stats;
 pub mod surrogate;
 pub mod train;
 
+// Modules whose public items are all re-exported below.
+mod backend;
+mod classifier;
+mod error;
+mod factory;
+mod model;
+
+/// Declares the engine's inner modules: public with the `internals` feature (the workspace's
+/// command-line tool, tests, benchmarks and fuzz targets), private otherwise, where items only
+/// those tools use are unused and their re-exports unimported.
+macro_rules! internal_modules {
+    ($($(#[$attr:meta])* $name:ident),* $(,)?) => {
+        $(
+            $(#[$attr])*
+            #[cfg(feature = "internals")]
+            pub mod $name;
+            $(#[$attr])*
+            #[cfg(not(feature = "internals"))]
+            #[allow(dead_code, unused_imports)]
+            mod $name;
+        )*
+    };
+}
+
+internal_modules! {
+    cpu,
+    executor,
+    #[cfg(feature = "gpu")]
+    gpu,
+    kernel_params,
+    pass,
+    plan,
+    rng,
+    schedule,
+}
+
 pub use backend::{Backend, BatchStats, EpochStats, Inference, SetId, Task};
+pub use checkpoint::WeightFormat;
 pub use classifier::{Answer, Classifier};
-pub use cpu::{CpuBackend, CpuExecutor};
-pub use dataset::{ImageSet, Order};
+pub use cpu::CpuBackend;
+pub use dataset::{DatasetKind, ImageSet, Order};
 pub use error::{Error, Result};
-pub use executor::{Executor, Runner};
 pub use factory::{BackendKind, Chosen, choose_backend, create_backend};
 #[cfg(feature = "gpu")]
-pub use gpu::{AdapterPolicy, GpuBackend, GpuContext, GpuExecutor};
+pub use gpu::{AdapterPolicy, GpuBackend, GpuContext};
 pub use hyper::Hyper;
 pub use model::{AdamState, Model};
 pub use pass::{Counters, Totals, argmax};
+pub use rng::Rng;
 pub use schedule::Mode;
 pub use spec::{Layer, LayerKind, NetSpec, Shape};
+pub use stats::{SpikeStats, StatsCollector};
 pub use surrogate::{Surrogate, SurrogateParams};
 pub use train::{Event, Finish, TrainConfig, Trainer};

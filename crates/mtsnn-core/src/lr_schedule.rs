@@ -18,7 +18,7 @@
 //!
 //! The backends see only Adam's update count, so a schedule holds its horizon: the run's epochs
 //! and the updates per epoch (⌈training samples / batch⌉), both set by whoever trains. Update t
-//! (1-based) belongs to epoch ⌊(t − 1)/updates per epoch⌋ + 1. [`crate::kernel_params::AdamStep`]
+//! (1-based) belongs to epoch ⌊(t − 1)/updates per epoch⌋ + 1. `kernel_params::AdamStep`
 //! applies the factor, so both backends follow the same schedule.
 
 use serde::{Deserialize, Serialize};

@@ -72,6 +72,7 @@ pub fn tally(
 /// Output spike counts summed over time of every sample of a set
 /// ([`crate::Backend::evaluate_set`]).
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct Totals {
     /// Output neurons (classes).
     pub classes: usize,
@@ -109,6 +110,7 @@ pub fn argmax(xs: &[f32]) -> usize {
 /// What a device has been asked to do ([`crate::GpuContext::counters`]): running totals, or with
 /// [`Counters::since`] what happened between two readings.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct Counters {
     /// Kernel launches recorded into submitted work.
     pub dispatches: u64,

@@ -26,6 +26,7 @@ pub const AC_PJ: f64 = 0.9;
 
 /// Statistics of one weighted layer, averaged over the samples.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct LayerStats {
     /// Layer index among the weighted layers (0 = first).
     pub layer: usize,
@@ -47,6 +48,7 @@ pub struct LayerStats {
 
 /// Statistics of a network over a set of inputs, per inference (one sample, all steps).
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct SpikeStats {
     /// Samples the statistics are over.
     pub samples: usize,

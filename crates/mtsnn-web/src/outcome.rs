@@ -106,13 +106,7 @@ mod tests {
         let spec = NetSpec::parse("4-3-2", Shape::flat(4), 2).unwrap();
         let hidden = vec![0.0, 1.0, 3.0, /* t0 */ 2.0, 0.0, 0.0 /* t1 */];
         let output = vec![1.0, 0.0, /* t0 */ 0.0, 2.0 /* t1 */];
-        let inf = Inference {
-            steps: 2,
-            batch: 1,
-            classes: 2,
-            output: output.clone(),
-            layers: vec![hidden, output],
-        };
+        let inf = Inference::new(2, 1, 2, output.clone(), vec![hidden, output]);
         let o = Outcome::new(&spec, 15, &inf).unwrap();
         assert_eq!(o.label, 1);
         assert_eq!(o.output_counts, vec![vec![1, 0], vec![0, 2]]);
@@ -156,13 +150,7 @@ mod tests {
         conv.extend(std::iter::repeat_n(1.0, 16)); // channel 0 at t1: all 16 pixels
         conv.extend(vec![0.0; 16]);
         let output = vec![1.0, 0.0, 0.0, 1.0];
-        let inf = Inference {
-            steps: 2,
-            batch: 1,
-            classes: 2,
-            output: output.clone(),
-            layers: vec![conv, output],
-        };
+        let inf = Inference::new(2, 1, 2, output.clone(), vec![conv, output]);
         let o = Outcome::new(&spec, 15, &inf).unwrap();
         assert_eq!(o.layer_counts[0], vec![vec![1, 2], vec![16, 0]]);
         assert_eq!(o.label, 0);
@@ -172,13 +160,7 @@ mod tests {
     #[test]
     fn batches_are_refused() {
         let spec = NetSpec::parse("4-3-2", Shape::flat(4), 2).unwrap();
-        let inf = Inference {
-            steps: 1,
-            batch: 2,
-            classes: 2,
-            output: vec![0.0; 4],
-            layers: vec![vec![0.0; 6], vec![0.0; 4]],
-        };
+        let inf = Inference::new(1, 2, 2, vec![0.0; 4], vec![vec![0.0; 6], vec![0.0; 4]]);
         assert!(Outcome::new(&spec, 15, &inf).is_err());
     }
 }

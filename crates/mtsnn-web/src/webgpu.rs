@@ -47,7 +47,7 @@ pub async fn place(
             ))
         };
     };
-    let software = info.device_type == mtsnn_core::gpu::wgpu::DeviceType::Cpu;
+    let software = GpuContext::is_software_adapter(&info);
     let adapter = describe(&info.name, adapter_words, software);
     if auto && software {
         return Ok(Placement::cpu(format!(

@@ -16,7 +16,8 @@ use crate::schedule::{Bindings, Buf, Role, Schedule, Step};
 
 use super::{adam, conv, gemm, neuron, pool, simd};
 
-/// The network on the CPU: schedules run by [`CpuExecutor`].
+/// The network on the CPU, a [`crate::Backend`] built with `CpuBackend::new(&model)`: schedules
+/// run by the CPU executor.
 pub type CpuBackend = Runner<CpuExecutor>;
 
 impl CpuBackend {

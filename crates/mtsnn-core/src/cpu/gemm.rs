@@ -1,6 +1,6 @@
 //! GEMMs on the CPU, the twin of the GPU's matmul kernels (`shaders/gemm/`): [`matmul`], the
 //! schedule's dense products (eq 3's I = W s_in over all steps at once, eq 9's Wᵀ δ and eq 13's
-//! Σ_t G\[t\]ᵀ s_in\[t\]), on the `gemm` crate with all rayon threads, and [`gemm_into`], which
+//! Σ_t G\[t\]ᵀ s_in\[t\]), on the `gemm` crate with all rayon threads, and `gemm_into`, which
 //! the convolutions' im2col products share.
 
 use rayon::prelude::*;

@@ -388,7 +388,7 @@ impl GpuContext {
         format!("{} ({})", self.info.name, self.info.backend)
     }
 
-    /// The adapter in words: name, API and kind of device ([`describe`]).
+    /// The adapter in words: name, API and kind of device (as `gpu::describe` says).
     pub fn describe(&self) -> String {
         describe(&self.info)
     }
@@ -406,7 +406,13 @@ impl GpuContext {
 
     /// True for software adapters (lavapipe, SwiftShader, llvmpipe).
     pub fn is_software(&self) -> bool {
-        self.info.device_type == wgpu::DeviceType::Cpu
+        Self::is_software_adapter(&self.info)
+    }
+
+    /// True when `info` describes a software adapter: wgpu's CPU device type (lavapipe,
+    /// SwiftShader, llvmpipe, a browser's WebGPU fallback adapter).
+    pub fn is_software_adapter(info: &wgpu::AdapterInfo) -> bool {
+        info.device_type == wgpu::DeviceType::Cpu
     }
 
     /// The device's limits (those of its adapter).
@@ -414,7 +420,7 @@ impl GpuContext {
         &self.limits
     }
 
-    /// Which kernel and tiles compute the GEMMs: [`MatmulPath::for_adapter`] unless
+    /// Which kernel and tiles compute the GEMMs: `MatmulPath::for_adapter` unless
     /// [`Self::with_matmul_path`] chose otherwise.
     pub fn matmul_path(&self) -> &MatmulPath {
         &self.matmul_path
@@ -427,7 +433,7 @@ impl GpuContext {
     }
 
     /// Into how many image ranges a conv layer's weight gradient is split across workgroups:
-    /// [`WeightGradChunks::for_adapter`], unless the environment variable
+    /// `WeightGradChunks::for_adapter`, unless the environment variable
     /// `MTSNN_WEIGHT_GRAD_CHUNKS` (a count ≥ 1, read when the context opens) or
     /// [`Self::with_weight_grad_chunks`] chose otherwise.
     pub fn weight_grad_chunks(&self) -> WeightGradChunks {

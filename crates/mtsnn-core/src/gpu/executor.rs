@@ -46,7 +46,8 @@ pub const BATCHES_PER_SUBMISSION: usize = 16;
 #[cfg(not(target_arch = "wasm32"))]
 const POLL_INTERVAL: std::time::Duration = std::time::Duration::from_millis(20);
 
-/// The network on a wgpu device: schedules run by [`GpuExecutor`].
+/// The network on a wgpu device, a [`crate::Backend`] built with `GpuBackend::new(ctx, &model)`
+/// on a [`GpuContext`]: schedules run by the GPU executor.
 pub type GpuBackend = Runner<GpuExecutor>;
 
 impl GpuBackend {

@@ -55,5 +55,3 @@ pub use shaders::{Field, Kernel, ParamsLayout};
 pub use submit::Dispatch;
 pub use tensor::{GpuTensor, Word};
 pub use tile::WGSL_CONSTANTS;
-/// The wgpu this engine is built with, for callers that use [`GpuContext::device`] directly.
-pub use wgpu;

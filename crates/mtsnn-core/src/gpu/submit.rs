@@ -14,7 +14,8 @@ use super::tensor::GpuTensor;
 use crate::error::{Error, Result};
 
 /// One kernel launch, ready to record: its pipeline, bound buffers and workgroup grid.
-/// Built by the functions of [`super::kernels`]; may be recorded any number of times.
+/// Built by the launchers of the family modules (`gpu/gemm`, `neuron.rs`, …); may be recorded
+/// any number of times.
 #[derive(Debug)]
 pub struct Dispatch {
     pub(crate) pipeline: wgpu::ComputePipeline,
