@@ -330,6 +330,7 @@ mod tests {
                 "--lr",
                 "--lr-schedule",
                 "--lr-decay-at",
+                "--lr-warmup",
                 "--adam-eps",
                 "--surrogate",
                 "--v-th",
@@ -340,6 +341,7 @@ mod tests {
                 "--target-count",
                 "--grad",
                 "--detach-reset",
+                "--guard-dead-classes",
                 "--init",
                 "--input-scale"
             ]

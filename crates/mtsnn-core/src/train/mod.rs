@@ -133,6 +133,15 @@ pub struct Trainer {
     chunk: Option<usize>,
 }
 
+/// The sets a backend holds for a run: training, test and (with the dead-class guard) the probe.
+struct LoadedSets {
+    train: SetId,
+    test: SetId,
+    probe: Option<(SetId, Arc<ImageSet>)>,
+    /// Where the training and test sets are kept, in words.
+    kept: (String, String),
+}
+
 impl Trainer {
     /// A new run of `model` (e.g. [`Model::init`]) trained as `config` says on `train`, tested on
     /// `test` after every epoch, written into `dir`. The learning-rate schedule's horizon is set
@@ -291,15 +300,13 @@ impl Trainer {
                 model.epoch
             ));
         }
-        if schedule.kind != ScheduleKind::Constant {
-            if schedule.epochs as usize != cfg.epochs {
-                return bad(format!(
-                    "the model follows a learning-rate schedule over {} epochs ({}); it cannot be resumed with --epochs {}: start a new run for another length",
-                    schedule.epochs,
-                    schedule.describe(),
-                    cfg.epochs
-                ));
-            }
+        if schedule.kind != ScheduleKind::Constant && schedule.epochs as usize != cfg.epochs {
+            return bad(format!(
+                "the model follows a learning-rate schedule over {} epochs ({}); it cannot be resumed with --epochs {}: start a new run for another length",
+                schedule.epochs,
+                schedule.describe(),
+                cfg.epochs
+            ));
         }
         if self.resumed.is_some() && model.epoch >= cfg.epochs {
             return bad(format!(
@@ -362,53 +369,22 @@ impl Trainer {
         dir: &mut RunDir,
         on: &mut dyn FnMut(Event),
     ) -> Result<Finish> {
-        let mut backend: &mut dyn Backend = slot.as_mut();
         let cfg = self.config.clone();
         let (train, test) = (Arc::clone(&self.train), Arc::clone(&self.test));
-        let model = &self.model;
         on(Event::Note(&describe(
-            model,
+            &self.model,
             &cfg,
             train.len(),
             test.len(),
-            backend,
+            slot.as_ref(),
             &self.dir,
         )));
-        let (mut train_set, kept_train) = backend.load_set(Arc::clone(&train))?;
-        let (mut test_set, kept_test) = backend.load_set(Arc::clone(&test))?;
-        let probe = match self.model.hyper.guard_dead_classes {
-            true => Some(Arc::new(guard::probe_set(&train)?)),
-            false => None,
-        };
-        let mut probe_set = match &probe {
-            Some(p) => Some(backend.load_set(Arc::clone(p))?.0),
-            None => None,
-        };
+        let mut sets = self.load_sets(slot.as_mut())?;
         on(Event::Note(&format!(
-            "data: the training set is kept {kept_train}; the test set {kept_test}"
+            "data: the training set is kept {}; the test set {}",
+            sets.kept.0, sets.kept.1
         )));
-        let mut progress = match &self.resumed {
-            Some((_, progress)) => {
-                let at = match progress {
-                    Some(p) => format!("inside epoch {} after batch {}", p.epoch, p.batches),
-                    None => format!("after epoch {}", model.epoch),
-                };
-                on(Event::Note(&format!("resuming {at}")));
-                if model.adam.step == 0 {
-                    on(Event::Warning(
-                        "the checkpoint holds no optimiser state (an inference checkpoint?); Adam starts afresh",
-                    ));
-                }
-                progress.clone()
-            }
-            None => {
-                let first = first_batch(backend, &train, cfg.batch)?;
-                if let Some(w) = silent_at_init(model, &first) {
-                    on(Event::Warning(&w));
-                }
-                None
-            }
-        };
+        let mut progress = self.starting_progress(slot.as_mut(), on)?;
         let elapsed_before = run_dir::last_elapsed(&dir.path(METRICS))
             + progress.as_ref().map_or(0.0, |p| p.train_seconds);
         let last_epoch = self.stop_after.map_or(cfg.epochs, |n| cfg.epochs.min(n));
@@ -425,7 +401,7 @@ impl Trainer {
             // The rate of the epoch's first update (earlier than this sitting's when resumed inside it).
             let first_update = self.model.adam.step + 1 - done.batches as u64;
             let lr = AdamStep::of(&self.model.hyper, first_update).lr;
-            let counters_before = backend.counters();
+            let counters_before = slot.counters();
             on(Event::EpochStarted {
                 epoch,
                 epochs: cfg.epochs,
@@ -433,7 +409,7 @@ impl Trainer {
                 done: (done.batches * cfg.batch).min(train.len()),
             });
             let order = epoch_order(train.len(), &cfg, epoch);
-            if !self.train_chunks(backend, dir, train_set, &order, &mut done, on)? {
+            if !self.train_chunks(slot.as_mut(), dir, sets.train, &order, &mut done, on)? {
                 return Ok(Finish::Interrupted {
                     epoch,
                     batch: done.batches,
@@ -441,32 +417,12 @@ impl Trainer {
                     checkpoint: dir.path(CHECKPOINT),
                 });
             }
-            let device_train = since(backend.counters(), counters_before);
-            let mut restarted = Vec::new();
-            if let (Some(probe), Some(id)) = (&probe, probe_set) {
-                restarted =
-                    evaluate_loaded(backend, &self.model, id, &probe.labels)?.dead_classes();
-            }
-            if !restarted.is_empty() {
-                guard::restart_output_neurons(&mut self.model, &restarted, cfg.seed, epoch)?;
-                on(Event::Warning(&format!(
-                    "epoch {epoch}: the output neuron of {} fired for none of the first {} training images; restarted with new initial weights (eq 17) and fresh Adam moments (--guard-dead-classes)",
-                    describe_classes(&restarted, &names),
-                    probe.as_ref().map_or(0, |p| p.len())
-                )));
-                // The backend takes the new weights with the rest of its state.
-                *slot = create_backend(kind, &self.model)?;
-                backend = slot.as_mut();
-                train_set = backend.load_set(Arc::clone(&train))?.0;
-                test_set = backend.load_set(Arc::clone(&test))?.0;
-                probe_set = match &probe {
-                    Some(p) => Some(backend.load_set(Arc::clone(p))?.0),
-                    None => None,
-                };
-            }
+            let device_train = since(slot.counters(), counters_before);
+            let restarted = self.guard(slot, kind, &mut sets, epoch, on)?;
             on(Event::Testing);
             let eval_start = Instant::now();
-            let outcome = evaluate_loaded(backend, &self.model, test_set, &test.labels)?;
+            let backend = slot.as_mut();
+            let outcome = evaluate_loaded(backend, &self.model, sets.test, &test.labels)?;
             let dead = dead_class_potentials(backend, &self.model, &test, &outcome.dead_classes())?;
             let eval_seconds = eval_start.elapsed().as_secs_f64();
             // Once per epoch, before the checkpoint: the loss is checked per batch, but weights or
@@ -487,11 +443,7 @@ impl Trainer {
                 test_accuracy: outcome.accuracy(),
                 test_correct: outcome.correct,
                 test_total: outcome.total,
-                output_firing: outcome
-                    .fired
-                    .iter()
-                    .map(|&n| n as f64 / outcome.total.max(1) as f64)
-                    .collect(),
+                output_firing: outcome.firing_shares(),
                 dead_classes: dead,
                 restarted_classes: restarted,
                 samples_per_sec: train.len() as f64 / done.train_seconds,
@@ -514,33 +466,11 @@ impl Trainer {
             }
             lowest_loss = lowest_loss.min(m.train_loss);
             if self.stop.load(Ordering::SeqCst) && epoch < last_epoch {
-                dir.set_state(RunDir::state(
-                    Phase::Interrupted,
-                    epoch + 1,
-                    cfg.epochs,
-                    0,
-                    batches,
-                ))?;
-                return Ok(Finish::Interrupted {
-                    epoch: epoch + 1,
-                    batch: 0,
-                    batches,
-                    checkpoint: dir.path(CHECKPOINT),
-                });
+                return self.stopped(dir, Phase::Interrupted, epoch + 1, batches);
             }
         }
         if last_epoch < cfg.epochs {
-            dir.set_state(RunDir::state(
-                Phase::Paused,
-                last_epoch + 1,
-                cfg.epochs,
-                0,
-                batches,
-            ))?;
-            return Ok(Finish::Paused {
-                epoch: last_epoch,
-                checkpoint: dir.path(CHECKPOINT),
-            });
+            return self.stopped(dir, Phase::Paused, last_epoch + 1, batches);
         }
         let model_path = dir.path(FINAL_MODEL);
         self.model.save(&model_path)?;
@@ -552,6 +482,109 @@ impl Trainer {
             batches,
         ))?;
         Ok(Finish::Complete { model: model_path })
+    }
+
+    /// Hands the training and test sets (and the guard's probe) to `backend`.
+    fn load_sets(&self, backend: &mut dyn Backend) -> Result<LoadedSets> {
+        let (train, kept_train) = backend.load_set(Arc::clone(&self.train))?;
+        let (test, kept_test) = backend.load_set(Arc::clone(&self.test))?;
+        let probe = match self.model.hyper.guard_dead_classes {
+            true => {
+                let set = Arc::new(guard::probe_set(&self.train)?);
+                Some((backend.load_set(Arc::clone(&set))?.0, set))
+            }
+            false => None,
+        };
+        Ok(LoadedSets {
+            train,
+            test,
+            probe,
+            kept: (kept_train, kept_test),
+        })
+    }
+
+    /// Where the first epoch of this sitting starts (inside an epoch when resumed there), after
+    /// saying what is resumed, or warning about layers silent at initialisation for a new run.
+    fn starting_progress(
+        &self,
+        backend: &mut dyn Backend,
+        on: &mut dyn FnMut(Event),
+    ) -> Result<Option<EpochProgress>> {
+        let model = &self.model;
+        let Some((_, progress)) = &self.resumed else {
+            let first = first_batch(backend, &self.train, self.config.batch)?;
+            if let Some(w) = silent_at_init(model, &first) {
+                on(Event::Warning(&w));
+            }
+            return Ok(None);
+        };
+        let at = match progress {
+            Some(p) => format!("inside epoch {} after batch {}", p.epoch, p.batches),
+            None => format!("after epoch {}", model.epoch),
+        };
+        on(Event::Note(&format!("resuming {at}")));
+        if model.adam.step == 0 {
+            on(Event::Warning(
+                "the checkpoint holds no optimiser state (an inference checkpoint?); Adam starts afresh",
+            ));
+        }
+        Ok(progress.clone())
+    }
+
+    /// The dead-class guard after epoch `epoch`'s training ([`guard`]): restarts the output
+    /// neurons silent on the probe, rebuilding the backend in `slot` with the new weights, and
+    /// returns their classes (none without the guard).
+    fn guard(
+        &mut self,
+        slot: &mut Box<dyn Backend>,
+        kind: BackendKind,
+        sets: &mut LoadedSets,
+        epoch: usize,
+        on: &mut dyn FnMut(Event),
+    ) -> Result<Vec<usize>> {
+        let Some((id, probe)) = &sets.probe else {
+            return Ok(Vec::new());
+        };
+        let silent =
+            evaluate_loaded(slot.as_mut(), &self.model, *id, &probe.labels)?.dead_classes();
+        if silent.is_empty() {
+            return Ok(silent);
+        }
+        guard::restart_output_neurons(&mut self.model, &silent, self.config.seed, epoch)?;
+        on(Event::Warning(&format!(
+            "epoch {epoch}: the output neuron of {} fired for none of the first {} training images; restarted with new initial weights (eq 17) and fresh Adam moments (--guard-dead-classes)",
+            describe_classes(&silent, &self.config.dataset.class_names()),
+            probe.len()
+        )));
+        // The backend takes the new weights with the rest of its state.
+        *slot = create_backend(kind, &self.model)?;
+        *sets = self.load_sets(slot.as_mut())?;
+        Ok(silent)
+    }
+
+    /// Records that the run stops before epoch `next` (interrupted at an epoch's end, or paused
+    /// by [`Self::stop_after`]) and says where to resume.
+    fn stopped(
+        &self,
+        dir: &mut RunDir,
+        phase: Phase,
+        next: usize,
+        batches: usize,
+    ) -> Result<Finish> {
+        dir.set_state(RunDir::state(phase, next, self.config.epochs, 0, batches))?;
+        let checkpoint = dir.path(CHECKPOINT);
+        Ok(match phase {
+            Phase::Paused => Finish::Paused {
+                epoch: next - 1,
+                checkpoint,
+            },
+            _ => Finish::Interrupted {
+                epoch: next,
+                batch: 0,
+                batches,
+                checkpoint,
+            },
+        })
     }
 
     /// Trains the rest of an epoch (from batch `done.batches` of `order`) in chunks of about

@@ -44,6 +44,14 @@ impl TestOutcome {
         }
     }
 
+    /// Per class, the share of samples for which its output neuron fired.
+    pub fn firing_shares(&self) -> Vec<f64> {
+        self.fired
+            .iter()
+            .map(|&n| n as f64 / self.total.max(1) as f64)
+            .collect()
+    }
+
     /// The fraction of samples predicted correctly.
     pub fn accuracy(&self) -> f64 {
         self.correct as f64 / self.total.max(1) as f64
