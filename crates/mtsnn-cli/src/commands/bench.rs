@@ -25,6 +25,11 @@
 //! normal (what normalised pixels look like) and the labels uniform. `--dataset` picks the data set
 //! (`random` forces random data) and `--data DIR` its directory; a data set asked for by either that
 //! is not found is an error. The report says which data ran.
+//!
+//! The dense bound (CPU backend): the training batch's products alone — every dense and
+//! convolutional GEMM of the schedule, at the network's own shapes, as the backend runs them — are
+//! timed in the same run (`mtsnn_core::cpu::bound`), and the report gives the training throughput as
+//! a share of the throughput they alone would allow, a ratio against the machine it ran on.
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -32,7 +37,9 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail, ensure};
 use clap::{Args, ValueEnum};
+use mtsnn_core::cpu::bound::dense_bound;
 use mtsnn_core::rng::Rng;
+use mtsnn_core::schedule::{Mode, NetSchedule};
 use mtsnn_core::{BackendKind, Counters, Hyper, ImageSet, Model, NetSpec, Order, Shape, Surrogate};
 use serde::Serialize;
 
@@ -156,6 +163,45 @@ struct Report {
     batch_counters: Option<Counters>,
     #[serde(skip_serializing_if = "Option::is_none")]
     epoch_counters: Option<Counters>,
+    /// CPU backend: the training step's products alone, timed in the same run (the dense bound).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dense_bound: Option<DenseReport>,
+}
+
+/// The dense bound of a training batch on this CPU (`mtsnn_core::cpu::bound`) and the share of it
+/// training reaches.
+#[derive(Debug, Serialize, Clone, Copy)]
+struct DenseReport {
+    /// FLOPs of the products per training sample.
+    flops_per_sample: f64,
+    /// The products' measured rate.
+    gflops: f64,
+    /// Samples per second if a batch took only its products' time.
+    samples_per_sec: f64,
+    /// Training samples/s (median batch) over the bound's.
+    train_share: f64,
+    /// Epoch mode's samples/s over the bound's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    epoch_share: Option<f64>,
+}
+
+/// Times the products of one training batch of `model` (5 repetitions each, the median).
+fn dense_report(
+    model: &Model,
+    batch: usize,
+    train_sps: f64,
+    epoch_sps: Option<f64>,
+) -> Result<DenseReport> {
+    let schedule = NetSchedule::new(&model.spec, &model.hyper, batch, Mode::Training)?;
+    let b = dense_bound(&schedule.schedule.steps, 5);
+    let samples_per_sec = batch as f64 / b.seconds.max(1e-12);
+    Ok(DenseReport {
+        flops_per_sample: b.flops / batch as f64,
+        gflops: b.gflops(),
+        samples_per_sec,
+        train_share: train_sps / samples_per_sec,
+        epoch_share: epoch_sps.map(|e| e / samples_per_sec),
+    })
 }
 
 /// Parses `CxHxW`.
@@ -426,6 +472,15 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     };
     let (t_med, t_min, t_max) = median_min_max(&mut train_secs);
     let (l_med, l_min, l_max) = median_min_max(&mut infer_us);
+    let dense = match backend.name().starts_with("cpu") {
+        true => Some(dense_report(
+            &model,
+            batch,
+            batch as f64 / t_med,
+            epoch.map(|e| e.0),
+        )?),
+        false => None,
+    };
     let r = Report {
         net: model.spec.text().to_string(),
         backend: backend.name(),
@@ -446,6 +501,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         epoch_samples_per_sec: epoch.map(|e| e.0),
         batch_counters,
         epoch_counters: epoch.and_then(|e| e.1),
+        dense_bound: dense,
     };
     let mut out = std::io::stdout().lock();
     if args.json {
@@ -471,6 +527,19 @@ pub fn run(args: &BenchArgs) -> Result<()> {
                 out,
                 "training, epoch mode (data on the backend), batch {}: {sps:.0} samples/s ({} batches in one pass)",
                 r.batch, r.epoch_batches
+            )?;
+        }
+        if let Some(d) = &r.dense_bound {
+            let epoch = d.epoch_share.map_or(String::new(), |e| {
+                format!(", epoch mode {:.0} %", e * 100.0)
+            });
+            writeln!(
+                out,
+                "dense bound: {:.0} samples/s (the step's products alone, {:.1} MFLOP per sample, at the {:.0} GFLOP/s they reach here now); training reaches {:.0} % of it{epoch}",
+                d.samples_per_sec,
+                d.flops_per_sample / 1e6,
+                d.gflops,
+                d.train_share * 100.0
             )?;
         }
         writeln!(

@@ -20,12 +20,52 @@ use crate::plan::ConvGeom;
 /// The im2col layout of a convolution.
 impl ConvGeom {
     /// Rows of the column matrix: in_ch·k·k.
-    fn patch(&self) -> usize {
+    pub(crate) fn patch(&self) -> usize {
         self.in_channels * self.kernel * self.kernel
     }
 
-    fn pixels(&self) -> usize {
+    /// Columns of the column matrix: the output pixels oh·ow.
+    pub(crate) fn pixels(&self) -> usize {
         self.out_height() * self.out_width()
+    }
+
+    /// [`conv_forward`]'s product for one image: W `[out_ch][patch]` times its columns.
+    pub(crate) fn forward_gemm(&self) -> Gemm {
+        Gemm {
+            m: self.out_channels,
+            n: self.pixels(),
+            k: self.patch(),
+            a_t: false,
+            b_t: false,
+            accumulate: false,
+            parallel: false,
+        }
+    }
+
+    /// [`conv_weight_grad`]'s product for one image, added up: G_img times its columns' transpose.
+    pub(crate) fn weight_grad_gemm(&self) -> Gemm {
+        Gemm {
+            m: self.out_channels,
+            n: self.patch(),
+            k: self.pixels(),
+            a_t: false,
+            b_t: true,
+            accumulate: true,
+            parallel: false,
+        }
+    }
+
+    /// [`conv_input_grad`]'s product for one image: Wᵀ G_img, before col2im.
+    pub(crate) fn input_grad_gemm(&self) -> Gemm {
+        Gemm {
+            m: self.patch(),
+            n: self.pixels(),
+            k: self.out_channels,
+            a_t: true,
+            b_t: false,
+            accumulate: false,
+            parallel: false,
+        }
     }
 
     /// The output columns `ox` whose input column `ox + kx − pad` lies inside the image.
@@ -107,7 +147,7 @@ thread_local! {
 }
 
 /// Runs `f` on this thread's column matrix of `len` values (contents unspecified).
-fn with_columns<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
+pub(crate) fn with_columns<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
     COLUMNS.with_borrow_mut(|cols| {
         if cols.len() < len {
             cols.resize(len, 0.0);
@@ -123,15 +163,7 @@ pub fn conv_forward(input: &[f32], w: &[f32], out: &mut [f32], images: usize, g:
         (images * g.in_len(), images * g.out_len())
     );
     assert_eq!(w.len(), g.out_channels * g.patch());
-    let gemm = Gemm {
-        m: g.out_channels,
-        n: g.pixels(),
-        k: g.patch(),
-        a_t: false,
-        b_t: false,
-        accumulate: false,
-        parallel: false,
-    };
+    let gemm = g.forward_gemm();
     out.par_chunks_mut(g.out_len())
         .zip(input.par_chunks(g.in_len()))
         .for_each(|(out, img)| {
@@ -155,15 +187,7 @@ pub fn conv_weight_grad(
         (images * g.in_len(), images * g.out_len())
     );
     assert_eq!(grad_w.len(), g.out_channels * g.patch());
-    let gemm = Gemm {
-        m: g.out_channels,
-        n: g.patch(),
-        k: g.pixels(),
-        a_t: false,
-        b_t: true,
-        accumulate: true,
-        parallel: false,
-    };
+    let gemm = g.weight_grad_gemm();
     // One accumulator per task, summed at the end.
     let per_task = images.div_ceil(rayon::current_num_threads().max(1)).max(1);
     let partials: Vec<Vec<f32>> = input
@@ -201,15 +225,7 @@ pub fn conv_input_grad(
         (images * g.in_len(), images * g.out_len())
     );
     assert_eq!(w.len(), g.out_channels * g.patch());
-    let gemm = Gemm {
-        m: g.patch(),
-        n: g.pixels(),
-        k: g.out_channels,
-        a_t: true,
-        b_t: false,
-        accumulate: false,
-        parallel: false,
-    };
+    let gemm = g.input_grad_gemm();
     grad_in
         .par_chunks_mut(g.in_len())
         .zip(grad_out.par_chunks(g.out_len()))

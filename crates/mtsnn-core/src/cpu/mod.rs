@@ -10,6 +10,7 @@
 //! Where the time goes and what was measured: `docs/performance.md`.
 
 pub mod adam;
+pub mod bound;
 pub mod conv;
 pub mod elementwise;
 mod executor;
