@@ -11,6 +11,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 # The tree itself: no tracked file over 5 MB outside web/models/, no broken link in a Markdown file.
 scripts/check-tree.sh
+# No function of the core's non-test code longer than about 120 lines (125 allowed).
+python3 scripts/longest-fns.py crates/mtsnn-core/src 3 125
 scripts/setup.sh
 export MTSNN_REQUIRE_GPU=1
 # Mesa complains when this is unset; the tests do not need it.
