@@ -16,7 +16,12 @@ from pathlib import Path
 
 def runs(folder):
     out = []
-    for metrics in sorted(Path(folder).glob("*/metrics.jsonl")):
+    def natural(path):
+        name = path.parent.name
+        digits = name.rstrip("0123456789")
+        return (digits, int(name[len(digits):] or 0))
+
+    for metrics in sorted(Path(folder).glob("*/metrics.jsonl"), key=natural):
         lines = [json.loads(l) for l in metrics.read_text().splitlines() if l.strip()]
         if lines:
             out.append((metrics.parent.name, lines))

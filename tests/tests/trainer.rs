@@ -288,6 +288,11 @@ fn dead_classes_report_how_far_below_threshold_their_potential_stays() {
 /// A guarded run of `64-40-10` on the CPU whose class-3 output neuron starts dead (all its weights
 /// −2: no input can bring its potential above 0).
 fn guarded(dir: &Path) -> Trainer {
+    guarded_on(BackendKind::Cpu, dir)
+}
+
+/// [`guarded`] on the backend `kind`.
+fn guarded_on(kind: BackendKind, dir: &Path) -> Trainer {
     let spec = NetSpec::parse("64-40-10", Shape::new(1, SIDE, SIDE), CLASSES).unwrap();
     let hyper = Hyper {
         guard_dead_classes: true,
@@ -296,8 +301,25 @@ fn guarded(dir: &Path) -> Trainer {
     let mut model = Model::init(spec, hyper, 5).unwrap();
     model.weights[1][3 * 40..4 * 40].fill(-2.0);
     Trainer::new(model, config(), images(SAMPLES, 1), images(100, 2), dir)
-        .backend(BackendKind::Cpu)
+        .backend(kind)
         .chunk_batches(Some(1))
+}
+
+/// On the GPU backend the guard rebuilds the backend with the restarted weights: the run goes on
+/// from them and ends as the same run on the CPU does in what it restarted.
+#[test]
+fn the_guard_restarts_on_the_gpu_too() {
+    if mtsnn_tests::gpu::gpu_context("the dead-class guard on the GPU").is_none() {
+        return;
+    }
+    let dir = scratch("guard-gpu");
+    let finish = guarded_on(BackendKind::Gpu, &dir).run(&mut |_| {}).unwrap();
+    assert!(matches!(finish, Finish::Complete { .. }), "{finish:?}");
+    let m = metrics(&dir);
+    assert!(m[0].restarted_classes.contains(&3), "{:?}", m[0]);
+    let row = &Model::load(&dir.join(FINAL_MODEL)).unwrap().weights[1][3 * 40..4 * 40];
+    assert!(row.iter().all(|&w| w != -2.0), "{row:?}");
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
