@@ -340,7 +340,7 @@ fn f32_values(bytes: &[u8]) -> Vec<f32> {
 
 /// Symmetric 8-bit quantisation of each of the `rows` rows of `w` (an output neuron's or a
 /// filter's weights): the codes and the scale of each row (0 for a row of zeros).
-fn quantize_rows(w: &[f32], rows: usize) -> (Vec<i8>, Vec<f32>) {
+pub(crate) fn quantize_rows(w: &[f32], rows: usize) -> (Vec<i8>, Vec<f32>) {
     let per_row = w.len() / rows;
     let mut codes = Vec::with_capacity(w.len());
     let mut scales = Vec::with_capacity(rows);

@@ -43,7 +43,7 @@ use mtsnn_core::schedule::{Mode, NetSchedule};
 use mtsnn_core::{BackendKind, Counters, Hyper, ImageSet, Model, NetSpec, Order, Shape, Surrogate};
 use serde::Serialize;
 
-use super::{gemm_bench, make_backend, median_min_max};
+use super::{InferWeights, gemm_bench, inference_backend, make_backend, median_min_max};
 use crate::data::{CLASSES, Dataset, DatasetKind, Files, InputScale, Part};
 
 /// The input scale of the benchmark's data: the default of `train`, whose spike statistics (and
@@ -91,6 +91,10 @@ pub struct BenchArgs {
     /// Timed single-sample inference calls
     #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..))]
     infer_iters: u32,
+    /// Weights of the timed single-sample inference (of the network as the timed training left
+    /// it): f32, or i8 (8-bit codes of the dense layers on the CPU backend)
+    #[arg(long, value_enum, default_value_t = InferWeights::F32, value_name = "FORMAT")]
+    infer_weights: InferWeights,
     /// Batches of the timed pass in epoch mode (`train`'s way: data on the backend, the batches
     /// gathered there, results read back once); 0 skips epoch mode
     #[arg(long, default_value_t = 20)]
@@ -150,6 +154,8 @@ struct Report {
     train_samples_per_sec: f64,
     train_samples_per_sec_min: f64,
     train_samples_per_sec_max: f64,
+    /// The weights of the timed inference: `f32`, or `i8` (`--infer-weights`).
+    infer_weights: String,
     /// Median, fastest and slowest batch-1 `infer` call, microseconds.
     infer_latency_us: f64,
     infer_latency_us_min: f64,
@@ -451,9 +457,22 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         .zip(counters_before)
         .map(|(after, before)| after.since(&before));
     let mut infer_us = Vec::new();
+    let mut compact = match args.infer_weights {
+        InferWeights::F32 => None,
+        InferWeights::I8 => {
+            let mut trained = model.clone();
+            backend.read_state(&mut trained)?;
+            Some(inference_backend(
+                args.backend,
+                &trained,
+                args.infer_weights,
+            )?)
+        }
+    };
+    let inferring = compact.as_mut().unwrap_or(&mut backend);
     for i in 0..args.warmup + args.infer_iters {
         let start = Instant::now();
-        backend.infer(&one, false).context("inference failed")?;
+        inferring.infer(&one, false).context("inference failed")?;
         if i >= args.warmup {
             infer_us.push(start.elapsed().as_secs_f64() * 1e6);
         }
@@ -494,6 +513,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         train_samples_per_sec: batch as f64 / t_med,
         train_samples_per_sec_min: batch as f64 / t_max,
         train_samples_per_sec_max: batch as f64 / t_min,
+        infer_weights: format!("{:?}", args.infer_weights).to_lowercase(),
         infer_latency_us: l_med,
         infer_latency_us_min: l_min,
         infer_latency_us_max: l_max,
@@ -544,8 +564,12 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         }
         writeln!(
             out,
-            "inference, batch 1: {:.1} µs (median of {}; {:.1}–{:.1})",
-            r.infer_latency_us, r.infer_iters, r.infer_latency_us_min, r.infer_latency_us_max
+            "inference, batch 1, {} weights: {:.1} µs (median of {}; {:.1}–{:.1})",
+            r.infer_weights,
+            r.infer_latency_us,
+            r.infer_iters,
+            r.infer_latency_us_min,
+            r.infer_latency_us_max
         )?;
         if args.profile {
             let per = |c: &Counters, n: usize| {

@@ -14,7 +14,9 @@ use serde::Serialize;
 
 use mtsnn_core::train::evaluate_loaded;
 
-use super::{check_input, data_source, evaluate_recording, load_model, make_backend};
+use super::{
+    InferWeights, check_input, data_source, evaluate_recording, inference_backend, load_model,
+};
 use crate::data::{Dataset, DatasetKind, Part, kind_parser};
 use crate::spike_report::SpikeReport;
 
@@ -38,6 +40,11 @@ pub struct EvalArgs {
     /// Evaluate the first N test samples only
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     limit: Option<u32>,
+    /// The weights to compute with: f32 (the model's, as loaded), or i8 (the dense layers as 8-bit
+    /// codes with a scale per neuron, on the CPU backend: what `mtsnn bench --infer-weights i8`
+    /// times; an I8 export's own codes)
+    #[arg(long, value_enum, default_value_t = InferWeights::F32, value_name = "FORMAT")]
+    weights: InferWeights,
     /// Print one JSON object instead of a sentence
     #[arg(long)]
     json: bool,
@@ -85,7 +92,7 @@ pub fn run(args: &EvalArgs) -> Result<()> {
     }
     ensure!(test.len() > 0, "the test set is empty");
     check_input(&model, &test)?;
-    let mut backend = make_backend(args.backend, &model)?;
+    let mut backend = inference_backend(args.backend, &model, args.weights)?;
     let start = Instant::now();
     let mut collector = args
         .stats

@@ -13,6 +13,8 @@ pub mod train;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
+use mtsnn_core::checkpoint::WeightFormat;
+use mtsnn_core::cpu::CpuBackend;
 use mtsnn_core::stats::StatsCollector;
 use mtsnn_core::train::{EVAL_BATCH, RunInfo, TestOutcome, full_output};
 use mtsnn_core::{Backend, BackendKind, Model, choose_backend};
@@ -34,6 +36,38 @@ pub fn make_backend(kind: BackendKind, model: &Model) -> Result<Box<dyn Backend>
         eprintln!("backend: {chosen}");
     }
     Ok(chosen.backend)
+}
+
+/// The weights inference computes with (`--weights`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum InferWeights {
+    /// The model's F32 weights, on the chosen backend
+    #[default]
+    F32,
+    /// The dense layers' weights as 8-bit codes with a scale per neuron, as `mtsnn export --dtype
+    /// i8` stores them (an I8 export's own codes), read by the CPU backend's dot-product kernels:
+    /// a quarter of the bytes; convolutions stay F32
+    I8,
+}
+
+/// [`make_backend`] for inference with `weights`: I8 is the CPU backend's
+/// (`CpuBackend::for_inference`), and asking for it with `--backend gpu` is an error.
+pub fn inference_backend(
+    kind: BackendKind,
+    model: &Model,
+    weights: InferWeights,
+) -> Result<Box<dyn Backend>> {
+    match weights {
+        InferWeights::F32 => make_backend(kind, model),
+        InferWeights::I8 => {
+            if kind == BackendKind::Gpu {
+                bail!("--weights i8 computes on the CPU backend: leave out --backend gpu");
+            }
+            let backend = CpuBackend::for_inference(model, WeightFormat::I8)
+                .context("cannot start the CPU backend with 8-bit weights")?;
+            Ok(Box::new(backend))
+        }
+    }
 }
 
 /// The data set a model was trained on and the directory to read it from: the options when given,

@@ -164,6 +164,33 @@ fn train_eval_infer_and_resume() {
         assert_ok(&out);
         assert!(stdout(&out).contains("\"class\":3"), "{}", stdout(&out));
     }
+    // The 8-bit export evaluated with its own codes (`--weights i8`) on the CPU backend; the
+    // GPU has no such path and says so.
+    let exported = tmp.path().join("small-i8.safetensors");
+    let exported_s = exported.to_str().unwrap();
+    let eval = |extra: &[&str]| {
+        let mut args = vec![
+            "eval",
+            "--model",
+            exported_s,
+            "--dataset",
+            "mnist",
+            "--data",
+            data,
+            "--json",
+        ];
+        args.extend_from_slice(extra);
+        mtsnn_in(tmp.path(), &args)
+    };
+    let out = eval(&["--weights", "i8", "--backend", "cpu"]);
+    assert_ok(&out);
+    let r: Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert!(r["backend"].as_str().unwrap().contains("8-bit"), "{r}");
+    assert!(r["total"].as_u64().unwrap() > 0, "{r}");
+    assert_fails(
+        &eval(&["--weights", "i8", "--backend", "gpu"]),
+        &["--weights i8 computes on the CPU backend"],
+    );
     // F16 is under a fifth of the checkpoint (weights and both Adam moments), I8 about half of F16.
     assert!(sizes[0] * 5 < std::fs::metadata(model_s).unwrap().len() as usize);
     assert!(sizes[1] * 10 < sizes[0] * 6, "{sizes:?}");
@@ -293,6 +320,7 @@ fn bench_reports_throughput_and_latency() {
     assert!(r["train_samples_per_sec"].as_f64().unwrap() > 0.0, "{r}");
     assert!(r["infer_latency_us"].as_f64().unwrap() > 0.0, "{r}");
     assert_eq!(r["batch"], 16);
+    assert_eq!(r["infer_weights"], "f32");
     assert_eq!(r["net"], "784-32-10");
     assert_eq!(r["data"], "random");
     // The instruction set the CPU kernels ran with, the best this CPU has.

@@ -305,50 +305,6 @@ impl Kernel for AdamRun<'_> {
     }
 }
 
-/// outᵀ\[j\]\[i\] = Σ_l x\[i\]\[l\]·w\[j\]\[l\] for a few rows x `[m][k]` and the rows j of `w` `[rows][k]`:
-/// batch-1 inference's products of a sample's T steps with a weight matrix. Each row of `w` is read
-/// once, for all m rows of x; the result is transposed, `[rows][m]`.
-pub struct FewRowDots<'a> {
-    /// The rows x, `[m][k]`.
-    pub x: &'a [f32],
-    /// Rows of x.
-    pub m: usize,
-    /// The weight rows, `[rows][k]`.
-    pub w: &'a [f32],
-    /// Written: the products, `[rows][m]`.
-    pub out_t: &'a mut [f32],
-}
-
-impl Kernel for FewRowDots<'_> {
-    type Output = ();
-    #[inline(always)]
-    fn run(self) {
-        let k = self.x.len() / self.m;
-        for (out, row) in self
-            .out_t
-            .chunks_exact_mut(self.m)
-            .zip(self.w.chunks_exact(k))
-        {
-            for (o, x) in out.iter_mut().zip(self.x.chunks_exact(k)) {
-                // LANES partial sums, then their sum: no reassociation the compiler must avoid.
-                let mut acc = [0.0f32; LANES];
-                let mut rs = row.chunks_exact(LANES);
-                let mut xs = x.chunks_exact(LANES);
-                for (r, x) in (&mut rs).zip(&mut xs) {
-                    for l in 0..LANES {
-                        acc[l] += r[l] * x[l];
-                    }
-                }
-                let mut tail = 0.0f32;
-                for (r, x) in rs.remainder().iter().zip(xs.remainder()) {
-                    tail += r * x;
-                }
-                *o = acc.iter().sum::<f32>() + tail;
-            }
-        }
-    }
-}
-
 /// Runs `k` on the process's instruction set ([`super::simd::active`]).
 #[inline]
 pub fn run<K: Kernel>(k: K) -> K::Output {

@@ -6,14 +6,17 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use crate::backend::Task;
+use crate::checkpoint::{WeightFormat, quantize_rows};
 use crate::dataset::ImageSet;
 use crate::error::{Error, Result};
 use crate::executor::{Executor, Job, Pass, PassBatch, PassResult, Ran, Runner, model_buffers};
 use crate::kernel_params::AdamStep;
 use crate::model::Model;
 use crate::pass::{Record, gather, tally};
-use crate::schedule::{Bindings, Buf, Role, Schedule, Step};
+use crate::schedule::{Bindings, Buf, Params, Role, Schedule, Step};
+use crate::spec::LayerKind;
 
+use super::dots::RowWeights;
 use super::{adam, conv, gemm, neuron, pool, simd};
 
 /// The network on the CPU, a [`crate::Backend`] built with `CpuBackend::new(&model)`: schedules
@@ -27,6 +30,52 @@ impl CpuBackend {
         let params = model_buffers(model).into_iter().map(|(_, v)| v).collect();
         Runner::on(CpuExecutor::new(params), model)
     }
+
+    /// A backend for inference only whose dense layers read their weights as `format`:
+    /// [`WeightFormat::I8`] quantises each weight row as `mtsnn export --dtype i8` does (and gives
+    /// back an I8 export's own codes) and computes every dense product from the codes
+    /// (`cpu/dots.rs`), a quarter of F32's bytes; [`WeightFormat::F32`] is [`CpuBackend::new`].
+    /// Convolutions keep F32. Training on it fails.
+    pub fn for_inference(model: &Model, format: WeightFormat) -> Result<Self> {
+        model.check_shapes()?;
+        let params = model_buffers(model).into_iter().map(|(_, v)| v).collect();
+        let mut executor = CpuExecutor::new(params);
+        match format {
+            WeightFormat::F32 => {}
+            WeightFormat::I8 => {
+                for (i, layer) in model.spec.weighted_layers().enumerate() {
+                    if let LayerKind::Dense { outputs, .. } = layer.kind {
+                        let w = Params::of(i).w.0;
+                        let codes = &mut executor.codes;
+                        codes.resize_with(codes.len().max(w + 1), || None);
+                        codes[w] = Some(RowCodes::of(&model.weights[i], outputs));
+                    }
+                }
+            }
+            WeightFormat::F16 => {
+                return Err(Error::InvalidParam {
+                    name: "weights",
+                    reason: "the CPU backend computes with F32 or 8-bit (I8) weights, not F16"
+                        .into(),
+                });
+            }
+        }
+        Runner::on(executor, model)
+    }
+}
+
+/// A weight matrix's 8-bit codes and per-row scales.
+#[derive(Debug)]
+struct RowCodes {
+    codes: Vec<i8>,
+    scales: Vec<f32>,
+}
+
+impl RowCodes {
+    fn of(w: &[f32], rows: usize) -> Self {
+        let (codes, scales) = quantize_rows(w, rows);
+        Self { codes, scales }
+    }
 }
 
 /// Runs schedules with the CPU kernels (`cpu/gemm.rs`, `neuron.rs`, `conv.rs`, `pool.rs`,
@@ -39,6 +88,9 @@ pub struct CpuExecutor {
     sets: Vec<Arc<ImageSet>>,
     /// The pass under way: each batch runs when it is enqueued.
     pass: Option<CpuPass>,
+    /// 8-bit codes of weight buffers, by buffer number, for an inference backend's dense products
+    /// ([`CpuBackend::for_inference`]); empty on a backend that trains.
+    codes: Vec<Option<RowCodes>>,
 }
 
 /// A pass on the CPU: what [`Pass`] gave, and what the batches run so far left.
@@ -58,6 +110,7 @@ impl CpuExecutor {
             store: params,
             sets: Vec::new(),
             pass: None,
+            codes: Vec::new(),
         }
     }
 
@@ -132,8 +185,24 @@ impl CpuExecutor {
             Step::Matmul {
                 m, n, k, a_t, b_t, ..
             } => {
-                let [a, b, c] = self.bind(b, [A, B, C])?;
-                gemm::matmul(a, b, c, m, n, k, a_t, b_t)
+                let weights = b.iter().find(|x| x.role == B).map(|x| x.buf.0);
+                let codes = weights.and_then(|w| self.codes.get(w)).and_then(Option::as_ref);
+                if let (Some(codes), true, false) = (codes, b_t, a_t) {
+                    let store = &self.store;
+                    let [a, c] = b.take([A, C], |b| store.get(b.0).map(Vec::len))?;
+                    let [a, c] = self
+                        .store
+                        .get_disjoint_mut([a.buf.0, c.buf.0])
+                        .map_err(|e| Error::Shape(format!("buffers {a:?}, {c:?}: {e}")))?;
+                    let w = RowWeights::I8 {
+                        codes: &codes.codes,
+                        scales: &codes.scales,
+                    };
+                    gemm::times_weights_t(&a[..m * k], w, &mut c[..m * n], m, n, k)
+                } else {
+                    let [a, b, c] = self.bind(b, [A, B, C])?;
+                    gemm::matmul(a, b, c, m, n, k, a_t, b_t)
+                }
             }
             Step::LifForward {
                 constant,
@@ -167,6 +236,14 @@ impl CpuExecutor {
                 neuron::sum_steps(x, steps, m, out)
             }
             Step::Adam { .. } => {
+                if !self.codes.is_empty() {
+                    return Err(Error::InvalidParam {
+                        name: "backend",
+                        reason: "this CPU backend computes with 8-bit weights, for inference \
+                                 only: train on CpuBackend::new"
+                            .into(),
+                    });
+                }
                 let step = adam.ok_or_else(|| Error::InvalidParam {
                     name: "adam",
                     reason: "a schedule with Adam steps ran without their constants".into(),
@@ -212,8 +289,12 @@ impl Executor for CpuExecutor {
     type Prepared = Vec<Bindings>;
 
     fn name(&self) -> String {
+        let weights = match self.codes.is_empty() {
+            true => "",
+            false => ", 8-bit dense weights",
+        };
         format!(
-            "cpu ({} threads, {})",
+            "cpu ({} threads, {}{weights})",
             rayon::current_num_threads(),
             simd::active()
         )
@@ -247,6 +328,9 @@ impl Executor for CpuExecutor {
                     )));
                 };
                 values.copy_from_slice(data);
+                if let Some(Some(codes)) = self.codes.get_mut(b.0) {
+                    *codes = RowCodes::of(values, codes.scales.len());
+                }
             }
             let loss = self.run_steps(schedule, bindings, job.steps.clone(), job.adam.as_ref())?;
             let needs: Vec<(Buf, usize)> =
@@ -381,6 +465,32 @@ mod tests {
     use crate::schedule::{Mode, NetSchedule};
     use crate::spec::{NetSpec, Shape};
     use crate::surrogate::Surrogate;
+
+    /// An inference backend with 8-bit weights gives, on an I8 export's model, the output
+    /// potentials' spikes of the F32 backend on the same dequantised weights at every batch size
+    /// but for neurons whose potential lies within rounding of a threshold (none here), names its
+    /// weights, and refuses to train.
+    #[test]
+    fn eight_bit_inference_agrees_with_f32_and_refuses_training() {
+        let spec = NetSpec::parse("40-30-20-5", Shape::flat(40), 5).unwrap();
+        let model = Model::init(spec, Hyper::default(), 9).unwrap();
+        let bytes = model.to_export_bytes(WeightFormat::I8, &[]).unwrap();
+        let exported = Model::from_bytes(&bytes, std::path::Path::new("i8")).unwrap();
+        let mut rng = Rng::new(4);
+        let x: Vec<f32> = (0..16 * 40).map(|_| 3.0 * rng.normal() as f32).collect();
+        let mut f32_backend = CpuBackend::new(&exported).unwrap();
+        let mut i8_backend = CpuBackend::for_inference(&exported, WeightFormat::I8).unwrap();
+        assert!(i8_backend.name().contains("8-bit"), "{}", i8_backend.name());
+        for batch in [1, 3, 16] {
+            let x = &x[..batch * 40];
+            let want = f32_backend.infer(x, false).unwrap();
+            let got = i8_backend.infer(x, false).unwrap();
+            assert_eq!(got.output, want.output, "batch {batch}");
+        }
+        let err = i8_backend.train_batch(&x[..40], &[1]).unwrap_err();
+        assert!(err.to_string().contains("inference"), "{err}");
+        assert!(CpuBackend::for_inference(&exported, WeightFormat::F16).is_err());
+    }
 
     /// The G-recursion gradient equals the paper's per-synapse trace of eq 11–13, computed directly:
     /// e_ji[t] = (λ e_ji[t−1] + s_in_i[t]) / (1 + V_th f′_j[t]),  ∂L/∂W_ji = Σ_b Σ_t δ_j[t] e_ji[t],

@@ -1,11 +1,13 @@
 //! GEMMs on the CPU, the twin of the GPU's matmul kernels (`shaders/gemm/`): [`matmul`], the
 //! schedule's dense products (eq 3's I = W s_in over all steps at once, eq 9's Wᵀ δ and eq 13's
 //! Σ_t G\[t\]ᵀ s_in\[t\]), on the `gemm` crate with all rayon threads, and `gemm_into`, which
-//! the convolutions' im2col products share.
+//! the convolutions' im2col products share; [`times_weights_t`] for products with a weight matrix
+//! of a few rows (batch-1 inference) or with 8-bit weights, by the dot kernels of `cpu/dots.rs`.
 
 use rayon::prelude::*;
 
-use super::elementwise::{self, FewRowDots};
+use super::dots::{FewRowDots, RowWeights, i8_rows_times};
+use super::{elementwise, simd};
 
 /// C = op(A)·op(B) with C `[m][n]` (`shaders/gemm/matmul.wgsl`).
 ///
@@ -24,9 +26,9 @@ pub fn matmul(
     b_t: bool,
 ) {
     assert_eq!((a.len(), b.len(), c.len()), (m * k, k * n, m * n));
-    let big = rayon::current_num_threads() > 1 && n * k >= 1 << 18;
+    let big = rayon::current_num_threads() > 1 && 4 * n * k >= SPLIT_BYTES;
     if (m >= 2 || big) && m <= FEW_ROWS && b_t && (!a_t || m == 1) && k > 0 {
-        few_rows_times_bt(a, b, c, m, n, k);
+        few_rows(a, RowWeights::F32(b), c, m, n, k);
         return;
     }
     let threads = rayon::current_num_threads();
@@ -56,23 +58,58 @@ pub fn matmul(
 /// threads waking up or not).
 const FEW_ROWS: usize = 4;
 
-/// C = A·Bᵀ for 2..=[`FEW_ROWS`] rows of A, B `[n][k]`: each row of B read once, split over the
-/// threads by rows of B when B is large.
-fn few_rows_times_bt(a: &[f32], b: &[f32], c: &mut [f32], m: usize, n: usize, k: usize) {
-    let mut c_t = vec![0.0f32; n * m];
+/// C = A·Wᵀ for A `[m][k]` and weights W `[n][k]`, F32 or 8-bit codes with a scale per row
+/// ([`RowWeights`]): the dense products of an inference backend with 8-bit weights
+/// (`CpuBackend::for_inference`) at any batch, and [`matmul`]'s products of a few rows. Up to
+/// [`FEW_ROWS`] rows of A read each row of W once, split over the threads by rows of W when W is
+/// large; more rows go in groups of [`ROW_GROUP`] over the threads.
+pub fn times_weights_t(a: &[f32], w: RowWeights, c: &mut [f32], m: usize, n: usize, k: usize) {
+    assert_eq!((a.len(), w.rows(k), c.len()), (m * k, n, m * n));
+    if m == 0 || n == 0 {
+        return;
+    }
+    if m <= FEW_ROWS {
+        few_rows(a, w, c, m, n, k);
+        return;
+    }
+    c.par_chunks_mut(ROW_GROUP * n)
+        .zip(a.par_chunks(ROW_GROUP * k))
+        .for_each(|(c, a)| transposed_into(a, w, c, a.len() / k, n, false));
+}
+
+/// Rows of A per thread in [`times_weights_t`] beyond [`FEW_ROWS`]: their products with a block
+/// of W's rows stay in L2.
+const ROW_GROUP: usize = 32;
+
+/// [`times_weights_t`] for at most [`FEW_ROWS`] rows of A: over the threads by rows of W when W
+/// is [`SPLIT_BYTES`] or more.
+fn few_rows(a: &[f32], w: RowWeights, c: &mut [f32], m: usize, n: usize, k: usize) {
     let threads = rayon::current_num_threads();
-    if threads > 1 && n * k >= 1 << 18 {
-        let share = n.div_ceil(threads);
+    transposed_into(a, w, c, m, n, threads > 1 && w.bytes(k) >= SPLIT_BYTES);
+}
+
+/// A weight matrix this large is split over the threads for a few rows: each core then holds its
+/// share in its own L2 (2 MB per core on the Xeon measured).
+const SPLIT_BYTES: usize = 1 << 20;
+
+/// C `[m][n]` = A·Wᵀ through the transposed products of [`FewRowDots`] or [`i8_rows_times`], over
+/// the threads by rows of W when `split`.
+fn transposed_into(a: &[f32], w: RowWeights, c: &mut [f32], m: usize, n: usize, split: bool) {
+    let k = a.len() / m;
+    let mut c_t = vec![0.0f32; n * m];
+    let products = |w: RowWeights, out_t: &mut [f32]| match w {
+        RowWeights::F32(w) => elementwise::run(FewRowDots { x: a, m, w, out_t }),
+        RowWeights::I8 { codes, scales } => {
+            i8_rows_times(simd::active().level(), a, m, codes, scales, out_t)
+        }
+    };
+    if split {
+        let share = n.div_ceil(rayon::current_num_threads());
         c_t.par_chunks_mut(share * m)
-            .zip(b.par_chunks(share * k))
-            .for_each(|(out_t, w)| elementwise::run(FewRowDots { x: a, m, w, out_t }));
+            .enumerate()
+            .for_each(|(i, out_t)| products(w.slice(i * share, out_t.len() / m, k), out_t));
     } else {
-        elementwise::run(FewRowDots {
-            x: a,
-            m,
-            w: b,
-            out_t: &mut c_t,
-        });
+        products(w, &mut c_t);
     }
     for (j, col) in c_t.chunks_exact(m).enumerate() {
         for (i, &v) in col.iter().enumerate() {

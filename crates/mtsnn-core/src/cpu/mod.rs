@@ -2,7 +2,7 @@
 //! GPU backend is tested against and the fast path on machines without a GPU.
 //!
 //! The kernels are grouped by family, as `gpu/` and `shaders/` are, each the twin of the WGSL
-//! kernels of the same name: [`gemm`] (dense products), [`neuron`] (the LIF forward pass, the
+//! kernels of the same name: [`gemm`] (dense products; [`dots`] for a few rows, F32 or 8-bit), [`neuron`] (the LIF forward pass, the
 //! output error and the backward scan with its surrogate), [`conv`], [`pool`] and [`adam`]; the
 //! passes' gather and tally are backend-neutral, in [`crate::pass`]. The elementwise kernels run
 //! as vector code chosen at run time ([`elementwise`], [`simd`]), bit-identical to their scalar
@@ -12,6 +12,7 @@
 pub mod adam;
 pub mod bound;
 pub mod conv;
+pub mod dots;
 pub mod elementwise;
 mod executor;
 pub mod gemm;
