@@ -131,27 +131,41 @@ pub fn quantise_row(x: &[f32]) -> QuantisedRow {
 #[inline(always)]
 fn quantise(x: &[f32]) -> QuantisedRow {
     let bound = input_bound(x.len());
-    // A compare and select, not f32::max, so that the loop vectorises.
-    let max = x
-        .iter()
-        .fold(0.0f32, |m, v| if v.abs() > m { v.abs() } else { m });
-    let integral = |v: f32| (v as i32) as f32 == v;
-    if max <= bound as f32 && x.iter().all(|&v| integral(v)) {
+    // Reductions the compiler vectorises: the largest |x| as the largest of the bit patterns
+    // without the sign (which order as the magnitudes do), and "all integral" without an early
+    // exit.
+    let max = f32::from_bits(
+        x.iter()
+            .fold(0u32, |m, v| m.max(v.to_bits() & 0x7fff_ffff)),
+    );
+    let integral = x.iter().fold(true, |all, &v| all & (v.trunc() == v));
+    let b = bound as f32;
+    if max <= b && integral {
         return QuantisedRow {
-            values: x.iter().map(|&v| v as i16).collect(),
+            // SAFETY: every value is an integer of magnitude at most `bound` < 2^15 (a NaN or an
+            // infinity would have made `max` exceed it).
+            values: x
+                .iter()
+                .map(|&v| unsafe { v.to_int_unchecked::<i32>() } as i16)
+                .collect(),
             scale: 1.0,
         };
     }
-    let per_unit = bound as f32 / max;
+    let per_unit = b / max;
     QuantisedRow {
         values: x
             .iter()
             .map(|&v| {
                 let t = v * per_unit;
-                ((t + 0.5f32.copysign(t)) as i32).clamp(-bound, bound) as i16
+                // Half away from zero, then into [-bound, bound]: f32::max and min return the
+                // number when one side is NaN, so the result is finite and in range.
+                let t = (t + 0.5f32.copysign(t)).max(-b).min(b);
+                // SAFETY: t is finite and within ±bound < 2^15 (above); the conversion truncates,
+                // which after the half added is rounding. Unchecked, so that the loop vectorises.
+                unsafe { t.to_int_unchecked::<i32>() as i16 }
             })
             .collect(),
-        scale: max / bound as f32,
+        scale: max / b,
     }
 }
 
