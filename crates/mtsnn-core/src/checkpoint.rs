@@ -267,6 +267,23 @@ pub fn read_metadata(bytes: &[u8], origin: &Path) -> Result<HashMap<String, Stri
     Ok(header.metadata().clone().unwrap_or_default())
 }
 
+/// The format the weights of a safetensors file are stored in: I8 when any tensor is 8-bit (an
+/// `mtsnn export --dtype i8`), else F16 when any is half, else F32.
+pub fn stored_format(bytes: &[u8], origin: &Path) -> Result<WeightFormat> {
+    let (_, header) = SafeTensors::read_metadata(bytes).map_err(|e| Error::Checkpoint {
+        path: origin.to_path_buf(),
+        reason: format!("not a safetensors file ({e})"),
+    })?;
+    let dtypes: Vec<Dtype> = header.tensors().values().map(|t| t.dtype).collect();
+    Ok(if dtypes.contains(&Dtype::I8) {
+        WeightFormat::I8
+    } else if dtypes.contains(&Dtype::F16) {
+        WeightFormat::F16
+    } else {
+        WeightFormat::F32
+    })
+}
+
 /// Writes `bytes` to a temporary file beside `path`, syncs it, then renames it over `path`.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let io = |p: &Path| {

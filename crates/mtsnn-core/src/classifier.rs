@@ -23,7 +23,8 @@
 use std::path::Path;
 
 use crate::backend::Backend;
-use crate::checkpoint::read_metadata;
+use crate::checkpoint::{WeightFormat, read_metadata, stored_format};
+use crate::cpu::CpuBackend;
 use crate::dataset::{DatasetKind, META_DATASET};
 use crate::error::{Error, Result};
 use crate::factory::{BackendKind, create_backend};
@@ -54,7 +55,9 @@ pub struct Answer {
 
 impl Classifier {
     /// Loads a model file that records its data set (`mtsnn export` writes it; the models in
-    /// `web/models` have it), on the CPU backend.
+    /// `web/models` have it), on the CPU backend. An 8-bit export (`--dtype i8`) computes its dense
+    /// layers from its own codes, a quarter of F32's bytes (`CpuBackend::for_inference`; batch-1
+    /// `784-800-10` in ≈ 21 µs on the Xeon measured, `docs/performance.md`).
     pub fn load(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
         let bytes = std::fs::read(path).map_err(|source| Error::Io {
@@ -62,6 +65,7 @@ impl Classifier {
             source,
         })?;
         let model = Model::from_bytes(&bytes, path)?;
+        let format = stored_format(&bytes, path)?;
         let name = read_metadata(&bytes, path)?
             .remove(META_DATASET)
             .ok_or_else(|| Error::Checkpoint {
@@ -70,7 +74,14 @@ impl Classifier {
                          `mtsnn export`, or use Classifier::new with the data set"
                     .into(),
             })?;
-        Self::new(model, name.parse()?)
+        let mut classifier = Self::new(model, name.parse()?)?;
+        if format == WeightFormat::I8 {
+            classifier.backend = Box::new(CpuBackend::for_inference(
+                &classifier.model,
+                WeightFormat::I8,
+            )?);
+        }
+        Ok(classifier)
     }
 
     /// A classifier of `model`, trained on `dataset`, on the CPU backend.
@@ -155,5 +166,29 @@ mod tests {
         assert_eq!(answer.per_step.len(), model.hyper.steps);
         assert!(matches!(c.classify(&pixels[..100]), Err(Error::Shape(_))));
         assert!(Classifier::new(model, DatasetKind::Cifar10).is_err());
+    }
+
+    /// An 8-bit export classifies with its own codes: the answer of the 8-bit CPU backend.
+    #[test]
+    fn eight_bit_exports_classify_with_their_codes() {
+        let spec = NetSpec::parse("784-20-10", Shape::new(1, 28, 28), 10).unwrap();
+        let model = Model::init(spec, Hyper::default(), 5).unwrap();
+        let bytes = model
+            .to_export_bytes(WeightFormat::I8, &[(META_DATASET.into(), "mnist".into())])
+            .unwrap();
+        let path =
+            std::env::temp_dir().join(format!("mtsnn-i8-{}.safetensors", std::process::id()));
+        std::fs::write(&path, &bytes).unwrap();
+        let mut c = Classifier::load(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        let pixels: Vec<u8> = (0..784).map(|i| (i * 13 % 256) as u8).collect();
+        let table = DatasetKind::Mnist.tables(model.hyper.input_scale)[0];
+        let x: Vec<f32> = pixels.iter().map(|&p| table[usize::from(p)]).collect();
+        let exported = Model::from_bytes(&bytes, Path::new("i8")).unwrap();
+        let want = CpuBackend::for_inference(&exported, WeightFormat::I8)
+            .unwrap()
+            .infer(&x, false)
+            .unwrap();
+        assert_eq!(c.classify(&pixels).unwrap().totals, want.totals());
     }
 }

@@ -13,6 +13,8 @@ use std::cell::RefCell;
 
 use rayon::prelude::*;
 
+use super::{for_each_pair, worth_parallel_product};
+
 use super::gemm::{Gemm, gemm_into};
 
 use crate::plan::ConvGeom;
@@ -164,14 +166,14 @@ pub fn conv_forward(input: &[f32], w: &[f32], out: &mut [f32], images: usize, g:
     );
     assert_eq!(w.len(), g.out_channels * g.patch());
     let gemm = g.forward_gemm();
-    out.par_chunks_mut(g.out_len())
-        .zip(input.par_chunks(g.in_len()))
-        .for_each(|(out, img)| {
-            with_columns(g.patch() * g.pixels(), |cols| {
-                g.im2col(img, cols);
-                gemm_into(gemm, w, cols, out);
-            })
-        });
+    // One image per task, when there are several and enough multiply-adds to wake the pool for.
+    let parallel = images > 1 && worth_parallel_product(out.len() * g.patch());
+    for_each_pair(out, g.out_len(), input, g.in_len(), parallel, |out, img| {
+        with_columns(g.patch() * g.pixels(), |cols| {
+            g.im2col(img, cols);
+            gemm_into(gemm, w, cols, out);
+        })
+    });
 }
 
 /// grad_w\[co\]\[ci\]\[ky\]\[kx\] = Σ_n Σ_{oy,ox} grad_out\[n\]\[co\]\[oy\]\[ox\] · in\[n\]\[ci\]\[oy+ky−pad\]\[ox+kx−pad\].
@@ -226,15 +228,13 @@ pub fn conv_input_grad(
     );
     assert_eq!(w.len(), g.out_channels * g.patch());
     let gemm = g.input_grad_gemm();
-    grad_in
-        .par_chunks_mut(g.in_len())
-        .zip(grad_out.par_chunks(g.out_len()))
-        .for_each(|(gin, gout)| {
-            with_columns(g.patch() * g.pixels(), |cols| {
-                gemm_into(gemm, w, gout, cols);
-                g.col2im(cols, gin);
-            })
-        });
+    let parallel = images > 1 && worth_parallel_product(grad_out.len() * g.patch());
+    for_each_pair(grad_in, g.in_len(), grad_out, g.out_len(), parallel, |gin, gout| {
+        with_columns(g.patch() * g.pixels(), |cols| {
+            gemm_into(gemm, w, gout, cols);
+            g.col2im(cols, gin);
+        })
+    });
 }
 
 #[cfg(test)]

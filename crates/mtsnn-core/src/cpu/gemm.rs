@@ -7,7 +7,7 @@
 use rayon::prelude::*;
 
 use super::dots::{FewRowDots, RowWeights, i8_rows_times};
-use super::{elementwise, simd};
+use super::{elementwise, for_each_pair, simd, worth_parallel_product};
 
 /// C = op(A)·op(B) with C `[m][n]` (`shaders/gemm/matmul.wgsl`).
 ///
@@ -72,9 +72,10 @@ pub fn times_weights_t(a: &[f32], w: RowWeights, c: &mut [f32], m: usize, n: usi
         few_rows(a, w, c, m, n, k);
         return;
     }
-    c.par_chunks_mut(ROW_GROUP * n)
-        .zip(a.par_chunks(ROW_GROUP * k))
-        .for_each(|(c, a)| transposed_into(a, w, c, a.len() / k, n, false));
+    let parallel = worth_parallel_product(m * n * k);
+    for_each_pair(c, ROW_GROUP * n, a, ROW_GROUP * k, parallel, |c, a| {
+        transposed_into(a, w, c, a.len() / k, n, false)
+    });
 }
 
 /// Rows of A per thread in [`times_weights_t`] beyond [`FEW_ROWS`]: their products with a block

@@ -13,7 +13,7 @@ use crate::hyper::GradMode;
 use crate::kernel_params::ScanParams;
 use crate::surrogate::SurrogateParams;
 
-use super::CHUNK;
+use super::{CHUNK, worth_parallel};
 use super::elementwise::{self, LifStep, Prepared, ScanStep};
 
 /// Runs `f(j0, n, a_cols, b_cols)` on each chunk of `n` neurons starting at `j0` of two `[steps][m]`
@@ -25,6 +25,7 @@ fn for_each_column_pair<'a>(
     m: usize,
     f: impl Fn(usize, usize, Vec<&'a mut [f32]>, Vec<&'a mut [f32]>) + Sync,
 ) {
+    let work = a.len();
     let chunks: Vec<_> = column_chunks(a, m, CHUNK)
         .into_iter()
         .zip(column_chunks(b, m, CHUNK))
@@ -33,8 +34,8 @@ fn for_each_column_pair<'a>(
         let n = at[0].len();
         f(c * CHUNK, n, at, bt)
     };
-    if chunks.len() == 1 {
-        chunks.into_iter().for_each(|x| run(0, x));
+    if chunks.len() == 1 || !worth_parallel(work) {
+        chunks.into_iter().enumerate().for_each(|(c, x)| run(c, x));
     } else {
         chunks
             .into_par_iter()

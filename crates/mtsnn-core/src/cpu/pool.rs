@@ -5,15 +5,16 @@
 
 use rayon::prelude::*;
 
+use super::{for_each_pair, worth_parallel};
+
 /// Average pooling with a `k×k` window and stride k; rows and columns past the last whole window
 /// are dropped. `input` is `[maps][h][w]` (maps = images·channels), `out` `[maps][h/k][w/k]`.
 pub fn avg_pool_forward(input: &[f32], out: &mut [f32], maps: usize, h: usize, w: usize, k: usize) {
     let (oh, ow) = (h / k, w / k);
     assert_eq!((input.len(), out.len()), (maps * h * w, maps * oh * ow));
     let scale = 1.0 / (k * k) as f32;
-    out.par_chunks_mut(oh * ow)
-        .zip(input.par_chunks(h * w))
-        .for_each(|(o, i)| {
+    let parallel = worth_parallel(input.len());
+    for_each_pair(out, oh * ow, input, h * w, parallel, |o, i| {
             for oy in 0..oh {
                 for ox in 0..ow {
                     let mut sum = 0.0;
@@ -51,10 +52,8 @@ pub fn avg_pool_backward(
         return;
     }
     let scale = 1.0 / (k * k) as f32;
-    grad_in
-        .par_chunks_mut(h * w)
-        .zip(grad_out.par_chunks(oh * ow))
-        .for_each(|(gi, go)| {
+    let parallel = worth_parallel(grad_in.len());
+    for_each_pair(grad_in, h * w, grad_out, oh * ow, parallel, |gi, go| {
             let (pooled, dropped) = gi.split_at_mut(oh * k * w);
             for (irows, grow) in pooled.chunks_exact_mut(k * w).zip(go.chunks_exact(ow)) {
                 for irow in irows.chunks_exact_mut(w) {
@@ -90,9 +89,8 @@ fn window_argmax(map: &[f32], w: usize, k: usize, oy: usize, ox: usize) -> (usiz
 pub fn max_pool_forward(input: &[f32], out: &mut [f32], maps: usize, h: usize, w: usize, k: usize) {
     let (oh, ow) = (h / k, w / k);
     assert_eq!((input.len(), out.len()), (maps * h * w, maps * oh * ow));
-    out.par_chunks_mut(oh * ow)
-        .zip(input.par_chunks(h * w))
-        .for_each(|(o, i)| {
+    let parallel = worth_parallel(input.len());
+    for_each_pair(out, oh * ow, input, h * w, parallel, |o, i| {
             for oy in 0..oh {
                 for ox in 0..ow {
                     o[oy * ow + ox] = window_argmax(i, w, k, oy, ox).2;
@@ -123,19 +121,28 @@ pub fn max_pool_backward(
         grad_in.fill(0.0);
         return;
     }
-    grad_in
-        .par_chunks_mut(h * w)
-        .zip(grad_out.par_chunks(oh * ow))
-        .zip(input.par_chunks(h * w))
-        .for_each(|((gi, go), i)| {
-            gi.fill(0.0);
-            for (oy, grow) in go.chunks_exact(ow).enumerate() {
-                for (ox, &g) in grow.iter().enumerate() {
-                    let (dy, dx, _) = window_argmax(i, w, k, oy, ox);
-                    gi[(oy * k + dy) * w + ox * k + dx] = g;
-                }
+    let map = |((gi, go), i): ((&mut [f32], &[f32]), &[f32])| {
+        gi.fill(0.0);
+        for (oy, grow) in go.chunks_exact(ow).enumerate() {
+            for (ox, &g) in grow.iter().enumerate() {
+                let (dy, dx, _) = window_argmax(i, w, k, oy, ox);
+                gi[(oy * k + dy) * w + ox * k + dx] = g;
             }
-        });
+        }
+    };
+    if worth_parallel(grad_in.len()) {
+        grad_in
+            .par_chunks_mut(h * w)
+            .zip(grad_out.par_chunks(oh * ow))
+            .zip(input.par_chunks(h * w))
+            .for_each(map);
+    } else {
+        grad_in
+            .chunks_mut(h * w)
+            .zip(grad_out.chunks(oh * ow))
+            .zip(input.chunks(h * w))
+            .for_each(map);
+    }
 }
 
 #[cfg(test)]
