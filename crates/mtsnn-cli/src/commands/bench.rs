@@ -43,7 +43,9 @@ use mtsnn_core::schedule::{Mode, NetSchedule};
 use mtsnn_core::{BackendKind, Counters, Hyper, ImageSet, Model, NetSpec, Order, Shape, Surrogate};
 use serde::Serialize;
 
-use super::{InferWeights, gemm_bench, inference_backend, make_backend, median_min_max};
+use super::{
+    InferWeights, gemm_bench, inference_backend, load_model, make_backend, median_min_max,
+};
 use crate::data::{CLASSES, Dataset, DatasetKind, Files, InputScale, Part};
 
 /// The input scale of the benchmark's data: the default of `train`, whose spike statistics (and
@@ -51,11 +53,15 @@ use crate::data::{CLASSES, Dataset, DatasetKind, Files, InputScale, Part};
 const BENCH_SCALE: InputScale = InputScale::Standard;
 
 /// Options of `mtsnn bench`.
-#[derive(Args, Debug)]
+#[derive(Args, Clone, Debug)]
 pub struct BenchArgs {
     /// Network string, as for `train`
     #[arg(long, default_value = "784-400-400-10")]
     net: String,
+    /// Start from a saved model or checkpoint (its network, hyper-parameters and weights) instead
+    /// of fresh weights: a trained network fires, and so costs, differently from a new one
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["net", "steps", "surrogate"])]
+    model: Option<PathBuf>,
     /// Data to train on: a data set's training images (an error when it is not found), or random
     /// (standard-normal inputs, uniform labels) [default: the network's data set — mnist for the
     /// paper's 784-800-10 and 15C5-P2-40C5-P2-300, cifar10 for its CIFAR-10 network and 3-channel
@@ -419,15 +425,41 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         );
         return gemm_bench::run(shape, &args.gemm_path, args.iters as usize, args.json);
     }
+    let loaded = args.model.as_deref().map(load_model).transpose()?;
+    let with_model;
+    let args = match &loaded {
+        Some(m) => {
+            with_model = BenchArgs {
+                net: m.spec.text().to_string(),
+                steps: m.hyper.steps,
+                surrogate: m.hyper.surrogate,
+                ..args.clone()
+            };
+            &with_model
+        }
+        None => args,
+    };
     let mut source = Source::choose(args)?;
     let input = source.shape();
-    let spec = NetSpec::parse(&args.net, input, CLASSES)?;
-    let hyper = Hyper {
-        steps: args.steps,
-        surrogate: args.surrogate,
-        ..Hyper::default()
+    let model = match loaded {
+        Some(m) => {
+            ensure!(
+                m.spec.input() == input,
+                "the model takes {} inputs but the data's images are {input}",
+                m.spec.input()
+            );
+            m
+        }
+        None => {
+            let spec = NetSpec::parse(&args.net, input, CLASSES)?;
+            let hyper = Hyper {
+                steps: args.steps,
+                surrogate: args.surrogate,
+                ..Hyper::default()
+            };
+            Model::init(spec, hyper, args.seed)?
+        }
     };
-    let model = Model::init(spec, hyper, args.seed)?;
     let mut backend = make_backend(args.backend, &model)?;
     let batch = args.batch as usize;
     let (mut x, mut labels) = (Vec::new(), Vec::new());
