@@ -292,6 +292,16 @@ mod tests {
     use crate::cpu::simd::{Isa, dispatch};
     use crate::rng::Rng;
 
+    /// Keeps the first instruction set's result in `first` and requires every later one to
+    /// have the same bits.
+    fn same_bits(first: &mut Option<Vec<f32>>, out: Vec<f32>, what: &str) {
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        match first {
+            Some(f) => assert_eq!(bits(f), bits(&out), "{what} differs"),
+            None => *first = Some(out),
+        }
+    }
+
     fn codes_and_scales(rng: &mut Rng, rows: usize, k: usize) -> (Vec<i8>, Vec<f32>) {
         let codes = (0..rows * k)
             .map(|_| (rng.uniform() * 254.0 - 127.0).round() as i8)
@@ -338,14 +348,7 @@ mod tests {
                             );
                         }
                     }
-                    match &first {
-                        Some(f) => assert_eq!(
-                            f.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
-                            out.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
-                            "{isa} differs, m {m} rows {rows} k {k}"
-                        ),
-                        None => first = Some(out),
-                    }
+                    same_bits(&mut first, out, &format!("{isa}, m {m} rows {rows} k {k}"));
                 }
             }
         }
@@ -394,14 +397,7 @@ mod tests {
                         assert!((got - want).abs() <= 1e-5 * (k as f64).sqrt(), "{got} vs {want}");
                     }
                 }
-                match &first {
-                    Some(f) => assert_eq!(
-                        f.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
-                        out_t.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
-                        "{isa} differs, m {m} rows {rows} k {k}"
-                    ),
-                    None => first = Some(out_t),
-                }
+                same_bits(&mut first, out_t, &format!("{isa}, m {m} rows {rows} k {k}"));
             }
         }
     }
