@@ -38,14 +38,8 @@ fn idx(dims: &[u32], data: &[u8]) -> Vec<u8> {
 /// A tiny model: few weights, so that the seeds stay small.
 fn model(net: &str, input: Shape) -> Result<Model> {
     let spec = NetSpec::parse(net, input, 10)?;
-    let hyper = Hyper {
-        steps: 2,
-        ..Hyper::default()
-    };
-    let mut m = Model::init(spec, hyper, 7)?;
-    m.adam.step = 3;
-    m.epoch = 1;
-    Ok(m)
+    let hyper = Hyper::default().with_steps(2);
+    Ok(Model::init(spec, hyper, 7)?)
 }
 
 fn main() -> Result {

@@ -32,15 +32,15 @@ pub fn train_in_lockstep(
     let (mut after_cpu, mut after_gpu) = (model.clone(), model.clone());
     cpu.read_state(&mut after_cpu).unwrap();
     gpu.read_state(&mut after_gpu).unwrap();
-    assert_eq!(after_gpu.adam.step, after_cpu.adam.step);
+    assert_eq!(after_gpu.adam().step, after_cpu.adam().step);
     (after_cpu, after_gpu)
 }
 
 /// How far training moved layer `i`'s weights from `before`'s: Δw = w_after − w_before.
 pub fn weight_step(before: &Model, after: &Model, i: usize) -> Vec<f32> {
-    after.weights[i]
+    after.weights()[i]
         .iter()
-        .zip(&before.weights[i])
+        .zip(&before.weights()[i])
         .map(|(a, b)| a - b)
         .collect()
 }

@@ -70,13 +70,11 @@ fn spikes_loss_and_gradients_match_cpu_for_every_surrogate_and_mode() {
     for (seed, (net, inputs, classes, steps, batch)) in nets.into_iter().enumerate() {
         for surrogate in [Surrogate::F1, Surrogate::F2, Surrogate::F3] {
             for (grad, detach_reset) in modes {
-                let hyper = Hyper {
-                    steps,
-                    surrogate,
-                    grad,
-                    detach_reset,
-                    ..Hyper::default()
-                };
+                let hyper = Hyper::default()
+                    .with_steps(steps)
+                    .with_surrogate(surrogate)
+                    .with_grad(grad)
+                    .with_detach_reset(detach_reset);
                 let what =
                     format!("{net} T={steps} {surrogate} {grad:?} detach_reset={detach_reset}");
                 let (model, x, labels) = setup(net, inputs, classes, hyper, batch, seed as u64);
@@ -121,11 +119,7 @@ fn spikes_loss_and_gradients_match_cpu_for_every_surrogate_and_mode() {
 /// 6-class output layer, which load δ by scalars).
 #[test]
 fn weights_and_adam_state_match_cpu_after_several_train_steps() {
-    let hyper = Hyper {
-        steps: 2,
-        lr: 0.005,
-        ..Hyper::default()
-    };
+    let hyper = Hyper::default().with_steps(2).with_lr(0.005);
     let (model, x, labels) = setup("40-24-16-6", 40, 6, hyper, 16, 7);
     let test = "weights_and_adam_state_match_cpu_after_several_train_steps";
     let Some(ctx) = gpu_context(test) else {
@@ -151,8 +145,8 @@ fn weights_and_adam_state_match_cpu_after_several_train_steps() {
         let mut cpu = CpuBackend::new(&model).unwrap();
         // Alternate a batch of 16 with one of 8 (the GPU keeps one plan per batch size).
         let (after_cpu, after_gpu) = train_in_lockstep(&mut cpu, &mut gpu, &model, &x, &labels, 5);
-        assert_eq!(after_gpu.adam.step, 5);
-        for i in 0..model.weights.len() {
+        assert_eq!(after_gpu.adam().step, 5);
+        for i in 0..model.weights().len() {
             let (step_gpu, step_cpu) = (
                 weight_step(&model, &after_gpu, i),
                 weight_step(&model, &after_cpu, i),
@@ -160,21 +154,21 @@ fn weights_and_adam_state_match_cpu_after_several_train_steps() {
             assert_close(&format!("{what}: Δw{i}"), &step_gpu, &step_cpu, CHAIN);
             assert_close(
                 &format!("{what}: adam.m{i}"),
-                &after_gpu.adam.m[i],
-                &after_cpu.adam.m[i],
+                &after_gpu.adam().m[i],
+                &after_cpu.adam().m[i],
                 CHAIN,
             );
             assert_close(
                 &format!("{what}: adam.v{i}"),
-                &after_gpu.adam.v[i],
-                &after_cpu.adam.v[i],
+                &after_gpu.adam().v[i],
+                &after_cpu.adam().v[i],
                 CHAIN,
             );
             println!(
                 "{what}, layer {i}: worst relative Δw {:e}, m {:e}, v {:e}",
                 worst_relative(&step_gpu, &step_cpu),
-                worst_relative(&after_gpu.adam.m[i], &after_cpu.adam.m[i]),
-                worst_relative(&after_gpu.adam.v[i], &after_cpu.adam.v[i])
+                worst_relative(&after_gpu.adam().m[i], &after_cpu.adam().m[i]),
+                worst_relative(&after_gpu.adam().v[i], &after_cpu.adam().v[i])
             );
         }
         // Predictions after training agree too, on a batch size not seen before (a fourth plan).
@@ -190,26 +184,24 @@ fn weights_and_adam_state_match_cpu_after_several_train_steps() {
 /// epochs, both backends take the same (smaller) steps, unlike a constant rate's.
 #[test]
 fn the_gpu_follows_the_learning_rate_schedule() {
-    let hyper = Hyper {
-        lr_schedule: LrSchedule {
-            kind: ScheduleKind::Step,
-            decay_at: vec![0.5],
-            epochs: 4,
-            updates_per_epoch: 1,
-            warmup: 0.0,
-        },
-        ..Hyper::default()
-    };
+    let hyper = Hyper::default().with_lr_schedule(LrSchedule {
+        kind: ScheduleKind::Step,
+        decay_at: vec![0.5],
+        epochs: 4,
+        updates_per_epoch: 1,
+        warmup: 0.0,
+    });
     let (model, x, labels) = setup("40-24-6", 40, 6, hyper, 16, 9);
     let Some(mut gpu) = gpu_backend("the_gpu_follows_the_learning_rate_schedule", &model) else {
         return;
     };
     let mut cpu = CpuBackend::new(&model).unwrap();
     let (after_cpu, after_gpu) = train_in_lockstep(&mut cpu, &mut gpu, &model, &x, &labels, 4);
-    let constant = Model {
-        hyper: Hyper::default(),
-        ..model.clone()
-    };
+    let constant = Model::from_weights(
+        model.spec().clone(),
+        Hyper::default(),
+        model.weights().to_vec(),
+    );
     let mut plain = CpuBackend::new(&constant).unwrap();
     for step in 0..4 {
         let n = if step % 2 == 0 { 16 } else { 8 };
@@ -217,13 +209,17 @@ fn the_gpu_follows_the_learning_rate_schedule() {
     }
     let mut after_plain = constant.clone();
     plain.read_state(&mut after_plain).unwrap();
-    for i in 0..model.weights.len() {
+    for i in 0..model.weights().len() {
         let (step_gpu, step_cpu) = (
             weight_step(&model, &after_gpu, i),
             weight_step(&model, &after_cpu, i),
         );
         assert_close(&format!("Δw{i}"), &step_gpu, &step_cpu, CHAIN);
-        assert_ne!(after_cpu.weights[i], after_plain.weights[i], "layer {i}");
+        assert_ne!(
+            after_cpu.weights()[i],
+            after_plain.weights()[i],
+            "layer {i}"
+        );
     }
 }
 
@@ -251,8 +247,12 @@ fn bad_batches_and_bad_models_are_errors() {
 
     // A model whose weights do not fit its spec is refused too.
     let spec = NetSpec::parse("4C3-P2-10", Shape::new(1, 8, 8), 10).unwrap();
-    let mut cnn = Model::init(spec, Hyper::default(), 1).unwrap();
-    cnn.weights[0].pop();
+    let mut weights = Model::init(spec.clone(), Hyper::default(), 1)
+        .unwrap()
+        .weights()
+        .to_vec();
+    weights[0].pop();
+    let cnn = Model::from_weights(spec, Hyper::default(), weights);
     assert!(matches!(
         GpuBackend::new(Arc::clone(gpu.context()), &cnn),
         Err(Error::Shape(_))

@@ -622,14 +622,12 @@ fn cnn_spikes_loss_and_gradients_match_cpu_in_both_modes() {
         for (surrogate, grad, detach_reset) in modes {
             // The fan-in init: under the pre-layer one some of these tiny nets start with silent
             // layers and a zero gradient for layer 1, and the comparison wants every tensor alive.
-            let hyper = Hyper {
-                steps,
-                surrogate,
-                grad,
-                detach_reset,
-                init: InitMean::FanIn,
-                ..Hyper::default()
-            };
+            let hyper = Hyper::default()
+                .with_steps(steps)
+                .with_surrogate(surrogate)
+                .with_grad(grad)
+                .with_detach_reset(detach_reset)
+                .with_init(InitMean::FanIn);
             let what = format!("{net} T={steps} {surrogate} {grad:?} detach_reset={detach_reset}");
             let (model, x, labels) =
                 setup(net, Shape::new(c, h, w), classes, hyper, batch, seed as u64);
@@ -675,10 +673,7 @@ fn a_profiled_batch_names_the_weight_gradients_launches() {
         };
         let ctx = ctx.with_weight_grad_chunks(chunks);
         let timestamps = ctx.has_timestamps();
-        let hyper = Hyper {
-            steps: 2,
-            ..Hyper::default()
-        };
+        let hyper = Hyper::default().with_steps(2);
         let (model, x, labels) = setup("5C3p1-P2-7C5p2-6-3", Shape::new(2, 9, 7), 3, hyper, 8, 4);
         let mut gpu = GpuBackend::new(Arc::new(ctx), &model).unwrap();
         let times = gpu.profile_train_batch(&x, &labels).unwrap();
@@ -731,17 +726,13 @@ fn cnn_weights_match_cpu_after_several_train_steps() {
             Some(n) => ctx.with_weight_grad_chunks(WeightGradChunks::Fixed(n)),
             None => ctx,
         };
-        let hyper = Hyper {
-            steps: 2,
-            lr: 0.005,
-            ..Hyper::default()
-        };
+        let hyper = Hyper::default().with_steps(2).with_lr(0.005);
         let shape = Shape::new(2, 9, 7);
         let (model, x, labels) = setup("5C3p1-P2-7C5p2-6-3", shape, 3, hyper, 8, 4);
         let mut cpu = CpuBackend::new(&model).unwrap();
         let mut gpu = GpuBackend::new(Arc::new(ctx), &model).unwrap();
         let (after_cpu, after_gpu) = train_in_lockstep(&mut cpu, &mut gpu, &model, &x, &labels, 4);
-        for i in 0..model.weights.len() {
+        for i in 0..model.weights().len() {
             assert_close(
                 &format!("{chunks:?} chunks: Δw{i}"),
                 &weight_step(&model, &after_gpu, i),
@@ -784,17 +775,15 @@ fn reference_cnn_case_on_the_gpu_backend() {
         .expect("a CNN case");
     let p = &case["params"];
     let f = |k: &str| p[k].as_f64().unwrap() as f32;
-    let hyper = Hyper {
-        tau_m: f("tau"),
-        v_th: f("vth"),
-        s_max: p["smax"].as_u64().unwrap() as u32,
-        alpha_h: f("aH"),
-        alpha_w: f("aW"),
-        surrogate: case["surrogate"].as_str().unwrap().parse().unwrap(),
-        steps: p["T"].as_u64().unwrap() as usize,
-        target_count: f("target"),
-        ..Hyper::default()
-    };
+    let hyper = Hyper::default()
+        .with_tau_m(f("tau"))
+        .with_v_th(f("vth"))
+        .with_s_max(p["smax"].as_u64().unwrap() as u32)
+        .with_alpha_h(f("aH"))
+        .with_alpha_w(f("aW"))
+        .with_surrogate(case["surrogate"].as_str().unwrap().parse().unwrap())
+        .with_steps(p["T"].as_u64().unwrap() as usize)
+        .with_target_count(f("target"));
     let x = flat32(&case["x"]);
     let labels: Vec<u32> = flat(&case["labels"]).iter().map(|&l| l as u32).collect();
     let weights: Vec<Vec<f32>> = case["weights"]
@@ -859,12 +848,10 @@ fn short_cnn_training_on_the_gpu_beats_chance() {
     };
     // The fan-in init: with the pre-layer one this tiny net (3×3 filters on 8×8 inputs) is still
     // at 19 % after these four epochs.
-    let hyper = Hyper {
-        steps: 2,
-        lr: 0.005,
-        init: InitMean::FanIn,
-        ..Hyper::default()
-    };
+    let hyper = Hyper::default()
+        .with_steps(2)
+        .with_lr(0.005)
+        .with_init(InitMean::FanIn);
     let spec = NetSpec::parse("4C3p1-P2-4", Shape::new(1, 8, 8), 4).unwrap();
     let model = Model::init(spec, hyper, 3).unwrap();
     let mut gpu = GpuBackend::new(Arc::new(ctx), &model).unwrap();
@@ -896,10 +883,7 @@ fn cifar_net_at_too_large_a_batch_is_a_clear_error() {
     let Some(ctx) = gpu_context("cifar_net_at_too_large_a_batch_is_a_clear_error") else {
         return;
     };
-    let hyper = Hyper {
-        steps: 2,
-        ..Hyper::default()
-    };
+    let hyper = Hyper::default().with_steps(2);
     let spec = NetSpec::parse(
         "96C3-256C3-P2-384C3-P2-384C3-256C3-1024-1024",
         Shape::new(3, 32, 32),

@@ -141,10 +141,7 @@ fn setup() -> (Model, Arc<ImageSet>, Arc<ImageSet>) {
 /// [`setup`] with another network on the same images.
 fn setup_net(net: &str) -> (Model, Arc<ImageSet>, Arc<ImageSet>) {
     let spec = NetSpec::parse(net, Shape::new(1, 6, 6), 10).unwrap();
-    let hyper = Hyper {
-        steps: 2,
-        ..Hyper::default()
-    };
+    let hyper = Hyper::default().with_steps(2);
     let model = Model::init(spec, hyper, 5).unwrap();
     let shape = Shape::new(1, 6, 6);
     (
@@ -209,8 +206,8 @@ fn resident_epochs_equal_per_batch_training_on_the_cpu() {
     old.read_state(&mut a).unwrap();
     new.read_state(&mut b).unwrap();
     assert_eq!(
-        (a.weights, a.adam),
-        (b.weights, b.adam),
+        (a.weights(), a.adam()),
+        (b.weights(), b.adam()),
         "bit-identical training"
     );
     // Evaluation of the whole set, in pieces of 40: the totals of one forward pass.
@@ -265,7 +262,7 @@ fn gpu_epochs_match(ctx: &Arc<mtsnn_core::GpuContext>, net: &str) {
     let (cpu_test, _) = cpu.load_set(Arc::clone(&test)).unwrap();
     // The last epoch reads the weights and Adam state back with its records.
     let mut with_epoch = model.clone();
-    let state_bytes = 3 * 4 * model.weights.iter().map(Vec::len).sum::<usize>();
+    let state_bytes = 3 * 4 * model.weights().iter().map(Vec::len).sum::<usize>();
     for (e, (order, old_stats)) in orders.iter().zip(&old_stats).enumerate() {
         let last = e + 1 == orders.len();
         let before = ctx.counters();
@@ -302,20 +299,20 @@ fn gpu_epochs_match(ctx: &Arc<mtsnn_core::GpuContext>, net: &str) {
     gpu.read_state(&mut b).unwrap();
     cpu.read_state(&mut c).unwrap();
     assert_eq!(
-        (&a.weights, &a.adam),
-        (&b.weights, &b.adam),
+        (&a.weights(), &a.adam()),
+        (&b.weights(), &b.adam()),
         "resident ≡ per-batch on the GPU"
     );
     assert_eq!(
-        (&with_epoch.weights, &with_epoch.adam),
-        (&b.weights, &b.adam),
+        (&with_epoch.weights(), &with_epoch.adam()),
+        (&b.weights(), &b.adam()),
         "the state read with the epoch ≡ read_state"
     );
-    for i in 0..model.weights.len() {
+    for i in 0..model.weights().len() {
         let step = |m: &Model| -> Vec<f32> {
-            m.weights[i]
+            m.weights()[i]
                 .iter()
-                .zip(&model.weights[i])
+                .zip(&model.weights()[i])
                 .map(|(x, y)| x - y)
                 .collect()
         };
@@ -402,5 +399,5 @@ fn a_profiled_batch_trains_and_times_every_launch() {
     let (mut a, mut b) = (model.clone(), model);
     timed.read_state(&mut a).unwrap();
     plain.read_state(&mut b).unwrap();
-    assert_eq!((a.weights, a.adam), (b.weights, b.adam));
+    assert_eq!((a.weights(), a.adam()), (b.weights(), b.adam()));
 }

@@ -41,17 +41,15 @@ fn assert_close(what: &str, got: &[f32], want: &[f64]) {
 
 fn hyper_of(params: &Value, surrogate: &str) -> Hyper {
     let p = |k: &str| params[k].as_f64().unwrap() as f32;
-    Hyper {
-        tau_m: p("tau"),
-        v_th: p("vth"),
-        s_max: params["smax"].as_u64().unwrap() as u32,
-        alpha_h: p("aH"),
-        alpha_w: p("aW"),
-        surrogate: surrogate.parse().unwrap(),
-        steps: params["T"].as_u64().unwrap() as usize,
-        target_count: p("target"),
-        ..Hyper::default()
-    }
+    Hyper::default()
+        .with_tau_m(p("tau"))
+        .with_v_th(p("vth"))
+        .with_s_max(params["smax"].as_u64().unwrap() as u32)
+        .with_alpha_h(p("aH"))
+        .with_alpha_w(p("aW"))
+        .with_surrogate(surrogate.parse().unwrap())
+        .with_steps(params["T"].as_u64().unwrap() as usize)
+        .with_target_count(p("target"))
 }
 
 #[test]
@@ -113,7 +111,7 @@ fn mlp_cases_match_forward_loss_gradients_and_adam() {
         // Forward state, layer by layer, with the kernels: v and u = v − V_th·s (eq 4).
         let (steps, sp) = (hyper.steps, hyper.surrogate_params());
         let mut input = x.clone();
-        for (li, (w, layer)) in weights.iter().zip(model.spec.layers()).enumerate() {
+        for (li, (w, layer)) in weights.iter().zip(model.spec().layers()).enumerate() {
             let (n_out, n_in) = (layer.output.len(), layer.input.len());
             let rows = if li == 0 { batch } else { steps * batch };
             let mut current = vec![0.0; rows * n_out];
@@ -160,18 +158,15 @@ fn mlp_cases_match_forward_loss_gradients_and_adam() {
 
         // One Adam step from fresh moments.
         if let Some(after) = case.get("weights_after_one_adam_step") {
-            let hyper = Hyper {
-                lr: case["adam_lr"].as_f64().unwrap() as f32,
-                ..hyper
-            };
-            let mut model = Model::from_weights(model.spec.clone(), hyper, weights);
+            let hyper = hyper.with_lr(case["adam_lr"].as_f64().unwrap() as f32);
+            let mut model = Model::from_weights(model.spec().clone(), hyper, weights);
             let mut cpu = CpuBackend::new(&model).unwrap();
             cpu.train_batch(&x, &labels).unwrap();
             cpu.read_state(&mut model).unwrap();
-            for (li, w) in model.weights.iter().enumerate() {
+            for (li, w) in model.weights().iter().enumerate() {
                 assert_close(&format!("{name} adam {li}"), w, &flat(&after[li]));
             }
-            assert_eq!(model.adam.step, 1);
+            assert_eq!(model.adam().step, 1);
         }
         checked += 1;
     }
@@ -269,10 +264,7 @@ fn cnn_case_matches_forward_loss_and_gradients() {
 #[test]
 fn two_convolution_cnn_matches_an_independent_numpy_implementation() {
     let r: Value = serde_json::from_str(include_str!("../data/cnn2-numpy.json")).unwrap();
-    let hyper = Hyper {
-        steps: r["steps"].as_u64().unwrap() as usize,
-        ..Hyper::default()
-    };
+    let hyper = Hyper::default().with_steps(r["steps"].as_u64().unwrap() as usize);
     let spec = NetSpec::parse(r["net"].as_str().unwrap(), Shape::new(1, 10, 10), 10).unwrap();
     let weights: Vec<Vec<f32>> = r["weights"]
         .as_array()

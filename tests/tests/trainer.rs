@@ -41,13 +41,11 @@ fn images(n: usize, seed: u64) -> Arc<ImageSet> {
 }
 
 fn config() -> TrainConfig {
-    TrainConfig {
-        epochs: 2,
-        batch: 32,
-        crop: 1,
-        seed: 3,
-        ..TrainConfig::paper(DatasetKind::Mnist)
-    }
+    TrainConfig::paper(DatasetKind::Mnist)
+        .with_epochs(2)
+        .with_batch(32)
+        .with_crop(1)
+        .with_seed(3)
 }
 
 /// A fresh trainer of `net` into `dir` on the CPU, checking the stop flag after every batch.
@@ -172,7 +170,7 @@ fn interrupted_and_resumed_on(kind: BackendKind, net: &str, name: &str, stops: &
         assert!(matches!(run(&mut resumed, None), Finish::Complete { .. }));
         let got = Model::load(&dir.join(FINAL_MODEL)).unwrap();
         assert!(
-            got.weights == want.weights && got.adam == want.adam,
+            got.weights() == want.weights() && got.adam() == want.adam(),
             "{stop_at:?}: other weights"
         );
         let got_metrics: Vec<_> = metrics(&dir).iter().map(learned).collect();
@@ -256,7 +254,7 @@ fn dead_classes_report_how_far_below_threshold_their_potential_stays() {
     let spec = NetSpec::parse("64-40-10", Shape::new(1, SIDE, SIDE), CLASSES).unwrap();
     let test = images(200, 2);
     let mut model = Model::init(spec, Hyper::default(), 5).unwrap();
-    model.weights[0].iter_mut().for_each(|w| *w = 0.0);
+    model.layer_weights_mut(0).fill(0.0);
     let mut cpu = mtsnn_core::CpuBackend::new(&model).unwrap();
     let all: Vec<usize> = (0..CLASSES).collect();
     for d in dead_class_potentials(&mut cpu, &model, &test, &all).unwrap() {
@@ -268,9 +266,7 @@ fn dead_classes_report_how_far_below_threshold_their_potential_stays() {
         5,
     )
     .unwrap();
-    model.weights[1][3 * 40..4 * 40]
-        .iter_mut()
-        .for_each(|w| *w = -2.0);
+    model.layer_weights_mut(1)[3 * 40..4 * 40].fill(-2.0);
     let mut cpu = mtsnn_core::CpuBackend::new(&model).unwrap();
     let outcome = {
         use mtsnn_core::Backend;
@@ -294,12 +290,9 @@ fn guarded(dir: &Path) -> Trainer {
 /// [`guarded`] on the backend `kind`.
 fn guarded_on(kind: BackendKind, dir: &Path) -> Trainer {
     let spec = NetSpec::parse("64-40-10", Shape::new(1, SIDE, SIDE), CLASSES).unwrap();
-    let hyper = Hyper {
-        guard_dead_classes: true,
-        ..Hyper::default()
-    };
+    let hyper = Hyper::default().with_guard_dead_classes(true);
     let mut model = Model::init(spec, hyper, 5).unwrap();
-    model.weights[1][3 * 40..4 * 40].fill(-2.0);
+    model.layer_weights_mut(1)[3 * 40..4 * 40].fill(-2.0);
     Trainer::new(model, config(), images(SAMPLES, 1), images(100, 2), dir)
         .backend(kind)
         .chunk_batches(Some(1))
@@ -317,7 +310,8 @@ fn the_guard_restarts_on_the_gpu_too() {
     assert!(matches!(finish, Finish::Complete { .. }), "{finish:?}");
     let m = metrics(&dir);
     assert!(m[0].restarted_classes.contains(&3), "{:?}", m[0]);
-    let row = &Model::load(&dir.join(FINAL_MODEL)).unwrap().weights[1][3 * 40..4 * 40];
+    let restarted = Model::load(&dir.join(FINAL_MODEL)).unwrap();
+    let row = &restarted.weights()[1][3 * 40..4 * 40];
     assert!(row.iter().all(|&w| w != -2.0), "{row:?}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -344,7 +338,7 @@ fn the_guard_restarts_a_dead_output_neuron_and_resumes_exactly() {
     );
     // The restart took eq 17's weights (mean V_th/40 = 0.25, std 0.5), and they were trained on.
     let want = Model::load(&whole.join(FINAL_MODEL)).unwrap();
-    let row = &want.weights[1][3 * 40..4 * 40];
+    let row = &want.weights()[1][3 * 40..4 * 40];
     assert!(row.iter().all(|&w| w != -2.0), "{row:?}");
     let mean = row.iter().sum::<f32>() / 40.0;
     assert!(mean > -1.0 && mean < 1.5, "row mean {mean}");
@@ -367,7 +361,7 @@ fn the_guard_restarts_a_dead_output_neuron_and_resumes_exactly() {
         assert!(matches!(run(&mut resumed, None), Finish::Complete { .. }));
         let got = Model::load(&dir.join(FINAL_MODEL)).unwrap();
         assert!(
-            got.weights == want.weights && got.adam == want.adam,
+            got.weights() == want.weights() && got.adam() == want.adam(),
             "{stop_at:?}: other weights"
         );
         let got_metrics: Vec<_> = metrics(&dir).iter().map(learned).collect();

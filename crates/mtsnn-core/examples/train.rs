@@ -35,11 +35,9 @@ fn main() -> mtsnn_core::Result<()> {
     let spec = NetSpec::parse("64-100-10", Shape::new(1, 8, 8), 10)?;
     let model = Model::init(spec, Hyper::default(), 1)?;
     // The data set is only named in run.json (and gives the class names): these are our own images.
-    let config = TrainConfig {
-        epochs: 5,
-        crop: 1,
-        ..TrainConfig::paper(DatasetKind::Mnist)
-    };
+    let config = TrainConfig::paper(DatasetKind::Mnist)
+        .with_epochs(5)
+        .with_crop(1);
     let dir = std::env::temp_dir().join("mtsnn-example-train");
     let mut trainer = Trainer::new(model, config, images(2000, 1)?, images(500, 2)?, dir)
         .backend(BackendKind::Cpu)

@@ -105,8 +105,17 @@ impl std::str::FromStr for InitMean {
 }
 
 /// Every parameter of training and inference. `Default` is Table I of the paper with T = 2.
+///
+/// Change what differs from the defaults with the `with_*` methods, or by assigning fields:
+///
+/// ```
+/// use mtsnn_core::Hyper;
+/// let hyper = Hyper::default().with_steps(4).with_lr(0.01);
+/// assert_eq!((hyper.steps, hyper.s_max), (4, 15));
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
+#[non_exhaustive]
 pub struct Hyper {
     /// Membrane time constant τ_m (ms); the leak is λ = 1 − 1/τ_m.
     pub tau_m: f32,
@@ -175,6 +184,45 @@ impl Default for Hyper {
         }
     }
 }
+
+/// `with_<field>(value)` for each field listed: `self` with that field changed. Outside this crate
+/// these are how a `#[non_exhaustive]` settings struct is built in one expression.
+macro_rules! with_setters {
+    ($ty:ty { $($with:ident => $field:ident: $t:ty),* $(,)? }) => {
+        impl $ty {
+            $(
+                #[doc = concat!("`self` with `", stringify!($field), "` set to `value`.")]
+                #[must_use]
+                pub fn $with(mut self, value: $t) -> Self {
+                    self.$field = value;
+                    self
+                }
+            )*
+        }
+    };
+}
+pub(crate) use with_setters;
+
+with_setters!(Hyper {
+    with_tau_m => tau_m: f32,
+    with_v_th => v_th: f32,
+    with_s_max => s_max: u32,
+    with_alpha_h => alpha_h: f32,
+    with_alpha_w => alpha_w: f32,
+    with_surrogate => surrogate: Surrogate,
+    with_steps => steps: usize,
+    with_target_count => target_count: f32,
+    with_lr => lr: f32,
+    with_beta1 => beta1: f32,
+    with_beta2 => beta2: f32,
+    with_eps => eps: f32,
+    with_grad => grad: GradMode,
+    with_detach_reset => detach_reset: bool,
+    with_init => init: InitMean,
+    with_lr_schedule => lr_schedule: LrSchedule,
+    with_input_scale => input_scale: InputScale,
+    with_guard_dead_classes => guard_dead_classes: bool,
+});
 
 impl Hyper {
     /// The leak factor λ = 1 − 1/τ_m of eq 3.

@@ -50,8 +50,8 @@
 //! let mut backend = CpuBackend::new(&model)?;
 //! let out = backend.infer(&[0.0; 784], false)?;
 //! // Output spike counts, `[steps][batch][classes]`.
-//! assert_eq!((out.steps, out.batch, out.classes), (model.hyper.steps, 1, 10));
-//! assert_eq!(out.output.len(), model.hyper.steps * 10);
+//! assert_eq!((out.steps, out.batch, out.classes), (model.hyper().steps, 1, 10));
+//! assert_eq!(out.output.len(), model.hyper().steps * 10);
 //! let class = out.predictions()[0];
 //! assert!(class < 10);
 //! # Ok(())

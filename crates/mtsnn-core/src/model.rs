@@ -16,19 +16,22 @@ pub struct AdamState {
     pub v: Vec<Vec<f32>>,
 }
 
-/// Everything needed to run or resume training a network.
+/// Everything needed to run or resume training a network: its layers, hyper-parameters, weights,
+/// optimiser state and epochs completed, read through the methods of the same names. A backend
+/// returns a trained state with `read_state`; checkpoints and exports store it.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct Model {
     /// The network's layers.
-    pub spec: NetSpec,
+    pub(crate) spec: NetSpec,
     /// The hyper-parameters it is trained and run with (T, τ_m, V_th, S_max, surrogate, Adam).
-    pub hyper: Hyper,
+    pub(crate) hyper: Hyper,
     /// One tensor per weighted layer, row-major: dense `[out, in]`, conv `[out_ch, in_ch, k, k]`.
-    pub weights: Vec<Vec<f32>>,
+    pub(crate) weights: Vec<Vec<f32>>,
     /// The optimiser's state, for resuming training.
-    pub adam: AdamState,
+    pub(crate) adam: AdamState,
     /// Epochs completed.
-    pub epoch: usize,
+    pub(crate) epoch: usize,
 }
 
 impl Model {
@@ -51,6 +54,37 @@ impl Model {
             })
             .collect();
         Ok(Self::from_weights(spec, hyper, weights))
+    }
+
+    /// The network's layers.
+    pub fn spec(&self) -> &NetSpec {
+        &self.spec
+    }
+
+    /// The hyper-parameters it is trained and run with (T, τ_m, V_th, S_max, surrogate, Adam).
+    pub fn hyper(&self) -> &Hyper {
+        &self.hyper
+    }
+
+    /// One tensor per weighted layer, row-major: dense `[out, in]`, conv `[out_ch, in_ch, k, k]`.
+    pub fn weights(&self) -> &[Vec<f32>] {
+        &self.weights
+    }
+
+    /// The weights of weighted layer `layer` (counted from 0), to change in place; their number is
+    /// fixed by the layer. Panics when the network has no such layer.
+    pub fn layer_weights_mut(&mut self, layer: usize) -> &mut [f32] {
+        &mut self.weights[layer]
+    }
+
+    /// The optimiser's state, for resuming training.
+    pub fn adam(&self) -> &AdamState {
+        &self.adam
+    }
+
+    /// Epochs completed.
+    pub fn epoch(&self) -> usize {
+        self.epoch
     }
 
     /// A network with the given weights and a fresh optimiser.

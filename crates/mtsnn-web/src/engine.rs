@@ -28,8 +28,8 @@ pub fn read_model(bytes: &[u8], requested: Option<Dataset>) -> Result<(Model, Da
     let data = DataInfo::resolve(
         &meta,
         requested,
-        model.spec.classes(),
-        model.hyper.input_scale,
+        model.spec().classes(),
+        model.hyper().input_scale,
     )?;
     Ok((model, data))
 }
@@ -43,17 +43,17 @@ impl Engine {
 
     /// Takes a model already in memory, with the facts of its data set, onto the CPU.
     pub fn new(model: &Model, data: DataInfo) -> Result<Self, WebError> {
-        let input = model.spec.input();
+        let input = model.spec().input();
         if input.channels != 1 {
             return Err(WebError::Model(format!(
                 "the network {} takes {input} inputs; this API feeds grayscale images (1 channel)",
-                model.spec.text()
+                model.spec().text()
             )));
         }
         Ok(Self {
-            spec: model.spec.clone(),
-            s_max: model.hyper.s_max,
-            steps: model.hyper.steps,
+            spec: model.spec().clone(),
+            s_max: model.hyper().s_max,
+            steps: model.hyper().steps,
             data,
             backend: Box::new(CpuBackend::new(model).map_err(|e| WebError::Model(e.to_string()))?),
         })

@@ -61,7 +61,7 @@ pub async fn place(
         let mut backend = GpuBackend::new_async(ctx, model).await.map_err(failed)?;
         // A first inference compiles the kernels and proves the device works, so that a broken
         // WebGPU fails here, where the caller can still choose the CPU, not at the first answer.
-        let blank = vec![0.0; model.spec.input().len()];
+        let blank = vec![0.0; model.spec().input().len()];
         backend.infer_async(&blank, true).await.map_err(failed)?;
         Ok(backend)
     };

@@ -204,7 +204,7 @@ fn dense_report(
     train_sps: f64,
     epoch_sps: Option<f64>,
 ) -> Result<DenseReport> {
-    let schedule = NetSchedule::new(&model.spec, &model.hyper, batch, Mode::Training)?;
+    let schedule = NetSchedule::new(model.spec(), model.hyper(), batch, Mode::Training)?;
     let b = dense_bound(&schedule.schedule.steps, 5);
     let samples_per_sec = batch as f64 / b.seconds.max(1e-12);
     Ok(DenseReport {
@@ -430,9 +430,9 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     let args = match &loaded {
         Some(m) => {
             with_model = BenchArgs {
-                net: m.spec.text().to_string(),
-                steps: m.hyper.steps,
-                surrogate: m.hyper.surrogate,
+                net: m.spec().text().to_string(),
+                steps: m.hyper().steps,
+                surrogate: m.hyper().surrogate,
                 ..args.clone()
             };
             &with_model
@@ -444,19 +444,17 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     let model = match loaded {
         Some(m) => {
             ensure!(
-                m.spec.input() == input,
+                m.spec().input() == input,
                 "the model takes {} inputs but the data's images are {input}",
-                m.spec.input()
+                m.spec().input()
             );
             m
         }
         None => {
             let spec = NetSpec::parse(&args.net, input, CLASSES)?;
-            let hyper = Hyper {
-                steps: args.steps,
-                surrogate: args.surrogate,
-                ..Hyper::default()
-            };
+            let hyper = Hyper::default()
+                .with_steps(args.steps)
+                .with_surrogate(args.surrogate);
             Model::init(spec, hyper, args.seed)?
         }
     };
@@ -533,7 +531,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         false => None,
     };
     let r = Report {
-        net: model.spec.text().to_string(),
+        net: model.spec().text().to_string(),
         backend: backend.name(),
         isa: mtsnn_core::cpu::simd::active().name(),
         data: source.label(),

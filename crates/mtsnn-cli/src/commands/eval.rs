@@ -96,7 +96,7 @@ pub fn run(args: &EvalArgs) -> Result<()> {
     let start = Instant::now();
     let mut collector = args
         .stats
-        .then(|| StatsCollector::new(&model.spec, model.hyper.s_max, model.hyper.steps));
+        .then(|| StatsCollector::new(model.spec(), model.hyper().s_max, model.hyper().steps));
     let outcome = match collector.as_mut() {
         // Every layer's spikes, batch by batch.
         Some(collector) => {
@@ -105,7 +105,9 @@ pub fn run(args: &EvalArgs) -> Result<()> {
         // The set handed to the backend and evaluated in one pass, read back once.
         None => {
             let (set, _) = backend
-                .load_set(Arc::new(test.image_set(dataset, model.hyper.input_scale)?))
+                .load_set(Arc::new(
+                    test.image_set(dataset, model.hyper().input_scale)?,
+                ))
                 .context("handing the test set to the backend")?;
             evaluate_loaded(backend.as_mut(), &model, set, test.labels())?
         }
@@ -113,8 +115,8 @@ pub fn run(args: &EvalArgs) -> Result<()> {
     let correct = outcome.correct;
     let report = Report {
         model: args.model.clone(),
-        net: model.spec.text().to_string(),
-        epoch: model.epoch,
+        net: model.spec().text().to_string(),
+        epoch: model.epoch(),
         dataset,
         backend: backend.name(),
         correct,

@@ -70,7 +70,7 @@ pub fn write(
     format: WeightFormat,
     out: &Path,
 ) -> Result<usize> {
-    let bytes = model.to_export_bytes(format, &dataset.metadata(model.hyper.input_scale))?;
+    let bytes = model.to_export_bytes(format, &dataset.metadata(model.hyper().input_scale))?;
     write_atomic(out, &bytes).with_context(|| format!("cannot write {}", out.display()))?;
     Ok(bytes.len())
 }

@@ -78,12 +78,12 @@ struct Prediction {
 pub fn run(args: &InferArgs) -> Result<()> {
     let model = load_model(&args.model)?;
     let (dataset, _) = data_source(&args.model, args.dataset, None)?;
-    let shape = model.spec.input();
-    let tables = dataset.tables(model.hyper.input_scale);
+    let shape = model.spec().input();
+    let tables = dataset.tables(model.hyper().input_scale);
     if shape.channels != tables.len() || !matches!(shape.channels, 1 | 3) {
         bail!(
             "the network {} takes {shape} inputs but {dataset} images have {} channel(s)",
-            model.spec.text(),
+            model.spec().text(),
             tables.len()
         );
     }
@@ -108,7 +108,7 @@ pub fn run(args: &InferArgs) -> Result<()> {
         .infer_all(&x, args.record_layers.is_some())
         .context("inference failed")?;
     if let Some(path) = &args.record_layers {
-        write_layers(path, &out, args.images.len(), model.hyper.s_max)?;
+        write_layers(path, &out, args.images.len(), model.hyper().s_max)?;
     }
     let names = dataset.class_names();
     let mut stdout = std::io::stdout().lock();

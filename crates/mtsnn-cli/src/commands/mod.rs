@@ -107,11 +107,11 @@ pub fn data_source(
 
 /// Checks that samples of `data` fit the network's input.
 pub fn check_input(model: &Model, data: &Dataset) -> Result<()> {
-    let (want, have) = (model.spec.input(), data.shape());
+    let (want, have) = (model.spec().input(), data.shape());
     if want != have {
         bail!(
             "the network {} takes {want} inputs but the data set's images are {have}",
-            model.spec.text()
+            model.spec().text()
         );
     }
     Ok(())
@@ -127,11 +127,11 @@ pub fn evaluate_recording(
     kind: DatasetKind,
     mut stats: Option<&mut StatsCollector>,
 ) -> Result<TestOutcome> {
-    let tables = kind.tables(model.hyper.input_scale);
+    let tables = kind.tables(model.hyper().input_scale);
     let (mut x, mut y) = (Vec::new(), Vec::new());
     let indices: Vec<usize> = (0..data.len()).collect();
     let full = full_output(model);
-    let mut outcome = TestOutcome::new(data.len(), model.spec.classes());
+    let mut outcome = TestOutcome::new(data.len(), model.spec().classes());
     for chunk in indices.chunks(EVAL_BATCH) {
         data.batch(chunk, &tables, None, &mut x, &mut y);
         let out = backend

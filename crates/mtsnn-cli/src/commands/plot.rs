@@ -106,14 +106,12 @@ const SURROGATE_SAMPLES: usize = 1201;
 
 fn surrogates(args: &SurrogatesArgs, command: &str) -> Result<()> {
     // The engine's own checks of these parameters (target and steps play no part here).
-    let hyper = Hyper {
-        s_max: args.s_max,
-        alpha_h: args.alpha_h,
-        alpha_w: args.alpha_w,
-        v_th: args.v_th,
-        target_count: 0.0,
-        ..Hyper::default()
-    };
+    let hyper = Hyper::default()
+        .with_s_max(args.s_max)
+        .with_alpha_h(args.alpha_h)
+        .with_alpha_w(args.alpha_w)
+        .with_v_th(args.v_th)
+        .with_target_count(0.0);
     hyper.validate()?;
     let samples = SurrogateSamples::new(
         args.v_th,

@@ -217,7 +217,7 @@ fn plan(args: &TrainArgs, given: &dyn Fn(&str) -> bool) -> Result<Plan> {
     let (model, _) = load_checkpoint(ckpt)
         .with_context(|| format!("cannot load the checkpoint {}", ckpt.display()))?;
     if given("net") {
-        let spec = &model.spec;
+        let spec = &model.spec();
         let same = NetSpec::parse(&args.net, spec.input(), spec.classes())
             .is_ok_and(|n| n.layers() == spec.layers());
         ensure!(
@@ -228,7 +228,7 @@ fn plan(args: &TrainArgs, given: &dyn Fn(&str) -> bool) -> Result<Plan> {
         );
     }
     for param in hyper::PARAMS {
-        let (want, has) = (param.get(&wanted), param.get(&model.hyper));
+        let (want, has) = (param.get(&wanted), param.get(model.hyper()));
         if given(param.name) && want != has {
             let flag = param.flag();
             bail!(
@@ -249,8 +249,8 @@ fn plan(args: &TrainArgs, given: &dyn Fn(&str) -> bool) -> Result<Plan> {
     Ok(Plan {
         config: config_from(args, given, base),
         out,
-        net: model.spec.text().to_string(),
-        hyper: model.hyper,
+        net: model.spec().text().to_string(),
+        hyper: model.hyper().clone(),
         resume: Some(ckpt.clone()),
     })
 }
@@ -261,25 +261,21 @@ fn config_from(
     given: &dyn Fn(&str) -> bool,
     base: Option<TrainConfig>,
 ) -> TrainConfig {
-    let ours = TrainConfig {
-        dataset: args.dataset,
-        // Absolute, so that a resumed run finds the data from any working directory.
-        data: args
-            .data
-            .as_ref()
-            .map(|d| std::fs::canonicalize(d).unwrap_or_else(|_| d.clone())),
-        epochs: args.epochs as usize,
-        batch: args.batch as usize,
-        crop: args.crop as usize,
-        flip: args.flip,
-        seed: args.seed,
-        limit_train: args.limit_train.map(|n| n as usize),
-        limit_test: args.limit_test.map(|n| n as usize),
-    };
-    let Some(base) = base else { return ours };
+    // Absolute, so that a resumed run finds the data from any working directory.
+    let data = (args.data.as_ref()).map(|d| std::fs::canonicalize(d).unwrap_or_else(|_| d.clone()));
+    let ours = TrainConfig::paper(args.dataset)
+        .with_data(data)
+        .with_epochs(args.epochs as usize)
+        .with_batch(args.batch as usize)
+        .with_crop(args.crop as usize)
+        .with_flip(args.flip)
+        .with_seed(args.seed)
+        .with_limit_train(args.limit_train.map(|n| n as usize))
+        .with_limit_test(args.limit_test.map(|n| n as usize));
+    let Some(mut config) = base else { return ours };
     macro_rules! pick {
         ($($field:ident),*) => {
-            TrainConfig { $($field: if given(stringify!($field)) { ours.$field } else { base.$field }),* }
+            $(if given(stringify!($field)) { config.$field = ours.$field; })*
         };
     }
     pick!(
@@ -292,7 +288,8 @@ fn config_from(
         seed,
         limit_train,
         limit_test
-    )
+    );
+    config
 }
 
 #[cfg(test)]
@@ -369,7 +366,10 @@ mod tests {
         let from_run_json: RunInfo = serde_json::from_str(&json).unwrap();
         let spec = NetSpec::parse("784-10", mtsnn_core::Shape::flat(784), CLASSES).unwrap();
         let bytes = Model::init(spec, hyper, 1).unwrap().to_bytes().unwrap();
-        let from_checkpoint = Model::from_bytes(&bytes, Path::new("c")).unwrap().hyper;
+        let from_checkpoint = Model::from_bytes(&bytes, Path::new("c"))
+            .unwrap()
+            .hyper()
+            .clone();
         for p in on_the_command_line {
             let (name, value) = (p.name, p.example);
             assert_ne!(

@@ -439,10 +439,7 @@ mod tests {
         };
         let kind = DatasetKind::Mnist;
         let spec = NetSpec::parse("64-20-10", ds.shape(), CLASSES).unwrap();
-        let hyper = Hyper {
-            steps: 2,
-            ..Hyper::default()
-        };
+        let hyper = Hyper::default().with_steps(2);
         let model = Model::init(spec, hyper, 3).unwrap();
         let (mut old, mut new) = (
             CpuBackend::new(&model).unwrap(),
@@ -450,10 +447,10 @@ mod tests {
         );
         let (set, _) = new
             .load_set(std::sync::Arc::new(
-                ds.image_set(kind, model.hyper.input_scale).unwrap(),
+                ds.image_set(kind, model.hyper().input_scale).unwrap(),
             ))
             .unwrap();
-        let tables = kind.tables(model.hyper.input_scale);
+        let tables = kind.tables(model.hyper().input_scale);
         let (mut x, mut y) = (Vec::new(), Vec::new());
         for epoch in 0..2u64 {
             let mut rng = Rng::new(100 + epoch);
@@ -478,7 +475,7 @@ mod tests {
         let (mut a, mut b) = (model.clone(), model);
         old.read_state(&mut a).unwrap();
         new.read_state(&mut b).unwrap();
-        assert_eq!((a.weights, a.adam), (b.weights, b.adam));
+        assert_eq!((a.weights(), a.adam()), (b.weights(), b.adam()));
     }
 
     #[test]

@@ -47,17 +47,17 @@ fn metrics(dir: &Path) -> Vec<Value> {
 /// Asserts that two saved models hold bit-identical weights and optimiser state.
 fn assert_same_model(a: &Path, b: &Path) {
     let (a, b) = (Model::load(a).unwrap(), Model::load(b).unwrap());
-    assert_eq!(a.epoch, b.epoch);
-    assert_eq!(a.adam.step, b.adam.step);
-    assert_eq!(a.hyper, b.hyper);
+    assert_eq!(a.epoch(), b.epoch());
+    assert_eq!(a.adam().step, b.adam().step);
+    assert_eq!(a.hyper(), b.hyper());
     let bits = |v: &[Vec<f32>]| -> Vec<Vec<u32>> {
         v.iter()
             .map(|l| l.iter().map(|x| x.to_bits()).collect())
             .collect()
     };
-    assert!(bits(&a.weights) == bits(&b.weights), "weights differ");
-    assert!(bits(&a.adam.m) == bits(&b.adam.m), "Adam's m differs");
-    assert!(bits(&a.adam.v) == bits(&b.adam.v), "Adam's v differs");
+    assert!(bits(a.weights()) == bits(b.weights()), "weights differ");
+    assert!(bits(&a.adam().m) == bits(&b.adam().m), "Adam's m differs");
+    assert!(bits(&a.adam().v) == bits(&b.adam().v), "Adam's v differs");
 }
 
 #[test]
@@ -144,7 +144,7 @@ fn scheduled_runs_resume_bit_identically() {
         Model::load(&tmp.join("cosine-straight/model.safetensors")).unwrap(),
         Model::load(&tmp.join("step-straight/model.safetensors")).unwrap(),
     );
-    assert_ne!(c.weights, s.weights);
+    assert_ne!(c.weights(), s.weights());
 
     // A scheduled run keeps its length, batch and schedule.
     let ckpt = tmp.join("cosine-resumed/checkpoint.safetensors");
@@ -266,10 +266,10 @@ fn seed_sweep_skips_resumes_starts_and_summarises() {
     assert_ne!(
         Model::load(&sw.join("seed-1/model.safetensors"))
             .unwrap()
-            .weights,
+            .weights(),
         Model::load(&sw.join("seed-2/model.safetensors"))
             .unwrap()
-            .weights
+            .weights()
     );
 
     // Again with --keep-export f16: nothing to train; each complete seed's full model is replaced by its
@@ -300,7 +300,7 @@ fn seed_sweep_skips_resumes_starts_and_summarises() {
         );
     }
     let kept = Model::load(&seed2.join("model-f16.safetensors")).unwrap();
-    for (k, f) in kept.weights.iter().zip(&full.weights) {
+    for (k, f) in kept.weights().iter().zip(full.weights()) {
         assert_eq!(k.len(), f.len());
         // F16 keeps 11 significant bits: a relative error of at most 2⁻¹¹ (and 2⁻²⁵ near 0).
         for (&k, &f) in k.iter().zip(f) {

@@ -15,7 +15,9 @@ use crate::hyper::Hyper;
 pub const FILE: &str = "run.json";
 
 /// The settings of a training run beyond the model's hyper-parameters (which the checkpoint holds).
+/// Start from [`TrainConfig::paper`] and change what differs with the `with_*` methods.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct TrainConfig {
     /// The data set trained and tested on.
     pub dataset: DatasetKind,
@@ -55,6 +57,18 @@ impl TrainConfig {
         }
     }
 }
+
+crate::hyper::with_setters!(TrainConfig {
+    with_dataset => dataset: DatasetKind,
+    with_data => data: Option<PathBuf>,
+    with_epochs => epochs: usize,
+    with_batch => batch: usize,
+    with_crop => crop: usize,
+    with_flip => flip: bool,
+    with_seed => seed: u64,
+    with_limit_train => limit_train: Option<usize>,
+    with_limit_test => limit_test: Option<usize>,
+});
 
 /// One start of the program.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
