@@ -219,14 +219,25 @@ fn scan_with(
     }
 }
 
-/// Σ_t x\[t\] of a `[steps][m]` buffer into `[m]` (layer 1's ∂L/∂W = (Σ_t G\[t\])ᵀ x).
+/// Σ_t x\[t\] of a `[steps][m]` buffer into `[m]` (layer 1's ∂L/∂W = (Σ_t G\[t\])ᵀ x, eq 13),
+/// added in step order. In chunks of [`CHUNK`] outputs over the threads, each chunk's steps added
+/// while it is in L1: one pass over memory instead of one per step (the MNIST CNN's conv1 sums
+/// 2 × 1.1 M values per batch, on one thread before).
 pub fn sum_steps(x: &[f32], steps: usize, m: usize, out: &mut [f32]) {
     assert_eq!((x.len(), out.len()), (steps * m, m));
-    out.copy_from_slice(&x[..m]);
-    for row in x.chunks_exact(m).skip(1) {
-        for (o, &r) in out.iter_mut().zip(row) {
-            *o += r;
+    let sum = |(c, out): (usize, &mut [f32])| {
+        let j0 = c * CHUNK;
+        out.copy_from_slice(&x[j0..j0 + out.len()]);
+        for row in x.chunks_exact(m).skip(1) {
+            for (o, &r) in out.iter_mut().zip(&row[j0..]) {
+                *o += r;
+            }
         }
+    };
+    if worth_parallel(x.len()) {
+        out.par_chunks_mut(CHUNK).enumerate().for_each(sum);
+    } else {
+        out.chunks_mut(CHUNK).enumerate().for_each(sum);
     }
 }
 
@@ -238,6 +249,24 @@ mod tests {
 
     fn rand(rng: &mut Rng, n: usize) -> Vec<f32> {
         (0..n).map(|_| rng.normal() as f32).collect()
+    }
+
+    /// sum_steps in chunks over the threads gives the bits of the plain sum in step order.
+    #[test]
+    fn sum_steps_adds_in_step_order() {
+        let mut rng = Rng::new(31);
+        for (steps, m) in [(1, 5), (2, 3 * CHUNK + 7), (3, 40_001)] {
+            let x = rand(&mut rng, steps * m);
+            let mut out = vec![f32::NAN; m];
+            sum_steps(&x, steps, m, &mut out);
+            for (j, &o) in out.iter().enumerate() {
+                let mut want = x[j];
+                for t in 1..steps {
+                    want += x[t * m + j];
+                }
+                assert_eq!(o.to_bits(), want.to_bits(), "{steps}×{m} at {j}");
+            }
+        }
     }
 
     #[test]
