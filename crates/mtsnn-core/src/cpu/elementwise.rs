@@ -164,6 +164,18 @@ fn load(x: &[f32], start: usize, len: usize) -> [f32; LANES] {
     b
 }
 
+/// Copies a block's first `len` lanes into `x[start..start + len]`. A whole block is a copy of a
+/// constant length, moved inline: `copy_from_slice` of a variable `len` called `memcpy` three
+/// times per block of the scan (≈ 3 % of the MNIST CNN's training in `perf`, as `memmove`).
+#[inline(always)]
+fn store(b: &[f32; LANES], x: &mut [f32], start: usize, len: usize) {
+    if len == LANES {
+        x[start..start + LANES].copy_from_slice(b);
+    } else {
+        x[start..start + len].copy_from_slice(&b[..len]);
+    }
+}
+
 /// f(v) of every element (tests; the training path fuses it into [`ScanStep`]).
 pub struct SurrogateEval<'a> {
     /// The surrogate.
@@ -181,7 +193,7 @@ impl Kernel for SurrogateEval<'_> {
         assert_eq!(self.v.len(), self.out.len());
         for (start, len) in blocks(self.v.len()) {
             let f = self.p.eval_lanes(&load(self.v, start, len));
-            self.out[start..start + len].copy_from_slice(&f[..len]);
+            store(&f, self.out, start, len);
         }
     }
 }
@@ -269,9 +281,9 @@ impl Kernel for ScanStep<'_> {
                 let b = if in_den { 1.0 + v_th * f[l] } else { 1.0 };
                 g[l] = (d[l] + lambda * a * next[l]) / b;
             }
-            self.delta[start..start + len].copy_from_slice(&d[..len]);
-            self.g[start..start + len].copy_from_slice(&g[..len]);
-            self.next[start..start + len].copy_from_slice(&g[..len]);
+            store(&d, self.delta, start, len);
+            store(&g, self.g, start, len);
+            store(&g, self.next, start, len);
         }
     }
 }
