@@ -124,12 +124,50 @@ impl CpuExecutor {
         adam: Option<&AdamStep>,
     ) -> Result<Option<f32>> {
         let mut loss = None;
-        for (step, b) in schedule.steps[steps.clone()].iter().zip(&bindings[steps]) {
-            if let Some(l) = self.step(step, b, adam)? {
+        let (list, binds) = (&schedule.steps[steps.clone()], &bindings[steps]);
+        let mut i = 0;
+        while i < list.len() {
+            if let (&Step::SurrogateGScan { g, steps, m, scan, .. }, Some(&Step::SumSteps { x, steps: t, m: n, .. })) =
+                (&list[i], list.get(i + 1))
+                && (x, t, n) == (g, steps, m)
+            {
+                use Role::*;
+                // Eq 13 for a layer whose input is the same at every step: Σ_t G[t] summed
+                // chunk by chunk as the scan writes G, not in a second pass over it.
+                let [upstream, v, delta, g, g_sum] =
+                    self.bind_two(&binds[i], [Upstream, V, Delta, G], &binds[i + 1], Out)?;
+                neuron::surrogate_g_scan_summed(upstream, v, steps, m, &scan, delta, g, g_sum);
+                i += 2;
+                continue;
+            }
+            if let Some(l) = self.step(&list[i], &binds[i], adam)? {
                 loss = Some(l);
             }
+            i += 1;
         }
         Ok(loss)
+    }
+
+    /// [`Self::bind`] of the buffers of `roles` in `first` and of `role` in `second` (two steps
+    /// run as one); they must be distinct buffers.
+    fn bind_two(
+        &mut self,
+        first: &Bindings,
+        roles: [Role; 4],
+        second: &Bindings,
+        role: Role,
+    ) -> Result<[&mut [f32]; 5]> {
+        let store = &self.store;
+        let lens = |b: Buf| store.get(b.0).map(Vec::len);
+        let [a, b, c, d] = first.take(roles, lens)?;
+        let [e] = second.take([role], lens)?;
+        let taken = [a, b, c, d, e];
+        let values = self
+            .store
+            .get_disjoint_mut(taken.map(|b| b.buf.0))
+            .map_err(|e| Error::Shape(format!("buffers {taken:?}: {e}")))?;
+        let mut lens = taken.iter().map(|b| b.len);
+        Ok(values.map(|v| &mut v[..lens.next().unwrap_or(0)]))
     }
 
     /// Sizes the per-batch buffers for `schedule` (the model's keep their values).

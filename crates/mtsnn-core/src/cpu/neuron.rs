@@ -16,23 +16,26 @@ use crate::surrogate::SurrogateParams;
 use super::{CHUNK, worth_parallel};
 use super::elementwise::{self, LifStep, Prepared, ScanStep};
 
-/// Runs `f(j0, n, a_cols, b_cols)` on each chunk of `n` neurons starting at `j0` of two `[steps][m]`
-/// buffers, `a_cols[t]`/`b_cols[t]` being step t's slices: inline when there is one chunk (a batch-1
-/// inference must not wait for the pool's threads to wake), on all threads otherwise.
-fn for_each_column_pair<'a>(
+/// Runs `f(j0, n, a_cols, b_cols, e)` on each chunk of `n` neurons starting at `j0` of two
+/// `[steps][m]` buffers, `a_cols[t]`/`b_cols[t]` being step t's slices and `e` the chunk's item of
+/// `extra` (one per chunk): inline when there is one chunk (a batch-1 inference must not wait for
+/// the pool's threads to wake), on all threads otherwise.
+fn for_each_column_pair<'a, E: Send>(
     a: &'a mut [f32],
     b: &'a mut [f32],
     m: usize,
-    f: impl Fn(usize, usize, Vec<&'a mut [f32]>, Vec<&'a mut [f32]>) + Sync,
+    extra: impl Iterator<Item = E>,
+    f: impl Fn(usize, usize, Vec<&'a mut [f32]>, Vec<&'a mut [f32]>, E) + Sync,
 ) {
     let work = a.len();
     let chunks: Vec<_> = column_chunks(a, m, CHUNK)
         .into_iter()
         .zip(column_chunks(b, m, CHUNK))
+        .zip(extra)
         .collect();
-    let run = |c: usize, (at, bt): (Vec<&'a mut [f32]>, Vec<&'a mut [f32]>)| {
+    let run = |c: usize, ((at, bt), e): (Columns<'a>, E)| {
         let n = at[0].len();
-        f(c * CHUNK, n, at, bt)
+        f(c * CHUNK, n, at, bt, e)
     };
     if chunks.len() == 1 || !worth_parallel(work) {
         chunks.into_iter().enumerate().for_each(|(c, x)| run(c, x));
@@ -43,6 +46,9 @@ fn for_each_column_pair<'a>(
             .for_each(|(c, x)| run(c, x));
     }
 }
+
+/// One chunk of neurons of two `[steps][m]` buffers: each buffer's slice at every step.
+type Columns<'a> = (Vec<&'a mut [f32]>, Vec<&'a mut [f32]>);
 
 /// Splits a `[steps][m]` buffer into column chunks: `out[c][t]` is neurons `c·chunk..` of step t.
 fn column_chunks(x: &mut [f32], m: usize, chunk: usize) -> Vec<Vec<&mut [f32]>> {
@@ -74,7 +80,7 @@ pub fn lif_forward(
 ) {
     assert_eq!(current.len(), if constant { m } else { steps * m });
     assert_eq!((v.len(), s.len()), (steps * m, steps * m));
-    for_each_column_pair(v, s, m, |j0, n, mut vt, mut st| {
+    for_each_column_pair(v, s, m, std::iter::repeat(()), |j0, n, mut vt, mut st, ()| {
         let mut u = vec![0.0f32; n];
         for t in 0..steps {
             let cur = if constant {
@@ -166,10 +172,48 @@ pub fn surrogate_g_scan(
     delta: &mut [f32],
     g: &mut [f32],
 ) {
+    scan_and_sum(upstream, v, steps, m, p, delta, g, None)
+}
+
+/// [`surrogate_g_scan`] followed by [`sum_steps`] of its G into `g_sum` `[m]` (eq 13's Σ_t G\[t\]
+/// for a layer whose input is the same at every step): the same values, each chunk's sum taken
+/// while its G is in cache instead of in a second pass over the whole `[steps][m]` buffer (the
+/// CPU executor runs a schedule's scan and sum this way when the sum follows the scan).
+#[allow(clippy::too_many_arguments)]
+pub fn surrogate_g_scan_summed(
+    upstream: &[f32],
+    v: &[f32],
+    steps: usize,
+    m: usize,
+    p: &ScanParams,
+    delta: &mut [f32],
+    g: &mut [f32],
+    g_sum: &mut [f32],
+) {
+    assert_eq!(g_sum.len(), m);
+    scan_and_sum(upstream, v, steps, m, p, delta, g, Some(g_sum))
+}
+
+/// [`surrogate_g_scan`], and [`sum_steps`] of G into `g_sum` when given.
+#[allow(clippy::too_many_arguments)]
+fn scan_and_sum(
+    upstream: &[f32],
+    v: &[f32],
+    steps: usize,
+    m: usize,
+    p: &ScanParams,
+    delta: &mut [f32],
+    g: &mut [f32],
+    g_sum: Option<&mut [f32]>,
+) {
     assert!(upstream.len() == steps * m && v.len() == steps * m);
     assert!(delta.len() == steps * m && g.len() == steps * m);
     let prepared = Prepared::new(&p.sp);
-    for_each_column_pair(delta, g, m, |j0, n, mut dt, mut gt| {
+    let sums = g_sum
+        .into_iter()
+        .flat_map(|s| s.chunks_mut(CHUNK).map(Some))
+        .chain(std::iter::repeat_with(|| None));
+    for_each_column_pair(delta, g, m, sums, |j0, n, mut dt, mut gt, sum| {
         let mut next = vec![0.0f32; n];
         for t in (0..steps).rev() {
             elementwise::run(ScanStep {
@@ -182,7 +226,20 @@ pub fn surrogate_g_scan(
                 g: gt[t],
             });
         }
+        if let Some(sum) = sum {
+            add_steps(gt.iter().map(|row| &**row), sum);
+        }
     });
+}
+
+/// out = Σ_t rows\[t\] (at least one row), added in step order: [`sum_steps`] of one run of values.
+fn add_steps<'r>(mut rows: impl Iterator<Item = &'r [f32]>, out: &mut [f32]) {
+    out.copy_from_slice(rows.next().expect("one step or more"));
+    for row in rows {
+        for (o, &r) in out.iter_mut().zip(row) {
+            *o += r;
+        }
+    }
 }
 
 /// The scan with the surrogate `f` given: the plain definition that [`surrogate_g_scan`]'s vector
@@ -226,13 +283,8 @@ fn scan_with(
 pub fn sum_steps(x: &[f32], steps: usize, m: usize, out: &mut [f32]) {
     assert_eq!((x.len(), out.len()), (steps * m, m));
     let sum = |(c, out): (usize, &mut [f32])| {
-        let j0 = c * CHUNK;
-        out.copy_from_slice(&x[j0..j0 + out.len()]);
-        for row in x.chunks_exact(m).skip(1) {
-            for (o, &r) in out.iter_mut().zip(&row[j0..]) {
-                *o += r;
-            }
-        }
+        let run = c * CHUNK..c * CHUNK + out.len();
+        add_steps(x.chunks_exact(m).map(|row| &row[run.clone()]), out)
     };
     if worth_parallel(x.len()) {
         out.par_chunks_mut(CHUNK).enumerate().for_each(sum);
@@ -266,6 +318,39 @@ mod tests {
                 }
                 assert_eq!(o.to_bits(), want.to_bits(), "{steps}×{m} at {j}");
             }
+        }
+    }
+
+    /// The scan with its G summed over steps in the same pass gives the bits of the scan followed
+    /// by sum_steps, on one chunk and on many (over the threads).
+    #[test]
+    fn scan_summed_equals_scan_then_sum_steps() {
+        let mut rng = Rng::new(32);
+        let sp = SurrogateParams {
+            kind: Surrogate::F2,
+            v_th: 10.0,
+            s_max: 15,
+            alpha_h: 1.0,
+            alpha_w: 20.0,
+        };
+        for (steps, m) in [(2, 50), (3, 5 * CHUNK + 3)] {
+            let up = rand(&mut rng, steps * m);
+            let v: Vec<f32> = (0..steps * m).map(|_| (rng.normal() * 20.0) as f32).collect();
+            let p = ScanParams {
+                lambda: 0.9,
+                sp,
+                mode: GradMode::Paper,
+                detach_reset: false,
+            };
+            let (mut d1, mut g1, mut s1) = (vec![0.0; steps * m], vec![0.0; steps * m], vec![0.0; m]);
+            surrogate_g_scan(&up, &v, steps, m, &p, &mut d1, &mut g1);
+            sum_steps(&g1, steps, m, &mut s1);
+            let (mut d2, mut g2, mut s2) = (vec![0.0; steps * m], vec![0.0; steps * m], vec![0.0; m]);
+            surrogate_g_scan_summed(&up, &v, steps, m, &p, &mut d2, &mut g2, &mut s2);
+            let bits = |x: &[f32]| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&d1), bits(&d2), "{steps}×{m}: δ");
+            assert_eq!(bits(&g1), bits(&g2), "{steps}×{m}: G");
+            assert_eq!(bits(&s1), bits(&s2), "{steps}×{m}: Σ_t G");
         }
     }
 
