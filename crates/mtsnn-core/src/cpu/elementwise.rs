@@ -97,18 +97,8 @@ impl Prepared {
                 self.s_max,
             ));
         }
-        // Terms past every lane's window are masked to +0.0 in every lane, and adding +0.0 to a sum
-        // of non-negative terms started at +0.0 changes no bit: the block stops after the longest
-        // of its windows. A silent neuron (v near 0) has 2 of Table I's 5, one far below
-        // threshold none.
-        let mut longest = 0.0f32;
-        for l in 0..LANES {
-            let len = hi[l] - lo[l] + 1.0;
-            longest = if len > longest { len } else { longest };
-        }
-        let terms = (longest as usize).min(self.terms);
         let mut sum = [0.0f32; LANES];
-        for k in 0..terms {
+        for k in 0..self.terms {
             for l in 0..LANES {
                 let i = lo[l] + k as f32;
                 let d = v[l] - i * self.v_th;
@@ -375,7 +365,7 @@ mod tests {
         );
         v.extend((0..300).map(|_| (rng.normal() * 1e3) as f32));
         // Whole blocks of silent potentials, near 0 and far below the first threshold (windows of a
-        // few terms or none: the lane code stops after a block's longest window).
+        // few terms or none).
         v.extend((0..2 * LANES).map(|j| (j as f32 - 16.0) * 0.01 * v_th));
         v.extend((0..2 * LANES).map(|j| -(3.0 + j as f32) * v_th));
         v
