@@ -13,7 +13,7 @@ use crate::executor::{Executor, Job, Pass, PassBatch, PassResult, Ran, Runner, m
 use crate::kernel_params::AdamStep;
 use crate::model::Model;
 use crate::pass::{Record, gather, tally};
-use crate::schedule::{Bindings, Buf, Params, Role, Schedule, Step};
+use crate::schedule::{Binding, Bindings, Buf, Params, Role, Schedule, Step};
 use crate::spec::LayerKind;
 
 use super::dots::RowWeights;
@@ -161,13 +161,7 @@ impl CpuExecutor {
         let lens = |b: Buf| store.get(b.0).map(Vec::len);
         let [a, b, c, d] = first.take(roles, lens)?;
         let [e] = second.take([role], lens)?;
-        let taken = [a, b, c, d, e];
-        let values = self
-            .store
-            .get_disjoint_mut(taken.map(|b| b.buf.0))
-            .map_err(|e| Error::Shape(format!("buffers {taken:?}: {e}")))?;
-        let mut lens = taken.iter().map(|b| b.len);
-        Ok(values.map(|v| &mut v[..lens.next().unwrap_or(0)]))
+        self.cut([a, b, c, d, e])
     }
 
     /// Sizes the per-batch buffers for `schedule` (the model's keep their values).
@@ -207,6 +201,11 @@ impl CpuExecutor {
     ) -> Result<[&mut [f32]; N]> {
         let store = &self.store;
         let taken = bindings.take(roles, |b| store.get(b.0).map(Vec::len))?;
+        self.cut(taken)
+    }
+
+    /// The buffers `taken` names, each cut to its checked length; they must be distinct buffers.
+    fn cut<const N: usize>(&mut self, taken: [Binding; N]) -> Result<[&mut [f32]; N]> {
         let values = self
             .store
             .get_disjoint_mut(taken.map(|b| b.buf.0))
