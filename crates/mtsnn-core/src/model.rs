@@ -20,7 +20,6 @@ pub struct AdamState {
 /// optimiser state and epochs completed, read through the methods of the same names. A backend
 /// returns a trained state with `read_state`; checkpoints and exports store it.
 #[derive(Clone, Debug, PartialEq)]
-#[non_exhaustive]
 pub struct Model {
     /// The network's layers.
     pub(crate) spec: NetSpec,
