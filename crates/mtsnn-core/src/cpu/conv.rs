@@ -13,7 +13,7 @@ use std::cell::RefCell;
 
 use rayon::prelude::*;
 
-use super::{for_each_pair, worth_parallel_product};
+use super::{for_each_pair, with_scratch, worth_parallel_product};
 
 use super::gemm::{Gemm, gemm_into};
 
@@ -150,12 +150,7 @@ thread_local! {
 
 /// Runs `f` on this thread's column matrix of `len` values (contents unspecified).
 pub(crate) fn with_columns<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
-    COLUMNS.with_borrow_mut(|cols| {
-        if cols.len() < len {
-            cols.resize(len, 0.0);
-        }
-        f(&mut cols[..len])
-    })
+    with_scratch(&COLUMNS, len, f)
 }
 
 /// out\[n\]\[co\]\[oy\]\[ox\] = Σ_{ci,ky,kx} W\[co\]\[ci\]\[ky\]\[kx\] · in\[n\]\[ci\]\[oy+ky−pad\]\[ox+kx−pad\].

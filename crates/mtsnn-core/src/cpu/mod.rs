@@ -45,6 +45,22 @@ fn worth_parallel_product(macs: usize) -> bool {
     rayon::current_num_threads() > 1 && macs >= PARALLEL_MACS
 }
 
+/// Runs `f` on the first `len` values of the thread-local buffer `key` (contents unspecified),
+/// grown as needed and kept from call to call: a scratch matrix that is not allocated (and its
+/// pages faulted in) on every call.
+fn with_scratch<R>(
+    key: &'static std::thread::LocalKey<std::cell::RefCell<Vec<f32>>>,
+    len: usize,
+    f: impl FnOnce(&mut [f32]) -> R,
+) -> R {
+    key.with_borrow_mut(|values| {
+        if values.len() < len {
+            values.resize(len, 0.0);
+        }
+        f(&mut values[..len])
+    })
+}
+
 /// `f` on each pair of chunks of `out` (`out_len` each) and `input` (`in_len` each), over the
 /// pool when `parallel`, else one after the other on this thread.
 fn for_each_pair<F>(out: &mut [f32], out_len: usize, input: &[f32], in_len: usize, parallel: bool, f: F)
