@@ -54,14 +54,14 @@ pub fn matmul(
 /// A product A·Wᵀ with a weight matrix W `[n][k]` of this many bytes or more (a dense layer's
 /// forward product, eq 3) is computed column-major into a scratch matrix and transposed into C
 /// ([`through_column_major`]). Given a row-major C, the `gemm` crate computes Cᵀ = W·Aᵀ, packing W
-/// and streaming A once per block of W's rows; given a column-major C it packs A and streams W
-/// once per block of A's rows. Measured (2-core AVX-512 Xeon, `gemm` 0.19, both threads, medians
-/// of 21): 256×1024×3136 (FashionMNIST CNN) 11.8 → 8.5 ms, 128×800×784 (`784-800-10`'s layer 1)
-/// 1.22 → 0.79 ms, 128×400×784 0.66 → 0.51 ms; at 256×400×400 (0.94×), 256×300×640 (0.99×) and
-/// with 10 output rows (0.32×) the transpose costs more than it saves, and the other two products
-/// of a training step (Wᵀ δ and δᵀ s_in) were slower this way at every paper shape (0.19–0.71×).
-/// Both orientations give the same bits (`gemm` sums each C value over k in the same blocks and
-/// order; tested below).
+/// and re-reading A for every block of W's rows; given a column-major C it packs A and streams W.
+/// Measured (2-core AVX-512 Xeon, `gemm` 0.19, both threads; `examples/cpu_dense_orientation.rs`,
+/// `results/bench/dense-forward-2026-12-07`): 256×1024×3136 (FashionMNIST CNN) 1.7–2.0× faster,
+/// 128×800×784 (`784-800-10`'s layer 1) 1.4–1.5×, 128×400×784 1.3×; under 1 MB (256×400×400,
+/// 256×300×640: 0.83–0.87×) and with 10 output rows (0.45×) the transpose costs more than it saves,
+/// and the other two products of a training step, Wᵀ δ and δᵀ s_in, were slower this way at every
+/// paper shape (0.29–0.64×). Both routes give the same bits (`gemm` sums each value over k in the
+/// same blocks and order; tested below).
 const COLUMN_MAJOR_BYTES: usize = 1 << 20;
 
 thread_local! {
