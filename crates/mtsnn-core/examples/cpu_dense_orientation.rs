@@ -10,68 +10,8 @@ mod timing;
 
 use timing::median;
 
-use mtsnn_core::cpu::gemm::matmul;
+use mtsnn_core::cpu::gemm::{Gemm, gemm_into, matmul, through_column_major};
 use mtsnn_core::rng::Rng;
-
-/// C (m×n, strides `c_rs`, `c_cs`) = op(A)·op(B) on the `gemm` crate with every rayon thread.
-#[allow(clippy::too_many_arguments)]
-fn product(
-    (m, n, k, a_t, b_t): (usize, usize, usize, bool, bool),
-    a: &[f32],
-    b: &[f32],
-    c: &mut [f32],
-    c_rs: isize,
-    c_cs: isize,
-) {
-    let (a_cs, a_rs) = if a_t {
-        (m as isize, 1)
-    } else {
-        (1, k as isize)
-    };
-    let (b_cs, b_rs) = if b_t {
-        (k as isize, 1)
-    } else {
-        (1, n as isize)
-    };
-    assert!(a.len() >= m * k && b.len() >= k * n && c.len() >= m * n);
-    // SAFETY: the assert bounds every index gemm forms from these sizes and strides.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            c.as_mut_ptr(),
-            c_cs,
-            c_rs,
-            false,
-            a.as_ptr(),
-            a_cs,
-            a_rs,
-            b.as_ptr(),
-            b_cs,
-            b_rs,
-            1.0,
-            1.0,
-            false,
-            false,
-            false,
-            gemm::Parallelism::Rayon(rayon::current_num_threads()),
-        )
-    }
-}
-
-/// C `[m][n]` from its column-major `c_t` `[n][m]`, in tiles of 32×32.
-fn transpose(c_t: &[f32], c: &mut [f32], m: usize, n: usize) {
-    for i0 in (0..m).step_by(32) {
-        for j0 in (0..n).step_by(32) {
-            for i in i0..m.min(i0 + 32) {
-                for j in j0..n.min(j0 + 32) {
-                    c[i * n + j] = c_t[j * m + i];
-                }
-            }
-        }
-    }
-}
 
 fn main() {
     let mut rng = Rng::new(5);
@@ -109,23 +49,24 @@ fn main() {
         "{:<40} {:>12} {:>14} {:>8} {:>10}  same bits",
         "product", "row-major", "col-major+T", "ratio", "matmul"
     );
-    for (name, s @ (m, n, k, a_t, b_t)) in shapes {
+    for (name, (m, n, k, a_t, b_t)) in shapes {
         let a: Vec<f32> = (0..m * k).map(|_| rng.normal() as f32).collect();
         let b: Vec<f32> = (0..k * n).map(|_| rng.normal() as f32).collect();
-        let (mut c1, mut c2, mut c_t, mut c3) = (
-            vec![0.0; m * n],
-            vec![0.0; m * n],
-            vec![0.0; m * n],
-            vec![0.0; m * n],
-        );
+        let g = Gemm {
+            m,
+            n,
+            k,
+            a_t,
+            b_t,
+            accumulate: false,
+            parallel: true,
+        };
+        let (mut c1, mut c2, mut c3) = (vec![0.0; m * n], vec![0.0; m * n], vec![0.0; m * n]);
         // The three alternate call by call, so that a slow spell of the machine hits all of them.
         let mut times = [Vec::new(), Vec::new(), Vec::new()];
         for _ in 0..21 {
-            times[0].push(median(1, || product(s, &a, &b, &mut c1, n as isize, 1)));
-            times[1].push(median(1, || {
-                product(s, &a, &b, &mut c_t, 1, m as isize);
-                transpose(&c_t, &mut c2, m, n);
-            }));
+            times[0].push(median(1, || gemm_into(g, &a, &b, &mut c1)));
+            times[1].push(median(1, || through_column_major(g, &a, &b, &mut c2)));
             times[2].push(median(1, || matmul(&a, &b, &mut c3, m, n, k, a_t, b_t)));
         }
         let [row, col, used] = times.map(|mut t| {

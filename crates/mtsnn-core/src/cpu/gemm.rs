@@ -56,11 +56,11 @@ pub fn matmul(
 /// ([`through_column_major`]). Given a row-major C, the `gemm` crate computes Cᵀ = W·Aᵀ, packing W
 /// and re-reading A for every block of W's rows; given a column-major C it packs A and streams W.
 /// Measured (2-core AVX-512 Xeon, `gemm` 0.19, both threads; `examples/cpu_dense_orientation.rs`,
-/// `results/bench/dense-forward-2026-12-07`): 256×1024×3136 (FashionMNIST CNN) 1.7–2.0× faster,
-/// 128×800×784 (`784-800-10`'s layer 1) 1.4–1.5×, 128×400×784 1.3×; under 1 MB (256×400×400,
-/// 256×300×640: 0.83–0.87×) and with 10 output rows (0.45×) the transpose costs more than it saves,
-/// and the other two products of a training step, Wᵀ δ and δᵀ s_in, were slower this way at every
-/// paper shape (0.29–0.64×). Both routes give the same bits (`gemm` sums each value over k in the
+/// `results/bench/dense-forward-2026-12-07`): 256×1024×3136 (FashionMNIST CNN) 1.45–1.9× faster,
+/// 128×800×784 (`784-800-10`'s layer 1) 1.4–1.6×, 128×400×784 1.25–1.3×; under 1 MB (256×400×400,
+/// 256×300×640: 0.87–0.96×) and with 10 output rows (0.3–0.5×) the transpose costs more than it
+/// saves, and the other two products of a training step, Wᵀ δ and δᵀ s_in, were slower this way at every
+/// paper shape (0.52–0.67×). Both routes give the same bits (`gemm` sums each value over k in the
 /// same blocks and order; tested below).
 const COLUMN_MAJOR_BYTES: usize = 1 << 20;
 
@@ -71,7 +71,7 @@ thread_local! {
 
 /// [`gemm_into`] with C computed column-major (`[n][m]`) into a scratch matrix, then transposed
 /// into `c` in tiles (over the threads when `g.parallel`). `g` must not accumulate.
-fn through_column_major(g: Gemm, a: &[f32], b: &[f32], c: &mut [f32]) {
+pub fn through_column_major(g: Gemm, a: &[f32], b: &[f32], c: &mut [f32]) {
     assert!(!g.accumulate, "a product through a column-major C cannot add to C");
     let (m, n) = (g.m, g.n);
     with_scratch(&COLUMN_MAJOR, m * n, |c_t| {
@@ -174,11 +174,16 @@ fn transposed_into(a: &[f32], w: RowWeights, c: &mut [f32], m: usize, n: usize, 
 
 /// One GEMM's shape and options: C (+)= op(A)·op(B), all row-major.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct Gemm {
+pub struct Gemm {
+    /// Rows of C.
     pub m: usize,
+    /// Columns of C.
     pub n: usize,
+    /// The inner dimension.
     pub k: usize,
+    /// op(A) = Aᵀ, A stored `[k][m]`.
     pub a_t: bool,
+    /// op(B) = Bᵀ, B stored `[n][k]`.
     pub b_t: bool,
     /// Add to C instead of overwriting it.
     pub accumulate: bool,
@@ -194,7 +199,7 @@ enum Layout {
 }
 
 /// Runs `g` on slices whose lengths the caller has checked (`a`: m·k, `b`: k·n, `c`: m·n).
-pub(crate) fn gemm_into(g: Gemm, a: &[f32], b: &[f32], c: &mut [f32]) {
+pub fn gemm_into(g: Gemm, a: &[f32], b: &[f32], c: &mut [f32]) {
     gemm_strided(g, a, b, c, Layout::RowMajor)
 }
 
