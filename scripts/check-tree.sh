@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Checks of the tracked tree (what `git ls-files` lists), no build needed:
 #   - no tracked file over 5 MB (5,000,000 bytes; MAX_BYTES=N changes it) outside web/models/: full
-#     models and checkpoints stay out of git (results/README's policy, enforced by .gitignore);
+#     models and checkpoints stay out of git (results/REMOVED-MODELS.txt's policy, enforced by .gitignore);
+#   - the tracked tree holds at most 30 MB (30,000,000 bytes; MAX_TREE_BYTES=N changes it): one small
+#     export per result row (results/REMOVED-MODELS.txt);
 #   - every relative link and anchor in every tracked `.md` file resolves: `[x](docs/cli.md)`,
 #     `[x](#some-heading)`, `[x](file.md#heading)`, `![x](figure.png)`, reference definitions
 #     `[x]: path` and HTML `href="..."`/`src="..."`; a target must be a tracked file (or a folder
@@ -16,6 +18,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 export MAX_BYTES="${MAX_BYTES:-5000000}"
+export MAX_TREE_BYTES="${MAX_TREE_BYTES:-30000000}"
 exec python3 - <<'PY'
 import os
 import re
@@ -25,6 +28,7 @@ import unicodedata
 from urllib.parse import unquote
 
 MAX_BYTES = int(os.environ["MAX_BYTES"])
+MAX_TREE_BYTES = int(os.environ["MAX_TREE_BYTES"])
 SIZE_EXEMPT = ("web/models/",)
 
 tracked = [p for p in subprocess.run(["git", "ls-files", "-z"], check=True,
@@ -62,12 +66,19 @@ if missing:
         by_id = dict(line.split() for line in out if line and "missing" not in line)
         index_sizes = {p: int(by_id.get(b, 0)) for p, b in blobs.items()}
 
+total = 0
 for p in tracked:
     size = os.lstat(p).st_size if os.path.lexists(p) else index_sizes.get(p, 0)
+    total += size
     if size > MAX_BYTES and not p.startswith(SIZE_EXEMPT):
         fail(f"{p}: {size} bytes, over {MAX_BYTES} (only web/models/ may hold files this large)")
     else:
         passed += 1
+if total > MAX_TREE_BYTES:
+    fail(f"the tracked tree holds {total} bytes, over {MAX_TREE_BYTES}: keep one small export per "
+         "result row (results/REMOVED-MODELS.txt)")
+else:
+    passed += 1
 
 # The Python package's licence copies.
 for name in ("LICENSE-MIT", "LICENSE-APACHE"):

@@ -80,16 +80,24 @@ pub fn state(dir: &Path, epochs: usize) -> PointState {
     }
 }
 
-/// Whether the run in `dir` has its final model (or an export kept in its place: I8 or F16,
-/// whichever `--keep-export` a sweep had, results/ included) and has recorded `epochs` epochs.
+/// Whether the run in `dir` has its final model (or what is kept in its place) and has recorded
+/// `epochs` epochs.
 pub fn is_complete(dir: &Path, epochs: usize) -> bool {
     has_final_model(dir) && recorded_epochs(dir) >= epochs
 }
 
-/// The final model, or an export kept in its place.
+/// The evaluation record a finished seed in `results/` keeps: one result row (a protocol's seeds)
+/// keeps a single small export, its first seed's, and the other seeds keep `eval.txt`, the
+/// evaluation of their model made before it left the tree.
+const EVAL_RECORD: &str = "eval.txt";
+
+/// The final model, or what is kept in its place: an export (I8 or F16, whichever
+/// `--keep-export` a sweep had, results/ included) or, in `results/`, the [`EVAL_RECORD`].
 fn has_final_model(dir: &Path) -> bool {
     let kept = [KeepExport::I8, KeepExport::F16].map(KeepExport::file);
-    dir.join(FINAL_MODEL).is_file() || kept.iter().flatten().any(|f| dir.join(f).is_file())
+    dir.join(FINAL_MODEL).is_file()
+        || kept.iter().flatten().any(|f| dir.join(f).is_file())
+        || dir.join(EVAL_RECORD).is_file()
 }
 
 /// The last epoch recorded in `dir/metrics.jsonl`, 0 when there is none.

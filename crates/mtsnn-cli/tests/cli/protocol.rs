@@ -453,9 +453,9 @@ fn adam_epsilon_script_reads_a_checkpoints_adam_state() {
     );
 }
 
-/// A protocol folder of results/ (made before sweep manifests, its seeds keeping I8 exports in
-/// place of their models) still reads as complete: `sweep summary` and `status` on a copy give the
-/// five seeds and their mean ± std as README states it.
+/// A protocol folder of results/ (made before sweep manifests; seed 1 keeping an I8 export in
+/// place of its model, the other seeds only their `eval.txt`) still reads as complete: `sweep
+/// summary` and `status` on a copy give the five seeds and their mean ± std as README states it.
 #[test]
 fn a_results_protocol_folder_summarises_as_before() {
     let results = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -470,9 +470,11 @@ fn a_results_protocol_folder_summarises_as_before() {
             copy.join(format!("seed-{seed}")),
         );
         std::fs::create_dir(&to).unwrap();
-        for f in ["metrics.jsonl", "run.json", "model-i8.safetensors"] {
+        let kept = ["metrics.jsonl", "run.json", "eval.txt", "model-i8.safetensors"];
+        for f in kept.into_iter().filter(|f| from.join(f).is_file()) {
             std::fs::copy(from.join(f), to.join(f)).unwrap();
         }
+        assert!(to.join("eval.txt").is_file(), "seed {seed} keeps no eval.txt");
     }
     let out = mtsnn_in(tmp.path(), &["sweep", "summary", "protocol"]);
     assert_ok(&out);
