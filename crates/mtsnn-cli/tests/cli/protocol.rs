@@ -470,11 +470,19 @@ fn a_results_protocol_folder_summarises_as_before() {
             copy.join(format!("seed-{seed}")),
         );
         std::fs::create_dir(&to).unwrap();
-        let kept = ["metrics.jsonl", "run.json", "eval.txt", "model-i8.safetensors"];
+        let kept = [
+            "metrics.jsonl",
+            "run.json",
+            "eval.txt",
+            "model-i8.safetensors",
+        ];
         for f in kept.into_iter().filter(|f| from.join(f).is_file()) {
             std::fs::copy(from.join(f), to.join(f)).unwrap();
         }
-        assert!(to.join("eval.txt").is_file(), "seed {seed} keeps no eval.txt");
+        assert!(
+            to.join("eval.txt").is_file(),
+            "seed {seed} keeps no eval.txt"
+        );
     }
     let out = mtsnn_in(tmp.path(), &["sweep", "summary", "protocol"]);
     assert_ok(&out);
