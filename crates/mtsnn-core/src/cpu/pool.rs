@@ -266,31 +266,38 @@ mod tests {
         assert_eq!(back[4 * w], 0.0, "the dropped fifth row gets no gradient");
     }
 
-    /// avg_pool_forward bit for bit against its per-window definition: each window summed from 0
-    /// in row-major order, then scaled (the order `shaders/pool/avg_pool_forward.wgsl` uses).
+    /// The bits of the per-window definition of average pooling: each window of `maps` `h×w` maps
+    /// summed from 0 in row-major order, then scaled (the order `shaders/pool/avg_pool_forward.wgsl`
+    /// uses).
+    fn window_sums(input: &[f32], maps: usize, h: usize, w: usize, k: usize) -> Vec<u32> {
+        let (oh, ow) = (h / k, w / k);
+        (0..maps * oh * ow)
+            .map(|o| {
+                let (m, oy, ox) = (o / (oh * ow), o / ow % oh, o % ow);
+                let mut sum = 0.0f32;
+                for dy in 0..k {
+                    for dx in 0..k {
+                        sum += input[(m * h + oy * k + dy) * w + ox * k + dx];
+                    }
+                }
+                (sum * (1.0 / (k * k) as f32)).to_bits()
+            })
+            .collect()
+    }
+
+    fn bits(x: &[f32]) -> Vec<u32> {
+        x.iter().map(|v| v.to_bits()).collect()
+    }
+
+    /// avg_pool_forward bit for bit against its per-window definition.
     #[test]
     fn avg_pool_forward_matches_the_per_window_definition_exactly() {
         let mut rng = Rng::new(6);
         for (maps, h, w, k) in [(3, 24, 24, 2), (2, 7, 5, 2), (2, 9, 11, 3), (1, 4, 4, 4), (2, 3, 6, 1)] {
-            let (oh, ow) = (h / k, w / k);
             let input = rand(&mut rng, maps * h * w);
-            let mut out = vec![f32::NAN; maps * oh * ow];
+            let mut out = vec![f32::NAN; maps * (h / k) * (w / k)];
             avg_pool_forward(&input, &mut out, maps, h, w, k);
-            for m in 0..maps {
-                for oy in 0..oh {
-                    for ox in 0..ow {
-                        let mut sum = 0.0f32;
-                        for dy in 0..k {
-                            for dx in 0..k {
-                                sum += input[(m * h + oy * k + dy) * w + ox * k + dx];
-                            }
-                        }
-                        let want = sum * (1.0 / (k * k) as f32);
-                        let got = out[(m * oh + oy) * ow + ox];
-                        assert_eq!(got.to_bits(), want.to_bits(), "{h}×{w} k{k} ({m},{oy},{ox})");
-                    }
-                }
-            }
+            assert_eq!(bits(&out), window_sums(&input, maps, h, w, k), "{maps} maps {h}×{w} k{k}");
         }
     }
 
@@ -301,23 +308,11 @@ mod tests {
     fn avg_pool_2x2_blocks_equal_the_window_sums_on_every_isa() {
         let mut rng = Rng::new(7);
         for (h, w) in [(28, 28), (14, 14), (24, 24), (8, 8), (7, 9), (4, 70), (5, 3), (2, 2)] {
-            let (oh, ow) = (h / 2, w / 2);
             let mut map = rand(&mut rng, h * w);
             map.iter_mut().step_by(3).for_each(|x| *x = -0.0);
-            let want: Vec<u32> = (0..oh * ow)
-                .map(|o| {
-                    let (oy, ox) = (o / ow, o % ow);
-                    let mut sum = 0.0f32;
-                    for dy in 0..2 {
-                        for dx in 0..2 {
-                            sum += map[(2 * oy + dy) * w + 2 * ox + dx];
-                        }
-                    }
-                    (sum * 0.25).to_bits()
-                })
-                .collect();
+            let want = window_sums(&map, 1, h, w, 2);
             for isa in crate::cpu::simd::Isa::all_supported() {
-                let mut out = vec![f32::NAN; oh * ow];
+                let mut out = vec![f32::NAN; (h / 2) * (w / 2)];
                 elementwise::run_on(
                     isa,
                     AvgPool2 {
@@ -326,8 +321,7 @@ mod tests {
                         w,
                     },
                 );
-                let got: Vec<u32> = out.iter().map(|x| x.to_bits()).collect();
-                assert_eq!(got, want, "{h}×{w} on {isa}");
+                assert_eq!(bits(&out), want, "{h}×{w} on {isa}");
             }
         }
     }
