@@ -57,11 +57,11 @@ pub fn matmul(
 /// and re-reading A for every block of W's rows; given a column-major C it packs A and streams W.
 /// Measured (2-core AVX-512 Xeon, `gemm` 0.19, both threads; `examples/cpu_dense_orientation.rs`,
 /// `results/bench/dense-forward-2026-12-07`): 256×1024×3136 (FashionMNIST CNN) 1.45–1.9× faster,
-/// 128×800×784 (`784-800-10`'s layer 1) 1.4–1.6×, 128×400×784 1.25–1.3×; under 1 MB (256×400×400,
+/// 128×800×784 (`784-800-10`'s layer 1) 1.4–1.6×, 128×400×784 1.25–1.3×. Under 1 MB (256×400×400,
 /// 256×300×640: 0.87–0.96×) and with 10 output rows (0.3–0.5×) the transpose costs more than it
-/// saves, and the other two products of a training step, Wᵀ δ and δᵀ s_in, were slower this way at every
-/// paper shape (0.52–0.67×). Both routes give the same bits (`gemm` sums each value over k in the
-/// same blocks and order; tested below).
+/// saves, and the other two products of a training step, Wᵀ δ and δᵀ s_in, were slower this way
+/// at every paper shape (0.52–0.67×). Both routes give the same bits (`gemm` sums each value over
+/// k in the same blocks and order; tested below).
 const COLUMN_MAJOR_BYTES: usize = 1 << 20;
 
 thread_local! {
@@ -192,7 +192,7 @@ pub struct Gemm {
 }
 
 /// How C is stored: row-major `[m][n]` (the schedule's layout) or column-major `[n][m]`.
-#[derive(Clone, Copy, PartialEq)]
+#[derive(Clone, Copy)]
 enum Layout {
     RowMajor,
     ColumnMajor,
