@@ -16,9 +16,10 @@ use super::{for_each_pair, worth_parallel};
 /// 1/k², as `shaders/pool/avg_pool_forward.wgsl` does. For k = 2 with output rows of 8 or more (the
 /// paper CNNs' first pools) the windows go in blocks of 16 through vector code ([`AvgPool2`]);
 /// otherwise window by window, with the window a constant for k = 2 so that the compiler unrolls
-/// it. Measured (2-core AVX-512 Xeon, `examples/cpu_conv.rs`, 3 alternating runs): the blocks
-/// took 24×24 maps from 0.59–1.02 to 0.36–0.41 ms and 28×28 from 2.3–2.8 to 1.2–2.2 ms, but made
-/// 8×8 and 14×14 (rows of 4 and 7 outputs in blocks of 16) slower.
+/// it. Measured (2-core AVX-512 Xeon, `examples/cpu_conv.rs`, builds alternating 4 rounds,
+/// `results/bench/pool-blocks-2026-12-07`): the blocks took the MNIST CNN's 3840 maps of 24×24
+/// from 0.60–1.01 to 0.39–0.72 ms and the FashionMNIST CNN's 8192 of 28×28 from 2.2–3.2 to
+/// 1.2–1.6 ms, but made 8×8 and 14×14 (rows of 4 and 7 outputs in blocks of 16) slower.
 pub fn avg_pool_forward(input: &[f32], out: &mut [f32], maps: usize, h: usize, w: usize, k: usize) {
     let (oh, ow) = (h / k, w / k);
     assert_eq!((input.len(), out.len()), (maps * h * w, maps * oh * ow));
