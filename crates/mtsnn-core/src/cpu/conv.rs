@@ -6,8 +6,9 @@
 //! Each runs as im2col + GEMM, one image per task across the rayon threads: the column matrix of
 //! an image is `[in_ch·k·k][oh·ow]`, so the forward pass is W `[out_ch][in_ch·k·k]` times it, the
 //! weight gradient G_img times its transpose, the input gradient Wᵀ G_img scattered back (col2im).
-//! im2col and col2im copy each output row as one slice between zero margins. Why this layout and
-//! not the alternatives measured: `docs/performance.md`.
+//! im2col goes through a zero-bordered copy of each channel, so that each output row is one plain
+//! slice copy; col2im adds each output row as one slice between margins. Why this layout and not
+//! the alternatives measured: `docs/performance.md`.
 
 use std::cell::RefCell;
 
@@ -79,8 +80,9 @@ impl ConvGeom {
     }
 
     /// The column matrix `[in_ch·k·k][oh·ow]` of one image; zero where the window leaves the
-    /// image. Each output row is a zero margin, one slice copied from the input row and another
-    /// margin: no per-element bounds tests.
+    /// image. Each channel is first copied into a plane with a zero border of `padding` on every
+    /// side (this thread's [`PADDED`]), so that every row of the column matrix is `oh` plain copies
+    /// of `ow` values from it: no margins and no bounds tests per row.
     fn im2col(&self, img: &[f32], cols: &mut [f32]) {
         let (oh, ow, k, p) = (
             self.out_height(),
@@ -89,25 +91,24 @@ impl ConvGeom {
             self.padding,
         );
         let (h, w) = (self.height, self.width);
-        for ci in 0..self.in_channels {
-            let plane = &img[ci * h * w..][..h * w];
-            for ky in 0..k {
-                for kx in 0..k {
-                    let row = &mut cols[((ci * k + ky) * k + kx) * oh * ow..][..oh * ow];
-                    let xs = self.valid_columns(kx);
-                    for (oy, out) in row.chunks_exact_mut(ow).enumerate() {
-                        let Some(y) = (oy + ky).checked_sub(p).filter(|&y| y < h) else {
-                            out.fill(0.0);
-                            continue;
-                        };
-                        let src = &plane[y * w + xs.start + kx - p..][..xs.len()];
-                        out[..xs.start].fill(0.0);
-                        out[xs.clone()].copy_from_slice(src);
-                        out[xs.end..].fill(0.0);
+        let pw = w + 2 * p;
+        with_scratch(&PADDED, (h + 2 * p) * pw, |plane| {
+            plane.fill(0.0);
+            for ci in 0..self.in_channels {
+                let src = &img[ci * h * w..][..h * w];
+                for (y, row) in src.chunks_exact(w).enumerate() {
+                    plane[(y + p) * pw + p..][..w].copy_from_slice(row);
+                }
+                for ky in 0..k {
+                    for kx in 0..k {
+                        let row = &mut cols[((ci * k + ky) * k + kx) * oh * ow..][..oh * ow];
+                        for (oy, out) in row.chunks_exact_mut(ow).enumerate() {
+                            out.copy_from_slice(&plane[(oy + ky) * pw + kx..][..ow]);
+                        }
                     }
                 }
             }
-        }
+        })
     }
 
     /// Adds the column matrix back into an image: the transpose of [`Self::im2col`].
@@ -146,6 +147,11 @@ thread_local! {
     /// one per rayon split, 627 KB each for the FashionMNIST CNN's conv2, which showed as page faults
     /// and `memset` in `perf`. Its users overwrite every value they read.
     static COLUMNS: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+}
+
+thread_local! {
+    /// Each thread's zero-bordered input plane of [`ConvGeom::im2col`], kept from call to call.
+    static PADDED: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Runs `f` on this thread's column matrix of `len` values (contents unspecified).
@@ -318,6 +324,45 @@ mod tests {
                     "{g:?}: {a} vs {b}"
                 );
             }
+        }
+    }
+
+    /// im2col copies each window's values (zero outside the image) and col2im adds each pixel's
+    /// terms to 0 in (in-channel, ky, kx) order: both equal these definitions bit for bit.
+    #[test]
+    fn im2col_and_col2im_equal_their_definitions_bit_for_bit() {
+        let mut rng = Rng::new(5);
+        for g in geoms() {
+            let (oh, ow, k, p) = (g.out_height(), g.out_width(), g.kernel, g.padding as isize);
+            let pixel = |ci: usize, ky: usize, kx: usize, oy: usize, ox: usize| {
+                let (y, x) = (oy as isize + ky as isize - p, ox as isize + kx as isize - p);
+                let inside = y >= 0 && x >= 0 && (y as usize) < g.height && (x as usize) < g.width;
+                inside.then(|| (ci * g.height + y as usize) * g.width + x as usize)
+            };
+            let img = rand(&mut rng, g.in_len());
+            let cols_in = rand(&mut rng, g.patch() * g.pixels());
+            let (mut cols, mut back) = (vec![f32::NAN; cols_in.len()], vec![f32::NAN; img.len()]);
+            g.im2col(&img, &mut cols);
+            g.col2im(&cols_in, &mut back);
+            let mut want_back = vec![0.0f32; img.len()];
+            for ci in 0..g.in_channels {
+                for ky in 0..k {
+                    for kx in 0..k {
+                        for oy in 0..oh {
+                            for ox in 0..ow {
+                                let c = (((ci * k + ky) * k + kx) * oh + oy) * ow + ox;
+                                let want = pixel(ci, ky, kx, oy, ox).map_or(0.0, |i| img[i]);
+                                assert_eq!(cols[c].to_bits(), want.to_bits(), "{g:?} im2col");
+                                if let Some(i) = pixel(ci, ky, kx, oy, ox) {
+                                    want_back[i] += cols_in[c];
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&back), bits(&want_back), "{g:?} col2im");
         }
     }
 
