@@ -147,9 +147,7 @@ thread_local! {
     /// one per rayon split, 627 KB each for the FashionMNIST CNN's conv2, which showed as page faults
     /// and `memset` in `perf`. Its users overwrite every value they read.
     static COLUMNS: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
-}
 
-thread_local! {
     /// Each thread's zero-bordered input plane of [`ConvGeom::im2col`], kept from call to call.
     static PADDED: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
 }
